@@ -1,0 +1,245 @@
+// Node-API bindings: a thin layer that converts JS values to engine types and engine errors to
+// JS errors (with a `code`: ERR_FTB_CONFIG, ERR_FTB_OOM, ERR_FTB_ENGINE). No engine logic here.
+#include <napi.h>
+
+#include <cmath>
+#include <functional>
+#include <memory>
+
+#include "common/config.h"
+#include "common/philox.h"
+#include "common/tensors.h"
+#include "engine/backend.h"
+
+namespace {
+
+Napi::Error make_error(Napi::Env env, const std::string& message, const char* code) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, code));
+  return error;
+}
+
+// Runs `body`, turning engine exceptions into JS exceptions that carry a code.
+template <typename Body>
+auto guarded(Napi::Env env, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const ftb::ConfigError& e) {
+    throw make_error(env, e.what(), "ERR_FTB_CONFIG");
+  } catch (const ftb::OutOfMemory& e) {
+    throw make_error(env, e.what(), "ERR_FTB_OOM");
+  } catch (const ftb::EngineError& e) {
+    throw make_error(env, e.what(), "ERR_FTB_ENGINE");
+  } catch (const std::bad_alloc&) {
+    throw make_error(env, "host out of memory", "ERR_FTB_OOM");
+  }
+}
+
+int int_field(const Napi::Object& obj, const char* key, int fallback) {
+  if (!obj.Has(key) || obj.Get(key).IsUndefined()) return fallback;
+  const Napi::Value value = obj.Get(key);
+  const double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : NAN;
+  if (!std::isfinite(number) || std::floor(number) != number || std::fabs(number) > 2147483647.0) {
+    throw ftb::ConfigError(std::string(key) + " must be an integer");
+  }
+  return static_cast<int>(number);
+}
+
+float float_field(const Napi::Object& obj, const char* key, float fallback) {
+  if (!obj.Has(key) || obj.Get(key).IsUndefined()) return fallback;
+  const Napi::Value value = obj.Get(key);
+  if (!value.IsNumber()) throw ftb::ConfigError(std::string(key) + " must be a number");
+  return value.As<Napi::Number>().FloatValue();
+}
+
+bool bool_field(const Napi::Object& obj, const char* key, bool fallback) {
+  if (!obj.Has(key) || obj.Get(key).IsUndefined()) return fallback;
+  const Napi::Value value = obj.Get(key);
+  if (!value.IsBoolean()) throw ftb::ConfigError(std::string(key) + " must be a boolean");
+  return value.As<Napi::Boolean>().Value();
+}
+
+uint64_t seed_field(const Napi::Object& obj) {
+  if (!obj.Has("seed") || obj.Get("seed").IsUndefined()) return 1;
+  const Napi::Value value = obj.Get("seed");
+  const double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(number >= 0 && number <= 9007199254740991.0) || std::floor(number) != number) {
+    throw ftb::ConfigError("seed must be an integer 0..2^53-1");
+  }
+  return static_cast<uint64_t>(number);
+}
+
+std::string string_field(const Napi::Object& obj, const char* key, const std::string& fallback) {
+  if (!obj.Has(key) || obj.Get(key).IsUndefined()) return fallback;
+  const Napi::Value value = obj.Get(key);
+  if (!value.IsString()) throw ftb::ConfigError(std::string(key) + " must be a string");
+  return value.As<Napi::String>().Utf8Value();
+}
+
+ftb::ModelConfig to_config(const Napi::Object& obj) {
+  ftb::ModelConfig c;
+  c.path = ftb::parse_path(string_field(obj, "path", "encoder"));
+  c.variant = ftb::parse_variant(string_field(obj, "variant", "reference"));
+  c.precision = ftb::parse_precision(string_field(obj, "precision", "fp32"));
+  c.layers = int_field(obj, "layers", c.layers);
+  c.heads = int_field(obj, "heads", c.heads);
+  c.head_size = int_field(obj, "head_size", c.head_size);
+  c.inter_size = int_field(obj, "inter_size", c.inter_size);
+  c.vocab = int_field(obj, "vocab", c.vocab);
+  c.max_seq = int_field(obj, "max_seq", c.max_seq);
+  c.mem_len = int_field(obj, "mem_len", c.mem_len);
+  c.batch = int_field(obj, "batch", c.batch);
+  c.beam = int_field(obj, "beam", c.beam);
+  c.seq = int_field(obj, "seq", c.seq);
+  c.top_k = int_field(obj, "top_k", c.top_k);
+  c.top_p = float_field(obj, "top_p", c.top_p);
+  c.temperature = float_field(obj, "temperature", c.temperature);
+  c.length_penalty = float_field(obj, "length_penalty", c.length_penalty);
+  c.start_id = int_field(obj, "start_id", c.start_id);
+  c.end_id = int_field(obj, "end_id", c.end_id);
+  c.stop_at_end = bool_field(obj, "stop_at_end", c.stop_at_end);
+  c.full_length = bool_field(obj, "full_length", c.full_length);
+  c.graph = bool_field(obj, "graph", c.graph);
+  c.seed = seed_field(obj);
+  return c;
+}
+
+template <typename T, typename Array>
+Array to_typed(Napi::Env env, const std::vector<T>& values) {
+  Array array = Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), array.Data());
+  return array;
+}
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Model",
+                       {InstanceMethod("run", &ModelWrap::Run), InstanceMethod("measure", &ModelWrap::Measure),
+                        InstanceMethod("outputs", &ModelWrap::Outputs), InstanceMethod("notes", &ModelWrap::Notes),
+                        InstanceMethod("release", &ModelWrap::Release)});
+  }
+
+  explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject()) {
+      throw Napi::TypeError::New(env, "Model(backend: string, config: object)");
+    }
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    const Napi::Object config = info[1].As<Napi::Object>();
+    model_ = guarded(env, [&] { return ftb::backend(name).create_model(to_config(config)); });
+  }
+
+ private:
+  ftb::Model& model(Napi::Env env) {
+    if (!model_) throw make_error(env, "model was released", "ERR_FTB_ENGINE");
+    return *model_;
+  }
+
+  Napi::Value Run(const Napi::CallbackInfo& info) {
+    guarded(info.Env(), [&] { model(info.Env()).run(); });
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Measure(const Napi::CallbackInfo& info) {
+    ftb::MeasureOptions options;
+    if (info.Length() > 0 && info[0].IsNumber()) options.iterations = info[0].As<Napi::Number>().Int32Value();
+    if (options.iterations < 1) throw make_error(info.Env(), "iterations must be >= 1", "ERR_FTB_CONFIG");
+    const double ms = guarded(info.Env(), [&] { return model(info.Env()).measure(options); });
+    return Napi::Number::New(info.Env(), ms);
+  }
+
+  Napi::Value Outputs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const ftb::Outputs out = guarded(env, [&] { return model(env).outputs(); });
+    Napi::Object obj = Napi::Object::New(env);
+    obj.Set("hidden", to_typed<float, Napi::Float32Array>(env, out.hidden));
+    obj.Set("lengths", to_typed<int, Napi::Int32Array>(env, out.lengths));
+    obj.Set("outputIds", to_typed<int, Napi::Int32Array>(env, out.output_ids));
+    obj.Set("stepIds", to_typed<int, Napi::Int32Array>(env, out.step_ids));
+    obj.Set("parentIds", to_typed<int, Napi::Int32Array>(env, out.parent_ids));
+    obj.Set("cumLogProbs", to_typed<float, Napi::Float32Array>(env, out.cum_log_probs));
+    obj.Set("scores", to_typed<float, Napi::Float32Array>(env, out.scores));
+    obj.Set("stepsRun", Napi::Number::New(env, out.steps_run));
+    return obj;
+  }
+
+  Napi::Value Notes(const Napi::CallbackInfo& info) {
+    Napi::Object obj = Napi::Object::New(info.Env());
+    for (const auto& [key, value] : model(info.Env()).notes()) obj.Set(key, value);
+    return obj;
+  }
+
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    model_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::unique_ptr<ftb::Model> model_;
+};
+
+Napi::Value Backends(const Napi::CallbackInfo& info) {
+  const auto names = ftb::backend_names();
+  Napi::Array array = Napi::Array::New(info.Env(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) array.Set(static_cast<uint32_t>(i), names[i]);
+  return array;
+}
+
+Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string name = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "cpu";
+  const ftb::DeviceInfo device = guarded(env, [&] { return ftb::backend(name).device_info(); });
+  Napi::Object obj = Napi::Object::New(env);
+  obj.Set("backend", device.backend);
+  for (const auto& [key, value] : device.fields) obj.Set(key, value);
+  return obj;
+}
+
+uint32_t u32(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Uint32Value(); }
+
+// philox(c0, c1, c2, c3, k0, k1) -> [w0, w1, w2, w3]: exposes the generator for known-answer tests.
+Napi::Value Philox(const Napi::CallbackInfo& info) {
+  if (info.Length() < 6) throw Napi::TypeError::New(info.Env(), "philox(c0, c1, c2, c3, k0, k1)");
+  const ftb::PhiloxWords words = ftb::philox4x32_10(u32(info, 0), u32(info, 1), u32(info, 2), u32(info, 3),
+                                                     u32(info, 4), u32(info, 5));
+  Napi::Array array = Napi::Array::New(info.Env(), 4);
+  for (uint32_t i = 0; i < 4; ++i) array.Set(i, words.w[i]);
+  return array;
+}
+
+// tensor(config, id, layer, count) -> Float32Array: the first `count` values of a model tensor,
+// so the TypeScript float64 reference runs on exactly the engine's weights and inputs.
+Napi::Value TensorValues(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsObject()) throw Napi::TypeError::New(env, "tensor(config, id, layer, count)");
+  const ftb::ModelConfig config = guarded(env, [&] { return to_config(info[0].As<Napi::Object>()); });
+  const auto tensor = static_cast<ftb::Tensor>(u32(info, 1));
+  const int layer = info[2].As<Napi::Number>().Int32Value();
+  const uint32_t count = u32(info, 3);
+  Napi::Float32Array array = Napi::Float32Array::New(env, count);
+  for (uint32_t i = 0; i < count; ++i) array[i] = ftb::tensor_value(config, tensor, layer, i);
+  return array;
+}
+
+// sequenceLength(config, lengthsTensorId, sentence, len) -> the generated length of one sequence.
+Napi::Value SequenceLength(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ftb::ModelConfig config = guarded(env, [&] { return to_config(info[0].As<Napi::Object>()); });
+  return Napi::Number::New(env, ftb::sequence_length(config, static_cast<ftb::Tensor>(u32(info, 1)),
+                                                     info[2].As<Napi::Number>().Int32Value(),
+                                                     info[3].As<Napi::Number>().Int32Value()));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Model", ModelWrap::Define(env));
+  exports.Set("backends", Napi::Function::New(env, Backends));
+  exports.Set("deviceInfo", Napi::Function::New(env, DeviceInfo));
+  exports.Set("philox", Napi::Function::New(env, Philox));
+  exports.Set("tensor", Napi::Function::New(env, TensorValues));
+  exports.Set("sequenceLength", Napi::Function::New(env, SequenceLength));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ftbench, Init)

@@ -1,0 +1,109 @@
+#include "common/config.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ftb {
+namespace {
+
+void require_range(const char* field, long long value, long long lo, long long hi) {
+  if (value < lo || value > hi) {
+    throw ConfigError(std::string(field) + " must be " + std::to_string(lo) + ".." + std::to_string(hi) +
+                      ", got " + std::to_string(value));
+  }
+}
+
+std::string format_float(float value) {
+  std::string text = std::to_string(value);
+  while (text.size() > 1 && text.back() == '0') text.pop_back();
+  if (!text.empty() && text.back() == '.') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+void validate(const ModelConfig& c) {
+  require_range("layers", c.layers, 1, 64);
+  require_range("heads", c.heads, 1, 128);
+  require_range("head_size", c.head_size, 1, 256);
+  require_range("inter_size", c.inter_size, 1, 65536);
+  require_range("max_seq", c.max_seq, 1, 4096);
+  require_range("batch", c.batch, 1, 4096);
+  require_range("seq", c.seq, 1, c.max_seq);
+  require_range("mem_len", c.mem_len, 0, 4096);
+  if (c.path == Path::Encoder) {
+    require_range("beam", c.beam, 1, 1);
+  } else {
+    require_range("beam", c.beam, 1, kMaxBeam);
+  }
+  if (c.path == Path::Decoding) {
+    require_range("vocab", c.vocab, 2, 1 << 20);
+    require_range("beam", c.beam, 1, std::min(kMaxBeam, c.vocab / 2));
+    require_range("top_k", c.top_k, 0, std::min(kMaxTopK, c.vocab));
+    require_range("start_id", c.start_id, 0, c.vocab - 1);
+    require_range("end_id", c.end_id, 0, c.vocab - 1);
+    if (!(c.top_p >= 0.0f && c.top_p <= 1.0f)) {
+      throw ConfigError("top_p must be 0..1, got " + format_float(c.top_p));
+    }
+    if (!(c.temperature > 0.0f) || !std::isfinite(c.temperature)) {
+      throw ConfigError("temperature must be > 0, got " + format_float(c.temperature));
+    }
+    if (c.beam > 1 && (c.top_k > 0 || c.top_p > 0.0f)) {
+      throw ConfigError("top_k/top_p need beam 1 (sampling), got beam " + std::to_string(c.beam));
+    }
+    if (!std::isfinite(c.length_penalty) || c.length_penalty < 0.0f) {
+      throw ConfigError("length_penalty must be >= 0, got " + format_float(c.length_penalty));
+    }
+  }
+}
+
+const char* to_string(Path path) {
+  switch (path) {
+    case Path::Encoder: return "encoder";
+    case Path::Decoder: return "decoder";
+    case Path::Decoding: return "decoding";
+  }
+  return "?";
+}
+
+const char* to_string(Variant variant) {
+  switch (variant) {
+    case Variant::Fused: return "fused";
+    case Variant::Unfused: return "unfused";
+    case Variant::Reference: return "reference";
+  }
+  return "?";
+}
+
+const char* to_string(Precision precision) {
+  switch (precision) {
+    case Precision::FP32: return "fp32";
+    case Precision::TF32: return "tf32";
+    case Precision::FP16: return "fp16";
+    case Precision::BF16: return "bf16";
+  }
+  return "?";
+}
+
+Path parse_path(const std::string& text) {
+  for (Path p : {Path::Encoder, Path::Decoder, Path::Decoding}) {
+    if (text == to_string(p)) return p;
+  }
+  throw ConfigError("path must be one of encoder, decoder, decoding, got " + text);
+}
+
+Variant parse_variant(const std::string& text) {
+  for (Variant v : {Variant::Fused, Variant::Unfused, Variant::Reference}) {
+    if (text == to_string(v)) return v;
+  }
+  throw ConfigError("variant must be one of fused, unfused, reference, got " + text);
+}
+
+Precision parse_precision(const std::string& text) {
+  for (Precision p : {Precision::FP32, Precision::TF32, Precision::FP16, Precision::BF16}) {
+    if (text == to_string(p)) return p;
+  }
+  throw ConfigError("precision must be one of fp32, tf32, fp16, bf16, got " + text);
+}
+
+}  // namespace ftb

@@ -1,0 +1,65 @@
+// Model configuration shared by every backend, and its validation. The TypeScript harness validates
+// the same rules (src/config.ts) so users get errors before the addon is touched; these checks are
+// the last line for callers that reach the engine directly.
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace ftb {
+
+enum class Path { Encoder, Decoder, Decoding };
+enum class Variant { Fused, Unfused, Reference };
+enum class Precision { FP32, TF32, FP16, BF16 };
+
+// An invalid configuration: the message names the field and its allowed range.
+struct ConfigError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+struct ModelConfig {
+  Path path = Path::Encoder;
+  Variant variant = Variant::Reference;
+  Precision precision = Precision::FP32;
+  int layers = 1;
+  int heads = 2;
+  int head_size = 8;
+  int inter_size = 64;
+  int vocab = 64;       // decoding only
+  int max_seq = 64;     // longest sequence / number of decoder steps the buffers hold
+  int mem_len = 0;      // decoder/decoding memory length; 0 means "same as seq"
+  int batch = 1;
+  int beam = 1;         // decoder/decoding only
+  int seq = 16;         // encoder: tokens per sequence; decoder/decoding: number of steps
+  int top_k = 0;        // sampling (beam 1): 0 = off
+  float top_p = 0.0f;   // sampling (beam 1): 0 = off
+  float temperature = 1.0f;
+  float length_penalty = 0.0f;  // GNMT alpha used to rank finished beams; 0 = raw log-prob
+  int start_id = 1;
+  int end_id = 2;
+  bool stop_at_end = false;  // decoding: stop once every sentence has finished
+  bool full_length = false;  // encoder/memory: every sequence at full length (no padding)
+  bool graph = true;         // CUDA fused variants: capture and replay CUDA graphs
+  uint64_t seed = 1;
+
+  int hidden() const { return heads * head_size; }
+  int rows() const { return batch * beam; }
+  int memory_len() const { return mem_len > 0 ? mem_len : seq; }
+  int vocab_padded() const { return (vocab + 7) / 8 * 8; }
+  bool sampling() const { return beam == 1 && (top_k > 0 || top_p > 0.0f); }
+};
+
+constexpr int kMaxBeam = 32;
+constexpr int kMaxTopK = 1024;
+
+// Throws ConfigError for the first invalid field, e.g. "beam must be 1..32, got 64".
+void validate(const ModelConfig& config);
+
+const char* to_string(Path path);
+const char* to_string(Variant variant);
+const char* to_string(Precision precision);
+Path parse_path(const std::string& text);
+Variant parse_variant(const std::string& text);
+Precision parse_precision(const std::string& text);
+
+}  // namespace ftb

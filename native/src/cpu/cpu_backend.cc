@@ -1,0 +1,40 @@
+#include "cpu/cpu_backend.h"
+
+#include <thread>
+
+#include "cpu/models.h"
+
+namespace ftb {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+
+  DeviceInfo device_info() const override {
+    return {"cpu", {{"name", "CPU reference (fp32 storage, fp64 accumulation)"},
+                    {"threads", std::to_string(std::thread::hardware_concurrency())}}};
+  }
+
+  std::unique_ptr<Model> create_model(const ModelConfig& config) override {
+    validate(config);
+    if (config.precision != Precision::FP32) {
+      throw ConfigError(std::string("precision must be fp32 on the cpu backend, got ") + to_string(config.precision));
+    }
+    if (config.variant != Variant::Reference) {
+      throw ConfigError(std::string("variant must be reference on the cpu backend, got ") + to_string(config.variant));
+    }
+    switch (config.path) {
+      case Path::Encoder: return make_cpu_encoder(config);
+      case Path::Decoder: return make_cpu_decoder(config);
+      case Path::Decoding: return make_cpu_decoding(config);
+    }
+    throw EngineError("unknown path");
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace ftb

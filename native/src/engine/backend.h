@@ -1,0 +1,78 @@
+// The engine's one interface: a Backend builds Models from a ModelConfig; a Model runs its path
+// and times itself with the backend's own clock (host clock on the CPU, CUDA events on the GPU).
+// Nothing here knows about Node: the addon (src/addon) is a thin layer over these types.
+#pragma once
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+
+namespace ftb {
+
+// A failure while running (CUDA error, ...): the message names the stage/kernel and the cause.
+struct EngineError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// Device memory could not be allocated; recorded as status "oom" by the harness.
+struct OutOfMemory : EngineError {
+  using EngineError::EngineError;
+};
+
+// Results of the last run, copied to the host.
+//   encoder:  hidden [batch, seq, h] (rows past a sequence's length are zero), lengths [batch]
+//   decoder:  hidden [batch·beam, h] (features after the last step), lengths = memory lengths [batch]
+//   decoding: output_ids [batch·beam, steps] (after gather-tree; beams of a sentence sorted by
+//             score, best first; positions after a sentence's end are end_id), step_ids and
+//             parent_ids [steps, batch·beam] (raw per-step choices, before sorting),
+//             lengths [batch·beam], cum_log_probs [batch·beam], scores [batch·beam]
+//             (cum_log_probs after the length penalty), steps_run (< seq only with stop_at_end)
+struct Outputs {
+  std::vector<float> hidden;
+  std::vector<int> lengths;
+  std::vector<int> output_ids;
+  std::vector<int> step_ids;
+  std::vector<int> parent_ids;
+  std::vector<float> cum_log_probs;
+  std::vector<float> scores;
+  int steps_run = 0;
+};
+
+struct MeasureOptions {
+  int iterations = 1;  // runs timed together (hot batch): the sample is their mean
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  // One unit of work: an encoder forward, `seq` decoder steps, or a whole decoding.
+  virtual void run() = 0;
+  // Runs `options.iterations` units and returns their mean duration in ms, by the backend's clock.
+  virtual double measure(const MeasureOptions& options) = 0;
+  virtual Outputs outputs() = 0;
+  // Extra facts for the results file (graph on/off, kernels chosen, ...), as string pairs.
+  virtual std::map<std::string, std::string> notes() const { return {}; }
+};
+
+struct DeviceInfo {
+  std::string backend;  // "cpu" or "cuda"
+  std::map<std::string, std::string> fields;  // name, sm_count, memory_mb, clocks, versions, ...
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual DeviceInfo device_info() const = 0;
+  // Validates the config (ConfigError) and what this backend supports, then builds the model.
+  virtual std::unique_ptr<Model> create_model(const ModelConfig& config) = 0;
+};
+
+// Backends compiled into this build, "cpu" first.
+std::vector<std::string> backend_names();
+// The process-wide instance of a backend; throws EngineError for one not built.
+Backend& backend(const std::string& name);
+
+}  // namespace ftb

@@ -1,0 +1,100 @@
+// Point configuration and its validation: the same rules and messages as the engine's
+// (native/src/common/config.cc), checked before the addon is touched.
+import type { NativeConfig } from './native.js';
+
+export const PATHS = ['encoder', 'decoder', 'decoding'] as const;
+export const VARIANTS = ['fused', 'unfused', 'reference'] as const;
+export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16'] as const;
+export const BACKENDS = ['cpu', 'cuda'] as const;
+
+export type PathName = (typeof PATHS)[number];
+export type VariantName = (typeof VARIANTS)[number];
+export type PrecisionName = (typeof PRECISIONS)[number];
+export type BackendName = (typeof BACKENDS)[number];
+
+export const MAX_BEAM = 32;
+export const MAX_TOP_K = 1024;
+
+/** One benchmark point: which backend runs which model configuration. */
+export interface PointConfig extends NativeConfig {
+  path: PathName;
+  variant: VariantName;
+  precision: PrecisionName;
+  backend: BackendName;
+}
+
+/** An invalid value; `field` names the offending field. */
+export class ConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_CONFIG: Omit<PointConfig, 'path' | 'variant' | 'precision' | 'backend'> = {
+  layers: 1, heads: 2, head_size: 8, inter_size: 64, vocab: 64, max_seq: 64, mem_len: 0,
+  batch: 1, beam: 1, seq: 16, top_k: 0, top_p: 0, temperature: 1, length_penalty: 0,
+  start_id: 1, end_id: 2, stop_at_end: false, full_length: false, graph: true, seed: 1,
+};
+
+function requireRange(field: string, value: number, lo: number, hi: number): void {
+  if (!Number.isInteger(value)) throw new ConfigError(field, `${field} must be an integer, got ${value}`);
+  if (value < lo || value > hi) throw new ConfigError(field, `${field} must be ${lo}..${hi}, got ${value}`);
+}
+
+export function requireOneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(field, `${field} must be one of ${allowed.join(', ')}, got ${value}`);
+  }
+  return value as T;
+}
+
+/** Throws ConfigError for the first invalid field, e.g. "beam must be 1..32, got 64". */
+export function validateConfig(c: PointConfig): void {
+  requireOneOf('path', c.path, PATHS);
+  requireOneOf('variant', c.variant, VARIANTS);
+  requireOneOf('precision', c.precision, PRECISIONS);
+  requireOneOf('backend', c.backend, BACKENDS);
+  requireRange('layers', c.layers, 1, 64);
+  requireRange('heads', c.heads, 1, 128);
+  requireRange('head_size', c.head_size, 1, 256);
+  requireRange('inter_size', c.inter_size, 1, 65536);
+  requireRange('max_seq', c.max_seq, 1, 4096);
+  requireRange('batch', c.batch, 1, 4096);
+  requireRange('seq', c.seq, 1, c.max_seq);
+  requireRange('mem_len', c.mem_len, 0, 4096);
+  requireRange('beam', c.beam, 1, c.path === 'encoder' ? 1 : MAX_BEAM);
+  if (c.path !== 'decoding') return;
+  requireRange('vocab', c.vocab, 2, 1 << 20);
+  requireRange('beam', c.beam, 1, Math.min(MAX_BEAM, Math.floor(c.vocab / 2)));
+  requireRange('top_k', c.top_k, 0, Math.min(MAX_TOP_K, c.vocab));
+  requireRange('start_id', c.start_id, 0, c.vocab - 1);
+  requireRange('end_id', c.end_id, 0, c.vocab - 1);
+  if (!(c.top_p >= 0 && c.top_p <= 1)) throw new ConfigError('top_p', `top_p must be 0..1, got ${c.top_p}`);
+  if (!(c.temperature > 0) || !Number.isFinite(c.temperature)) {
+    throw new ConfigError('temperature', `temperature must be > 0, got ${c.temperature}`);
+  }
+  if (c.beam > 1 && (c.top_k > 0 || c.top_p > 0)) {
+    throw new ConfigError('top_k', `top_k/top_p need beam 1 (sampling), got beam ${c.beam}`);
+  }
+  if (!(c.length_penalty >= 0) || !Number.isFinite(c.length_penalty)) {
+    throw new ConfigError('length_penalty', `length_penalty must be >= 0, got ${c.length_penalty}`);
+  }
+}
+
+export const hiddenSize = (c: Pick<PointConfig, 'heads' | 'head_size'>): number => c.heads * c.head_size;
+export const isSampling = (c: Pick<PointConfig, 'beam' | 'top_k' | 'top_p'>): boolean =>
+  c.beam === 1 && (c.top_k > 0 || c.top_p > 0);
+
+/** Fields that identify a point across runs (the gate and --resume match on this key). */
+export const KEY_FIELDS = [
+  'backend', 'path', 'variant', 'precision', 'batch', 'beam', 'seq', 'layers', 'heads', 'head_size',
+  'inter_size', 'vocab', 'mem_len', 'top_k', 'top_p', 'temperature', 'length_penalty', 'full_length', 'graph',
+] as const satisfies readonly (keyof PointConfig)[];
+
+export function configKey(c: PointConfig): string {
+  return KEY_FIELDS.map((field) => `${field}=${c[field]}`).join(' ');
+}

@@ -1,0 +1,103 @@
+// Typed access to the native addon (native/src/addon/addon.cc). Everything that touches the engine
+// goes through this module.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import fs from 'node:fs';
+
+/** The engine's view of a point: snake_case fields, as validated in native/src/common/config.cc. */
+export interface NativeConfig {
+  path: string;
+  variant: string;
+  precision: string;
+  layers: number;
+  heads: number;
+  head_size: number;
+  inter_size: number;
+  vocab: number;
+  max_seq: number;
+  mem_len: number;
+  batch: number;
+  beam: number;
+  seq: number;
+  top_k: number;
+  top_p: number;
+  temperature: number;
+  length_penalty: number;
+  start_id: number;
+  end_id: number;
+  stop_at_end: boolean;
+  full_length: boolean;
+  graph: boolean;
+  seed: number;
+}
+
+/** Results of a model's last run; see native/src/engine/backend.h for shapes. */
+export interface NativeOutputs {
+  hidden: Float32Array;
+  lengths: Int32Array;
+  outputIds: Int32Array;
+  stepIds: Int32Array;
+  parentIds: Int32Array;
+  cumLogProbs: Float32Array;
+  scores: Float32Array;
+  stepsRun: number;
+}
+
+export interface NativeModel {
+  run(): void;
+  /** Runs `iterations` units back to back; returns their mean duration in ms (backend clock). */
+  measure(iterations?: number): number;
+  outputs(): NativeOutputs;
+  notes(): Record<string, string>;
+  release(): void;
+}
+
+export interface NativeAddon {
+  Model: new (backend: string, config: Partial<NativeConfig>) => NativeModel;
+  backends(): string[];
+  deviceInfo(backend: string): Record<string, string>;
+  philox(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): number[];
+  tensor(config: Partial<NativeConfig>, id: number, layer: number, count: number): Float32Array;
+  sequenceLength(config: Partial<NativeConfig>, lengthsId: number, sentence: number, len: number): number;
+}
+
+/** Error codes the addon sets on the errors it throws. */
+export type NativeErrorCode = 'ERR_FTB_CONFIG' | 'ERR_FTB_OOM' | 'ERR_FTB_ENGINE';
+
+export function nativeErrorCode(error: unknown): NativeErrorCode | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ERR_FTB_CONFIG' || code === 'ERR_FTB_OOM' || code === 'ERR_FTB_ENGINE' ? code : undefined;
+}
+
+/** Tensor ids of native/src/common/tensors.h (random streams of weights and inputs). */
+export const TensorId = {
+  EncQkvW: 1, EncQkvB: 2, EncAttnOutW: 3, EncAttnOutB: 4, EncAttnLnGamma: 5, EncAttnLnBeta: 6,
+  EncFfn1W: 7, EncFfn1B: 8, EncFfn2W: 9, EncFfn2B: 10, EncFfnLnGamma: 11, EncFfnLnBeta: 12,
+  DecSelfLnGamma: 32, DecSelfLnBeta: 33, DecSelfQkvW: 34, DecSelfQkvB: 35, DecSelfOutW: 36, DecSelfOutB: 37,
+  DecCrossLnGamma: 38, DecCrossLnBeta: 39, DecCrossQW: 40, DecCrossQB: 41, DecCrossKvW: 42, DecCrossKvB: 43,
+  DecCrossOutW: 44, DecCrossOutB: 45, DecFfnLnGamma: 46, DecFfnLnBeta: 47, DecFfn1W: 48, DecFfn1B: 49,
+  DecFfn2W: 50, DecFfn2B: 51,
+  Embedding: 96, FinalLnGamma: 97, FinalLnBeta: 98, LogitsW: 99, LogitsB: 100,
+  EncoderInput: 128, EncoderLengths: 129, DecoderInput: 130, Memory: 131, MemoryLengths: 132,
+  SamplingDraw: 160,
+} as const;
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Where the addon is: FTBENCH_ADDON, else native/build/Release/ftbench.node. */
+export function addonPath(): string {
+  return process.env.FTBENCH_ADDON ?? path.join(projectRoot, 'native/build/Release/ftbench.node');
+}
+
+let cached: NativeAddon | undefined;
+
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  const file = addonPath();
+  if (!fs.existsSync(file)) {
+    throw new Error(`native addon not found at ${file}: run \`npm run build:native\``);
+  }
+  cached = createRequire(import.meta.url)(file) as NativeAddon;
+  return cached;
+}

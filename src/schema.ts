@@ -1,0 +1,141 @@
+// The one results schema (ftbench/results@1): written by the runner, read (and validated) by the
+// reporters, the dashboard and the gate. A results file that does not match is rejected with the
+// path of the first offending field.
+import { z } from 'zod';
+import { BACKENDS, PATHS, PRECISIONS, VARIANTS } from './config.js';
+
+export const SCHEMA_ID = 'ftbench/results@1';
+
+const finite = z.number().finite();
+const count = z.number().int().nonnegative();
+
+export const PointConfigSchema = z.object({
+  backend: z.enum(BACKENDS),
+  path: z.enum(PATHS),
+  variant: z.enum(VARIANTS),
+  precision: z.enum(PRECISIONS),
+  layers: count, heads: count, head_size: count, inter_size: count, vocab: count,
+  max_seq: count, mem_len: count, batch: count, beam: count, seq: count,
+  top_k: count, top_p: finite, temperature: finite, length_penalty: finite,
+  start_id: count, end_id: count, stop_at_end: z.boolean(), full_length: z.boolean(), graph: z.boolean(),
+  seed: count,
+});
+
+/** Statistics of a point's retained samples (backend clock) and host latencies. */
+export const SummarySchema = z.object({
+  samples: count,
+  gpu_ms_median: finite,
+  gpu_ms_mean: finite,
+  gpu_ms_min: finite,
+  gpu_ms_max: finite,
+  gpu_ms_p10: finite,
+  gpu_ms_p90: finite,
+  gpu_ms_stdev: finite,
+  noise_pct: finite,
+  host_ms_median: finite.nullable(),
+  tokens_per_s: finite,
+  tflops: finite.nullable(),
+});
+
+export const CheckSchema = z.object({ name: z.string(), ok: z.boolean(), detail: z.string().optional() });
+
+export const PointSchema = z.object({
+  key: z.string(),
+  config: PointConfigSchema,
+  status: z.enum(['ok', 'error', 'oom']),
+  error: z.string().optional(),
+  summary: SummarySchema.nullable(),
+  samples_ms: z.array(finite),
+  correct: z.boolean().nullable(),
+  max_rel_err: finite.nullable(),
+  checks: z.array(CheckSchema),
+  notes: z.record(z.string(), z.string()),
+  started_at: z.string(),
+  duration_s: finite,
+});
+
+export const DroppedSchema = z.object({ config: z.record(z.string(), z.unknown()), reason: z.string() });
+
+export const RunSchema = z.object({
+  id: z.string().min(1),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  wall_s: finite.nullable(),
+  command: z.string(),
+  profile: z.string(),
+  backend: z.enum(BACKENDS),
+  options: z.record(z.string(), z.unknown()),
+});
+
+export const EnvSchema = z.object({
+  host: z.object({
+    cpu: z.string(), cores: count, memory_gb: finite, os: z.string(), node: z.string(),
+  }),
+  device: z.record(z.string(), z.string()),
+  git: z.object({ commit: z.string().nullable(), dirty: z.boolean().nullable() }),
+});
+
+export const ResultsSchema = z.object({
+  schema: z.literal(SCHEMA_ID),
+  run: RunSchema,
+  env: EnvSchema,
+  points: z.array(PointSchema),
+  dropped: z.array(DroppedSchema),
+});
+
+/** Lines of `<run-id>.jsonl`: one header, then one line per finished point. */
+export const StreamLineSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('header'), schema: z.literal(SCHEMA_ID), run: RunSchema, env: EnvSchema,
+    dropped: z.array(DroppedSchema) }),
+  z.object({ type: z.literal('point'), point: PointSchema }),
+]);
+
+export type Summary = z.infer<typeof SummarySchema>;
+export type Check = z.infer<typeof CheckSchema>;
+export type Point = z.infer<typeof PointSchema>;
+export type Dropped = z.infer<typeof DroppedSchema>;
+export type RunInfo = z.infer<typeof RunSchema>;
+export type Environment = z.infer<typeof EnvSchema>;
+export type Results = z.infer<typeof ResultsSchema>;
+export type StreamLine = z.infer<typeof StreamLineSchema>;
+
+/** A results file that does not match the schema; the message names the file and field. */
+export class ResultsFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResultsFormatError';
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Validates parsed JSON as a results file; `source` names it in errors. */
+export function parseResults(data: unknown, source: string): Results {
+  const schema = (data as { schema?: unknown } | null)?.schema;
+  if (typeof data === 'object' && data !== null && schema !== SCHEMA_ID) {
+    throw new ResultsFormatError(
+      `${source}: not an ftbench results file (schema is ${JSON.stringify(schema)}, expected "${SCHEMA_ID}")`,
+    );
+  }
+  const parsed = ResultsSchema.safeParse(data);
+  if (!parsed.success) throw new ResultsFormatError(`${source}: invalid results file: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Validates one JSONL line; `where` names file:line in errors. */
+export function parseStreamLine(text: string, where: string): StreamLine {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ResultsFormatError(`${where}: not JSON (${(error as Error).message})`);
+  }
+  const parsed = StreamLineSchema.safeParse(data);
+  if (!parsed.success) throw new ResultsFormatError(`${where}: invalid results line: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
