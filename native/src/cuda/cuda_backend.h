@@ -1,0 +1,21 @@
+// The CUDA backend: the encoder path in two variants (fused, FasterTransformer-style; unfused, one
+// kernel per operation) at fp32, tf32, fp16 and bf16.
+//
+// Infrastructure for other paths (all under native/src/cuda):
+//   context.h        device (FTBENCH_CUDA_DEVICE, default 0), the one stream, the GEMM engine
+//   check.h          check(cudaError_t, stage) / check_launch(kernel): CUDA errors -> EngineError/OutOfMemory
+//   buffer.h         DeviceBuffer: RAII cudaMalloc/cudaFree
+//   gemm/gemm.h      GemmEngine::plan(GemmSpec) -> Gemm::run(): cuBLASLt, the only cuBLAS user
+//   kernels/fill.h   fill_tensor(): the generator's exact values on the device, in the storage type
+//   timing/          EventTimer: CUDA events for Model::measure
+//   models/graph.h   CapturedGraph: capture a forward once, replay it
+#pragma once
+#include <memory>
+
+#include "engine/backend.h"
+
+namespace ftb {
+
+std::unique_ptr<Backend> make_cuda_backend();
+
+}  // namespace ftb

@@ -1,0 +1,17 @@
+// Fills device tensors with the generator's values (common/tensors.h): the same Philox words and
+// the same two rounded float operations as the CPU reference, then one rounding to the storage type.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+
+#include "common/tensors.h"
+#include "cuda/dtype.h"
+
+namespace ftb::cuda {
+
+// dst[i] = tensor_value(config, tensor, layer, i) for i < count, rounded to `dtype`.
+void fill_tensor(DType dtype, void* dst, size_t count, const ModelConfig& config, Tensor tensor, int layer,
+                 cudaStream_t stream);
+
+}  // namespace ftb::cuda
