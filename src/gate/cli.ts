@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// `npm run gate -- --baseline a.json --candidate b.json ...`: exit 0 no regression, 1 regression,
+// 2 unusable input (one line on stderr). `--promote run.json` makes a run its device's baseline.
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseResults, ResultsFormatError, type Results } from '../schema.js';
+import { compareRuns, DEFAULT_THRESHOLD, GateInputError, METRICS, type Comparison, type Metric } from './compare.js';
+import { renderMarkdown, renderTable, verdictsDocument, type GateContext } from './format.js';
+import { checkDeviceSlug, deviceSlug, promoteBaseline } from './promote.js';
+
+const USAGE = `usage:
+  npm run gate -- --baseline <a.json> --candidate <b.json> [--threshold 5%|0.05] [--metric gpu_ms|host_ms]
+                  [--strict] [--allow-env-mismatch] [--markdown <summary.md>] [--json <verdicts.json>]
+  npm run gate -- --promote <run.json> [--device <name>]   (writes results/baselines/<name>.json)
+exit: 0 no regression, 1 regression, 2 unusable input`;
+
+const EXIT_PASS = 0;
+const EXIT_REGRESSION = 1;
+const EXIT_UNUSABLE = 2;
+
+const OPTIONS = {
+  baseline: { type: 'string' },
+  candidate: { type: 'string' },
+  threshold: { type: 'string' },
+  metric: { type: 'string' },
+  strict: { type: 'boolean' },
+  'allow-env-mismatch': { type: 'boolean' },
+  markdown: { type: 'string' },
+  json: { type: 'string' },
+  promote: { type: 'string' },
+  device: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
+
+/** "5%" -> 0.05, "0.05" -> 0.05; a bare number >= 1 is refused as ambiguous. */
+function parseThreshold(text: string): number {
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  const value = percent ? Number(percent[1]) / 100 : /^\d*\.?\d+$/.test(text) ? Number(text) : NaN;
+  if (!(value > 0 && value < 1)) {
+    throw new GateInputError(`--threshold must be a fraction (0.05) or a percentage (5%) between 0 and 100%, got ${text}`);
+  }
+  return value;
+}
+
+function parseMetric(text: string): Metric {
+  if (!(METRICS as readonly string[]).includes(text)) {
+    throw new GateInputError(`--metric must be one of ${METRICS.join(', ')}, got ${text}`);
+  }
+  return text as Metric;
+}
+
+interface LoadedRun {
+  file: string;
+  text: string;
+  results: Results;
+}
+
+function loadRun(file: string): LoadedRun {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new GateInputError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${(error as Error).message})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new GateInputError(`${file}: not JSON (${(error as Error).message})`);
+  }
+  return { file, text, results: parseResults(data, file) };
+}
+
+function refuseWith(flags: Flags, mode: string, names: readonly (keyof Flags)[]): void {
+  const given = names.filter((name) => flags[name] !== undefined);
+  if (given.length > 0) throw new GateInputError(`${given.map((name) => `--${name}`).join(', ')} cannot be used with ${mode}`);
+}
+
+function promote(flags: Flags & { promote: string }): number {
+  refuseWith(flags, '--promote', ['baseline', 'candidate', 'threshold', 'metric', 'strict', 'allow-env-mismatch', 'markdown', 'json']);
+  const run = loadRun(flags.promote);
+  const device = flags.device === undefined ? deviceSlug(run.results) : checkDeviceSlug(flags.device);
+  const { file, previous } = promoteBaseline(run.text, device);
+  const notOk = run.results.points.filter((point) => point.status !== 'ok' || point.correct === false).length;
+  process.stdout.write(`promoted run ${run.results.run.id} (${run.results.points.length} points${
+    notOk > 0 ? `, ${notOk} failed or incorrect` : ''}) to ${file}${previous ? `; previous kept as ${previous}` : ''}\n`);
+  return EXIT_PASS;
+}
+
+function writeOutput(flag: string, file: string, text: string): void {
+  try {
+    fs.writeFileSync(file, text);
+  } catch (error) {
+    throw new GateInputError(`${flag} ${file}: cannot write (${(error as Error).message})`);
+  }
+}
+
+/** Nothing to decide on: no point has a timing verdict and none regressed. */
+function nothingComparable(comparison: Comparison): string | null {
+  if (comparison.regressions > 0 || comparison.points.some((point) => point.verdict !== 'incomparable')) return null;
+  return `nothing comparable: ${comparison.points.length} matched point(s), none with timings in both runs (${
+    comparison.added.length} only in the candidate, ${comparison.removed.length} only in the baseline)`;
+}
+
+function gate(flags: Flags): number {
+  refuseWith(flags, 'a comparison', ['device']);
+  if (flags.baseline === undefined || flags.candidate === undefined) {
+    throw new GateInputError('--baseline and --candidate are both required (or --promote <run.json>); see --help');
+  }
+  const threshold = flags.threshold === undefined ? DEFAULT_THRESHOLD : parseThreshold(flags.threshold);
+  const metric = flags.metric === undefined ? 'gpu_ms' : parseMetric(flags.metric);
+  const strict = flags.strict ?? false;
+  const baseline = loadRun(flags.baseline);
+  const candidate = loadRun(flags.candidate);
+  const comparison = compareRuns(baseline.results, candidate.results, {
+    threshold, metric, strict, allowEnvMismatch: flags['allow-env-mismatch'] ?? false,
+  });
+  const nothing = nothingComparable(comparison);
+  if (nothing) throw new GateInputError(nothing);
+  const context: GateContext = { baseline, candidate, threshold, metric, strict };
+  const exitCode = comparison.regressions > 0 ? EXIT_REGRESSION : EXIT_PASS;
+  process.stdout.write(renderTable(comparison, context));
+  if (flags.markdown !== undefined) writeOutput('--markdown', flags.markdown, renderMarkdown(comparison, context));
+  if (flags.json !== undefined) {
+    writeOutput('--json', flags.json, `${JSON.stringify(verdictsDocument(comparison, context, exitCode), null, 2)}\n`);
+  }
+  return exitCode;
+}
+
+function main(argv: readonly string[]): number {
+  try {
+    const { values: flags } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
+    if (flags.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return EXIT_PASS;
+    }
+    return flags.promote !== undefined ? promote({ ...flags, promote: flags.promote }) : gate(flags);
+  } catch (error) {
+    if (error instanceof GateInputError || error instanceof ResultsFormatError || isParseArgsError(error)) {
+      process.stderr.write(`gate: ${(error as Error).message}\n`);
+      return EXIT_UNUSABLE;
+    }
+    // Exit 1 means "regression" to CI, so even a bug in the gate must not exit 1.
+    process.stderr.write(`gate: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    return EXIT_UNUSABLE;
+  }
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+process.exitCode = main(process.argv.slice(2));

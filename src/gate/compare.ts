@@ -1,0 +1,219 @@
+// Compares a candidate run with a baseline, point by point, and decides which points regressed.
+//
+// Per matched point (same configKey), with ratio = candidate median / baseline median and ci the
+// 99% Hodges–Lehmann/Mann–Whitney interval for that ratio from the retained samples (stats.ts):
+//   slower  ratio > 1 + threshold      and ci[0] > 1   (a real change, bigger than the threshold)
+//   faster  ratio < 1 / (1 + threshold) and ci[1] < 1   (the same in log space)
+//   noisy   otherwise, when the interval cannot resolve a threshold-sized change: its half-width
+//           in log space exceeds log(1 + threshold), or there are too few samples for an interval.
+//           This is the noise of the comparison, not of single samples: 5% per-sample noise with 30
+//           samples a side gives a ±3.5% interval, which resolves a 5% threshold.
+//   same    otherwise.
+// Status and correctness are gated before timings: ok -> error/oom and correct true -> false are
+// regressions with verdict 'incomparable' (a failed or wrong point has no time worth comparing);
+// the reason says which. Other status changes (error -> ok, error -> error) are incomparable and
+// not regressions. `noisy` counts as a regression only with `strict`.
+// Metric host_ms: results carry host time as a median only (no per-sample host times), so no
+// interval exists; those points get the ratio of host medians and verdict `noisy` ("cannot bound").
+import { configKey, type PointConfig } from '../config.js';
+import type { Point, Results } from '../schema.js';
+import { environmentMismatch } from './env.js';
+import { CONFIDENCE, ratioInterval } from './stats.js';
+
+export type Verdict = 'faster' | 'slower' | 'same' | 'noisy' | 'incomparable';
+
+export interface PointComparison {
+  key: string;
+  config: PointConfig;
+  verdict: Verdict;
+  /** Counts toward exit 1: slower, status/correctness regressions, noisy under strict. */
+  regression: boolean;
+  /** Candidate median / baseline median. */
+  ratio: number | null;
+  /** CONFIDENCE-level interval for the ratio. */
+  ci: [number, number] | null;
+  baseline_ms: number | null;
+  candidate_ms: number | null;
+  /** One human line: why this verdict. */
+  reason: string;
+}
+
+export interface Comparison {
+  /** Regressions first, then by |log ratio| descending. */
+  points: PointComparison[];
+  /** Config keys present only in the candidate / only in the baseline. */
+  added: string[];
+  removed: string[];
+  /** Human lines naming differing environment fields (empty when compatible). */
+  env_mismatch: string[];
+  regressions: number;
+}
+
+export type Metric = 'gpu_ms' | 'host_ms';
+export const METRICS: readonly Metric[] = ['gpu_ms', 'host_ms'];
+
+export interface CompareOptions {
+  threshold?: number;
+  metric?: Metric;
+  strict?: boolean;
+  allowEnvMismatch?: boolean;
+}
+
+export const DEFAULT_THRESHOLD = 0.05;
+
+/** Input the gate cannot use (refused runs, bad options, unreadable files): CLI exit 2. */
+export class GateInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GateInputError';
+  }
+}
+
+interface Settings {
+  threshold: number;
+  metric: Metric;
+  strict: boolean;
+}
+
+/** Signed percentage change of a ratio, e.g. 1.123 -> "+12.3%". */
+export function formatChange(ratio: number): string {
+  const percent = (ratio - 1) * 100;
+  return `${percent >= 0 ? '+' : '-'}${Math.abs(percent).toFixed(1)}%`;
+}
+
+const formatInterval = (ci: [number, number]): string =>
+  `${Math.round(CONFIDENCE * 100)}% CI ${formatChange(ci[0])} .. ${formatChange(ci[1])}`;
+
+function indexByKey(results: Results, role: string): Map<string, Point> {
+  const points = new Map<string, Point>();
+  for (const point of results.points) {
+    const key = configKey(point.config);
+    if (points.has(key)) throw new GateInputError(`${role} run ${results.run.id}: two points share the key "${key}"`);
+    points.set(key, point);
+  }
+  return points;
+}
+
+interface Timing {
+  median: number;
+  /** Per-sample times, or null where the metric has none (host_ms). */
+  samples: number[] | null;
+}
+
+/** The point's timing for the metric, or why there is none. */
+function timingOf(point: Point, metric: Metric, role: string): Timing | string {
+  if (point.summary === null) return `no summary in the ${role}`;
+  const median = metric === 'gpu_ms' ? point.summary.gpu_ms_median : point.summary.host_ms_median;
+  if (median === null) return `no host_ms_median in the ${role}`;
+  if (!(median > 0)) return `non-positive ${metric} median ${median} in the ${role}`;
+  if (metric === 'host_ms') return { median, samples: null };
+  if (point.samples_ms.some((sample) => !(sample > 0))) return `non-positive sample time in the ${role}`;
+  return { median, samples: point.samples_ms };
+}
+
+type TimingVerdict = Pick<PointComparison, 'verdict' | 'ratio' | 'ci' | 'baseline_ms' | 'candidate_ms' | 'reason'>;
+
+function noisyReason(base: Point, cand: Point, why: string): string {
+  const noise = (point: Point): string => (point.summary ? `${point.summary.noise_pct.toFixed(1)}%` : 'n/a');
+  return `${why} (sample noise ${noise(base)} / ${noise(cand)})`;
+}
+
+function compareTimings(base: Point, cand: Point, settings: Settings): TimingVerdict {
+  const before = timingOf(base, settings.metric, 'baseline');
+  const after = timingOf(cand, settings.metric, 'candidate');
+  const baseline_ms = typeof before === 'string' ? null : before.median;
+  const candidate_ms = typeof after === 'string' ? null : after.median;
+  if (typeof before === 'string' || typeof after === 'string') {
+    const reason = [before, after].filter((why) => typeof why === 'string').join('; ');
+    return { verdict: 'incomparable', ratio: null, ci: null, baseline_ms, candidate_ms, reason };
+  }
+  const ratio = after.median / before.median;
+  const change = formatChange(ratio);
+  const threshold = `${(settings.threshold * 100).toFixed(1).replace(/\.0$/, '')}%`;
+  const common = { ratio, baseline_ms, candidate_ms };
+  if (before.samples === null || after.samples === null) {
+    const reason = `${change}: host_ms has a median only, no samples to bound the change`;
+    return { ...common, verdict: 'noisy', ci: null, reason };
+  }
+  const ci = ratioInterval(before.samples, after.samples);
+  if (ci === null) {
+    const why = `${change}: too few samples (${before.samples.length} vs ${after.samples.length}) for a ${
+      Math.round(CONFIDENCE * 100)}% interval`;
+    return { ...common, verdict: 'noisy', ci, reason: noisyReason(base, cand, why) };
+  }
+  const limit = 1 + settings.threshold;
+  if (ratio > limit && ci[0] > 1) return { ...common, verdict: 'slower', ci, reason: `${change} (${formatInterval(ci)})` };
+  if (ratio < 1 / limit && ci[1] < 1) return { ...common, verdict: 'faster', ci, reason: `${change} (${formatInterval(ci)})` };
+  const halfWidth = Math.log(ci[1] / ci[0]) / 2;
+  if (halfWidth > Math.log(limit)) {
+    const why = `${change}: ${formatInterval(ci)} cannot resolve a ${threshold} change`;
+    return { ...common, verdict: 'noisy', ci, reason: noisyReason(base, cand, why) };
+  }
+  return { ...common, verdict: 'same', ci, reason: `${change} within ${threshold} (${formatInterval(ci)})` };
+}
+
+function comparePoint(key: string, base: Point, cand: Point, settings: Settings): PointComparison {
+  const config = cand.config;
+  if (base.status !== 'ok' || cand.status !== 'ok') {
+    const message = cand.status !== 'ok' ? `: ${cand.error ?? 'no error message'}` : '';
+    return {
+      key, config, verdict: 'incomparable', regression: base.status === 'ok',
+      ratio: null, ci: null, baseline_ms: null, candidate_ms: null,
+      reason: `${base.status} -> ${cand.status}${message}`,
+    };
+  }
+  const timing = compareTimings(base, cand, settings);
+  if (base.correct === true && cand.correct === false) {
+    const error = cand.max_rel_err === null ? '' : ` (max_rel_err ${cand.max_rel_err.toExponential(2)})`;
+    return { key, config, ...timing, verdict: 'incomparable', regression: true, reason: `correct -> incorrect${error}` };
+  }
+  const regression = timing.verdict === 'slower' || (settings.strict && timing.verdict === 'noisy');
+  return { key, config, ...timing, regression };
+}
+
+const logMagnitude = (point: PointComparison): number => (point.ratio === null ? -1 : Math.abs(Math.log(point.ratio)));
+
+function byImportance(a: PointComparison, b: PointComparison): number {
+  if (a.regression !== b.regression) return a.regression ? -1 : 1;
+  return logMagnitude(b) - logMagnitude(a) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+function resolveSettings(options: CompareOptions): Settings {
+  const threshold = options.threshold ?? DEFAULT_THRESHOLD;
+  if (!(threshold > 0 && threshold < 1)) {
+    throw new GateInputError(`threshold must be a fraction between 0 and 1 (e.g. 0.05), got ${threshold}`);
+  }
+  const metric = options.metric ?? 'gpu_ms';
+  if (!METRICS.includes(metric)) throw new GateInputError(`metric must be one of ${METRICS.join(', ')}, got ${metric}`);
+  return { threshold, metric, strict: options.strict ?? false };
+}
+
+/**
+ * Compares every point the two runs share. Throws GateInputError when the environments differ
+ * (unless allowEnvMismatch; then the differences are listed in env_mismatch) or a run has two
+ * points with one key.
+ */
+export function compareRuns(baseline: Results, candidate: Results, options: CompareOptions = {}): Comparison {
+  const settings = resolveSettings(options);
+  const env_mismatch = environmentMismatch(baseline, candidate);
+  if (env_mismatch.length > 0 && !options.allowEnvMismatch) {
+    throw new GateInputError(
+      `runs from different environments: ${env_mismatch.join('; ')} (pass --allow-env-mismatch to compare anyway)`,
+    );
+  }
+  const before = indexByKey(baseline, 'baseline');
+  const after = indexByKey(candidate, 'candidate');
+  const points: PointComparison[] = [];
+  for (const [key, cand] of after) {
+    const base = before.get(key);
+    if (base) points.push(comparePoint(key, base, cand, settings));
+  }
+  points.sort(byImportance);
+  return {
+    points,
+    added: [...after.keys()].filter((key) => !before.has(key)).sort(),
+    removed: [...before.keys()].filter((key) => !after.has(key)).sort(),
+    env_mismatch,
+    regressions: points.filter((point) => point.regression).length,
+  };
+}

@@ -1,0 +1,286 @@
+// The gate's statistics and decisions, on synthetic sample streams from fixed seeds.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { configKey } from '../src/config.js';
+import { compareRuns, GateInputError } from '../src/gate/compare.js';
+import type { Results } from '../src/schema.js';
+import { environmentMismatch } from '../src/gate/env.js';
+import { renderMarkdown, renderTable, TABLE_WIDTH, type GateContext } from '../src/gate/format.js';
+import { deviceSlug } from '../src/gate/promote.js';
+import { pairwiseDifferenceRank, ratioInterval } from '../src/gate/stats.js';
+import {
+  H100_DEVICE, lognormalSamples, makePoint, makeResults, pointConfig, pointPair, seededRandom, standardNormal,
+} from './gate-fixtures.js';
+
+const TRIALS = 1000;
+
+/** Fraction of TRIALS one-point comparisons (30 samples, `noise`) that the gate calls a regression. */
+function regressionRate(seed: number, factor: number, noise = 0.05): number {
+  const random = seededRandom(seed);
+  let flagged = 0;
+  for (let trial = 0; trial < TRIALS; trial++) {
+    const [baseline, candidate] = pointPair(random, factor, noise);
+    flagged += compareRuns(baseline, candidate).regressions;
+  }
+  return flagged / TRIALS;
+}
+
+function sortedDifferences(x: Float64Array, y: Float64Array): number[] {
+  const all: number[] = [];
+  for (const a of x) for (const b of y) all.push(b - a);
+  return all.sort((a, b) => a - b);
+}
+
+describe('Hodges–Lehmann / Mann–Whitney interval', () => {
+  test('the k-th pairwise difference matches brute force, with and without ties', () => {
+    const random = seededRandom(7);
+    for (let trial = 0; trial < 200; trial++) {
+      const m = 1 + Math.floor(random() * 40);
+      const n = 1 + Math.floor(random() * 40);
+      const grid = trial % 2 === 0 ? 100 : 1e9; // coarse grid: many ties
+      const draw = (): number => Math.round(standardNormal(random) * grid) / grid;
+      const x = Float64Array.from({ length: m }, draw).sort();
+      const y = Float64Array.from({ length: n }, draw).sort();
+      const all = sortedDifferences(x, y);
+      for (let k = 1; k <= m * n; k += 1 + Math.floor(random() * 7)) {
+        assert.equal(pairwiseDifferenceRank(x, y, k), all[k - 1], `m=${m} n=${n} k=${k}`);
+      }
+    }
+  });
+
+  test('10 vs 10 samples: the 99% interval is [D(16), D(85)] of the log-differences', () => {
+    // U variance 10·10·21/12 = 175; c = floor(50 - 0.5 - 2.5758·√175) = 15, so [D(c+1), D(mn-c)].
+    const random = seededRandom(11);
+    const baseline = lognormalSamples(random, 10, 1, 0.05);
+    const candidate = lognormalSamples(random, 10, 1.1, 0.05);
+    const logs = (values: number[]): Float64Array => Float64Array.from(values.map(Math.log)).sort();
+    const all = sortedDifferences(logs(baseline), logs(candidate));
+    assert.deepEqual(ratioInterval(baseline, candidate), [Math.exp(all[15]), Math.exp(all[84])]);
+  });
+
+  test('no interval from too few samples; identical times give a point interval', () => {
+    assert.equal(ratioInterval([1, 2, 3], [4, 5, 6]), null);
+    assert.equal(ratioInterval([], [1]), null);
+    assert.deepEqual(ratioInterval(Array(10).fill(2), Array(10).fill(2)), [1, 1]);
+  });
+
+  test('covers a known ratio of 1.1 in about 99% of trials', () => {
+    const random = seededRandom(3);
+    let covered = 0;
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const ci = ratioInterval(lognormalSamples(random, 30, 1, 0.05), lognormalSamples(random, 30, 1.1, 0.05));
+      if (ci && ci[0] <= 1.1 && 1.1 <= ci[1]) covered++;
+    }
+    assert.ok(covered / TRIALS >= 0.98, `coverage ${covered / TRIALS}`);
+  });
+});
+
+describe('proof: 1000 trials, 30 samples, 5% noise, 5% threshold', () => {
+  test('A/A comparisons are flagged in at most 1% of trials', (t) => {
+    const rate = regressionRate(101, 1.0);
+    t.diagnostic(`A/A false-positive rate ${rate}`);
+    assert.ok(rate <= 0.01, `A/A flagged ${rate}`);
+  });
+
+  test('a 10% slowdown is flagged in at least 99% of trials', (t) => {
+    const rate = regressionRate(202, 1.1);
+    t.diagnostic(`10% slowdown detection rate ${rate}`);
+    assert.ok(rate >= 0.99, `10% slowdown flagged ${rate}`);
+  });
+
+  test('a 10% speedup is faster, never a regression, in at least 99% of trials', () => {
+    const random = seededRandom(303);
+    let faster = 0;
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const [baseline, candidate] = pointPair(random, 1 / 1.1);
+      const { points, regressions } = compareRuns(baseline, candidate);
+      assert.equal(regressions, 0);
+      if (points[0].verdict === 'faster') faster++;
+    }
+    assert.ok(faster / TRIALS >= 0.99, `10% speedup called faster ${faster / TRIALS}`);
+  });
+
+  test('a 3% slowdown is never flagged once resolved (1% noise); at 5% noise chance crosses 5% in ~10%', (t) => {
+    // At 1% noise the change is real to the interval (it excludes 1) but under the threshold: same.
+    const random = seededRandom(404);
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const [baseline, candidate] = pointPair(random, 1.03, 0.01);
+      const [point] = compareRuns(baseline, candidate).points;
+      assert.equal(point.verdict, 'same', point.reason);
+      assert.ok(point.ci !== null && point.ci[0] > 1, point.reason);
+    }
+    // At 5% noise two 30-sample medians of a 3% change differ by more than 5% in about 10% of trials
+    // (20 000 trials: 10.2%); the interval cannot tell those from a real 5% change.
+    const rate = regressionRate(505, 1.03);
+    t.diagnostic(`3% slowdown at 5% noise flagged in ${rate} of trials`);
+    assert.ok(rate <= 0.13, `3% slowdown flagged ${rate}`);
+  });
+});
+
+describe('status and correctness', () => {
+  test('a correctness flip is always flagged, whatever the timings', () => {
+    const random = seededRandom(606);
+    for (const factor of [0.5, 1, 1.5]) {
+      for (let trial = 0; trial < 100; trial++) {
+        const [baseline, candidate] = pointPair(random, factor);
+        candidate.points[0] = { ...candidate.points[0], correct: false, max_rel_err: 0.3 };
+        const { points, regressions } = compareRuns(baseline, candidate);
+        assert.equal(regressions, 1);
+        assert.equal(points[0].verdict, 'incomparable');
+        assert.equal(points[0].reason, 'correct -> incorrect (max_rel_err 3.00e-1)');
+      }
+    }
+  });
+
+  test('ok -> error and ok -> oom are regressions with the message; error -> ok is not', () => {
+    const random = seededRandom(707);
+    const [baseline, candidate] = pointPair(random, 1);
+    const failed = (status: 'error' | 'oom', error: string) =>
+      makeResults([{ ...candidate.points[0], status, error, summary: null, samples_ms: [], correct: null }]);
+    const error = compareRuns(baseline, failed('error', 'encoder layer 0: an illegal memory access was encountered'));
+    assert.equal(error.regressions, 1);
+    assert.deepEqual([error.points[0].verdict, error.points[0].reason],
+      ['incomparable', 'ok -> error: encoder layer 0: an illegal memory access was encountered']);
+    const oom = compareRuns(baseline, failed('oom', 'out of memory allocating 4096 MiB'));
+    assert.equal(oom.points[0].reason, 'ok -> oom: out of memory allocating 4096 MiB');
+    assert.equal(oom.regressions, 1);
+    const fixed = compareRuns(failed('error', 'x'), candidate);
+    assert.deepEqual([fixed.regressions, fixed.points[0].verdict, fixed.points[0].reason], [0, 'incomparable', 'error -> ok']);
+  });
+});
+
+describe('matching, environment, options', () => {
+  test('unmatched points are listed as added / removed; regressions sort first, then by |log ratio|', () => {
+    const random = seededRandom(808);
+    const configs = [1, 2, 4, 8].map((batch) => pointConfig({ batch }));
+    const samples = (ms: number) => lognormalSamples(random, 30, ms, 0.01);
+    const baseline = makeResults([configs[0], configs[1], configs[2]].map((c) => makePoint(c, samples(1))));
+    const candidate = makeResults([
+      makePoint(configs[0], samples(0.7)), makePoint(configs[1], samples(1.2)), makePoint(configs[3], samples(1)),
+    ]);
+    const comparison = compareRuns(baseline, candidate);
+    assert.deepEqual(comparison.added, [configKey(configs[3])]);
+    assert.deepEqual(comparison.removed, [configKey(configs[2])]);
+    assert.deepEqual(comparison.points.map((p) => [p.config.batch, p.verdict, p.regression]),
+      [[2, 'slower', true], [1, 'faster', false]]);
+    assert.equal(comparison.regressions, 1);
+  });
+
+  test('different environments are refused naming the fields, and compared with allowEnvMismatch', () => {
+    const random = seededRandom(909);
+    const [baseline, candidate] = pointPair(random, 1);
+    const a100 = makeResults(candidate.points, { ...H100_DEVICE, name: 'NVIDIA A100-SXM4-80GB', cublas: '12.9.1',
+      sm_clock_mhz: '1410' });
+    assert.throws(() => compareRuns(baseline, a100), new GateInputError(
+      'runs from different environments: device.cublas: "13.1.0" vs "12.9.1"; '
+      + 'device.name: "NVIDIA H100 80GB HBM3" vs "NVIDIA A100-SXM4-80GB" (pass --allow-env-mismatch to compare anyway)'));
+    const allowed = compareRuns(baseline, a100, { allowEnvMismatch: true });
+    assert.deepEqual(allowed.env_mismatch,
+      ['device.cublas: "13.1.0" vs "12.9.1"', 'device.name: "NVIDIA H100 80GB HBM3" vs "NVIDIA A100-SXM4-80GB"']);
+    assert.equal(allowed.points.length, 1);
+    // Clocks and free memory vary between runs of one machine and are not compared.
+    const sameMachine = makeResults(candidate.points, { ...H100_DEVICE, sm_clock_mhz: '1755', memory_free_mb: '79000' });
+    assert.deepEqual(environmentMismatch(baseline, sameMachine), []);
+  });
+
+  test('different precision sets and backends are mismatches', () => {
+    const random = seededRandom(1001);
+    const fp16 = makePoint(pointConfig(), lognormalSamples(random, 30, 1, 0.05));
+    const fp32 = makePoint(pointConfig({ precision: 'fp32' }), lognormalSamples(random, 30, 1, 0.05));
+    assert.deepEqual(environmentMismatch(makeResults([fp16, fp32]), makeResults([fp16])), ['precisions: fp16, fp32 vs fp16']);
+    const cpu = makeResults([], { backend: 'cpu', name: 'CPU reference (fp32 storage, fp64 accumulation)' });
+    assert.deepEqual(environmentMismatch(makeResults([]), cpu), [
+      'run.backend: cuda vs cpu',
+      'device.backend: "cuda" vs "cpu"',
+      'device.cublas: "13.1.0" vs (absent)',
+      'device.cuda_driver_api: "13.0" vs (absent)',
+      'device.cuda_runtime: "13.0" vs (absent)',
+      'device.driver: "580.95.05" vs (absent)',
+      'device.name: "NVIDIA H100 80GB HBM3" vs "CPU reference (fp32 storage, fp64 accumulation)"',
+    ]);
+  });
+
+  test('noisy points are reported, and fail only under strict', () => {
+    const random = seededRandom(1102);
+    const [baseline, candidate] = pointPair(random, 1, 0.3);
+    const relaxed = compareRuns(baseline, candidate);
+    assert.equal(relaxed.points[0].verdict, 'noisy');
+    assert.match(relaxed.points[0].reason, /cannot resolve a 5% change \(sample noise \d+\.\d% \/ \d+\.\d%\)$/);
+    assert.equal(relaxed.regressions, 0);
+    assert.equal(compareRuns(baseline, candidate, { strict: true }).regressions, 1);
+  });
+
+  test('too few samples are noisy; a missing summary is incomparable', () => {
+    const config = pointConfig();
+    const baseline = makeResults([makePoint(config, [1.0, 1.01, 0.99])]);
+    const candidate = makeResults([makePoint(config, [1.5, 1.51, 1.49])]);
+    const [point] = compareRuns(baseline, candidate).points;
+    assert.equal(point.verdict, 'noisy');
+    assert.match(point.reason, /^\+50\.0%: too few samples \(3 vs 3\) for a 99% interval/);
+    const empty = makeResults([makePoint(config, [])]);
+    const [missing] = compareRuns(baseline, empty).points;
+    assert.deepEqual([missing.verdict, missing.reason, missing.baseline_ms], ['incomparable', 'no summary in the candidate', 1.0]);
+  });
+
+  test('host_ms compares host medians and has no interval', () => {
+    const random = seededRandom(1203);
+    const [baseline, candidate] = pointPair(random, 1.5, 0.01);
+    const [point] = compareRuns(baseline, candidate, { metric: 'host_ms' }).points;
+    const hostRatio = candidate.points[0].summary!.host_ms_median! / baseline.points[0].summary!.host_ms_median!;
+    assert.deepEqual([point.verdict, point.ratio, point.ci], ['noisy', hostRatio, null]);
+    assert.match(point.reason, /: host_ms has a median only, no samples to bound the change$/);
+  });
+
+  test('bad options and duplicate keys are refused', () => {
+    const random = seededRandom(1304);
+    const [baseline, candidate] = pointPair(random, 1);
+    assert.throws(() => compareRuns(baseline, candidate, { threshold: 5 }),
+      new GateInputError('threshold must be a fraction between 0 and 1 (e.g. 0.05), got 5'));
+    const doubled = makeResults([baseline.points[0], baseline.points[0]]);
+    assert.throws(() => compareRuns(doubled, candidate),
+      new GateInputError(`baseline run h100-test: two points share the key "${configKey(pointConfig())}"`));
+  });
+});
+
+describe('outputs', () => {
+  function context(baseline: Results, candidate: Results): GateContext {
+    return { baseline: { file: 'base.json', results: baseline }, candidate: { file: 'cand.json', results: candidate },
+      threshold: 0.05, metric: 'gpu_ms', strict: false };
+  }
+
+  test('the console table fits 120 columns and ends with the summary line', () => {
+    const random = seededRandom(1405);
+    const configs = [1, 2, 3].map((batch) => pointConfig({ batch, seq: 8 * batch }));
+    const baseline = makeResults(configs.map((c) => makePoint(c, lognormalSamples(random, 30, 1, 0.01))));
+    const candidate = makeResults(configs.map((c, i) => makePoint(c, lognormalSamples(random, 30, 1 + i * 0.2, 0.01))));
+    const comparison = compareRuns(baseline, candidate);
+    const table = renderTable(comparison, context(baseline, candidate));
+    const lines = table.trimEnd().split('\n');
+    assert.ok(lines.every((line) => line.length <= TABLE_WIDTH), table);
+    assert.match(lines[5], /^slower!\s+1\.4\d\d {2}1\.\d{3}\.\.1\.\d{3}\s+\S+\s+\S+ {2}batch=3 seq=24$/);
+    assert.equal(lines[2], 'metric gpu_ms, threshold 5%, 99% Hodges-Lehmann intervals');
+    assert.equal(lines[lines.length - 1],
+      'gate FAIL: 2 regression(s); slower 2, faster 0, same 1, noisy 0, incomparable 0; added 0, removed 0');
+  });
+
+  test('markdown escapes text from the results files', () => {
+    const random = seededRandom(1506);
+    const [baseline, candidate] = pointPair(random, 1);
+    const broken = makeResults([{ ...candidate.points[0], status: 'error', error: 'bad | <script>x</script>' }]);
+    const comparison = compareRuns(baseline, broken);
+    const markdown = renderMarkdown(comparison, context(baseline, broken));
+    assert.ok(markdown.includes('ok -&gt; error: bad \\| &lt;script&gt;x&lt;/script&gt;'), markdown);
+    assert.ok(!markdown.includes('<script>'));
+    assert.ok(markdown.startsWith('### ftbench gate: 1 regression(s)\n'));
+  });
+
+  test('device slugs for baseline file names', () => {
+    const withName = (name: string) => makeResults([], { ...H100_DEVICE, name });
+    assert.equal(deviceSlug(withName('NVIDIA H100 80GB HBM3')), 'h100');
+    assert.equal(deviceSlug(withName('NVIDIA A100-SXM4-80GB')), 'a100');
+    assert.equal(deviceSlug(withName('NVIDIA GeForce RTX 4090')), 'rtx-4090');
+    assert.equal(deviceSlug(makeResults([], { backend: 'cpu', name: 'CPU reference' })), 'cpu');
+    assert.throws(() => deviceSlug(withName('Mystery GPU')),
+      new GateInputError('cannot derive a device name from env.device.name "Mystery GPU"; pass --device'));
+  });
+});
