@@ -43,9 +43,10 @@ FTB_HD uint32_t random_word(uint64_t seed, uint32_t stream, uint64_t index) {
       .w[0];
 }
 
-// Uniform in (0, 1): 24 random bits, centred in their bucket, exactly representable in float.
+// Uniform in (0, 1): an odd multiple of 2^-24 (23 random bits, centred in their bucket), exact in
+// float. (Adding 0.5f to a 24-bit integer would round above 2^23 and could return exactly 1.)
 FTB_HD float random_unit(uint64_t seed, uint32_t stream, uint64_t index) {
-  return (static_cast<float>(random_word(seed, stream, index) >> 8) + 0.5f) * 5.9604644775390625e-08f;
+  return static_cast<float>((random_word(seed, stream, index) >> 8) | 1u) * 5.9604644775390625e-08f;
 }
 
 // offset + scale * v with v uniform in (-1, 1). v = odd integer * 2^-24 is exact and never zero;

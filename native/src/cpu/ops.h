@@ -1,0 +1,51 @@
+// Reference ops shared by the CPU models: fp32 storage, fp64 accumulation and statistics
+// (native/MODEL.md, "Common pieces"). Matrices are row-major; a row stride lets ops read q/k/v
+// straight out of a fused [rows, 3h] buffer.
+#pragma once
+#include <vector>
+
+namespace ftb::cpu {
+
+// A dense layer y = x · w + b with w [in, out] (tensors.h layout).
+struct Linear {
+  int in = 0;
+  int out = 0;
+  std::vector<float> w;
+  std::vector<float> b;
+};
+
+// LayerNorm parameters, one gamma and beta per feature.
+struct Norm {
+  std::vector<float> gamma;
+  std::vector<float> beta;
+};
+
+// Keys or values of one attention: `count` rows of `stride` floats, the features at `data`.
+struct KeyRows {
+  const float* data;
+  int stride;
+};
+
+// y[rows, out] = x[rows, in] · w + b (fp64 accumulator per output element).
+void linear(const Linear& layer, const float* x, int rows, float* y);
+
+// x[rows, n] = LayerNorm(x) in place (mean and biased variance in fp64, eps 1e-6).
+void layer_norm(const Norm& norm, float* x, int rows, int n);
+
+// x += y, elementwise over n values.
+void add(float* x, const float* y, int n);
+
+// GELU, tanh form, in place.
+void gelu(float* x, int n);
+
+// ReLU in place.
+void relu(float* x, int n);
+
+// Multi-head attention of one query row q [heads·head_size] over `count` keys/values:
+// out = softmax(q·kᵀ / √head_size)·v per head, heads merged in order (softmax in fp64).
+void attention(const float* q, KeyRows keys, KeyRows values, int count, int heads, int head_size, float* out);
+
+// lp[i] = logits[i] − log Σ exp(logits), in fp64.
+void log_softmax(const float* logits, int n, std::vector<double>& lp);
+
+}  // namespace ftb::cpu
