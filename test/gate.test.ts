@@ -210,6 +210,16 @@ describe('matching, environment, options', () => {
     assert.equal(compareRuns(baseline, candidate, { strict: true }).regressions, 1);
   });
 
+  test('a median ratio past the threshold whose interval includes 1 is same, and says so', () => {
+    // The upper 17 of 30 samples move up 6%: the medians differ by 6%, the bulk of the samples do not.
+    const config = pointConfig();
+    const times = Array.from({ length: 30 }, (_, i) => 1 + 0.002 * i);
+    const baseline = makeResults([makePoint(config, times)]);
+    const candidate = makeResults([makePoint(config, times.map((ms, i) => (i >= 13 ? ms * 1.06 : ms)))]);
+    const [point] = compareRuns(baseline, candidate).points;
+    assert.deepEqual([point.verdict, point.reason], ['same', '+6.0%, but the 99% CI -0.4% .. +7.0% includes no change']);
+  });
+
   test('too few samples are noisy; a missing summary is incomparable', () => {
     const config = pointConfig();
     const baseline = makeResults([makePoint(config, [1.0, 1.01, 0.99])]);

@@ -149,7 +149,11 @@ function compareTimings(base: Point, cand: Point, settings: Settings): TimingVer
     const why = `${change}: ${formatInterval(ci)} cannot resolve a ${threshold} change`;
     return { ...common, verdict: 'noisy', ci, reason: noisyReason(base, cand, why) };
   }
-  return { ...common, verdict: 'same', ci, reason: `${change} within ${threshold} (${formatInterval(ci)})` };
+  const withinThreshold = ratio <= limit && ratio >= 1 / limit;
+  const reason = withinThreshold
+    ? `${change} within ${threshold} (${formatInterval(ci)})`
+    : `${change}, but the ${formatInterval(ci)} includes no change`;
+  return { ...common, verdict: 'same', ci, reason };
 }
 
 function comparePoint(key: string, base: Point, cand: Point, settings: Settings): PointComparison {
