@@ -8,8 +8,8 @@
 namespace ftb::cpu {
 namespace {
 
-// Tokens of final row r, following parent_ids back from the last step; after the first end_id,
-// every token is end_id.
+// Tokens of final row r, following parent_ids back from the last step. (Finished rows only
+// emit end_id, so every token after the first end_id is already end_id.)
 std::vector<int> gather_row(const ModelConfig& config, const SearchState& state, int r) {
   const int rows = config.rows();
   const int first = r - r % config.beam;
@@ -18,8 +18,6 @@ std::vector<int> gather_row(const ModelConfig& config, const SearchState& state,
     tokens[t] = state.step_ids[static_cast<size_t>(t) * rows + row];
     row = first + state.parent_ids[static_cast<size_t>(t) * rows + row];
   }
-  const auto end = std::find(tokens.begin(), tokens.end(), config.end_id);
-  if (end != tokens.end()) std::fill(end + 1, tokens.end(), config.end_id);
   return tokens;
 }
 
