@@ -1,0 +1,236 @@
+// Browser side of the dashboard, inlined into the HTML file at build time (html.ts). It reads the
+// embedded DashboardData (shaped and formatted by shape.ts) and builds the DOM and the plots.
+// Every string goes into the DOM through textContent; listeners are attached here, never inline.
+import type { Cell, Chart, ComparisonView, DashboardData, FieldGroup, PathView, Table } from './shape.js';
+
+interface PlotlyApi {
+  newPlot(root: HTMLElement, data: unknown[], layout: Record<string, unknown>, config: Record<string, unknown>): Promise<unknown>;
+  react(root: HTMLElement, data: unknown[], layout: Record<string, unknown>, config: Record<string, unknown>): Promise<unknown>;
+}
+declare const Plotly: PlotlyApi;
+
+const PLOT_CONFIG = { displaylogo: false, responsive: true };
+const BASE_LAYOUT = {
+  height: 420,
+  margin: { t: 10, r: 10, b: 40, l: 70 },
+  hovermode: 'closest',
+  font: { family: 'system-ui, -apple-system, "Segoe UI", sans-serif', size: 12 },
+  // Below the plot, so long series names are never cut off.
+  legend: { font: { size: 11 }, orientation: 'h', x: 0, xanchor: 'left', y: -0.18, yanchor: 'top' },
+  hoverlabel: { align: 'left' },
+};
+
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  options: { className?: string; text?: string } = {},
+  children: Node[] = [],
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (options.className) node.className = options.className;
+  if (options.text !== undefined) node.textContent = options.text;
+  for (const child of children) node.appendChild(child);
+  return node;
+}
+
+const layoutOf = (chart: Chart): Record<string, unknown> => ({ ...BASE_LAYOUT, ...chart.layout });
+
+/** A titled plot; the title is DOM text, so no results-file string reaches plotly's title markup. */
+function plot(chart: Chart): HTMLElement {
+  const target = element('div', { className: 'plot' });
+  target.id = `plot-${chart.id}`;
+  const figure = element('figure', {}, [element('figcaption', { text: chart.title }), target]);
+  void Plotly.newPlot(target, chart.traces, layoutOf(chart), PLOT_CONFIG);
+  return figure;
+}
+
+function retitle(figure: HTMLElement, chart: Chart): void {
+  const caption = figure.querySelector('figcaption');
+  const target = figure.querySelector<HTMLElement>('.plot');
+  if (!caption || !target) return;
+  caption.textContent = chart.title;
+  void Plotly.react(target, chart.traces, layoutOf(chart), PLOT_CONFIG);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables: click a header to sort, type to filter
+
+function compareCells(a: Cell, b: Cell): number {
+  if (a.sort === null || b.sort === null) return a.sort === b.sort ? 0 : a.sort === null ? 1 : -1;
+  if (typeof a.sort === 'number' && typeof b.sort === 'number') return a.sort - b.sort;
+  return String(a.sort).localeCompare(String(b.sort), 'en', { numeric: true });
+}
+
+function table(data: Table, options: { filterable: boolean; caption?: string }): HTMLElement {
+  const body = element('tbody');
+  const rows = data.rows.map((cells) => ({
+    cells,
+    node: element(
+      'tr',
+      {},
+      cells.map((cell) => element('td', { text: cell.display, className: typeof cell.sort === 'number' ? 'num' : '' })),
+    ),
+    text: cells.map((cell) => cell.display).join(' ').toLowerCase(),
+  }));
+  let order = rows.slice();
+  let filter = '';
+  const render = (): void => {
+    body.replaceChildren(...order.filter((row) => row.text.includes(filter)).map((row) => row.node));
+  };
+  let sorted: { column: number; ascending: boolean } | null = null;
+  const headers = data.columns.map((name, column) => {
+    const header = element('th', { text: name });
+    header.title = 'sort';
+    header.addEventListener('click', () => {
+      const ascending = sorted?.column === column ? !sorted.ascending : true;
+      sorted = { column, ascending };
+      order = rows.slice().sort((a, b) => {
+        const byCell = compareCells(a.cells[column], b.cells[column]);
+        // Nulls stay last in both directions.
+        if (a.cells[column].sort === null || b.cells[column].sort === null) return byCell;
+        return ascending ? byCell : -byCell;
+      });
+      for (const other of headers) other.removeAttribute('aria-sort');
+      header.setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
+      render();
+    });
+    return header;
+  });
+  render();
+  const tableNode = element('table', {}, [element('thead', {}, [element('tr', {}, headers)]), body]);
+  const wrapper = element('div', { className: 'table' });
+  if (options.caption) wrapper.appendChild(element('p', { className: 'note', text: options.caption }));
+  if (options.filterable) {
+    const input = element('input');
+    input.type = 'search';
+    input.placeholder = 'filter rows (any text, e.g. "fp16 decoding")';
+    input.addEventListener('input', () => {
+      filter = input.value.trim().toLowerCase();
+      render();
+    });
+    wrapper.appendChild(input);
+  }
+  wrapper.appendChild(element('div', { className: 'scroll' }, [tableNode]));
+  return wrapper;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+const navigation = element('nav');
+const main = element('main');
+
+function section(id: string, title: string, intro?: string): HTMLElement {
+  const node = element('section', {}, [element('h2', { text: title })]);
+  node.id = id;
+  if (intro) node.appendChild(element('p', { className: 'note', text: intro }));
+  const link = element('a', { text: title });
+  link.href = `#${id}`;
+  navigation.appendChild(link);
+  main.appendChild(node);
+  return node;
+}
+
+function header(groups: FieldGroup[], title: string): HTMLElement {
+  const cards = groups.map((group) => {
+    const list = element('dl');
+    for (const field of group.fields) {
+      list.appendChild(element('dt', { text: field.label }));
+      list.appendChild(element('dd', { text: field.value }));
+    }
+    return element('div', { className: 'card' }, [element('h3', { text: group.title }), list]);
+  });
+  return element('header', {}, [element('h1', { text: title }), element('div', { className: 'cards' }, cards)]);
+}
+
+function warnings(lines: string[]): HTMLElement | null {
+  if (lines.length === 0) return null;
+  return element('ul', { className: 'warnings' }, lines.map((line) => element('li', { text: line })));
+}
+
+function comparisonSection(view: ComparisonView): void {
+  const node = section('compare', 'Compared with the baseline', `baseline: ${view.baseline}`);
+  node.appendChild(element('p', { className: 'summary', text: view.summary }));
+  const warned = warnings(view.warnings);
+  if (warned) node.appendChild(warned);
+  if (view.chart) node.appendChild(plot(view.chart));
+  node.appendChild(table(view.table, { filterable: true }));
+  if (view.added.length > 0) node.appendChild(table({ columns: ['only in this run'], rows: view.added.map((key) => [{ display: key, sort: key }]) }, { filterable: false }));
+  if (view.removed.length > 0) node.appendChild(table({ columns: ['only in the baseline'], rows: view.removed.map((key) => [{ display: key, sort: key }]) }, { filterable: false }));
+}
+
+function pathSection(view: PathView): void {
+  const node = section(
+    `path-${view.path}`,
+    `${view.path}: latency and throughput vs batch`,
+    'One line per variant × precision (solid fused, dashed unfused, dotted reference); log axes; hover a point for all its fields.',
+  );
+  const [first] = view.facets;
+  const latency = plot(first.latency);
+  const throughput = plot(first.throughput);
+  if (view.facets.length > 1) {
+    const select = element('select');
+    view.facets.forEach((facet, index) => {
+      const option = element('option', { text: facet.label });
+      option.value = String(index);
+      select.appendChild(option);
+    });
+    select.addEventListener('change', () => {
+      const facet = view.facets[Number(select.value)];
+      retitle(latency, facet.latency);
+      retitle(throughput, facet.throughput);
+    });
+    const label = element('label', { text: 'slice: ' }, [select]);
+    node.appendChild(label);
+  }
+  node.appendChild(element('div', { className: 'pair' }, [latency, throughput]));
+}
+
+function chartsSection(id: string, title: string, intro: string, charts: Chart[]): void {
+  if (charts.length === 0) return;
+  const node = section(id, title, intro);
+  node.appendChild(element('div', { className: 'pair' }, charts.map(plot)));
+}
+
+function render(data: DashboardData): void {
+  document.title = data.title;
+  document.body.appendChild(header(data.header, data.title));
+  const warned = warnings(data.warnings);
+  if (warned) document.body.appendChild(warned);
+  document.body.appendChild(navigation);
+  document.body.appendChild(main);
+  if (data.comparison) comparisonSection(data.comparison);
+  for (const view of data.paths) pathSection(view);
+  chartsSection(
+    'speedup',
+    'What fusion buys',
+    'Median time of the unfused variant divided by the fused one, for each pair of points with the same configuration; above 1 (blue), fused is faster.',
+    data.heatmaps,
+  );
+  chartsSection(
+    'efficiency',
+    'Efficiency',
+    'Achieved TFLOP/s and GB/s per point (analytic counts over the median time), against the peaks measured on this device when the run recorded them.',
+    data.efficiency,
+  );
+  if (data.references) {
+    section(
+      'reference',
+      'FasterTransformer published figures',
+      'Stars on the charts and this table: figures published by NVIDIA for FasterTransformer, measured on an A100 with FT’s own harness. Another GPU and another harness: for orientation, not a like-for-like comparison.',
+    ).appendChild(table(data.references, { filterable: false }));
+  }
+  if (data.gemms) {
+    const node = section('gemms', 'GEMMs', 'Every distinct GEMM the points ran, with the algorithm chosen and its source.');
+    node.appendChild(plot(data.gemms.chart));
+    node.appendChild(table(data.gemms.table, { filterable: true }));
+  }
+  chartsSection('breakdown', 'Where the time goes', 'Per-iteration time by stage and by kernel (profiling trace) next to the event-timed median.', data.breakdowns);
+  section('points', 'All points', 'Click a column to sort; type to filter.').appendChild(table(data.points, { filterable: true }));
+  if (data.failures) {
+    section('failures', 'Failed, out-of-memory and dropped points').appendChild(table(data.failures, { filterable: false }));
+  }
+}
+
+const embedded = document.getElementById('ftbench-data');
+if (!embedded?.textContent) throw new Error('ftbench dashboard: the embedded data block is missing');
+render(JSON.parse(embedded.textContent) as DashboardData);
