@@ -53,10 +53,19 @@ function rowsOf(flat: ArrayLike<number>, width: number): number[][] {
 }
 
 describe('Philox4x32-10 generator', () => {
+  // [counter, key, output] of Random123's kat_vectors for philox4x32-10.
   const kats: [number[], number[], number[]][] = [
     [[0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]],
-    [[0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]],
-    [[0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0], [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]],
+    [
+      [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff],
+      [0xffffffff, 0xffffffff],
+      [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+    ],
+    [
+      [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+      [0xa4093822, 0x299f31d0],
+      [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
+    ],
   ];
 
   it('matches the Random123 known-answer vectors', () => {
@@ -111,7 +120,7 @@ describe('Philox4x32-10 generator', () => {
   it('draws sequence lengths in [ceil(len/2), len], or len with full_length', () => {
     const c = config({ batch: 64, seed: 5 });
     const lengths = Array.from({ length: 64 }, (_, b) => addon.sequenceLength(c, TensorId.EncoderLengths, b, 9));
-    assert.deepEqual(lengths, lengths.map((_, b) => randomInt(c.seed, TensorId.EncoderLengths, b, 5, 9)));
+    assert.deepEqual(lengths, lengths.map((_, b) => randomInt(c.seed, streamOf(TensorId.EncoderLengths), b, 5, 9)));
     assert.equal(new Set(lengths).size, 5);
     const full = { ...c, full_length: true };
     assert.equal(addon.sequenceLength(full, TensorId.EncoderLengths, 3, 9), 9);
@@ -145,7 +154,9 @@ describe('CPU encoder vs float64 reference', () => {
 
 describe('CPU decoder vs float64 reference', () => {
   const cases = [
-    config({ path: 'decoder', layers: 2, heads: 2, head_size: 4, inter_size: 16, batch: 2, beam: 2, seq: 5, mem_len: 7 }),
+    config({
+      path: 'decoder', layers: 2, heads: 2, head_size: 4, inter_size: 16, batch: 2, beam: 2, seq: 5, mem_len: 7,
+    }),
     config({ path: 'decoder', layers: 1, heads: 4, head_size: 4, inter_size: 32, batch: 3, seq: 3, seed: 9 }),
   ];
   for (const c of cases) {
@@ -162,7 +173,8 @@ describe('CPU decoder vs float64 reference', () => {
 });
 
 const decodingBase = config({
-  path: 'decoding', layers: 2, heads: 2, head_size: 8, inter_size: 32, vocab: 48, batch: 2, seq: 10, mem_len: 6, seed: 21,
+  path: 'decoding', layers: 2, heads: 2, head_size: 8, inter_size: 32, vocab: 48,
+  batch: 2, seq: 10, mem_len: 6, seed: 21,
 });
 
 /** What every decoding output must satisfy, whatever the mode. */
@@ -183,7 +195,8 @@ function checkDecodingInvariants(c: NativeConfig, out: NativeOutputs): void {
     assert.ok(firstEnd < 0 || ids.slice(firstEnd).every((id) => id === c.end_id), `row ${r} after its end`);
   });
   for (let r = 0; r < rows; r += 1) {
-    assert.ok(Math.abs(out.scores[r]! - out.cumLogProbs[r]! / penalty(out.lengths[r]!)) <= 1e-6 * Math.abs(out.scores[r]!));
+    const expectedScore = out.cumLogProbs[r]! / penalty(out.lengths[r]!);
+    assert.ok(Math.abs(out.scores[r]! - expectedScore) <= 1e-6 * Math.abs(expectedScore), `score of row ${r}`);
     if (r % c.beam > 0) assert.ok(out.scores[r - 1]! >= out.scores[r]!, `beams sorted by score at row ${r}`);
   }
   // Gather-tree recomputed from the raw choices gives the output rows, in some per-sentence order.
@@ -242,7 +255,8 @@ describe('CPU decoding', () => {
   });
 
   it('sampling matches the float64 reference with the engine draws (top-k, top-p, temperature)', () => {
-    for (const sampling of [{ top_k: 8, temperature: 1.5 }, { top_p: 0.9 }, { top_k: 16, top_p: 0.8, temperature: 0.7 }]) {
+    const modes = [{ top_k: 8, temperature: 1.5 }, { top_p: 0.9 }, { top_k: 16, top_p: 0.8, temperature: 0.7 }];
+    for (const sampling of modes) {
       const c = { ...decodingBase, ...sampling };
       const out = runCpu(c);
       checkDecodingInvariants(c, out);

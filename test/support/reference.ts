@@ -308,7 +308,9 @@ function beamStep(c: NativeConfig, logits: Matrix, state: RowState[]): StepResul
         candidates.push({ score: row.cum, index: j * c.vocab + c.end_id });
         continue;
       }
-      logSoftmax(logits[b * c.beam + j]!).forEach((lp, v) => candidates.push({ score: row.cum + lp, index: j * c.vocab + v }));
+      logSoftmax(logits[b * c.beam + j]!).forEach((lp, v) => {
+        candidates.push({ score: row.cum + lp, index: j * c.vocab + v });
+      });
     }
     candidates.sort((x, y) => (x.score > y.score ? -1 : x.score < y.score ? 1 : x.index - y.index));
     for (const { score, index } of candidates.slice(0, c.beam)) {
