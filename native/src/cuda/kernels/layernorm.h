@@ -1,0 +1,17 @@
+// LayerNorm over rows, optionally fused with the residual add and the preceding GEMM's bias
+// (FasterTransformer's AddBiasResidualLayerNorm): out = LN(x + residual + bias) · gamma + beta,
+// fp32 statistics (two-pass mean/variance), eps 1e-6. `out` may alias `x` or `residual`.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+
+#include "cuda/dtype.h"
+
+namespace ftb::cuda {
+
+// residual and bias may be null (plain LayerNorm of x).
+void layernorm(DType dtype, const void* x, const void* residual, const void* bias, const void* gamma,
+               const void* beta, void* out, size_t rows, int cols, cudaStream_t stream);
+
+}  // namespace ftb::cuda

@@ -1,0 +1,430 @@
+#include "cuda/models/encoder.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "common/tensors.h"
+#include "cuda/buffer.h"
+#include "cuda/check.h"
+#include "cuda/gemm/gemm.h"
+#include "cuda/kernels/attention.h"
+#include "cuda/kernels/elementwise.h"
+#include "cuda/kernels/fill.h"
+#include "cuda/kernels/layernorm.h"
+#include "cuda/models/graph.h"
+#include "cuda/timing/event_timer.h"
+
+namespace ftb::cuda {
+namespace {
+
+// The twelve per-layer tensors, EncQkvW .. EncFfnLnBeta (consecutive ids in common/tensors.h).
+constexpr int kLayerTensors = 12;
+
+int tensor_slot(Tensor tensor) { return static_cast<int>(tensor) - static_cast<int>(Tensor::EncQkvW); }
+
+size_t layer_tensor_size(Tensor tensor, size_t hidden, size_t inter) {
+  switch (tensor) {
+    case Tensor::EncQkvW: return hidden * 3 * hidden;
+    case Tensor::EncQkvB: return 3 * hidden;
+    case Tensor::EncAttnOutW: return hidden * hidden;
+    case Tensor::EncFfn1W: return hidden * inter;
+    case Tensor::EncFfn1B: return inter;
+    case Tensor::EncFfn2W: return inter * hidden;
+    default: return hidden;  // output biases, LN gammas and betas
+  }
+}
+
+// Largest power of two (at most 256) dividing every byte offset: what the GEMM may assume of its pointers.
+int alignment_of(std::initializer_list<size_t> byte_offsets) {
+  int alignment = 256;
+  for (size_t offset : byte_offsets) {
+    while (alignment > 1 && offset % alignment != 0) alignment /= 2;
+  }
+  return alignment;
+}
+
+// y[rows, out] = x[rows, in] · W[in, out], W a row-major weight whose rows are `ldb` apart.
+GemmSpec dense(const std::string& role, DType dtype, bool tf32, int rows, int in, int out, int ldb,
+               Epilogue epilogue = Epilogue::None, int alignment = 256) {
+  GemmSpec spec;
+  spec.role = role;
+  spec.dtype = dtype;
+  spec.tf32 = tf32;
+  spec.m = rows;
+  spec.n = out;
+  spec.k = in;
+  spec.lda = in;
+  spec.ldb = ldb;
+  spec.ldc = out;
+  spec.epilogue = epilogue;
+  spec.alignment = alignment;
+  return spec;
+}
+
+// Batched over batch·heads: scores[S, S] = q[S, D]·k[S, D]ᵀ, and context[S, D] = probs[S, S]·v[S, D].
+GemmSpec attention_scores(DType dtype, bool tf32, int batches, int seq, int head_size) {
+  GemmSpec spec;
+  spec.role = "attn_scores";
+  spec.dtype = dtype;
+  spec.tf32 = tf32;
+  spec.m = spec.n = seq;
+  spec.k = head_size;
+  spec.trans_b = true;
+  spec.lda = spec.ldb = head_size;
+  spec.ldc = seq;
+  spec.batch = batches;
+  spec.stride_a = spec.stride_b = static_cast<long long>(seq) * head_size;
+  spec.stride_c = static_cast<long long>(seq) * seq;
+  const size_t size = dtype_size(dtype);
+  spec.alignment = alignment_of({spec.stride_a * size, spec.stride_c * size});
+  return spec;
+}
+
+GemmSpec attention_context(DType dtype, bool tf32, int batches, int seq, int head_size) {
+  GemmSpec spec;
+  spec.role = "attn_context";
+  spec.dtype = dtype;
+  spec.tf32 = tf32;
+  spec.m = seq;
+  spec.n = head_size;
+  spec.k = seq;
+  spec.lda = seq;
+  spec.ldb = spec.ldc = head_size;
+  spec.batch = batches;
+  spec.stride_a = static_cast<long long>(seq) * seq;
+  spec.stride_b = spec.stride_c = static_cast<long long>(seq) * head_size;
+  const size_t size = dtype_size(dtype);
+  spec.alignment = alignment_of({spec.stride_a * size, spec.stride_b * size});
+  return spec;
+}
+
+// What both variants share: weights and inputs generated on the device, lengths, the fp32 output,
+// timing and the run/measure/outputs protocol. A variant provides enqueue(): one forward on the stream.
+class EncoderBase : public Model {
+ public:
+  EncoderBase(const ModelConfig& config, std::shared_ptr<CudaContext> context)
+      : config_(config),
+        context_(std::move(context)),
+        dtype_(storage_type(config.precision)),
+        tf32_(config.precision == Precision::TF32),
+        batch_(config.batch),
+        seq_(config.seq),
+        heads_(config.heads),
+        head_size_(config.head_size),
+        hidden_size_(config.hidden()),
+        inter_(config.inter_size) {
+    context_->activate();
+    for (int b = 0; b < batch_; ++b) lengths_.push_back(sequence_length(config, Tensor::EncoderLengths, b, seq_));
+    seq_offsets_.push_back(0);
+    for (int b = 0; b < batch_; ++b) {
+      for (int s = 0; s < lengths_[b]; ++s) token_rows_.push_back(b * seq_ + s);
+      seq_offsets_.push_back(seq_offsets_.back() + lengths_[b]);
+    }
+    tokens_ = seq_offsets_.back();
+
+    const size_t elem = dtype_size(dtype_);
+    const size_t padded = static_cast<size_t>(batch_) * seq_ * hidden_size_;
+    input_ = DeviceBuffer(padded * elem, "encoder input");
+    output_ = DeviceBuffer(padded * sizeof(float), "encoder output");
+    weights_.resize(config.layers);
+    for (int layer = 0; layer < config.layers; ++layer) {
+      for (int slot = 0; slot < kLayerTensors; ++slot) {
+        const Tensor tensor = static_cast<Tensor>(static_cast<int>(Tensor::EncQkvW) + slot);
+        weights_[layer][slot] =
+            DeviceBuffer(layer_tensor_size(tensor, hidden_size_, inter_) * elem,
+                         "encoder layer " + std::to_string(layer) + " weights");
+      }
+    }
+    lengths_dev_ = DeviceBuffer(lengths_.size() * sizeof(int), "sequence lengths");
+    seq_offsets_dev_ = DeviceBuffer(seq_offsets_.size() * sizeof(int), "sequence offsets");
+    token_rows_dev_ = DeviceBuffer(token_rows_.size() * sizeof(int), "token rows");
+  }
+
+  void run() override {
+    context_->activate();
+    launch_forward();
+    context_->synchronize("encoder forward (" + std::string(to_string(config_.variant)) + ")");
+  }
+
+  double measure(const MeasureOptions& options) override {
+    context_->activate();
+    timer_.start(stream());
+    for (int i = 0; i < options.iterations; ++i) launch_forward();
+    timer_.stop(stream());
+    return timer_.elapsed_ms() / options.iterations;
+  }
+
+  Outputs outputs() override {
+    context_->activate();
+    context_->synchronize("encoder forward (" + std::string(to_string(config_.variant)) + ")");
+    Outputs out;
+    out.hidden.resize(static_cast<size_t>(batch_) * seq_ * hidden_size_);
+    check(cudaMemcpy(out.hidden.data(), output_.get(), out.hidden.size() * sizeof(float), cudaMemcpyDeviceToHost),
+          "copying the encoder output to the host");
+    out.lengths = lengths_;
+    return out;
+  }
+
+  std::map<std::string, std::string> notes() const override {
+    std::map<std::string, std::string> notes = variant_notes();
+    notes["graph"] = graph_.ready() ? "on" : "off";
+    notes["tokens"] = std::to_string(tokens_) + " of " + std::to_string(batch_ * seq_);
+    for (const Gemm* gemm : gemms_) notes["gemm." + gemm->record().role] = gemm->record().summary();
+    return notes;
+  }
+
+ protected:
+  // One forward pass queued on the stream.
+  virtual void enqueue() = 0;
+  virtual std::map<std::string, std::string> variant_notes() const = 0;
+
+  // Fills weights and inputs, uploads the length tables, runs one forward eagerly (every launch checked,
+  // modules loaded) and, when asked, captures the forward into a graph. Called by the variants'
+  // constructors once their buffers and GEMM plans exist.
+  void prepare(bool use_graph) {
+    cudaStream_t s = stream();
+    for (int layer = 0; layer < config_.layers; ++layer) {
+      for (int slot = 0; slot < kLayerTensors; ++slot) {
+        const Tensor tensor = static_cast<Tensor>(static_cast<int>(Tensor::EncQkvW) + slot);
+        fill_tensor(dtype_, weights_[layer][slot].get(), weights_[layer][slot].bytes() / dtype_size(dtype_), config_,
+                    tensor, layer, s);
+      }
+    }
+    fill_tensor(dtype_, input_.get(), input_.bytes() / dtype_size(dtype_), config_, Tensor::EncoderInput, 0, s);
+    upload(lengths_dev_, lengths_, "uploading sequence lengths");
+    upload(seq_offsets_dev_, seq_offsets_, "uploading sequence offsets");
+    upload(token_rows_dev_, token_rows_, "uploading token rows");
+    enqueue();
+    context_->synchronize("first encoder forward");
+    if (use_graph) graph_.capture(s, [this] { enqueue(); });
+  }
+
+  const void* weight(int layer, Tensor tensor) const { return weights_[layer][tensor_slot(tensor)].get(); }
+  cudaStream_t stream() const { return context_->stream(); }
+  Gemm& plan(const GemmSpec& spec, Gemm& slot) {
+    slot = context_->gemm().plan(spec);
+    gemms_.push_back(&slot);
+    return slot;
+  }
+  DeviceBuffer buffer(size_t elements, const std::string& what) const {
+    return DeviceBuffer(elements * dtype_size(dtype_), what);
+  }
+
+  const ModelConfig config_;
+  const std::shared_ptr<CudaContext> context_;
+  const DType dtype_;
+  const bool tf32_;
+  const int batch_, seq_, heads_, head_size_, hidden_size_, inter_;
+  int tokens_ = 0;
+  std::vector<int> lengths_, seq_offsets_, token_rows_;
+  DeviceBuffer input_, output_, lengths_dev_, seq_offsets_dev_, token_rows_dev_;
+
+ private:
+  void launch_forward() {
+    if (graph_.ready()) {
+      graph_.launch(stream());
+    } else {
+      enqueue();
+    }
+  }
+
+  void upload(DeviceBuffer& dst, const std::vector<int>& values, const char* stage) {
+    check(cudaMemcpyAsync(dst.get(), values.data(), values.size() * sizeof(int), cudaMemcpyHostToDevice, stream()),
+          stage);
+  }
+
+  std::vector<std::array<DeviceBuffer, kLayerTensors>> weights_;
+  std::vector<const Gemm*> gemms_;
+  CapturedGraph graph_;
+  EventTimer timer_;
+};
+
+class FusedEncoder final : public EncoderBase {
+ public:
+  FusedEncoder(const ModelConfig& config, std::shared_ptr<CudaContext> context)
+      : EncoderBase(config, std::move(context)),
+        fused_attention_(fused_attention_supported(dtype_, head_size_)),
+        gelu_epilogue_(dtype_ != DType::F32) {
+    const size_t t = tokens_, h = hidden_size_;
+    hidden_ = buffer(t * h, "encoder hidden state");
+    qkv_ = buffer(t * 3 * h, "encoder qkv");
+    ctx_ = buffer(t * h, "encoder attention context");
+    projected_ = buffer(t * h, "encoder projection output");
+    inter_buf_ = buffer(t * inter_, "encoder ffn intermediate");
+    plan(dense("qkv", dtype_, tf32_, tokens_, hidden_size_, 3 * hidden_size_, 3 * hidden_size_), qkv_gemm_);
+    plan(dense("attn_out", dtype_, tf32_, tokens_, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
+    plan(dense("ffn1", dtype_, tf32_, tokens_, hidden_size_, inter_, inter_,
+               gelu_epilogue_ ? Epilogue::BiasGelu : Epilogue::None),
+         ffn1_gemm_);
+    plan(dense("ffn2", dtype_, tf32_, tokens_, inter_, hidden_size_, hidden_size_), ffn2_gemm_);
+    if (!fused_attention_) {
+      const size_t heads_elems = static_cast<size_t>(batch_) * heads_ * seq_ * head_size_;
+      q_ = buffer(heads_elems, "encoder attention q");
+      k_ = buffer(heads_elems, "encoder attention k");
+      v_ = buffer(heads_elems, "encoder attention v");
+      ctx_heads_ = buffer(heads_elems, "encoder attention context per head");
+      scores_ = buffer(static_cast<size_t>(batch_) * heads_ * seq_ * seq_, "encoder attention scores");
+      plan(attention_scores(dtype_, tf32_, batch_ * heads_, seq_, head_size_), scores_gemm_);
+      plan(attention_context(dtype_, tf32_, batch_ * heads_, seq_, head_size_), context_gemm_);
+    }
+    prepare(config.graph);
+  }
+
+ protected:
+  void enqueue() override {
+    cudaStream_t s = stream();
+    const int* offsets = seq_offsets_dev_.as<int>();
+    gather_rows(dtype_, input_.get(), hidden_.get(), token_rows_dev_.as<int>(), tokens_, hidden_size_, s);
+    for (int layer = 0; layer < config_.layers; ++layer) {
+      qkv_gemm_.run(hidden_.get(), weight(layer, Tensor::EncQkvW), qkv_.get(), nullptr, 1.0f, s);
+      if (fused_attention_) {
+        fused_attention(dtype_, qkv_.get(), weight(layer, Tensor::EncQkvB), ctx_.get(), offsets, batch_, seq_, heads_,
+                        head_size_, s);
+      } else {
+        split_qkv_with_bias(dtype_, qkv_.get(), weight(layer, Tensor::EncQkvB), q_.get(), k_.get(), v_.get(), offsets,
+                            batch_, seq_, heads_, head_size_, s);
+        scores_gemm_.run(q_.get(), k_.get(), scores_.get(), nullptr, 1.0f, s);
+        softmax_rows(dtype_, scores_.get(), batch_, heads_, seq_, 1.0f / std::sqrt(static_cast<float>(head_size_)),
+                     lengths_dev_.as<int>(), s);
+        context_gemm_.run(scores_.get(), v_.get(), ctx_heads_.get(), nullptr, 1.0f, s);
+        merge_heads(dtype_, ctx_heads_.get(), ctx_.get(), offsets, batch_, seq_, heads_, head_size_, s);
+      }
+      attn_out_gemm_.run(ctx_.get(), weight(layer, Tensor::EncAttnOutW), projected_.get(), nullptr, 1.0f, s);
+      layernorm(dtype_, projected_.get(), hidden_.get(), weight(layer, Tensor::EncAttnOutB),
+                weight(layer, Tensor::EncAttnLnGamma), weight(layer, Tensor::EncAttnLnBeta), hidden_.get(), tokens_,
+                hidden_size_, s);
+      ffn1_gemm_.run(hidden_.get(), weight(layer, Tensor::EncFfn1W), inter_buf_.get(),
+                     gelu_epilogue_ ? weight(layer, Tensor::EncFfn1B) : nullptr, 1.0f, s);
+      if (!gelu_epilogue_) bias_gelu(dtype_, inter_buf_.get(), weight(layer, Tensor::EncFfn1B), tokens_, inter_, s);
+      ffn2_gemm_.run(inter_buf_.get(), weight(layer, Tensor::EncFfn2W), projected_.get(), nullptr, 1.0f, s);
+      layernorm(dtype_, projected_.get(), hidden_.get(), weight(layer, Tensor::EncFfn2B),
+                weight(layer, Tensor::EncFfnLnGamma), weight(layer, Tensor::EncFfnLnBeta), hidden_.get(), tokens_,
+                hidden_size_, s);
+    }
+    write_output(dtype_, hidden_.get(), output_.as<float>(), lengths_dev_.as<int>(), offsets, batch_, seq_,
+                 hidden_size_, s);
+  }
+
+  std::map<std::string, std::string> variant_notes() const override {
+    return {{"attention", fused_attention_ ? "fused_mha (mma.sync, S×S kept in registers)"
+                                           : "add_qkv_bias_split_heads + batched GEMMs + scale_mask_softmax"},
+            {"remove_padding", "on"},
+            {"ffn1_bias_gelu", gelu_epilogue_ ? "cuBLASLt epilogue" : "add_bias_gelu kernel"}};
+  }
+
+ private:
+  const bool fused_attention_;
+  // fp16/bf16 take bias+GELU in the GEMM epilogue; fp32/tf32 keep the add_bias_gelu kernel, whose
+  // fp32 tanh matches the reference to fp32 rounding.
+  const bool gelu_epilogue_;
+  DeviceBuffer hidden_, qkv_, ctx_, projected_, inter_buf_, q_, k_, v_, ctx_heads_, scores_;
+  Gemm qkv_gemm_, attn_out_gemm_, ffn1_gemm_, ffn2_gemm_, scores_gemm_, context_gemm_;
+};
+
+class UnfusedEncoder final : public EncoderBase {
+ public:
+  UnfusedEncoder(const ModelConfig& config, std::shared_ptr<CudaContext> context)
+      : EncoderBase(config, std::move(context)) {
+    const size_t rows = static_cast<size_t>(batch_) * seq_, h = hidden_size_;
+    const size_t heads_elems = rows * h;
+    hidden_ = buffer(rows * h, "encoder hidden state");
+    for (int j = 0; j < 3; ++j) {
+      qkv_[j] = buffer(rows * h, "encoder q/k/v");
+      qkv_heads_[j] = buffer(heads_elems, "encoder q/k/v per head");
+    }
+    scores_ = buffer(static_cast<size_t>(batch_) * heads_ * seq_ * seq_, "encoder attention scores");
+    ctx_heads_ = buffer(heads_elems, "encoder attention context per head");
+    ctx_ = buffer(rows * h, "encoder attention context");
+    projected_ = buffer(rows * h, "encoder projection output");
+    sum_ = buffer(rows * h, "encoder residual sum");
+    inter_buf_ = buffer(rows * inter_, "encoder ffn intermediate");
+    const char* roles[3] = {"q", "k", "v"};
+    const int m = static_cast<int>(rows);
+    for (int j = 0; j < 3; ++j) {
+      // Column block j of the [h, 3h] QKV weight: its own GEMM, as a framework with three Linear layers.
+      plan(dense(roles[j], dtype_, tf32_, m, hidden_size_, hidden_size_, 3 * hidden_size_, Epilogue::None,
+                 alignment_of({j * h * dtype_size(dtype_)})),
+           qkv_gemm_[j]);
+    }
+    plan(attention_scores(dtype_, tf32_, batch_ * heads_, seq_, head_size_), scores_gemm_);
+    plan(attention_context(dtype_, tf32_, batch_ * heads_, seq_, head_size_), context_gemm_);
+    plan(dense("attn_out", dtype_, tf32_, m, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
+    plan(dense("ffn1", dtype_, tf32_, m, hidden_size_, inter_, inter_), ffn1_gemm_);
+    plan(dense("ffn2", dtype_, tf32_, m, inter_, hidden_size_, hidden_size_), ffn2_gemm_);
+    prepare(false);
+  }
+
+ protected:
+  void enqueue() override {
+    cudaStream_t s = stream();
+    const size_t rows = static_cast<size_t>(batch_) * seq_, h = hidden_size_;
+    const size_t elem = dtype_size(dtype_);
+    const size_t scores = static_cast<size_t>(batch_) * heads_ * seq_ * seq_;
+    for (int layer = 0; layer < config_.layers; ++layer) {
+      const void* x = layer == 0 ? input_.get() : hidden_.get();
+      const char* qkv_w = static_cast<const char*>(weight(layer, Tensor::EncQkvW));
+      const char* qkv_b = static_cast<const char*>(weight(layer, Tensor::EncQkvB));
+      for (int j = 0; j < 3; ++j) {
+        qkv_gemm_[j].run(x, qkv_w + j * h * elem, qkv_[j].get(), nullptr, 1.0f, s);
+        add_bias(dtype_, qkv_[j].get(), qkv_b + j * h * elem, rows, hidden_size_, s);
+        split_heads(dtype_, qkv_[j].get(), hidden_size_, qkv_heads_[j].get(), batch_, seq_, heads_, head_size_, s);
+      }
+      scores_gemm_.run(qkv_heads_[0].get(), qkv_heads_[1].get(), scores_.get(), nullptr, 1.0f, s);
+      scale_values(dtype_, scores_.get(), scores, 1.0f / std::sqrt(static_cast<float>(head_size_)), s);
+      mask_keys(dtype_, scores_.get(), lengths_dev_.as<int>(), batch_, heads_, seq_, s);
+      softmax_rows(dtype_, scores_.get(), batch_, heads_, seq_, 1.0f, nullptr, s);
+      context_gemm_.run(scores_.get(), qkv_heads_[2].get(), ctx_heads_.get(), nullptr, 1.0f, s);
+      merge_heads(dtype_, ctx_heads_.get(), ctx_.get(), nullptr, batch_, seq_, heads_, head_size_, s);
+      attn_out_gemm_.run(ctx_.get(), weight(layer, Tensor::EncAttnOutW), projected_.get(), nullptr, 1.0f, s);
+      add_bias(dtype_, projected_.get(), weight(layer, Tensor::EncAttnOutB), rows, hidden_size_, s);
+      add_tensors(dtype_, sum_.get(), x, projected_.get(), rows * h, s);
+      layernorm(dtype_, sum_.get(), nullptr, nullptr, weight(layer, Tensor::EncAttnLnGamma),
+                weight(layer, Tensor::EncAttnLnBeta), hidden_.get(), rows, hidden_size_, s);
+      ffn1_gemm_.run(hidden_.get(), weight(layer, Tensor::EncFfn1W), inter_buf_.get(), nullptr, 1.0f, s);
+      add_bias(dtype_, inter_buf_.get(), weight(layer, Tensor::EncFfn1B), rows, inter_, s);
+      bias_gelu(dtype_, inter_buf_.get(), nullptr, rows, inter_, s);
+      ffn2_gemm_.run(inter_buf_.get(), weight(layer, Tensor::EncFfn2W), projected_.get(), nullptr, 1.0f, s);
+      add_bias(dtype_, projected_.get(), weight(layer, Tensor::EncFfn2B), rows, hidden_size_, s);
+      add_tensors(dtype_, sum_.get(), hidden_.get(), projected_.get(), rows * h, s);
+      layernorm(dtype_, sum_.get(), nullptr, nullptr, weight(layer, Tensor::EncFfnLnGamma),
+                weight(layer, Tensor::EncFfnLnBeta), hidden_.get(), rows, hidden_size_, s);
+    }
+    write_output(dtype_, hidden_.get(), output_.as<float>(), lengths_dev_.as<int>(), nullptr, batch_, seq_,
+                 hidden_size_, s);
+  }
+
+  std::map<std::string, std::string> variant_notes() const override {
+    return {{"attention", "unfused (split_heads, batched GEMMs, scale, mask_keys, softmax, merge_heads)"},
+            {"remove_padding", "off"},
+            {"ffn1_bias_gelu", "add_bias and gelu kernels"}};
+  }
+
+ private:
+  DeviceBuffer hidden_, scores_, ctx_heads_, ctx_, projected_, sum_, inter_buf_;
+  std::array<DeviceBuffer, 3> qkv_, qkv_heads_;
+  std::array<Gemm, 3> qkv_gemm_;
+  Gemm scores_gemm_, context_gemm_, attn_out_gemm_, ffn1_gemm_, ffn2_gemm_;
+};
+
+}  // namespace
+
+void validate_cuda_encoder(const ModelConfig& config) {
+  // 16-byte vectors of fp16/bf16 (8 values) over every row and head.
+  if (config.head_size % 8 != 0) {
+    throw ConfigError("head_size must be a multiple of 8 on the cuda backend, got " +
+                      std::to_string(config.head_size));
+  }
+  if (config.inter_size % 8 != 0) {
+    throw ConfigError("inter_size must be a multiple of 8 on the cuda backend, got " +
+                      std::to_string(config.inter_size));
+  }
+}
+
+std::unique_ptr<Model> make_cuda_encoder(const ModelConfig& config, std::shared_ptr<CudaContext> context) {
+  if (config.variant == Variant::Fused) return std::make_unique<FusedEncoder>(config, std::move(context));
+  return std::make_unique<UnfusedEncoder>(config, std::move(context));
+}
+
+}  // namespace ftb::cuda

@@ -1,0 +1,211 @@
+// The CUDA encoder (fused and unfused, four precisions) against the CPU reference, on random
+// weights and odd sequence lengths; its notes, errors and memory hygiene. Runs where the addon has
+// the cuda backend, and is skipped with the reason everywhere else.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { loadAddon, nativeErrorCode, type NativeAddon, type NativeConfig } from '../src/native.js';
+
+type Precision = 'fp32' | 'tf32' | 'fp16' | 'bf16';
+type Variant = 'fused' | 'unfused';
+
+const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16', 'bf16'];
+const VARIANTS: readonly Variant[] = ['fused', 'unfused'];
+/** Relative L2 error allowed against the fp64-accumulating CPU reference (issue 3). */
+const TOLERANCE: Record<Precision, number> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2 };
+
+interface Shape {
+  name: string;
+  config: Partial<NativeConfig>;
+}
+
+const SHAPES: readonly Shape[] = [
+  { name: 'h128 = 2×64, b3 s37', config: { heads: 2, head_size: 64, inter_size: 256, batch: 3, seq: 37 } },
+  { name: 'h256 = 4×64, b2 s64', config: { heads: 4, head_size: 64, inter_size: 512, batch: 2, seq: 64 } },
+  // head_size 32: the fused variant falls back to split + batched GEMMs + scale/mask/softmax.
+  { name: 'h128 = 4×32, b3 s17', config: { heads: 4, head_size: 32, inter_size: 384, batch: 3, seq: 17 } },
+  // head_size 128 kernel, no padding.
+  {
+    name: 'h256 = 2×128, b2 s50 full length',
+    config: { heads: 2, head_size: 128, inter_size: 512, batch: 2, seq: 50, full_length: true },
+  },
+  // Several 64-key tiles: the online softmax across tiles.
+  { name: 'h128 = 2×64, b2 s150', config: { heads: 2, head_size: 64, inter_size: 256, batch: 2, seq: 150, max_seq: 256 } },
+];
+
+function encoderConfig(shape: Shape, extra: Partial<NativeConfig>): Partial<NativeConfig> {
+  return { path: 'encoder', layers: 2, seed: 20261122, ...shape.config, ...extra };
+}
+
+/** ‖a − b‖ / ‖b‖ over all values. */
+function relativeL2(actual: Float32Array, expected: Float32Array): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}
+
+/** Rows (b, s) with s >= lengths[b] whose values are not all exactly zero. */
+function nonZeroPaddedRows(hidden: Float32Array, lengths: Int32Array, seq: number, width: number): number {
+  let rows = 0;
+  for (let b = 0; b < lengths.length; b++) {
+    for (let s = lengths[b]; s < seq; s++) {
+      const row = hidden.subarray((b * seq + s) * width, (b * seq + s + 1) * width);
+      if (row.some((value) => value !== 0)) rows++;
+    }
+  }
+  return rows;
+}
+
+function cudaAvailability(): { addon?: NativeAddon; skip?: string } {
+  let addon: NativeAddon;
+  try {
+    addon = loadAddon();
+  } catch (error) {
+    return { skip: `native addon not loadable: ${(error as Error).message}` };
+  }
+  const backends = addon.backends();
+  if (!backends.includes('cuda')) {
+    return { skip: `cuda backend not built into this addon (backends: ${backends.join(', ')})` };
+  }
+  return { addon };
+}
+
+const { addon, skip } = cudaAvailability();
+
+function runModel(backend: string, config: Partial<NativeConfig>) {
+  const model = new addon!.Model(backend, config);
+  try {
+    model.run();
+    return { outputs: model.outputs(), notes: model.notes() };
+  } finally {
+    model.release();
+  }
+}
+
+describe('CUDA encoder', { skip }, () => {
+  const worst: Record<Precision, number> = { fp32: 0, tf32: 0, fp16: 0, bf16: 0 };
+
+  for (const shape of SHAPES) {
+    test(`matches the CPU reference: ${shape.name}`, (t) => {
+      const reference = runModel('cpu', encoderConfig(shape, { variant: 'reference', precision: 'fp32' })).outputs;
+      const width = shape.config.heads! * shape.config.head_size!;
+      for (const precision of PRECISIONS) {
+        for (const variant of VARIANTS) {
+          const label = `${variant} ${precision}`;
+          const { outputs } = runModel('cuda', encoderConfig(shape, { variant, precision }));
+          assert.deepEqual(outputs.lengths, reference.lengths, `${label}: lengths`);
+          assert.equal(outputs.hidden.length, reference.hidden.length, `${label}: output size`);
+          assert.ok(outputs.hidden.every(Number.isFinite), `${label}: every output finite`);
+          assert.equal(nonZeroPaddedRows(outputs.hidden, outputs.lengths, shape.config.seq!, width), 0,
+            `${label}: padded rows are zero`);
+          const error = relativeL2(outputs.hidden, reference.hidden);
+          worst[precision] = Math.max(worst[precision], error);
+          t.diagnostic(`${label}: relative L2 error ${error.toExponential(2)}`);
+          assert.ok(error <= TOLERANCE[precision], `${label}: relative L2 error ${error} > ${TOLERANCE[precision]}`);
+        }
+      }
+    });
+  }
+
+  test('worst relative L2 error per precision', (t) => {
+    for (const precision of PRECISIONS) {
+      t.diagnostic(`${precision}: ${worst[precision].toExponential(2)} (limit ${TOLERANCE[precision]})`);
+    }
+    assert.ok(PRECISIONS.every((precision) => worst[precision] > 0), 'every precision was compared');
+  });
+
+  test('notes name the attention kernel, the graph and the GEMMs', () => {
+    const [mhaShape, fallbackShape] = [SHAPES[0], SHAPES[2]];
+    const fused = runModel('cuda', encoderConfig(mhaShape, { variant: 'fused', precision: 'fp16' })).notes;
+    assert.match(fused.attention, /^fused_mha/);
+    assert.equal(fused.graph, 'on');
+    assert.equal(fused.remove_padding, 'on');
+    assert.equal(fused.ffn1_bias_gelu, 'cuBLASLt epilogue');
+    assert.match(fused['gemm.qkv'], /^m=\d+ n=384 k=128 batch=1 dtype=f16 epilogue=none algo: id=/);
+    assert.match(fused['gemm.ffn1'], /epilogue=bias_gelu/);
+
+    const fallback = runModel('cuda', encoderConfig(fallbackShape, { variant: 'fused', precision: 'fp16' })).notes;
+    assert.match(fallback.attention, /^add_qkv_bias_split_heads/);
+    assert.match(fallback['gemm.attn_scores'], /^m=17 n=17 k=32 batch=12 /);
+
+    const tf32 = runModel('cuda', encoderConfig(mhaShape, { variant: 'fused', precision: 'tf32' })).notes;
+    assert.match(tf32['gemm.qkv'], /dtype=f32\/tf32/);
+    assert.equal(tf32.ffn1_bias_gelu, 'add_bias_gelu kernel');
+
+    const unfused = runModel('cuda', encoderConfig(mhaShape, { variant: 'unfused', precision: 'fp16' })).notes;
+    assert.equal(unfused.graph, 'off');
+    assert.equal(unfused.remove_padding, 'off');
+    assert.match(unfused['gemm.q'], /^m=111 n=128 k=128 /);
+  });
+
+  test('a graph replay computes exactly what eager launches compute', () => {
+    const shape = SHAPES[1];
+    const graphed = runModel('cuda', encoderConfig(shape, { variant: 'fused', precision: 'bf16', graph: true }));
+    const eager = runModel('cuda', encoderConfig(shape, { variant: 'fused', precision: 'bf16', graph: false }));
+    assert.equal(graphed.notes.graph, 'on');
+    assert.equal(eager.notes.graph, 'off');
+    assert.deepEqual(graphed.outputs.hidden, eager.outputs.hidden);
+  });
+
+  test('measure() returns the mean CUDA-event time of the iterations', () => {
+    const model = new addon!.Model('cuda', encoderConfig(SHAPES[0], { variant: 'fused', precision: 'fp16' }));
+    try {
+      const ms = model.measure(5);
+      assert.ok(Number.isFinite(ms) && ms > 0 && ms < 1000, `measured ${ms} ms`);
+    } finally {
+      model.release();
+    }
+  });
+
+  test('CUDA-specific limits are config errors naming the field', () => {
+    const attempt = (config: Partial<NativeConfig>) => () => new addon!.Model('cuda', config);
+    assert.throws(attempt(encoderConfig(SHAPES[0], { variant: 'fused', precision: 'fp16', head_size: 12 })), {
+      code: 'ERR_FTB_CONFIG', message: 'head_size must be a multiple of 8 on the cuda backend, got 12',
+    });
+    assert.throws(attempt(encoderConfig(SHAPES[0], { variant: 'fused', precision: 'fp16', inter_size: 100 })), {
+      code: 'ERR_FTB_CONFIG', message: 'inter_size must be a multiple of 8 on the cuda backend, got 100',
+    });
+    assert.throws(attempt(encoderConfig(SHAPES[0], { variant: 'reference', precision: 'fp32' })), {
+      code: 'ERR_FTB_CONFIG', message: 'variant must be fused or unfused on the cuda backend, got reference',
+    });
+  });
+
+  test('a failed device allocation is an OOM error naming the buffer, and the device stays usable', () => {
+    // 4096 × 4096 tokens × hidden 4096 in fp32: a 275 GB input, more than any GPU has.
+    const huge = { path: 'encoder', variant: 'fused', precision: 'fp32', layers: 1, heads: 64, head_size: 64,
+      inter_size: 64, batch: 4096, seq: 4096, max_seq: 4096 };
+    assert.throws(() => new addon!.Model('cuda', huge), (error: unknown) => {
+      assert.equal(nativeErrorCode(error), 'ERR_FTB_OOM');
+      assert.match((error as Error).message,
+        /^CUDA out of memory in allocating encoder input \(274877906944 bytes\): cudaErrorMemoryAllocation: /);
+      return true;
+    });
+    const after = runModel('cuda', encoderConfig(SHAPES[0], { variant: 'fused', precision: 'fp16' }));
+    assert.ok(after.outputs.hidden.every(Number.isFinite));
+  });
+
+  test('device memory does not grow over 200 create/run/release cycles', () => {
+    const combos = PRECISIONS.flatMap((precision) => VARIANTS.map((variant) => ({ precision, variant })));
+    const cycle = (i: number) => runModel('cuda', encoderConfig(SHAPES[i % 2], combos[i % combos.length]));
+    // One round of every combination first: module loading and library state are allocated once.
+    for (let i = 0; i < combos.length * 2; i++) cycle(i);
+    const before = Number(addon!.deviceInfo('cuda').memory_free_mb);
+    for (let i = 0; i < 200; i++) cycle(i);
+    const after = Number(addon!.deviceInfo('cuda').memory_free_mb);
+    assert.ok(after >= before - 2, `free device memory went from ${before} MiB to ${after} MiB`);
+  });
+
+  test('device info describes the GPU', () => {
+    const info = addon!.deviceInfo('cuda');
+    assert.equal(info.backend, 'cuda');
+    for (const field of ['name', 'sm_count', 'memory_mb', 'l2_mb', 'sm_clock_max_mhz', 'compute_capability',
+      'cuda_runtime', 'cuda_driver_api', 'cublas']) {
+      assert.ok(info[field] !== undefined && info[field] !== '', `${field} is set`);
+    }
+    assert.match(info.cublas, /^cuBLASLt \d+\.\d+\.\d+$/);
+    assert.ok(Number(info.sm_count) > 0);
+  });
+});
