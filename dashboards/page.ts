@@ -34,11 +34,15 @@ function element<K extends keyof HTMLElementTagNameMap>(
 
 const layoutOf = (chart: Chart): Record<string, unknown> => ({ ...BASE_LAYOUT, ...chart.layout });
 
-/** A titled plot; the title is DOM text, so no results-file string reaches plotly's title markup. */
-function plot(chart: Chart): HTMLElement {
+/**
+ * A titled plot appended to `parent` (already in the document, so plotly sizes it to its box). The
+ * title is DOM text, so no results-file string reaches plotly's title markup.
+ */
+function plot(parent: HTMLElement, chart: Chart): HTMLElement {
   const target = element('div', { className: 'plot' });
   target.id = `plot-${chart.id}`;
   const figure = element('figure', {}, [element('figcaption', { text: chart.title }), target]);
+  parent.appendChild(figure);
   void Plotly.newPlot(target, chart.traces, layoutOf(chart), PLOT_CONFIG);
   return figure;
 }
@@ -152,7 +156,7 @@ function comparisonSection(view: ComparisonView): void {
   node.appendChild(element('p', { className: 'summary', text: view.summary }));
   const warned = warnings(view.warnings);
   if (warned) node.appendChild(warned);
-  if (view.chart) node.appendChild(plot(view.chart));
+  if (view.chart) plot(node, view.chart);
   node.appendChild(table(view.table, { filterable: true }));
   if (view.added.length > 0) node.appendChild(table({ columns: ['only in this run'], rows: view.added.map((key) => [{ display: key, sort: key }]) }, { filterable: false }));
   if (view.removed.length > 0) node.appendChild(table({ columns: ['only in the baseline'], rows: view.removed.map((key) => [{ display: key, sort: key }]) }, { filterable: false }));
@@ -165,8 +169,7 @@ function pathSection(view: PathView): void {
     'One line per variant × precision (solid fused, dashed unfused, dotted reference); log axes; hover a point for all its fields.',
   );
   const [first] = view.facets;
-  const latency = plot(first.latency);
-  const throughput = plot(first.throughput);
+  const pair = element('div', { className: 'pair' });
   if (view.facets.length > 1) {
     const select = element('select');
     view.facets.forEach((facet, index) => {
@@ -179,16 +182,18 @@ function pathSection(view: PathView): void {
       retitle(latency, facet.latency);
       retitle(throughput, facet.throughput);
     });
-    const label = element('label', { text: 'slice: ' }, [select]);
-    node.appendChild(label);
+    node.appendChild(element('label', { text: 'slice: ' }, [select]));
   }
-  node.appendChild(element('div', { className: 'pair' }, [latency, throughput]));
+  node.appendChild(pair);
+  const latency = plot(pair, first.latency);
+  const throughput = plot(pair, first.throughput);
 }
 
 function chartsSection(id: string, title: string, intro: string, charts: Chart[]): void {
   if (charts.length === 0) return;
-  const node = section(id, title, intro);
-  node.appendChild(element('div', { className: 'pair' }, charts.map(plot)));
+  const pair = element('div', { className: 'pair' });
+  section(id, title, intro).appendChild(pair);
+  for (const chart of charts) plot(pair, chart);
 }
 
 function render(data: DashboardData): void {
@@ -221,7 +226,7 @@ function render(data: DashboardData): void {
   }
   if (data.gemms) {
     const node = section('gemms', 'GEMMs', 'Every distinct GEMM the points ran, with the algorithm chosen and its source.');
-    node.appendChild(plot(data.gemms.chart));
+    plot(node, data.gemms.chart);
     node.appendChild(table(data.gemms.table, { filterable: true }));
   }
   chartsSection('breakdown', 'Where the time goes', 'Per-iteration time by stage and by kernel (profiling trace) next to the event-timed median.', data.breakdowns);

@@ -7,7 +7,7 @@
 // renders a subset of HTML in them, so results-file strings are entity-escaped there. Strings that
 // reach the DOM are inserted by page.ts with textContent and need no escaping here.
 import { KEY_FIELDS, PATHS, PRECISIONS, type PathName, type PointConfig, type PrecisionName } from '../src/config.js';
-import type { Comparison, Verdict } from '../src/gate/compare.js';
+import { formatChange, type Comparison, type Verdict } from '../src/gate/compare.js';
 import type { Environment, Point, Results, Summary } from '../src/schema.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -150,6 +150,9 @@ const PRECISION_COLORS: Record<PrecisionName, string> = {
 };
 const VARIANT_DASH: Record<PointConfig['variant'], string> = { fused: 'solid', unfused: 'dash', reference: 'dot' };
 const VARIANT_SYMBOL: Record<PointConfig['variant'], string> = { fused: 'circle', unfused: 'square', reference: 'diamond' };
+/** Efficiency scatter markers: shape by path, filled for fused, open for unfused, dotted for reference. */
+const PATH_SYMBOL: Record<PathName, string> = { encoder: 'circle', decoder: 'diamond', decoding: 'triangle-up' };
+const VARIANT_FILL: Record<PointConfig['variant'], string> = { fused: '', unfused: '-open', reference: '-dot' };
 
 // ---------------------------------------------------------------------------------------------
 // Optional per-point records that the results schema does not declare yet (GEMM choices, kernel and
@@ -772,7 +775,7 @@ export function speedupHeatmaps(points: MeasuredPoint[]): Chart[] {
 // ---------------------------------------------------------------------------------------------
 // Efficiency: achieved TFLOP/s and GB/s against the measured peaks
 
-function peakLine(name: string, value: number, batches: number[]): Trace {
+function peakLine(name: string, value: number, batches: number[], color: string): Trace {
   return {
     type: 'scatter',
     mode: 'lines',
@@ -781,7 +784,7 @@ function peakLine(name: string, value: number, batches: number[]): Trace {
     y: [value, value],
     hovertext: [name, name],
     hoverinfo: 'text',
-    line: { color: '#555', dash: 'dashdot', width: 1.5 },
+    line: { color, dash: 'dashdot', width: 1.5 },
   };
 }
 
@@ -797,7 +800,7 @@ function efficiencyChart(points: MeasuredPoint[], peaks: Peaks, metric: 'tflops'
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, members]) => {
       const sorted = [...members].sort((a, b) => a.config.batch - b.config.batch);
-      const { variant, precision } = sorted[0].config;
+      const { path, variant, precision } = sorted[0].config;
       return {
         type: 'scatter',
         mode: 'markers',
@@ -811,18 +814,18 @@ function efficiencyChart(points: MeasuredPoint[], peaks: Peaks, metric: 'tflops'
           return `${formatNumber(value)} ${unit}${share}<br>${hoverText(point)}`;
         }),
         hoverinfo: 'text',
-        marker: { color: PRECISION_COLORS[precision], symbol: VARIANT_SYMBOL[variant], size: 8, opacity: 0.8 },
+        marker: { color: PRECISION_COLORS[precision], symbol: `${PATH_SYMBOL[path]}${VARIANT_FILL[variant]}`, size: 9, opacity: 0.85 },
       };
     });
   const batches = distinctSorted(measured.map((point) => point.config.batch));
   if (metric === 'gbps' && peaks.gbps !== null) {
-    traces.push(peakLine(`measured copy peak ${formatNumber(peaks.gbps)} GB/s`, peaks.gbps, batches));
+    traces.push(peakLine(`measured copy peak ${formatNumber(peaks.gbps)} GB/s`, peaks.gbps, batches, '#555'));
   }
   if (metric === 'tflops') {
     for (const precision of PRECISIONS) {
       const peak = peaks.tflops[precision];
       if (peak !== undefined && measured.some((point) => point.config.precision === precision)) {
-        traces.push(peakLine(`measured GEMM peak ${precision} ${formatNumber(peak)} TFLOP/s`, peak, batches));
+        traces.push(peakLine(`measured GEMM peak ${precision} ${formatNumber(peak)} TFLOP/s`, peak, batches, PRECISION_COLORS[precision]));
       }
     }
   }
@@ -1048,14 +1051,14 @@ export function comparisonView(comparison: Comparison, baselineName: string): Co
   const counts = VERDICT_ORDER.map((verdict) => `${ordered.filter((point) => point.verdict === verdict).length} ${verdict}`);
   const labels = uniqueLabels(ordered.map((point) => pointLabel(point.config)));
   const table: Table = {
-    columns: ['', 'point', 'verdict', 'candidate / baseline', '99% CI', 'baseline ms', 'candidate ms', 'reason'],
+    columns: ['', 'point', 'verdict', 'change', '99% CI of the change', 'baseline ms', 'candidate ms', 'reason'],
     rows: ordered.map((point, index) => [
       textCell(point.regression ? 'REGRESSION' : ''),
       textCell(labels[index]),
       textCell(point.verdict),
-      numberCell(point.ratio, '×'),
+      { display: point.ratio === null ? '–' : formatChange(point.ratio), sort: point.ratio },
       {
-        display: point.ci ? `${formatNumber(point.ci[0])} – ${formatNumber(point.ci[1])}` : '–',
+        display: point.ci ? `${formatChange(point.ci[0])} .. ${formatChange(point.ci[1])}` : '–',
         sort: point.ci ? point.ci[0] : null,
       },
       numberCell(point.baseline_ms),
@@ -1063,14 +1066,18 @@ export function comparisonView(comparison: Comparison, baselineName: string): Co
       textCell(point.reason),
     ]),
   };
-  const charted = ordered.map((point, index) => ({ point, label: labels[index] })).filter(({ point }) => point.ratio !== null);
+  // The chart shows what changed; points the gate calls the same stay in the table only.
+  const charted = ordered
+    .map((point, index) => ({ point, label: labels[index] }))
+    .filter(({ point }) => point.ratio !== null && point.verdict !== 'same');
+  const unchanged = ordered.filter((point) => point.verdict === 'same').length;
   const percent = (ratio: number): number => (ratio - 1) * 100;
   const chart: Chart | null =
     charted.length === 0
       ? null
       : {
           id: 'compare',
-          title: 'change per point (candidate vs baseline; right = slower)',
+          title: `points that changed or are too noisy to tell (${charted.length}; right = slower)${unchanged > 0 ? `; ${unchanged} the same, in the table` : ''}`,
           traces: VERDICT_ORDER.filter((verdict) => charted.some(({ point }) => point.verdict === verdict)).map((verdict) => {
             const members = charted.filter(({ point }) => point.verdict === verdict);
             return {
@@ -1081,7 +1088,7 @@ export function comparisonView(comparison: Comparison, baselineName: string): Co
               y: members.map(({ label }) => plotlyText(label)),
               hovertext: members.map(
                 ({ point, label }) =>
-                  `<b>${plotlyText(label)}</b><br>${verdict}${point.regression ? ' (regression)' : ''}: ${formatNumber(point.ratio as number)}×` +
+                  `<b>${plotlyText(label)}</b><br>${verdict}${point.regression ? ' (regression)' : ''}: ${formatChange(point.ratio as number)}` +
                   `<br>${plotlyText(point.reason)}`,
               ),
               hoverinfo: 'text',
@@ -1096,9 +1103,10 @@ export function comparisonView(comparison: Comparison, baselineName: string): Co
             };
           }),
           layout: {
-            height: Math.max(320, 120 + 18 * charted.length),
+            height: Math.max(260, 140 + 22 * charted.length),
             xaxis: { title: { text: '% change of median time (candidate / baseline − 1)' }, zeroline: true },
             yaxis: { type: 'category', automargin: true, autorange: 'reversed', categoryorder: 'array', categoryarray: charted.map(({ label }) => plotlyText(label)) },
+            legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom' },
             barmode: 'overlay',
           },
         };

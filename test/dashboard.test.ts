@@ -410,12 +410,18 @@ describe('compare mode', () => {
     assert.equal(view.summary, '1 regression · 1 slower · 0 noisy · 2 incomparable · 0 faster · 40 same · 0 added · 1 removed');
     assert.deepEqual(view.warnings, ['environment differs from the baseline: device.driver: "580.95" vs "590.10"']);
     const first = view.table.rows[0].map((cell) => cell.display);
-    assert.deepEqual(first.slice(0, 4), ['REGRESSION', 'encoder fused fp16 b32 s128 12L 12×64', 'slower', '1.2×']);
+    assert.deepEqual(first.slice(0, 7), [
+      'REGRESSION', 'encoder fused fp16 b32 s128 12L 12×64', 'slower', '+20.0%', '+19.4% .. +20.6%',
+      formatNumber(encoderMs(32, 128, 'fused', 'fp16')), formatNumber(encoderMs(32, 128, 'fused', 'fp16') * 1.2),
+    ]);
+    assert.deepEqual(view.table.rows.map((row) => row[2].display).filter((verdict) => verdict !== 'same'), ['slower', 'incomparable', 'incomparable']);
     assert.deepEqual(view.removed, [configKey(config({ path: 'decoding', variant: 'fused', precision: 'fp16', ...FT_DECODING, batch: 8, beam: 4 }))]);
     const chart = view.chart!;
     assert.equal(chart.traces[0].name, 'slower');
     assert.ok(Math.abs((chart.traces[0].x[0] as number) - 20) < 1e-9, 'the bar is the % change');
-    assert.deepEqual(chart.traces.map((trace) => trace.name), ['slower', 'same']);
+    // Only what changed is charted; the 40 unchanged points stay in the table.
+    assert.deepEqual(chart.traces.map((trace) => [trace.name, trace.y]), [['slower', ['encoder fused fp16 b32 s128 12L 12×64']]]);
+    assert.equal(chart.title, 'points that changed or are too noisy to tell (1; right = slower); 40 the same, in the table');
   });
 });
 
