@@ -107,21 +107,22 @@ template <int D>
 constexpr int smem_stride() { return D + 8; }  // +16 bytes per row: conflict-free ldmatrix
 
 template <int D>
-constexpr size_t mha_smem_bytes() { return 3 * kQueryTile * smem_stride<D>() * 2; }
+constexpr size_t mha_smem_bytes() { return (kQueryTile + 4 * kKeyTile) * smem_stride<D>() * 2; }  // q, 2 × (k, v)
 
-// One block per (64 queries, head, sequence). The bias of k is skipped: it adds q·b_k to every score
+// One block per (64 queries, head, sequence); k/v tiles are double-buffered (the next tile's copy is in
+// flight while the current one is used). The bias of k is skipped: it adds q·b_k to every score
 // of a query row, which softmax cancels exactly. The bias of v is added once to the output: the
 // softmax weights of a row sum to one. Only q needs its bias, added while staging the q tile.
+// Head size 64 fits 128 registers without spills: 4 blocks (16 warps) per SM.
 template <typename T, int D>
-__global__ void __launch_bounds__(kMhaThreads) fused_mha_kernel(const T* qkv, const T* bias, T* ctx,
-                                                                const int* seq_offsets, int heads, float scale_log2) {
+__global__ void __launch_bounds__(kMhaThreads, D <= 64 ? 4 : 2)
+    fused_mha_kernel(const T* qkv, const T* bias, T* ctx, const int* seq_offsets, int heads, float scale_log2) {
   constexpr int LD = smem_stride<D>();
   constexpr int N = kVec<T>;
   constexpr int kChunks = D / N;
   extern __shared__ __align__(16) unsigned char smem[];
   T* s_q = reinterpret_cast<T*>(smem);
-  T* s_k = s_q + kQueryTile * LD;
-  T* s_v = s_k + kKeyTile * LD;
+  T* s_kv = s_q + kQueryTile * LD;  // stage i: k at s_kv + 2i·tile, v right after it
 
   const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * kQueryTile;
   const int start = seq_offsets[b];
@@ -133,6 +134,23 @@ __global__ void __launch_bounds__(kMhaThreads) fused_mha_kernel(const T* qkv, co
   const T* k_base = q_base + hidden;
   const T* v_base = q_base + 2 * hidden;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int tiles = (len + kKeyTile - 1) / kKeyTile;
+
+  // Queues the copies of key tile `tile` (k and v) into stage tile % 2 as one cp.async group.
+  const auto load_kv = [&](int tile) {
+    T* s_k = s_kv + (tile & 1) * 2 * kKeyTile * LD;
+    T* s_v = s_k + kKeyTile * LD;
+    const int k0 = tile * kKeyTile;
+    for (int c = tid; c < kKeyTile * kChunks; c += kMhaThreads) {
+      const int r = c / kChunks, col = c % kChunks * N;
+      const bool valid = k0 + r < len;
+      const size_t row = static_cast<size_t>(valid ? k0 + r : 0) * ld + col;
+      cp_async_16(s_k + r * LD + col, k_base + row, valid);
+      cp_async_16(s_v + r * LD + col, v_base + row, valid);
+    }
+    cp_async_commit();
+  };
+  load_kv(0);
 
   for (int c = tid; c < kQueryTile * kChunks; c += kMhaThreads) {
     const int r = c / kChunks, col = c % kChunks * N;
@@ -163,23 +181,17 @@ __global__ void __launch_bounds__(kMhaThreads) fused_mha_kernel(const T* qkv, co
   float row_max[2] = {-INFINITY, -INFINITY};
   float row_sum[2] = {0.0f, 0.0f};  // this thread's share; reduced over the 4 lanes of a row at the end
 
-  const int tiles = (len + kKeyTile - 1) / kKeyTile;
   for (int tile = 0; tile < tiles; ++tile) {
     const int k0 = tile * kKeyTile;
-    for (int c = tid; c < kKeyTile * kChunks; c += kMhaThreads) {
-      const int r = c / kChunks, col = c % kChunks * N;
-      const bool valid = k0 + r < len;
-      cp_async_16(s_k + r * LD + col, k_base + static_cast<size_t>(valid ? k0 + r : 0) * ld + col, valid);
+    if (tile + 1 < tiles) {
+      load_kv(tile + 1);
+      cp_async_wait<1>();  // this tile's group has landed; the next one may still be in flight
+    } else {
+      cp_async_wait<0>();
     }
-    cp_async_commit();
-    for (int c = tid; c < kKeyTile * kChunks; c += kMhaThreads) {
-      const int r = c / kChunks, col = c % kChunks * N;
-      const bool valid = k0 + r < len;
-      cp_async_16(s_v + r * LD + col, v_base + static_cast<size_t>(valid ? k0 + r : 0) * ld + col, valid);
-    }
-    cp_async_commit();
-    cp_async_wait<1>();
     __syncthreads();
+    const T* s_k = s_kv + (tile & 1) * 2 * kKeyTile * LD;
+    const T* s_v = s_k + kKeyTile * LD;
 
     float score[kKeyTile / 8][4];
 #pragma unroll
@@ -235,8 +247,6 @@ __global__ void __launch_bounds__(kMhaThreads) fused_mha_kernel(const T* qkv, co
       out[i][3] *= correction[1];
     }
 
-    cp_async_wait<0>();
-    __syncthreads();
 #pragma unroll
     for (int kk = 0; kk < kKeyTile / 16; ++kk) {
       const uint32_t p_frag[4] = {pack2<T>(score[2 * kk][0], score[2 * kk][1]),
@@ -251,7 +261,7 @@ __global__ void __launch_bounds__(kMhaThreads) fused_mha_kernel(const T* qkv, co
         mma_16816<T>(out[2 * db + 1], p_frag, v_frag[2], v_frag[3]);
       }
     }
-    __syncthreads();  // the next tile overwrites s_k and s_v
+    __syncthreads();  // the next iteration's copy overwrites this stage
   }
 
   float inverse[2];
