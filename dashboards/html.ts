@@ -93,8 +93,8 @@ export function renderHtml(data: DashboardData, assets: PageAssets): string {
     "default-src 'none'",
     `script-src ${sha256(plotly)} ${sha256(page)}`,
     "style-src 'unsafe-inline'",
+    // The mode bar's "download plot as png" renders through data: and blob: images.
     'img-src data: blob:',
-    'font-src data:',
     "connect-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",

@@ -510,7 +510,7 @@ export interface PublishedFigure {
   implementation: string;
   path: PathName;
   precision: PrecisionName;
-  config: Partial<PointConfig>;
+  config: Partial<PointConfig> & Pick<PointConfig, 'batch'>;
   metric: 'gpu_ms_median' | 'tokens_per_s';
   value: number;
 }
@@ -547,7 +547,7 @@ function referenceTrace(figures: PublishedFigure[], metric: PublishedFigure['met
     type: 'scatter',
     mode: 'markers',
     name: 'FT published (A100, another GPU)',
-    x: shown.map((figure) => figure.config.batch ?? 1),
+    x: shown.map((figure) => figure.config.batch),
     y: shown.map((figure) => figure.value),
     hovertext: shown.map(
       (figure) => `<b>${plotlyText(figure.implementation)}: ${formatNumber(figure.value)} ${unit}</b><br>${plotlyText(figure.case)}<br>${REFERENCE_NOTE}`,

@@ -445,7 +445,7 @@ describe('HTML', () => {
     assert.equal(
       policy,
       `default-src &#39;none&#39;; script-src ${hash(ASSETS.plotly)} ${hash(ASSETS.page)}; style-src &#39;unsafe-inline&#39;; ` +
-        'img-src data: blob:; font-src data:; connect-src &#39;none&#39;; base-uri &#39;none&#39;; form-action &#39;none&#39;',
+        'img-src data: blob:; connect-src &#39;none&#39;; base-uri &#39;none&#39;; form-action &#39;none&#39;',
     );
     const json = /<script type="application\/json" id="ftbench-data">([^<]*)<\/script>/.exec(html)![1];
     assert.deepEqual(JSON.parse(json), JSON.parse(JSON.stringify(data)));
