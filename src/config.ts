@@ -40,7 +40,8 @@ export const DEFAULT_CONFIG: Omit<PointConfig, 'path' | 'variant' | 'precision' 
   start_id: 1, end_id: 2, stop_at_end: false, full_length: false, graph: true, seed: 1,
 };
 
-function requireRange(field: string, value: number, lo: number, hi: number): void {
+/** Throws ConfigError unless `value` is an integer in lo..hi, e.g. "batch must be 1..4096, got 0". */
+export function requireRange(field: string, value: number, lo: number, hi: number): void {
   if (!Number.isInteger(value)) throw new ConfigError(field, `${field} must be an integer, got ${value}`);
   if (value < lo || value > hi) throw new ConfigError(field, `${field} must be ${lo}..${hi}, got ${value}`);
 }

@@ -83,7 +83,8 @@ export const TensorId = {
   SamplingDraw: 160,
 } as const;
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository (package) root: dist/src/native.js is two levels below it. */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Where the addon is: FTBENCH_ADDON, else native/build/Release/ftbench.node. */
 export function addonPath(): string {

@@ -69,7 +69,7 @@ export const RunSchema = z.object({
 
 export const EnvSchema = z.object({
   host: z.object({
-    cpu: z.string(), cores: count, memory_gb: finite, os: z.string(), node: z.string(),
+    cpu: z.string(), cores: count, physical_cores: count.optional(), memory_gb: finite, os: z.string(), node: z.string(),
   }),
   device: z.record(z.string(), z.string()),
   git: z.object({ commit: z.string().nullable(), dirty: z.boolean().nullable() }),

@@ -1,0 +1,103 @@
+// Column definitions shared by the reporters: the CSV columns (names are a contract: the first 22
+// are issue 2's list, in its order) and the display columns of the console and markdown tables.
+import type { Point } from '../src/schema.js';
+
+export type CsvValue = string | number | null;
+
+export interface CsvColumn {
+  name: string;
+  value: (point: Point) => CsvValue;
+}
+
+const summaryValue = (key: keyof NonNullable<Point['summary']>) => (p: Point): CsvValue => p.summary?.[key] ?? null;
+const configValue = (key: keyof Point['config']) => (p: Point): CsvValue => {
+  const value = p.config[key];
+  return typeof value === 'boolean' ? String(value) : value;
+};
+
+export const CSV_COLUMNS: readonly CsvColumn[] = [
+  ...(['path', 'variant', 'precision', 'batch', 'beam', 'seq', 'layers', 'heads', 'head_size', 'inter_size', 'vocab'] as const)
+    .map((name) => ({ name, value: configValue(name) })),
+  { name: 'status', value: (p) => p.status },
+  { name: 'gpu_ms_median', value: summaryValue('gpu_ms_median') },
+  { name: 'gpu_ms_p10', value: summaryValue('gpu_ms_p10') },
+  { name: 'gpu_ms_p90', value: summaryValue('gpu_ms_p90') },
+  { name: 'noise_pct', value: summaryValue('noise_pct') },
+  { name: 'samples', value: summaryValue('samples') },
+  { name: 'host_ms_median', value: summaryValue('host_ms_median') },
+  { name: 'tokens_per_s', value: summaryValue('tokens_per_s') },
+  { name: 'tflops', value: summaryValue('tflops') },
+  { name: 'correct', value: (p) => (p.correct === null ? null : String(p.correct)) },
+  { name: 'max_rel_err', value: (p) => p.max_rel_err },
+  ...(['top_k', 'top_p', 'temperature', 'backend'] as const).map((name) => ({ name, value: configValue(name) })),
+  { name: 'error', value: (p) => p.error ?? null },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Display
+
+/** Milliseconds in at most 7 characters: 1234, 12.35, 0.0123. */
+export function formatMs(ms: number): string {
+  if (ms >= 1000) return ms.toFixed(0);
+  if (ms >= 1) return ms.toPrecision(4);
+  return ms.toFixed(4);
+}
+
+/** A rate in at most 7 characters: 987, 12.3k, 4.56M. */
+export function formatRate(value: number): string {
+  if (value >= 1e9) return `${(value / 1e9).toPrecision(3)}G`;
+  if (value >= 1e6) return `${(value / 1e6).toPrecision(3)}M`;
+  if (value >= 1e4) return `${(value / 1e3).toPrecision(3)}k`;
+  return value.toFixed(0);
+}
+
+/** TFLOP/s in at most 7 characters: 512, 12.3, 0.456, 1.2e-3. */
+export function formatTflops(value: number): string {
+  if (value >= 1000) return value.toFixed(0);
+  if (value >= 0.01) return value.toPrecision(3);
+  return value.toExponential(1);
+}
+
+export interface DisplayColumn {
+  header: string;
+  /** Console width; cells are padded to it. */
+  width: number;
+  align: 'left' | 'right';
+  text: (point: Point) => string;
+}
+
+const NONE = '-';
+const fromSummary = (format: (s: NonNullable<Point['summary']>) => string) => (p: Point): string =>
+  (p.summary ? format(p.summary) : NONE);
+
+export const DISPLAY_COLUMNS: readonly DisplayColumn[] = [
+  { header: 'path', width: 8, align: 'left', text: (p) => p.config.path },
+  { header: 'variant', width: 9, align: 'left', text: (p) => p.config.variant },
+  { header: 'prec', width: 4, align: 'left', text: (p) => p.config.precision },
+  { header: 'batch', width: 5, align: 'right', text: (p) => String(p.config.batch) },
+  { header: 'beam', width: 4, align: 'right', text: (p) => String(p.config.beam) },
+  { header: 'seq', width: 4, align: 'right', text: (p) => String(p.config.seq) },
+  { header: 'sampling', width: 9, align: 'left', text: samplingLabel },
+  { header: 'status', width: 6, align: 'left', text: (p) => p.status },
+  { header: 'median ms', width: 9, align: 'right', text: fromSummary((s) => formatMs(s.gpu_ms_median)) },
+  { header: 'p10/p90 ms', width: 13, align: 'right', text: fromSummary((s) => `${formatMs(s.gpu_ms_p10)}/${formatMs(s.gpu_ms_p90)}`) },
+  { header: 'noise %', width: 7, align: 'right', text: fromSummary((s) => s.noise_pct.toFixed(2)) },
+  { header: 'tok/s', width: 7, align: 'right', text: fromSummary((s) => formatRate(s.tokens_per_s)) },
+  { header: 'TFLOP/s', width: 7, align: 'right', text: fromSummary((s) => (s.tflops === null ? NONE : formatTflops(s.tflops))) },
+  { header: 'correct', width: 7, align: 'left', text: (p) => (p.correct === null ? NONE : p.correct ? 'yes' : 'NO') },
+];
+
+/** A point's sampling settings, compactly: "k4", "p0.75", "k4 t0.7"; "-" when it does not sample. */
+export function samplingLabel(p: Point): string {
+  const { top_k, top_p, temperature } = p.config;
+  const parts = [top_k > 0 ? `k${top_k}` : '', top_p > 0 ? `p${top_p}` : '', temperature !== 1 ? `t${temperature}` : ''];
+  return parts.filter(Boolean).join(' ') || NONE;
+}
+
+/** Why a point is not a clean pass: its error, or the names and details of its failed checks. */
+export function problemOf(p: Point): string | undefined {
+  if (p.status !== 'ok') return `${p.status}: ${p.error ?? 'no message'}`;
+  const failed = p.checks.filter((c) => !c.ok);
+  if (failed.length === 0) return undefined;
+  return `incorrect: ${failed.map((c) => (c.detail ? `${c.name} (${c.detail})` : c.name)).join('; ')}`;
+}

@@ -1,0 +1,316 @@
+#!/usr/bin/env node
+// `npm run bench -- [options]`: expands a profile into points, runs them, prints a table and writes
+// <out>/<run-id>.{jsonl,json,csv}. Exit 0 when every point is ok and correct, 1 when a point failed
+// or is incorrect, 2 on bad input (one line on stderr naming the field).
+import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Measurement, Profile } from '../suites/axes.js';
+import { getProfile, PROFILES } from '../suites/index.js';
+import { consoleHeader, consoleRow } from '../reporters/console.js';
+import { renderMarkdown } from '../reporters/markdown.js';
+import {
+  BACKENDS, ConfigError, PATHS, PRECISIONS, requireOneOf, requireRange, VARIANTS, type BackendName,
+} from './config.js';
+import { captureEnvironment, commandLine } from './env.js';
+import { loadAddon, type NativeAddon } from './native.js';
+import { defaultRunId, ResultsWriter } from './results-io.js';
+import { runSweep } from './runner.js';
+import type { Dropped, Point } from './schema.js';
+import { ResultsFormatError } from './schema.js';
+import { expandProfile, validateOverrides, type SweepOverrides } from './sweep.js';
+
+const EXIT_OK = 0;
+const EXIT_POINT_FAILED = 1;
+const EXIT_BAD_INPUT = 2;
+
+const OPTIONS = {
+  profile: { type: 'string' },
+  backend: { type: 'string' },
+  path: { type: 'string' },
+  variant: { type: 'string' },
+  precision: { type: 'string' },
+  batch: { type: 'string' },
+  beam: { type: 'string' },
+  seq: { type: 'string' },
+  steps: { type: 'string' },
+  layers: { type: 'string' },
+  heads: { type: 'string' },
+  'head-size': { type: 'string' },
+  'inter-size': { type: 'string' },
+  vocab: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  temperature: { type: 'string' },
+  'full-length': { type: 'boolean' },
+  'no-graph': { type: 'boolean' },
+  seed: { type: 'string' },
+  'min-samples': { type: 'string' },
+  'min-time': { type: 'string' },
+  out: { type: 'string' },
+  'run-id': { type: 'string' },
+  markdown: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const DEFAULT_OUT = 'results/runs';
+
+/** `text` broken into lines of at most `width` characters, each starting with `indent`. */
+function wrap(text: string, width: number, indent: string): string {
+  const lines = [indent];
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1;
+    if (lines[last].length + word.length + 1 > width && lines[last].trim()) lines.push(`${indent}  ${word}`);
+    else lines[last] += lines[last].trim() ? ` ${word}` : word;
+  }
+  return lines.join('\n');
+}
+
+const USAGE = `usage: npm run bench -- [options]        (or: ftbench bench [options])
+
+Runs a profile's sweep point by point and writes <out>/<run-id>.jsonl (as points finish), .json, .csv.
+Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis in every sweep.
+
+  --profile NAME        ${Object.keys(PROFILES).join(' | ')} (default: smoke on the cpu backend; on cuda, h100
+                        on an H100, else a100)
+  --backend NAME        cpu | cuda (default: cuda when the addon has it, else cpu)
+  --path LIST           keep only these paths: encoder, decoder, decoding
+  --variant LIST        fused, unfused (cuda); the cpu backend runs one variant, reference
+  --precision LIST      fp32, tf32, fp16, bf16 (the cpu backend runs fp32)
+  --batch LIST          batch sizes
+  --beam LIST           beam widths (decoder, decoding)
+  --seq LIST            encoder sequence lengths (and decoder/decoding steps unless --steps)
+  --steps LIST          decoder/decoding steps
+  --layers N --heads N --head-size N --inter-size N --vocab N
+                        model dims, one value each
+  --top-k LIST --top-p LIST --temperature LIST
+                        sampling (decoding at beam 1)
+  --full-length         every sequence at full length (no padding)
+  --no-graph            no CUDA graph replay
+  --seed N              seed of the weights, inputs and sampling draws
+  --min-samples N       samples per point at least (default: the profile's)
+  --min-time MS         backend time per point at least, ms (default: the profile's)
+  --out DIR             where the run's files go (default ${DEFAULT_OUT})
+  --run-id ID           the files' name (default <profile>-<yyyymmdd-hhmmss>, UTC)
+  --markdown FILE       also write a markdown summary (e.g. $GITHUB_STEP_SUMMARY)
+  -h, --help            this text
+
+profiles:
+${Object.values(PROFILES).map((p) => wrap(`${p.name}: ${p.description}`, 100, '  ')).join('\n')}
+
+exit: 0 every point ok and correct, 1 a point failed or is incorrect, 2 bad input`;
+
+/** A command line that cannot be run; the message is the whole explanation. */
+class UsageError extends Error {}
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true; allowPositionals: true }>>['values'];
+
+interface BenchRequest {
+  profile?: string;
+  backend?: BackendName;
+  overrides: SweepOverrides;
+  measurement: Partial<Measurement>;
+  out: string;
+  runId?: string;
+  markdown?: string;
+}
+
+const items = (text: string): string[] => text.split(',').map((item) => item.trim());
+
+function numbers(field: string, text: string): number[] {
+  return items(text).map((item) => {
+    const value = Number(item);
+    if (item === '' || !Number.isFinite(value)) throw new ConfigError(field, `${field} must be a number, got ${item || '""'}`);
+    return value;
+  });
+}
+
+function single(field: string, text: string): number {
+  const values = numbers(field, text);
+  if (values.length !== 1) throw new ConfigError(field, `${field} takes one value, got ${text}`);
+  return values[0];
+}
+
+const choices = <T extends string>(field: string, text: string, allowed: readonly T[]): T[] =>
+  items(text).map((item) => requireOneOf(field, item, allowed));
+
+/** Copies the defined entries only, so that an absent flag leaves the sweep's axis alone. */
+function defined<T extends object>(entries: T): Partial<T> {
+  return Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function sweepOverrides(f: Flags): SweepOverrides {
+  const list = (field: string, text: string | undefined) => (text === undefined ? undefined : numbers(field, text));
+  const one = (field: string, text: string | undefined) => (text === undefined ? undefined : single(field, text));
+  const overrides: SweepOverrides = defined({
+    path: f.path === undefined ? undefined : choices('path', f.path, PATHS),
+    variant: f.variant === undefined ? undefined : choices('variant', f.variant, VARIANTS),
+    precision: f.precision === undefined ? undefined : choices('precision', f.precision, PRECISIONS),
+    batch: list('batch', f.batch),
+    beam: list('beam', f.beam),
+    seq: list('seq', f.seq),
+    steps: list('steps', f.steps),
+    top_k: list('top_k', f['top-k']),
+    top_p: list('top_p', f['top-p']),
+    temperature: list('temperature', f.temperature),
+    layers: one('layers', f.layers),
+    heads: one('heads', f.heads),
+    head_size: one('head_size', f['head-size']),
+    inter_size: one('inter_size', f['inter-size']),
+    vocab: one('vocab', f.vocab),
+    seed: one('seed', f.seed),
+    full_length: f['full-length'] ? true : undefined,
+    graph: f['no-graph'] ? false : undefined,
+  });
+  validateOverrides(overrides);
+  return overrides;
+}
+
+function measurementOverrides(f: Flags): Partial<Measurement> {
+  const measurement: Partial<Measurement> = {};
+  if (f['min-samples'] !== undefined) {
+    measurement.min_samples = single('min_samples', f['min-samples']);
+    requireRange('min_samples', measurement.min_samples, 1, 1_000_000);
+  }
+  if (f['min-time'] !== undefined) {
+    measurement.min_time_ms = single('min_time', f['min-time']);
+    if (measurement.min_time_ms < 0) throw new ConfigError('min_time', `min_time must be >= 0 (ms), got ${measurement.min_time_ms}`);
+  }
+  return measurement;
+}
+
+function parseUsageErrors(args: readonly string[]): Flags & { positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: [...args], options: OPTIONS, strict: true, allowPositionals: true });
+    return { ...values, positionals };
+  } catch (error) {
+    const message = (error as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(message);
+    if (unknown) throw new UsageError(`unknown flag ${unknown[1]} (see --help)`);
+    const missing = /Option '(-\S+)[^']*' argument missing/.exec(message);
+    if (missing) throw new UsageError(`${missing[1]} needs a value`);
+    // parseArgs will not take a value starting with '-' after a space (it may be a flag).
+    const ambiguous = /Option '(-\S+)' argument is ambiguous/.exec(message);
+    if (ambiguous) throw new UsageError(`${ambiguous[1]} needs a value (one starting with '-' is written ${ambiguous[1]}=<value>)`);
+    const unexpected = /Option '(--\S+)' does not take an argument/.exec(message);
+    if (unexpected) throw new UsageError(`${unexpected[1]} takes no value`);
+    throw new UsageError(message);
+  }
+}
+
+/** The request of a command line, every value checked; undefined for --help. */
+export function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
+  const { positionals, ...flags } = parseUsageErrors(args);
+  const [command = 'bench', ...extra] = positionals;
+  if (command !== 'bench') throw new UsageError(`unknown command ${command} (commands: bench)`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
+  if (flags.help) return undefined;
+  if (flags.profile !== undefined) getProfile(flags.profile);
+  const runId = flags['run-id'];
+  if (runId !== undefined && !/^[A-Za-z0-9][\w.-]*$/.test(runId)) {
+    throw new ConfigError('run_id', `run_id must be letters, digits, '.', '_' or '-', got ${runId}`);
+  }
+  return defined({
+    profile: flags.profile,
+    backend: flags.backend === undefined ? undefined : requireOneOf('backend', flags.backend, BACKENDS),
+    overrides: sweepOverrides(flags),
+    measurement: measurementOverrides(flags),
+    out: flags.out ?? DEFAULT_OUT,
+    runId,
+    markdown: flags.markdown,
+  }) as BenchRequest;
+}
+
+function chooseBackend(addon: NativeAddon, requested: BackendName | undefined): BackendName {
+  const built = addon.backends();
+  if (requested === undefined) return built.includes('cuda') ? 'cuda' : 'cpu';
+  if (!built.includes(requested)) throw new UsageError(`backend ${requested} is not built into this addon (built: ${built.join(', ')})`);
+  return requested;
+}
+
+function defaultProfile(addon: NativeAddon, backend: BackendName): Profile {
+  if (backend === 'cpu') return PROFILES.smoke;
+  return (addon.deviceInfo('cuda').name ?? '').includes('H100') ? PROFILES.h100 : PROFILES.a100;
+}
+
+/** "N× reason" lines, one per distinct reason, in first-seen order. */
+function droppedSummary(dropped: readonly Dropped[]): string[] {
+  const counts = new Map<string, number>();
+  for (const { reason } of dropped) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  return [...counts].map(([reason, count]) => `  dropped ${count}x ${reason}`);
+}
+
+const cleanPass = (p: Point): boolean => p.status === 'ok' && p.correct === true;
+
+/** The addon; failing to load it (not built, wrong platform) is a usage error, reported in one line. */
+function engine(): NativeAddon {
+  try {
+    return loadAddon();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function bench(request: BenchRequest): Promise<number> {
+  const addon = engine();
+  const backend = chooseBackend(addon, request.backend);
+  const profile = request.profile === undefined ? defaultProfile(addon, backend) : getProfile(request.profile);
+  const measurement: Measurement = { ...profile.measurement, ...request.measurement };
+  const expansion = expandProfile(profile, backend, request.overrides);
+  if (expansion.points.length === 0) {
+    const why = expansion.dropped.length > 0 ? `every combination was dropped (${expansion.dropped[0].reason})` : 'no sweep matches';
+    throw new UsageError(`nothing to run in profile ${profile.name} on the ${backend} backend: ${why}`);
+  }
+  const startedAt = new Date();
+  const writer = new ResultsWriter(request.out, {
+    run: {
+      id: request.runId ?? defaultRunId(profile.name, startedAt),
+      started_at: startedAt.toISOString(),
+      finished_at: null,
+      wall_s: null,
+      command: commandLine(),
+      profile: profile.name,
+      backend,
+      options: { measurement, overrides: request.overrides, notes: expansion.notes },
+    },
+    env: await captureEnvironment(addon, backend),
+    dropped: expansion.dropped,
+  });
+  const device = addon.deviceInfo(backend).name ?? backend;
+  console.log(`ftbench: profile ${profile.name} on ${device} (${backend}): ${expansion.points.length} points, ` +
+    `${expansion.dropped.length} combinations dropped -> ${writer.jsonlPath}`);
+  for (const note of expansion.notes) console.log(`  note: ${note}`);
+  for (const line of droppedSummary(expansion.dropped)) console.log(line);
+  console.log(consoleHeader());
+  const points = runSweep(expansion.points, { measurement, addon }, (point) => {
+    writer.append(point);
+    console.log(consoleRow(point));
+  });
+  const results = writer.finish(new Date());
+  if (request.markdown) fs.writeFileSync(request.markdown, renderMarkdown(results), { flag: 'a' });
+  const passed = points.filter(cleanPass).length;
+  console.log(`\n${passed} of ${points.length} points ok and correct in ${results.run.wall_s?.toFixed(1)} s; ` +
+    `wrote ${writer.jsonlPath}, ${writer.jsonPath}, ${writer.csvPath}`);
+  return passed === points.length ? EXIT_OK : EXIT_POINT_FAILED;
+}
+
+export async function main(args: readonly string[]): Promise<number> {
+  try {
+    const request = parseBenchArgs(args);
+    if (request === undefined) {
+      console.log(USAGE);
+      return EXIT_OK;
+    }
+    return await bench(request);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof ResultsFormatError) {
+      console.error(`ftbench: ${(error as Error).message}`);
+      return EXIT_BAD_INPUT;
+    }
+    throw error;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

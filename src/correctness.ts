@@ -1,0 +1,218 @@
+// Correctness of a point's outputs, recorded with every point. Two kinds of checks:
+// - invariants the outputs of any backend must satisfy (and that a broken engine can fail): sizes,
+//   finite values, zero padding, ids inside the vocabulary, valid parents, beams ordered by score,
+//   lengths within the steps, output ids equal to the gather-tree of the per-step choices;
+// - comparisons with reference outputs of the same config (a CUDA point against its unfused variant
+//   or the CPU reference): relative L2 error ‖x − ref‖ / ‖ref‖ of the hidden states (encoder,
+//   decoder) or of the scores (decoding, whose output ids must also match exactly).
+// `max_rel_err` is the largest (finite) relative L2 error over the references; null when there are none.
+import { hiddenSize, type PointConfig, type PrecisionName } from './config.js';
+import type { NativeOutputs } from './native.js';
+import type { Check } from './schema.js';
+
+/** Relative L2 error allowed against a reference computed in fp32/fp64 (issue 3's limits). */
+export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2 };
+
+export interface ReferenceOutputs {
+  /** What the reference is, e.g. "unfused" or "cpu". */
+  name: string;
+  outputs: NativeOutputs;
+}
+
+export interface Verdict {
+  correct: boolean;
+  max_rel_err: number | null;
+  checks: Check[];
+}
+
+type Numbers = ArrayLike<number>;
+
+const check = (name: string, failure: string | undefined, detail?: string): Check =>
+  failure === undefined ? { name, ok: true, ...(detail === undefined ? {} : { detail }) } : { name, ok: false, detail: failure };
+
+/** The first index where `bad` holds, described as "<label>[i] = v", or undefined. */
+function firstBad(label: string, values: Numbers, bad: (value: number, index: number) => boolean): string | undefined {
+  for (let i = 0; i < values.length; i++) {
+    if (bad(values[i], i)) return `${label}[${i}] = ${values[i]}`;
+  }
+  return undefined;
+}
+
+function sizeCheck(sizes: [string, Numbers, number][]): Check {
+  const wrong = sizes.find(([, values, expected]) => values.length !== expected);
+  return check('output sizes', wrong && `${wrong[0]} has ${wrong[1].length} values, expected ${wrong[2]}`);
+}
+
+function finiteCheck(label: string, values: Numbers): Check {
+  return check(`${label} finite`, firstBad(label, values, (v) => !Number.isFinite(v)), `${values.length} values`);
+}
+
+function encoderChecks(c: PointConfig, out: NativeOutputs): Check[] {
+  const h = hiddenSize(c);
+  const lowest = c.full_length ? c.seq : 1;
+  const checks = [
+    sizeCheck([['hidden', out.hidden, c.batch * c.seq * h], ['lengths', out.lengths, c.batch]]),
+    finiteCheck('hidden', out.hidden),
+    check(`lengths in ${lowest}..${c.seq}`, firstBad('lengths', out.lengths, (v) => !(v >= lowest && v <= c.seq))),
+  ];
+  let padding: string | undefined;
+  for (let b = 0; b < out.lengths.length && !padding; b++) {
+    const start = (b * c.seq + out.lengths[b]) * h;
+    const end = (b + 1) * c.seq * h;
+    padding = firstBad('hidden', out.hidden.subarray(start, end), (v) => v !== 0);
+    if (padding) padding = `sequence ${b} (length ${out.lengths[b]}): padded ${padding} (offset ${start})`;
+  }
+  checks.push(check('padded rows zero', padding));
+  return checks;
+}
+
+function decoderChecks(c: PointConfig, out: NativeOutputs): Check[] {
+  return [
+    sizeCheck([['hidden', out.hidden, c.batch * c.beam * hiddenSize(c)], ['lengths', out.lengths, c.batch]]),
+    finiteCheck('hidden', out.hidden),
+    check(`memory lengths in 0..${c.mem_len}`, firstBad('lengths', out.lengths, (v) => !(v >= 0 && v <= c.mem_len))),
+  ];
+}
+
+/**
+ * Tokens of final beam `beam` of sentence `sentence`, recovered from the raw per-step choices by
+ * following parent ids back from the last step (the gather-tree).
+ */
+function gatherBeam(c: PointConfig, out: NativeOutputs, sentence: number, beam: number): number[] {
+  const rows = c.batch * c.beam;
+  const tokens = new Array<number>(out.stepsRun);
+  let current = beam;
+  for (let t = out.stepsRun - 1; t >= 0; t--) {
+    const at = t * rows + sentence * c.beam + current;
+    tokens[t] = out.stepIds[at];
+    current = out.parentIds[at];
+  }
+  return tokens;
+}
+
+/** Output rows of each sentence equal (as a multiset) the gather-trees of its final beams. */
+function gatherTreeFailure(c: PointConfig, out: NativeOutputs): string | undefined {
+  const steps = out.stepsRun;
+  for (let b = 0; b < c.batch; b++) {
+    const gathered = new Map<string, number>();
+    for (let i = 0; i < c.beam; i++) {
+      const key = gatherBeam(c, out, b, i).join(' ');
+      gathered.set(key, (gathered.get(key) ?? 0) + 1);
+    }
+    for (let i = 0; i < c.beam; i++) {
+      const row = b * c.beam + i;
+      const key = Array.from(out.outputIds.subarray(row * steps, (row + 1) * steps)).join(' ');
+      const left = gathered.get(key) ?? 0;
+      if (left === 0) return `output row ${row} (sentence ${b}, beam ${i}) is not the gather-tree of any final beam`;
+      gathered.set(key, left - 1);
+    }
+  }
+  return undefined;
+}
+
+/** Each row's length is the position of its first end_id + 1 (steps_run if none), end_id after it. */
+function lengthFailure(c: PointConfig, out: NativeOutputs): string | undefined {
+  const steps = out.stepsRun;
+  for (let row = 0; row < c.batch * c.beam; row++) {
+    const ids = out.outputIds.subarray(row * steps, (row + 1) * steps);
+    const firstEnd = ids.indexOf(c.end_id);
+    const expected = firstEnd < 0 ? steps : firstEnd + 1;
+    if (out.lengths[row] !== expected) return `row ${row}: length ${out.lengths[row]}, its ids say ${expected}`;
+    if (firstEnd >= 0 && ids.subarray(firstEnd).some((id) => id !== c.end_id)) return `row ${row}: a token other than end_id after end_id`;
+  }
+  return undefined;
+}
+
+/** Within each sentence, scores do not increase from one beam to the next. */
+function orderFailure(c: PointConfig, out: NativeOutputs): string | undefined {
+  for (let b = 0; b < c.batch; b++) {
+    for (let i = 1; i < c.beam; i++) {
+      const row = b * c.beam + i;
+      if (out.scores[row] > out.scores[row - 1]) return `sentence ${b}: beam ${i} scores ${out.scores[row]} > beam ${i - 1}'s ${out.scores[row - 1]}`;
+    }
+  }
+  return undefined;
+}
+
+/** score = cum_log_prob / ((5 + length) / 6)^length_penalty, computed in fp64 and rounded to fp32. */
+function penaltyFailure(c: PointConfig, out: NativeOutputs): string | undefined {
+  return firstBad('scores', out.scores, (score, row) =>
+    score !== Math.fround(out.cumLogProbs[row] / ((5 + out.lengths[row]) / 6) ** c.length_penalty));
+}
+
+function decodingChecks(c: PointConfig, out: NativeOutputs): Check[] {
+  const rows = c.batch * c.beam;
+  const steps = out.stepsRun;
+  const lastStep = c.stop_at_end ? `1..${c.seq}` : `${c.seq}`;
+  const stepsOk = c.stop_at_end ? steps >= 1 && steps <= c.seq : steps === c.seq;
+  const checks = [
+    check(`steps run ${lastStep}`, stepsOk ? undefined : `steps_run = ${steps}`),
+    sizeCheck([
+      ['output_ids', out.outputIds, rows * steps], ['step_ids', out.stepIds, rows * steps], ['parent_ids', out.parentIds, rows * steps],
+      ['lengths', out.lengths, rows], ['cum_log_probs', out.cumLogProbs, rows], ['scores', out.scores, rows],
+    ]),
+  ];
+  // The remaining checks index by these sizes: they mean nothing when the sizes are wrong.
+  if (!stepsOk || !checks[1].ok) return checks;
+  const outsideVocab = (id: number) => !(id >= 0 && id < c.vocab);
+  return [
+    ...checks,
+    check(`ids in 0..${c.vocab - 1}`, firstBad('output_ids', out.outputIds, outsideVocab) ?? firstBad('step_ids', out.stepIds, outsideVocab)),
+    check(`parent ids in 0..${c.beam - 1}`, firstBad('parent_ids', out.parentIds, (p) => !(p >= 0 && p < c.beam))),
+    check(`lengths in 1..${steps}`, firstBad('lengths', out.lengths, (v) => !(v >= 1 && v <= steps))),
+    check('cum log-probs finite and <= 0', firstBad('cum_log_probs', out.cumLogProbs, (v) => !(Number.isFinite(v) && v <= 0))),
+    check('scores follow cum log-probs and length penalty', penaltyFailure(c, out)),
+    check('beams sorted by score', orderFailure(c, out)),
+    check('lengths match end ids', lengthFailure(c, out)),
+    check('output ids = gather-tree of step ids and parent ids', gatherTreeFailure(c, out)),
+  ];
+}
+
+/** ‖actual − expected‖₂ / ‖expected‖₂ (0 when both are zero, Infinity when only `expected` is). */
+export function relativeL2(actual: Numbers, expected: Numbers): number {
+  if (actual.length !== expected.length) throw new RangeError(`comparing ${actual.length} values with ${expected.length}`);
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  if (diff === 0) return 0;
+  return norm === 0 ? Infinity : Math.sqrt(diff / norm);
+}
+
+/** The checks against one reference and its relative L2 error (null when the sizes differ). */
+function referenceChecks(c: PointConfig, out: NativeOutputs, ref: ReferenceOutputs): { checks: Check[]; error: number | null } {
+  const tolerance = REL_ERR_TOLERANCE[c.precision];
+  const [label, actual, expected] = c.path === 'decoding'
+    ? ['scores', out.scores, ref.outputs.scores]
+    : ['hidden', out.hidden, ref.outputs.hidden];
+  if (actual.length !== expected.length) {
+    return { checks: [check(`${label} vs ${ref.name}`, `${actual.length} values, the reference has ${expected.length}`)], error: null };
+  }
+  const error = relativeL2(actual, expected);
+  const checks = [check(`${label} vs ${ref.name}`, error <= tolerance ? undefined : `relative L2 error ${error.toExponential(2)} > ${tolerance}`,
+    `relative L2 error ${error.toExponential(2)} <= ${tolerance}`)];
+  if (c.path === 'decoding') {
+    const differing = out.outputIds.length === ref.outputs.outputIds.length
+      ? out.outputIds.reduce((n, id, i) => n + (id !== ref.outputs.outputIds[i] ? 1 : 0), 0)
+      : undefined;
+    checks.push(check(`output ids vs ${ref.name}`, differing === 0 ? undefined
+      : differing === undefined ? `${out.outputIds.length} ids, the reference has ${ref.outputs.outputIds.length}`
+        : `${differing} of ${out.outputIds.length} ids differ`));
+  }
+  return { checks, error };
+}
+
+/** The verdict on a point's outputs: invariants of its path, then one comparison per reference. */
+export function checkOutputs(c: PointConfig, out: NativeOutputs, references: readonly ReferenceOutputs[] = []): Verdict {
+  const checks = c.path === 'encoder' ? encoderChecks(c, out) : c.path === 'decoder' ? decoderChecks(c, out) : decodingChecks(c, out);
+  let maxRelErr: number | null = null;
+  for (const reference of references) {
+    const compared = referenceChecks(c, out, reference);
+    checks.push(...compared.checks);
+    // Infinity (a zero reference) fails its check; the results schema keeps finite errors only.
+    if (compared.error !== null && Number.isFinite(compared.error)) maxRelErr = Math.max(maxRelErr ?? 0, compared.error);
+  }
+  return { correct: checks.every((x) => x.ok), max_rel_err: maxRelErr, checks };
+}

@@ -1,0 +1,71 @@
+// Analytic floating-point operation counts of one unit of work (what model.measure() times): an
+// encoder forward, `seq` decoder steps, or a whole decoding of `steps` steps.
+//
+// Counted: matrix products only, at 2·m·n·k each (one multiply and one add per term), on the
+// configured (padded) shapes: batch·seq encoder tokens and mem_len memory positions, as
+// FasterTransformer reports them, so a variant that skips padding shows a higher effective rate.
+// Not counted: bias adds, LayerNorm, softmax, GELU/ReLU, embedding lookup, beam search / sampling
+// (each O(elements), small next to the GEMMs at these sizes).
+import { hiddenSize, type PointConfig } from './config.js';
+
+type FlopConfig = Pick<PointConfig, 'path' | 'layers' | 'heads' | 'head_size' | 'inter_size' | 'vocab' | 'batch' | 'beam' | 'seq' | 'mem_len'>;
+
+const gemm = (m: number, n: number, k: number): number => 2 * m * n * k;
+
+/** One post-LN BERT layer over batch sequences of `seq` tokens (hidden h, inter I). */
+function encoderLayer(c: FlopConfig): number {
+  const h = hiddenSize(c);
+  const tokens = c.batch * c.seq;
+  return (
+    gemm(tokens, 3 * h, h) + // QKV projection
+    c.batch * c.heads * gemm(c.seq, c.seq, c.head_size) + // scores Q·Kᵀ per sequence and head
+    c.batch * c.heads * gemm(c.seq, c.head_size, c.seq) + // probabilities · V
+    gemm(tokens, h, h) + // attention output projection
+    gemm(tokens, c.inter_size, h) + // FFN1
+    gemm(tokens, h, c.inter_size) // FFN2
+  );
+}
+
+/** One pre-LN decoder layer for one step at position t (0-based) over `rows` = batch·beam rows. */
+function decoderLayerStep(c: FlopConfig, t: number): number {
+  const h = hiddenSize(c);
+  const rows = c.batch * c.beam;
+  return (
+    gemm(rows, 3 * h, h) + // self-attention QKV of the new token
+    rows * c.heads * gemm(1, t + 1, c.head_size) + // q·Kᵀ over the t + 1 cached keys
+    rows * c.heads * gemm(1, c.head_size, t + 1) + // probabilities · V over the cache
+    gemm(rows, h, h) + // self-attention output projection
+    gemm(rows, h, h) + // cross-attention Q projection
+    rows * c.heads * gemm(1, c.mem_len, c.head_size) + // q·memKᵀ over the memory
+    rows * c.heads * gemm(1, c.head_size, c.mem_len) + // probabilities · memV
+    gemm(rows, h, h) + // cross-attention output projection
+    gemm(rows, c.inter_size, h) + // FFN1
+    gemm(rows, h, c.inter_size) // FFN2
+  );
+}
+
+/** Cross-attention memory K and V of one layer, computed once (step 0) for each sentence's memory. */
+const memoryKeysValues = (c: FlopConfig): number => gemm(c.batch * c.mem_len, 2 * hiddenSize(c), hiddenSize(c));
+
+/** `steps` steps of the decoder layer stack, including the memory K/V of step 0. */
+function decoderSteps(c: FlopConfig, steps: number): number {
+  let perLayer = memoryKeysValues(c);
+  for (let t = 0; t < steps; t++) perLayer += decoderLayerStep(c, t);
+  return c.layers * perLayer;
+}
+
+/**
+ * FLOPs of one unit of work. `steps` is the decoding steps actually run (fewer than `seq` only
+ * with stop_at_end); it defaults to `seq`.
+ */
+export function flopCount(c: FlopConfig, steps = c.seq): number {
+  switch (c.path) {
+    case 'encoder':
+      return c.layers * encoderLayer(c);
+    case 'decoder':
+      return decoderSteps(c, c.seq);
+    case 'decoding':
+      // Plus the logits GEMM of every step: rows × vocab × h.
+      return decoderSteps(c, steps) + steps * gemm(c.batch * c.beam, c.vocab, hiddenSize(c));
+  }
+}

@@ -1,0 +1,146 @@
+// Runs points. For each point the model is built once, warmed up, then measured: tinybench drives
+// the loop and times each call on the host clock (launch + sync latency), while the task records
+// the backend's own duration of the iteration (CPU: host clock inside the engine; CUDA: events).
+// The backend durations are the point's samples and also what tinybench's time budget counts, so
+// a point stops once it has at least `min_samples` samples AND `min_time_ms` of backend time.
+// runPoint is a plain function of (config, options) -> Point, so it can later run in a worker.
+import { Bench, type HookMode } from 'tinybench';
+import type { Measurement } from '../suites/axes.js';
+import { configKey, type PointConfig } from './config.js';
+import { checkOutputs } from './correctness.js';
+import { flopCount } from './flops.js';
+import { loadAddon, nativeErrorCode, type NativeAddon, type NativeModel } from './native.js';
+import type { Point, Summary } from './schema.js';
+import { median, summarize } from './stats.js';
+
+/** Warm-up runs at least this many iterations, however short `warmup_ms` is. */
+export const MIN_WARMUP_ITERATIONS = 3;
+
+export interface RunPointOptions {
+  measurement: Measurement;
+  /** The engine; loadAddon() when absent. */
+  addon?: NativeAddon;
+}
+
+export interface Measured {
+  /** Backend-clock duration of each measured iteration, ms, in run order. */
+  samples_ms: number[];
+  /** Host-clock latency of each measured call, ms. */
+  host_ms: number[];
+}
+
+/** An error the engine would have raised itself: recorded as status "error" by runPoint. */
+function engineError(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ERR_FTB_ENGINE' });
+}
+
+/** Warms `model` up, then samples it until both minimums of `m` hold (see the file comment). */
+export function measureModel(model: NativeModel, m: Measurement): Measured {
+  const samples: number[] = [];
+  let phase: HookMode = 'warmup';
+  const bench = new Bench({
+    iterations: m.min_samples,
+    time: m.min_time_ms,
+    warmup: true,
+    warmupIterations: MIN_WARMUP_ITERATIONS,
+    warmupTime: m.warmup_ms,
+    retainSamples: true,
+    throws: true,
+  });
+  bench.add('point', () => {
+    const ms = model.measure(1);
+    if (!(Number.isFinite(ms) && ms > 0)) throw engineError(`the backend timed an iteration at ${ms} ms`);
+    if (phase === 'run') samples.push(ms);
+    // Budget by backend time; the sample itself stays tinybench's host-clock latency.
+    return { overriddenIterationCost: ms };
+  }, {
+    beforeAll(mode) {
+      phase = mode ?? 'run';
+    },
+  });
+  const [task] = bench.runSync();
+  const result = task.result;
+  if (result.state !== 'completed' || !result.latency.samples) {
+    throw new Error(`tinybench finished the point in state ${result.state}`);
+  }
+  return { samples_ms: samples, host_ms: [...result.latency.samples] };
+}
+
+/** Tokens one unit of work produces or consumes: batch·seq (encoder), batch·steps (decoder, decoding). */
+export function tokensPerUnit(c: PointConfig, decodingSteps: number): number {
+  return c.batch * (c.path === 'decoding' ? decodingSteps : c.seq);
+}
+
+export function summarizePoint(c: PointConfig, measured: Measured, decodingSteps: number): Summary {
+  const s = summarize(measured.samples_ms);
+  const seconds = s.median / 1000;
+  return {
+    samples: s.count,
+    gpu_ms_median: s.median,
+    gpu_ms_mean: s.mean,
+    gpu_ms_min: s.min,
+    gpu_ms_max: s.max,
+    gpu_ms_p10: s.p10,
+    gpu_ms_p90: s.p90,
+    gpu_ms_stdev: s.stdev,
+    noise_pct: s.noise_pct,
+    host_ms_median: measured.host_ms.length > 0 ? median(measured.host_ms) : null,
+    tokens_per_s: tokensPerUnit(c, decodingSteps) / seconds,
+    tflops: flopCount(c, decodingSteps) / seconds / 1e12,
+  };
+}
+
+/**
+ * Builds, measures, checks and releases the model of one point. Engine errors (bad config for
+ * this backend, a failed kernel, out of memory) become the point's status; the model is always
+ * released. Other exceptions are harness bugs and propagate.
+ */
+export function runPoint(config: PointConfig, options: RunPointOptions): Point {
+  const addon = options.addon ?? loadAddon();
+  const startedAt = new Date();
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  const identity = { key: configKey(config), config, started_at: startedAt.toISOString() };
+  let model: NativeModel | undefined;
+  try {
+    model = new addon.Model(config.backend, config);
+    const measured = measureModel(model, options.measurement);
+    const outputs = model.outputs();
+    const verdict = checkOutputs(config, outputs);
+    return {
+      ...identity,
+      status: 'ok',
+      summary: summarizePoint(config, measured, outputs.stepsRun),
+      samples_ms: measured.samples_ms,
+      ...verdict,
+      notes: model.notes(),
+      duration_s: seconds(),
+    };
+  } catch (error) {
+    const code = nativeErrorCode(error);
+    if (code === undefined) throw error;
+    return {
+      ...identity,
+      status: code === 'ERR_FTB_OOM' ? 'oom' : 'error',
+      error: (error as Error).message,
+      summary: null,
+      samples_ms: [],
+      correct: null,
+      max_rel_err: null,
+      checks: [],
+      notes: {},
+      duration_s: seconds(),
+    };
+  } finally {
+    model?.release();
+  }
+}
+
+/** Runs the points in order, handing each to `onPoint` as it finishes; returns them all. */
+export function runSweep(configs: readonly PointConfig[], options: RunPointOptions, onPoint: (point: Point, index: number) => void): Point[] {
+  return configs.map((config, index) => {
+    const point = runPoint(config, options);
+    onPoint(point, index);
+    return point;
+  });
+}

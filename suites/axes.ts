@@ -1,0 +1,54 @@
+// The vocabulary of a benchmark profile: a Sweep is one model (its dims) crossed with lists of
+// values per axis; a Profile is named sweeps plus how long to measure each point.
+import type { PathName, PrecisionName, VariantName } from '../src/config.js';
+
+/** List-valued axes: a sweep runs the cartesian product of these. */
+export interface SweepAxes {
+  path: PathName[];
+  variant: VariantName[];
+  precision: PrecisionName[];
+  batch: number[];
+  /** Beam width (decoder/decoding); absent = [1]. */
+  beam?: number[];
+  /** Encoder: sequence length. Decoder and decoding: number of steps (generated tokens). */
+  seq: number[];
+  /** Sampling (decoding at beam 1 only); absent = top_k [0], top_p [0], temperature [1]. */
+  top_k?: number[];
+  top_p?: number[];
+  temperature?: number[];
+}
+
+/** The model every point of a sweep runs (one value each). */
+export interface ModelDims {
+  layers: number;
+  heads: number;
+  head_size: number;
+  inter_size: number;
+  /** Decoding only; absent = the default config's. */
+  vocab?: number;
+  /** Memory (encoder output) length read by the decoder's cross-attention; absent = 0. */
+  mem_len?: number;
+  /** KV-cache capacity; absent = the largest `seq` of the sweep or `mem_len`, whichever is larger. */
+  max_seq?: number;
+}
+
+export type Sweep = SweepAxes & ModelDims & {
+  /** Says what the sweep reproduces (shown in dropped reasons and --help). */
+  name: string;
+};
+
+/** How long each point is measured: both minimums hold before a point stops. */
+export interface Measurement {
+  min_samples: number;
+  /** Backend-clock time the samples must add up to, ms. */
+  min_time_ms: number;
+  /** Backend-clock time spent running the point before samples are kept, ms. */
+  warmup_ms: number;
+}
+
+export interface Profile {
+  name: string;
+  description: string;
+  sweeps: Sweep[];
+  measurement: Measurement;
+}

@@ -1,0 +1,48 @@
+// FasterTransformer's published benchmark matrix (their A100 tables; ../shared/REFERENCE.md §2),
+// runnable on any CUDA GPU: the name says whose table it reproduces.
+import type { Profile, Sweep } from '../axes.js';
+import type { PrecisionName } from '../../src/config.js';
+
+/** BERT-base. */
+export const BERT_BASE = { layers: 12, heads: 12, head_size: 64, inter_size: 3072 } as const;
+/** FT's decoding benchmark model; FT's decoding sample feeds a memory as long as the output (128). */
+export const FT_DECODER = { layers: 6, heads: 8, head_size: 64, inter_size: 2048, vocab: 31538, mem_len: 128 } as const;
+export const FT_STEPS = [128];
+export const BOTH_VARIANTS: Sweep['variant'] = ['fused', 'unfused'];
+
+/** FT's measurement: 10-100 timed iterations after warm-up; here by count and backend time. */
+export const GPU_MEASUREMENT: Profile['measurement'] = { min_samples: 20, min_time_ms: 200, warmup_ms: 100 };
+
+export interface MatrixShape {
+  precisions: PrecisionName[];
+  encoderBatch: number[];
+  encoderSeq: number[];
+  decodingBatch: number[];
+}
+
+/** The encoder, decoder, beam-search and sampling sweeps of FT's matrix at the given sizes. */
+export function ftMatrix(shape: MatrixShape): Sweep[] {
+  const common = { variant: BOTH_VARIANTS, precision: shape.precisions };
+  const decoding = { ...FT_DECODER, ...common, batch: shape.decodingBatch, seq: FT_STEPS };
+  return [
+    { name: 'BERT-base encoder', ...BERT_BASE, ...common, path: ['encoder'], batch: shape.encoderBatch, seq: shape.encoderSeq },
+    { name: 'FT decoder and beam-search decoding', ...decoding, path: ['decoder', 'decoding'], beam: [1, 4, 32] },
+    { name: 'FT top-k sampling', ...decoding, path: ['decoding'], top_k: [4, 32] },
+    { name: 'FT top-p sampling', ...decoding, path: ['decoding'], top_p: [0.75] },
+  ];
+}
+
+export const a100: Profile = {
+  name: 'a100',
+  description:
+    "FasterTransformer's published matrix: BERT-base encoder batch {1,8,32} x seq {32,128,384}; decoder/decoding " +
+    '6 layers 8x64 vocab 31538, 128 steps, batch {1,8,128} x beam {1,4,32}, top-k {4,32}, top-p 0.75; fp32 (TF32 off), ' +
+    'fp16, bf16; fused and unfused',
+  measurement: GPU_MEASUREMENT,
+  sweeps: ftMatrix({
+    precisions: ['fp32', 'fp16', 'bf16'],
+    encoderBatch: [1, 8, 32],
+    encoderSeq: [32, 128, 384],
+    decodingBatch: [1, 8, 128],
+  }),
+};
