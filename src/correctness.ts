@@ -134,10 +134,14 @@ function orderFailure(c: PointConfig, out: NativeOutputs): string | undefined {
   return undefined;
 }
 
-/** score = cum_log_prob / ((5 + length) / 6)^length_penalty, computed in fp64 and rounded to fp32. */
+/**
+ * score = cum_log_prob / ((5 + length) / 6)^length_penalty, computed in fp64 and rounded to fp32
+ * (the engine holds the penalty as an fp32 value).
+ */
 function penaltyFailure(c: PointConfig, out: NativeOutputs): string | undefined {
+  const penalty = Math.fround(c.length_penalty);
   return firstBad('scores', out.scores, (score, row) =>
-    score !== Math.fround(out.cumLogProbs[row] / ((5 + out.lengths[row]) / 6) ** c.length_penalty));
+    score !== Math.fround(out.cumLogProbs[row] / ((5 + out.lengths[row]) / 6) ** penalty));
 }
 
 function decodingChecks(c: PointConfig, out: NativeOutputs): Check[] {

@@ -54,6 +54,8 @@ export function measureModel(model: NativeModel, m: Measurement): Measured {
     // Budget by backend time; the sample itself stays tinybench's host-clock latency.
     return { overriddenIterationCost: ms };
   }, {
+    // Declared sync: tinybench would otherwise call the task once more to find out.
+    async: false,
     beforeAll(mode) {
       phase = mode ?? 'run';
     },
@@ -67,7 +69,7 @@ export function measureModel(model: NativeModel, m: Measurement): Measured {
 }
 
 /** Tokens one unit of work produces or consumes: batch·seq (encoder), batch·steps (decoder, decoding). */
-export function tokensPerUnit(c: PointConfig, decodingSteps: number): number {
+function tokensPerUnit(c: PointConfig, decodingSteps: number): number {
   return c.batch * (c.path === 'decoding' ? decodingSteps : c.seq);
 }
 

@@ -1,0 +1,44 @@
+// The analytic FLOP counts, term by term on tiny shapes, and at BERT-base scale.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { flopCount } from '../src/flops.js';
+import { cpuConfig } from './harness-fixtures.js';
+
+describe('flopCount', () => {
+  test('encoder: QKV + QK^T + PV + out + FFN1 + FFN2, per layer', () => {
+    // h = 2, tokens = 3: QKV 2*3*6*2 = 72, QK^T 2*3*3*2 = 36, PV 36, out 2*3*2*2 = 24, FFN 48 + 48.
+    const c = cpuConfig({ layers: 1, heads: 1, head_size: 2, inter_size: 4, batch: 1, seq: 3 });
+    assert.equal(flopCount(c), 72 + 36 + 36 + 24 + 48 + 48);
+    assert.equal(flopCount({ ...c, layers: 3 }), 3 * 264);
+    // Two heads of size 1 (same h): the attention terms are per head, 2 * 3*3*1 each.
+    assert.equal(flopCount({ ...c, heads: 2, head_size: 1 }), 72 + 36 + 36 + 24 + 48 + 48);
+  });
+
+  test('BERT-base b32 s128 is about 0.7 TFLOP per forward', () => {
+    const c = cpuConfig({ layers: 12, heads: 12, head_size: 64, inter_size: 3072, batch: 32, seq: 128 });
+    const tokens = 32 * 128;
+    const perLayer = tokens * (8 * 768 ** 2 + 4 * 768 * 3072) + 4 * 32 * 128 ** 2 * 768;
+    assert.equal(flopCount(c), 12 * perLayer);
+    assert.ok(Math.abs(flopCount(c) / 1e12 - 0.715) < 0.001);
+  });
+
+  test('decoder: per-step projections, growing self-attention, cross-attention, memory K/V once', () => {
+    // h = 2, rows = batch*beam = 2, mem_len 3, inter 4, 2 steps.
+    const c = cpuConfig({ path: 'decoder', layers: 1, heads: 1, head_size: 2, inter_size: 4, batch: 1, beam: 2, seq: 2, mem_len: 3 });
+    const projections = 2 * 2 * 6 * 2 + 3 * (2 * 2 * 2 * 2) + 2 * (2 * 2 * 4 * 2); // QKV, out/cross-Q/cross-out, FFN
+    const selfAttention = (t: number) => 2 * (2 * 2 * (t + 1) * 2); // q.K^T and P.V over t + 1 keys, per row
+    const crossAttention = 2 * (2 * 2 * 3 * 2);
+    const memoryKv = 2 * 3 * 4 * 2; // batch*mem_len rows, 2h outputs
+    const expected = memoryKv + 2 * (projections + crossAttention) + selfAttention(0) + selfAttention(1);
+    assert.equal(flopCount(c), expected);
+    assert.equal(flopCount({ ...c, layers: 2 }), 2 * expected);
+  });
+
+  test('decoding: the decoder steps plus a logits GEMM per step, over the steps run', () => {
+    const c = cpuConfig({ path: 'decoding', layers: 1, heads: 1, head_size: 2, inter_size: 4, vocab: 10, batch: 1, beam: 2, seq: 2, mem_len: 3 });
+    const decoder = flopCount({ ...c, path: 'decoder' });
+    assert.equal(flopCount(c), decoder + 2 * (2 * 2 * 10 * 2));
+    const oneStep = flopCount({ ...c, path: 'decoder', seq: 1 });
+    assert.equal(flopCount(c, 1), oneStep + 2 * 2 * 10 * 2);
+  });
+});

@@ -1,0 +1,100 @@
+// Reporters: the CSV columns (exact names and order), CSV quoting, the console table's width, the
+// markdown table's escaping, and the JSON document.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { formatMs, formatRate, formatTflops } from '../reporters/columns.js';
+import { consoleHeader, consoleRow, renderConsoleTable } from '../reporters/console.js';
+import { CSV_HEADER, renderCsv } from '../reporters/csv.js';
+import { renderJson } from '../reporters/json.js';
+import { renderMarkdown } from '../reporters/markdown.js';
+import { parseResults, SCHEMA_ID, type Results } from '../src/schema.js';
+import { cpuConfig, ENVIRONMENT, failedPoint, okPoint, runInfo } from './harness-fixtures.js';
+
+const encoder = okPoint(cpuConfig({ batch: 4, seq: 32 }), [0.5, 0.25, 0.75]);
+const sampling = okPoint(cpuConfig({ path: 'decoding', seq: 8, vocab: 128, top_k: 4, temperature: 0.7 }), [2, 2, 2]);
+const failed = failedPoint(cpuConfig({ precision: 'fp16' }), 'precision must be fp32, got "fp16" | really');
+const incorrect = okPoint(cpuConfig(), [1], {
+  correct: false,
+  checks: [{ name: 'hidden finite', ok: false, detail: 'hidden[3] = NaN' }, { name: 'output sizes', ok: true }],
+});
+
+function results(points = [encoder, sampling, failed, incorrect]): Results {
+  return parseResults({
+    schema: SCHEMA_ID, run: { ...runInfo('smoke-20261122-100000'), finished_at: '2026-11-22T10:00:10.000Z', wall_s: 10 },
+    env: ENVIRONMENT, points, dropped: [],
+  }, 'fixture');
+}
+
+describe('csv', () => {
+  test('columns: exactly these, in this order', () => {
+    assert.deepEqual(CSV_HEADER, [
+      'path', 'variant', 'precision', 'batch', 'beam', 'seq', 'layers', 'heads', 'head_size', 'inter_size', 'vocab', 'status',
+      'gpu_ms_median', 'gpu_ms_p10', 'gpu_ms_p90', 'noise_pct', 'samples', 'host_ms_median', 'tokens_per_s', 'tflops',
+      'correct', 'max_rel_err', 'top_k', 'top_p', 'temperature', 'backend', 'error',
+    ]);
+  });
+
+  test('rows: full-precision numbers, empty cells for nulls, quoted text', () => {
+    const lines = renderCsv(results()).trimEnd().split('\n');
+    assert.equal(lines[0], CSV_HEADER.join(','));
+    const s = encoder.summary!;
+    assert.equal(lines[1], ['encoder', 'reference', 'fp32', 4, 1, 32, 1, 2, 8, 64, 64, 'ok', 0.5, s.gpu_ms_p10, s.gpu_ms_p90, s.noise_pct, 3,
+      s.host_ms_median, s.tokens_per_s, s.tflops, 'true', '', 0, 0, 1, 'cpu', ''].join(','));
+    assert.match(lines[2], /^decoding,reference,fp32,1,1,8,.*,4,0,0\.7,cpu,$/);
+    assert.equal(lines[3], 'encoder,reference,fp16,1,1,16,1,2,8,64,64,error,,,,,,,,,,,0,0,1,cpu,"precision must be fp32, got ""fp16"" | really"');
+    assert.match(lines[4], /,false,,0,0,1,cpu,$/);
+  });
+});
+
+describe('console', () => {
+  test('fits 120 columns, even with the widest values', () => {
+    const wide = okPoint(cpuConfig({ path: 'decoding', variant: 'reference', batch: 4096, beam: 32, seq: 4096, max_seq: 4096, vocab: 64,
+      top_k: 1024, top_p: 0.75, temperature: 0.5 }), [123456.5, 99999.25]);
+    const table = renderConsoleTable([wide, encoder, sampling, failed, incorrect]);
+    for (const line of table.split('\n').filter((l) => !l.startsWith('  !'))) {
+      assert.ok(line.length <= 120, `${line.length} columns: ${line}`);
+    }
+  });
+
+  test('header, rows and problems', () => {
+    assert.equal(consoleHeader().split('\n')[0],
+      'path     variant   prec batch beam  seq sampling  status median ms    p10/p90 ms noise %   tok/s TFLOP/s correct');
+    const s = encoder.summary!;
+    assert.equal(consoleRow(encoder), `encoder  reference fp32     4    1   32 -         ok        0.5000 ${`${formatMs(s.gpu_ms_p10)}/${formatMs(s.gpu_ms_p90)}`.padStart(13)}   ${s.noise_pct.toFixed(2)} ${formatRate(s.tokens_per_s).padStart(7)} ${formatTflops(s.tflops!).padStart(7)} yes`);
+    assert.match(consoleRow(sampling), /^decoding reference fp32     1    1    8 k4 t0\.7   ok /);
+    assert.equal(consoleRow(failed).split('\n')[1], '  ! error: precision must be fp32, got "fp16" | really');
+    assert.match(consoleRow(failed), / error +- +- +- +- +- +-$/m);
+    assert.equal(consoleRow(incorrect).split('\n')[1], '  ! incorrect: hidden finite (hidden[3] = NaN)');
+    assert.match(consoleRow(incorrect).split('\n')[0], / NO$/);
+  });
+
+  test('number formats stay short', () => {
+    assert.deepEqual([1234.56, 12.3456, 1.5, 0.012345].map(formatMs), ['1235', '12.35', '1.500', '0.0123']);
+    assert.deepEqual([987.4, 12345, 4_560_000, 7.8e9].map(formatRate), ['987', '12.3k', '4.56M', '7.80G']);
+    assert.deepEqual([512.4, 12.34, 0.456, 0.0012].map(formatTflops), ['512', '12.3', '0.456', '1.2e-3']);
+  });
+});
+
+describe('markdown', () => {
+  test('a summary line, a table row per point, escaped cells, the problems listed', () => {
+    const text = renderMarkdown(results());
+    const lines = text.split('\n');
+    assert.equal(lines[0], '### ftbench run smoke-20261122-100000');
+    assert.equal(lines[2], 'Profile **smoke** on **CPU reference (fp32 storage, fp64 accumulation)** (cpu backend), commit 0123456789ab: ' +
+      '2 of 4 points ok and correct, 0 combinations dropped, 10.0 s.');
+    assert.equal(lines[4], '| path | variant | prec | batch | beam | seq | sampling | status | median ms | p10/p90 ms | noise % | tok/s | TFLOP/s | correct |');
+    assert.equal(lines[5], '| :--- | :--- | :--- | ---: | ---: | ---: | :--- | :--- | ---: | ---: | ---: | ---: | ---: | :--- |');
+    assert.equal(lines.filter((l) => l.startsWith('| ')).length, 2 + 4);
+    assert.ok(text.includes('- backend=cpu path=encoder variant=reference precision=fp16 batch=1 beam=1 seq=16 layers=1 heads=2 head\\_size=8 '));
+    assert.ok(text.includes(': error: precision must be fp32, got "fp16" \\| really\n'));
+    assert.ok(text.includes(': incorrect: hidden finite (hidden\\[3\\] = NaN)\n'));
+  });
+});
+
+describe('json', () => {
+  test('the whole run, parseable back to the same results', () => {
+    const run = results();
+    assert.deepEqual(parseResults(JSON.parse(renderJson(run)), 'rendered'), run);
+    assert.throws(() => renderJson({ ...run, points: [{ ...encoder, status: 'fine' as never }] }));
+  });
+});

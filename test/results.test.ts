@@ -1,0 +1,128 @@
+// Results files: the writer's JSONL/JSON/CSV, reading them back equal, a killed run's stream, and
+// the rejection of malformed files with the path of the offending field.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CSV_HEADER } from '../reporters/csv.js';
+import { defaultRunId, readResults, ResultsWriter } from '../src/results-io.js';
+import { SCHEMA_ID, type Results } from '../src/schema.js';
+import { cpuConfig, ENVIRONMENT, failedPoint, okPoint, runInfo } from './harness-fixtures.js';
+
+let dir: string;
+
+const POINTS = [
+  okPoint(cpuConfig({ batch: 1 }), [0.5, 0.25, 0.75]),
+  okPoint(cpuConfig({ path: 'decoding', beam: 4, seq: 8, vocab: 64 }), [1.5, 1.25], { notes: { graph: 'on' } }),
+  failedPoint(cpuConfig({ precision: 'fp16' }), 'precision must be fp32 on the cpu backend, got fp16'),
+];
+const DROPPED = [{ config: { ...cpuConfig({ beam: 4 }) }, reason: 'encoder: beam 4 on the encoder: beam width applies to the decoder and decoding paths' }];
+
+function writeRun(id: string, points = POINTS): { writer: ResultsWriter; results: Results } {
+  const writer = new ResultsWriter(dir, { run: runInfo(id), env: ENVIRONMENT, dropped: DROPPED });
+  for (const point of points) writer.append(point);
+  return { writer, results: writer.finish(new Date('2026-11-22T10:00:42.500Z')) };
+}
+
+describe('results files', () => {
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftbench-results-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('write then read back: equal, with the run finished', () => {
+    const { writer, results } = writeRun('round-trip');
+    assert.equal(results.schema, SCHEMA_ID);
+    assert.equal(results.run.finished_at, '2026-11-22T10:00:42.500Z');
+    assert.equal(results.run.wall_s, 42.5);
+    assert.deepEqual(results.points, POINTS);
+    assert.deepEqual(readResults(writer.jsonPath), { results, warnings: [] });
+    // The stream holds the same run, as it stood before it finished.
+    const streamed = readResults(writer.jsonlPath);
+    assert.deepEqual(streamed, { results: { ...results, run: runInfo('round-trip') }, warnings: [] });
+    const lines = fs.readFileSync(writer.jsonlPath, 'utf8').split('\n');
+    assert.equal(lines.length, 1 + POINTS.length + 1); // header, points, '' after the last newline
+    assert.equal(JSON.parse(lines[0]).type, 'header');
+    const csv = fs.readFileSync(writer.csvPath, 'utf8').trimEnd().split('\n');
+    assert.equal(csv[0], CSV_HEADER.join(','));
+    assert.equal(csv.length, 1 + POINTS.length);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('round-trip')).sort(),
+      ['round-trip.csv', 'round-trip.json', 'round-trip.jsonl'], 'no temporary file left');
+  });
+
+  test('a killed run: every finished point is on disk, a half-written last line is reported', () => {
+    const writer = new ResultsWriter(dir, { run: runInfo('killed'), env: ENVIRONMENT, dropped: [] });
+    writer.append(POINTS[0]);
+    writer.append(POINTS[1]);
+    // Not finished: no .json yet, the stream already has both points.
+    assert.equal(fs.existsSync(writer.jsonPath), false);
+    assert.deepEqual(readResults(writer.jsonlPath).results.points, POINTS.slice(0, 2));
+    const third = JSON.stringify({ type: 'point', point: POINTS[2] });
+    fs.appendFileSync(writer.jsonlPath, third.slice(0, 50));
+    const read = readResults(writer.jsonlPath);
+    assert.deepEqual(read.results.points, POINTS.slice(0, 2));
+    assert.equal(read.results.run.finished_at, null);
+    assert.deepEqual(read.warnings, [`${writer.jsonlPath}:4: incomplete last line ignored (the run was stopped while writing it)`]);
+  });
+
+  test('a complete last line without its newline is kept', () => {
+    const file = path.join(dir, 'no-newline.jsonl');
+    fs.writeFileSync(file, [
+      JSON.stringify({ type: 'header', schema: SCHEMA_ID, run: runInfo('no-newline'), env: ENVIRONMENT, dropped: [] }),
+      JSON.stringify({ type: 'point', point: POINTS[0] }),
+    ].join('\n'));
+    assert.deepEqual(readResults(file), { results: { schema: SCHEMA_ID, run: runInfo('no-newline'), env: ENVIRONMENT, points: [POINTS[0]], dropped: [] }, warnings: [] });
+  });
+
+  test('an existing run is never overwritten', () => {
+    writeRun('taken');
+    assert.throws(() => new ResultsWriter(dir, { run: runInfo('taken'), env: ENVIRONMENT, dropped: [] }), {
+      name: 'ResultsFormatError', message: `${path.join(dir, 'taken.jsonl')} already exists: choose another --run-id or --out`,
+    });
+  });
+
+  test('the writer refuses a point the schema rejects, before writing it', () => {
+    const writer = new ResultsWriter(dir, { run: runInfo('refused'), env: ENVIRONMENT, dropped: [] });
+    const bad = { ...POINTS[0], samples_ms: [Infinity] };
+    assert.throws(() => writer.append(bad));
+    assert.equal(fs.readFileSync(writer.jsonlPath, 'utf8').split('\n').length, 2, 'only the header line');
+  });
+
+  test('malformed files are rejected naming the file and the field', () => {
+    const { results } = writeRun('source');
+    const write = (name: string, data: unknown) => {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, typeof data === 'string' ? data : JSON.stringify(data));
+      return file;
+    };
+    const wrongSchema = write('wrong-schema.json', { ...results, schema: 'ftbench/results@0' });
+    assert.throws(() => readResults(wrongSchema), {
+      name: 'ResultsFormatError',
+      message: `${wrongSchema}: not an ftbench results file (schema is "ftbench/results@0", expected "ftbench/results@1")`,
+    });
+    const { batch: _batch, ...withoutBatch } = results.points[0].config;
+    const missing = write('missing.json', { ...results, points: [{ ...results.points[0], config: withoutBatch }] });
+    assert.throws(() => readResults(missing), (error: unknown) => {
+      assert.match((error as Error).message, new RegExp(`^${missing}: invalid results file: points\\.0\\.config\\.batch: `));
+      return true;
+    });
+    const badStatus = write('status.json', { ...results, points: [{ ...results.points[0], status: 'fine' }] });
+    assert.throws(() => readResults(badStatus), { message: /: invalid results file: points\.0\.status: / });
+    const notJson = write('not.json', '{"schema": ');
+    assert.throws(() => readResults(notJson), { message: new RegExp(`^${notJson}: not JSON \\(`) });
+    const header = JSON.stringify({ type: 'header', schema: SCHEMA_ID, run: runInfo('x'), env: ENVIRONMENT, dropped: [] });
+    const brokenMiddle = write('middle.jsonl', `${header}\n{"type":"point"\n${JSON.stringify({ type: 'point', point: POINTS[0] })}\n`);
+    assert.throws(() => readResults(brokenMiddle), { message: new RegExp(`^${brokenMiddle}:2: not JSON`) });
+    const noHeader = write('no-header.jsonl', `${JSON.stringify({ type: 'point', point: POINTS[0] })}\n`);
+    assert.throws(() => readResults(noHeader), { message: `${noHeader}:1: the first line must be the header, got a point line` });
+    const empty = write('empty.jsonl', '');
+    assert.throws(() => readResults(empty), { message: `${empty}: no header line` });
+    const badPoint = write('bad-point.jsonl', `${header}\n${JSON.stringify({ type: 'point', point: { ...POINTS[0], duration_s: 'long' } })}\n`);
+    assert.throws(() => readResults(badPoint), { message: new RegExp(`^${badPoint}:2: invalid results line: point\\.duration_s: `) });
+  });
+
+  test('default run id: <profile>-<yyyymmdd-hhmmss> in UTC', () => {
+    assert.equal(defaultRunId('smoke', new Date('2026-03-04T05:06:07.890Z')), 'smoke-20260304-050607');
+  });
+});

@@ -1,0 +1,162 @@
+// The runner on a scripted engine (exact sample counts, warm-up, error mapping, release) and on
+// the real CPU engine.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Measurement } from '../suites/axes.js';
+import type { PointConfig } from '../src/config.js';
+import { flopCount } from '../src/flops.js';
+import type { NativeAddon, NativeModel, NativeOutputs } from '../src/native.js';
+import { MIN_WARMUP_ITERATIONS, runPoint, runSweep } from '../src/runner.js';
+import { PointSchema } from '../src/schema.js';
+import { addonOrSkip, cpuConfig } from './harness-fixtures.js';
+
+const nativeError = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+interface Script {
+  /** Durations measure() returns, in order (the last one repeats). */
+  durations?: number[];
+  createError?: Error;
+  measureError?: Error;
+}
+
+/** An engine whose models return scripted durations; it records the calls made on it. */
+function scriptedAddon(script: Script) {
+  const log = { created: 0, released: 0, measured: 0 };
+  const hidden = new Float32Array(2 * 16 * 16).fill(0.5);
+  const outputs: NativeOutputs = {
+    hidden, lengths: Int32Array.from([16, 16]), outputIds: new Int32Array(), stepIds: new Int32Array(), parentIds: new Int32Array(),
+    cumLogProbs: new Float32Array(), scores: new Float32Array(), stepsRun: 0,
+  };
+  class Model implements NativeModel {
+    constructor() {
+      if (script.createError) throw script.createError;
+      log.created++;
+    }
+    run(): void {}
+    measure(): number {
+      if (script.measureError) throw script.measureError;
+      const durations = script.durations ?? [1];
+      return durations[Math.min(log.measured++, durations.length - 1)];
+    }
+    outputs(): NativeOutputs {
+      return outputs;
+    }
+    notes(): Record<string, string> {
+      return { engine: 'scripted' };
+    }
+    release(): void {
+      log.released++;
+    }
+  }
+  const addon = { Model, backends: () => ['cpu'], deviceInfo: () => ({ backend: 'cpu' }) } as unknown as NativeAddon;
+  return { addon, log };
+}
+
+// batch 2, seq 16, hidden 16 (2 x 8): the scripted outputs' shape.
+const config = cpuConfig({ batch: 2, seq: 16, full_length: true });
+const measurement: Measurement = { min_samples: 3, min_time_ms: 45, warmup_ms: 25 };
+
+describe('runner', () => {
+  test('warm-up and samples stop once both minimums hold, counted in backend time', () => {
+    // Warm-up: 10 ms iterations until >= 25 ms and >= 3 iterations -> 3. Then samples until
+    // >= 45 ms and >= 3 samples -> 5 samples.
+    const { addon, log } = scriptedAddon({ durations: [10] });
+    const point = runPoint(config, { measurement, addon });
+    assert.equal(MIN_WARMUP_ITERATIONS, 3);
+    assert.equal(log.measured, 3 + 5);
+    assert.deepEqual(point.samples_ms, [10, 10, 10, 10, 10]);
+    assert.equal(point.summary?.samples, 5);
+    assert.equal(log.created, 1);
+    assert.equal(log.released, 1);
+  });
+
+  test('the minimum sample count wins when the time is reached first', () => {
+    const { addon, log } = scriptedAddon({ durations: [100] });
+    const point = runPoint(config, { measurement: { min_samples: 4, min_time_ms: 1, warmup_ms: 1 }, addon });
+    assert.equal(point.samples_ms.length, 4);
+    assert.equal(log.measured, MIN_WARMUP_ITERATIONS + 4);
+  });
+
+  test('warm-up samples are not kept; the summary is of the kept ones', () => {
+    // Three 50 ms warm-up iterations reach the 25 ms budget; then 3, 1, 2, ... until >= 45 ms.
+    const { addon } = scriptedAddon({ durations: [50, 50, 50, 3, 1, 2, 20, 20, 20] });
+    const point = runPoint(config, { measurement, addon });
+    assert.deepEqual(point.samples_ms, [3, 1, 2, 20, 20]);
+    const s = point.summary!;
+    assert.equal(s.gpu_ms_median, 3);
+    assert.equal(s.gpu_ms_min, 1);
+    assert.equal(s.gpu_ms_max, 20);
+    assert.equal(s.gpu_ms_mean, 46 / 5);
+    assert.equal(s.tokens_per_s, (2 * 16) / 0.003);
+    assert.equal(s.tflops, flopCount(config) / 0.003 / 1e12);
+    assert.ok(s.host_ms_median !== null && s.host_ms_median >= 0);
+    assert.equal(point.status, 'ok');
+    assert.equal(point.correct, true);
+    assert.deepEqual(point.notes, { engine: 'scripted' });
+    assert.doesNotThrow(() => PointSchema.parse(point));
+  });
+
+  test('engine errors become the point status; the model is always released', () => {
+    const cases: [Script, string, string][] = [
+      [{ createError: nativeError('ERR_FTB_OOM', 'CUDA out of memory in allocating x') }, 'oom', 'CUDA out of memory in allocating x'],
+      [{ createError: nativeError('ERR_FTB_CONFIG', 'precision must be fp32 on the cpu backend, got fp16') }, 'error',
+        'precision must be fp32 on the cpu backend, got fp16'],
+      [{ measureError: nativeError('ERR_FTB_ENGINE', 'kernel attention failed: an illegal memory access') }, 'error',
+        'kernel attention failed: an illegal memory access'],
+      [{ measureError: nativeError('ERR_FTB_OOM', 'CUDA out of memory in workspace') }, 'oom', 'CUDA out of memory in workspace'],
+      [{ durations: [1, 1, 1, 0] }, 'error', 'the backend timed an iteration at 0 ms'],
+    ];
+    for (const [script, status, message] of cases) {
+      const { addon, log } = scriptedAddon(script);
+      const point = runPoint(config, { measurement, addon });
+      assert.equal(point.status, status, message);
+      assert.equal(point.error, message);
+      assert.equal(point.summary, null);
+      assert.deepEqual(point.samples_ms, []);
+      assert.equal(point.correct, null);
+      assert.equal(log.released, log.created, 'every model built was released');
+      assert.doesNotThrow(() => PointSchema.parse(point));
+    }
+  });
+
+  test('an exception that is not the engine\'s is a harness bug: it propagates (after release)', () => {
+    const { addon, log } = scriptedAddon({ measureError: new TypeError('boom') });
+    assert.throws(() => runPoint(config, { measurement, addon }), { name: 'TypeError', message: 'boom' });
+    assert.equal(log.released, 1);
+  });
+
+  test('a sweep goes on after a failed point and reports each point as it finishes', () => {
+    const { addon } = scriptedAddon({ durations: [10] });
+    const bad: PointConfig = { ...config, precision: 'fp16' };
+    const failing = scriptedAddon({ createError: nativeError('ERR_FTB_CONFIG', 'no fp16 here') }).addon;
+    const routed = { ...addon, Model: function Routed(backend: string, c: Partial<PointConfig>) {
+      return c.precision === 'fp16' ? new failing.Model(backend, c) : new addon.Model(backend, c);
+    } } as unknown as NativeAddon;
+    const seen: string[] = [];
+    const points = runSweep([config, bad, config], { measurement, addon: routed }, (p, i) => seen.push(`${i}:${p.status}`));
+    assert.deepEqual(seen, ['0:ok', '1:error', '2:ok']);
+    assert.deepEqual(points.map((p) => p.status), ['ok', 'error', 'ok']);
+  });
+});
+
+const { addon, skip } = addonOrSkip();
+
+describe('runner on the CPU engine', { skip }, () => {
+  const fast: Measurement = { min_samples: 3, min_time_ms: 1, warmup_ms: 1 };
+
+  test('a decoding point: ok, correct, backend samples, tokens per step', () => {
+    const c = cpuConfig({ path: 'decoding', batch: 2, beam: 2, seq: 6, vocab: 32, mem_len: 4, max_seq: 6 });
+    const point = runPoint(c, { measurement: fast, addon });
+    assert.equal(point.status, 'ok', point.error);
+    assert.equal(point.correct, true);
+    assert.ok(point.samples_ms.length >= 3 && point.samples_ms.every((ms) => ms > 0));
+    assert.equal(point.summary!.tokens_per_s, (2 * 6) / (point.summary!.gpu_ms_median / 1000));
+    assert.ok(point.checks.some((x) => x.name === 'output ids = gather-tree of step ids and parent ids' && x.ok));
+  });
+
+  test('a config the cpu backend refuses is an error point naming the field', () => {
+    const point = runPoint(cpuConfig({ precision: 'fp16' }), { measurement: fast, addon });
+    assert.equal(point.status, 'error');
+    assert.equal(point.error, 'precision must be fp32 on the cpu backend, got fp16');
+  });
+});
