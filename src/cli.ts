@@ -16,8 +16,7 @@ import { captureEnvironment, commandLine } from './env.js';
 import { loadAddon, type NativeAddon } from './native.js';
 import { defaultRunId, ResultsWriter } from './results-io.js';
 import { runSweep } from './runner.js';
-import type { Dropped, Point } from './schema.js';
-import { ResultsFormatError } from './schema.js';
+import { ResultsFormatError, type Dropped, type Point } from './schema.js';
 import { expandProfile, validateOverrides, type SweepOverrides } from './sweep.js';
 
 const EXIT_OK = 0;
@@ -92,7 +91,7 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
   --min-time MS         backend time per point at least, ms (default: the profile's)
   --out DIR             where the run's files go (default ${DEFAULT_OUT})
   --run-id ID           the files' name (default <profile>-<yyyymmdd-hhmmss>, UTC)
-  --markdown FILE       also write a markdown summary (e.g. $GITHUB_STEP_SUMMARY)
+  --markdown FILE       append a markdown summary of the run to FILE (e.g. $GITHUB_STEP_SUMMARY)
   -h, --help            this text
 
 profiles:
@@ -179,7 +178,7 @@ function measurementOverrides(f: Flags): Partial<Measurement> {
   return measurement;
 }
 
-function parseUsageErrors(args: readonly string[]): Flags & { positionals: string[] } {
+function parseFlags(args: readonly string[]): Flags & { positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: [...args], options: OPTIONS, strict: true, allowPositionals: true });
     return { ...values, positionals };
@@ -199,8 +198,8 @@ function parseUsageErrors(args: readonly string[]): Flags & { positionals: strin
 }
 
 /** The request of a command line, every value checked; undefined for --help. */
-export function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
-  const { positionals, ...flags } = parseUsageErrors(args);
+function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
+  const { positionals, ...flags } = parseFlags(args);
   const [command = 'bench', ...extra] = positionals;
   if (command !== 'bench') throw new UsageError(`unknown command ${command} (commands: bench)`);
   if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
