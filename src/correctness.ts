@@ -13,11 +13,8 @@ import type { Check } from './schema.js';
 /** Relative L2 error allowed against a reference computed in fp32/fp64 (issue 3's limits). */
 export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2 };
 
-export interface ReferenceOutputs {
-  /** What the reference is, e.g. "unfused" or "cpu". */
-  name: string;
-  outputs: NativeOutputs;
-}
+/** What a point is compared with ("unfused", "cpu"): its outputs, or why they could not be computed. */
+export type ReferenceOutputs = { name: string; outputs: NativeOutputs } | { name: string; error: string };
 
 export interface Verdict {
   correct: boolean;
@@ -187,10 +184,10 @@ export function relativeL2(actual: Numbers, expected: Numbers): number {
 
 /** The checks against one reference and its relative L2 error (null when the sizes differ). */
 function referenceChecks(c: PointConfig, out: NativeOutputs, ref: ReferenceOutputs): { checks: Check[]; error: number | null } {
+  const label = c.path === 'decoding' ? 'scores' : 'hidden';
+  if ('error' in ref) return { checks: [check(`${label} vs ${ref.name}`, `the reference failed: ${ref.error}`)], error: null };
   const tolerance = REL_ERR_TOLERANCE[c.precision];
-  const [label, actual, expected] = c.path === 'decoding'
-    ? ['scores', out.scores, ref.outputs.scores]
-    : ['hidden', out.hidden, ref.outputs.hidden];
+  const [actual, expected] = c.path === 'decoding' ? [out.scores, ref.outputs.scores] : [out.hidden, ref.outputs.hidden];
   if (actual.length !== expected.length) {
     return { checks: [check(`${label} vs ${ref.name}`, `${actual.length} values, the reference has ${expected.length}`)], error: null };
   }

@@ -10,6 +10,7 @@ import { configKey, type PointConfig } from './config.js';
 import { checkOutputs } from './correctness.js';
 import { flopCount } from './flops.js';
 import { loadAddon, nativeErrorCode, type NativeAddon, type NativeModel } from './native.js';
+import { engineReferences, type ReferenceSource } from './references.js';
 import type { Point, Summary } from './schema.js';
 import { median, summarize } from './stats.js';
 
@@ -20,6 +21,8 @@ export interface RunPointOptions {
   measurement: Measurement;
   /** The engine; loadAddon() when absent. */
   addon?: NativeAddon;
+  /** What each point's outputs are compared with; engineReferences(addon) when absent. */
+  references?: ReferenceSource;
 }
 
 export interface Measured {
@@ -93,9 +96,10 @@ export function summarizePoint(c: PointConfig, measured: Measured, decodingSteps
 }
 
 /**
- * Builds, measures, checks and releases the model of one point. Engine errors (bad config for
- * this backend, a failed kernel, out of memory) become the point's status; the model is always
- * released. Other exceptions are harness bugs and propagate.
+ * Builds, measures, releases and checks the model of one point (against its references). Engine
+ * errors (bad config for this backend, a failed kernel, out of memory, in the point or in computing
+ * a reference) become the point's status; the model is always released. Other exceptions are
+ * harness bugs and propagate.
  */
 export function runPoint(config: PointConfig, options: RunPointOptions): Point {
   const addon = options.addon ?? loadAddon();
@@ -108,14 +112,19 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
     model = new addon.Model(config.backend, config);
     const measured = measureModel(model, options.measurement);
     const outputs = model.outputs();
-    const verdict = checkOutputs(config, outputs);
+    const notes = model.notes();
+    // Released before the references run, so that they have the device's memory to themselves.
+    model.release();
+    model = undefined;
+    const references = options.references ?? engineReferences(addon);
+    const verdict = checkOutputs(config, outputs, references(config));
     return {
       ...identity,
       status: 'ok',
       summary: summarizePoint(config, measured, outputs.stepsRun),
       samples_ms: measured.samples_ms,
       ...verdict,
-      notes: model.notes(),
+      notes,
       duration_s: seconds(),
     };
   } catch (error) {
@@ -138,10 +147,14 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
   }
 }
 
-/** Runs the points in order, handing each to `onPoint` as it finishes; returns them all. */
+/**
+ * Runs the points in order, handing each to `onPoint` as it finishes; returns them all. The sweep's
+ * points share one ReferenceSource, so a CPU reference is computed once per model shape.
+ */
 export function runSweep(configs: readonly PointConfig[], options: RunPointOptions, onPoint: (point: Point, index: number) => void): Point[] {
+  const shared = { ...options, references: options.references ?? engineReferences(options.addon ?? loadAddon()) };
   return configs.map((config, index) => {
-    const point = runPoint(config, options);
+    const point = runPoint(config, shared);
     onPoint(point, index);
     return point;
   });

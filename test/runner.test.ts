@@ -6,6 +6,7 @@ import type { Measurement } from '../suites/axes.js';
 import type { PointConfig } from '../src/config.js';
 import { flopCount } from '../src/flops.js';
 import type { NativeAddon, NativeModel, NativeOutputs } from '../src/native.js';
+import { CPU_REFERENCE_MAX_FLOP, engineReferences } from '../src/references.js';
 import { MIN_WARMUP_ITERATIONS, runPoint, runSweep } from '../src/runner.js';
 import { PointSchema } from '../src/schema.js';
 import { addonOrSkip, cpuConfig } from './harness-fixtures.js';
@@ -136,6 +137,76 @@ describe('runner', () => {
     const points = runSweep([config, bad, config], { measurement, addon: routed }, (p, i) => seen.push(`${i}:${p.status}`));
     assert.deepEqual(seen, ['0:ok', '1:error', '2:ok']);
     assert.deepEqual(points.map((p) => p.status), ['ok', 'error', 'ok']);
+  });
+});
+
+describe('references of a point', () => {
+  /** An engine whose models output `hidden` scaled per backend/variant; it logs who was built. */
+  function referenceAddon(scale: Record<string, number>, failing?: string) {
+    const built: string[] = [];
+    class Model {
+      private readonly who: string;
+      constructor(backend: string, c: PointConfig) {
+        this.who = `${backend}/${c.variant}/${c.precision}`;
+        if (failing === this.who) throw nativeError('ERR_FTB_OOM', `CUDA out of memory in ${this.who}`);
+        built.push(this.who);
+      }
+      run(): void {}
+      measure(): number {
+        return 1;
+      }
+      outputs(): NativeOutputs {
+        const factor = scale[this.who.split('/').slice(0, 2).join('/')];
+        return {
+          hidden: new Float32Array(2 * 16 * 16).fill(0.5 * factor), lengths: Int32Array.from([16, 16]), outputIds: new Int32Array(),
+          stepIds: new Int32Array(), parentIds: new Int32Array(), cumLogProbs: new Float32Array(), scores: new Float32Array(), stepsRun: 0,
+        };
+      }
+      notes(): Record<string, string> {
+        return {};
+      }
+      release(): void {}
+    }
+    return { addon: { Model, backends: () => ['cpu', 'cuda'] } as unknown as NativeAddon, built };
+  }
+  const cuda = (overrides: Partial<PointConfig>): PointConfig => ({ ...config, backend: 'cuda', variant: 'fused', precision: 'fp16', ...overrides });
+  const fast: Measurement = { min_samples: 2, min_time_ms: 0, warmup_ms: 0 };
+
+  test('a fused point is compared with its unfused variant and the CPU, each error recorded', () => {
+    const { addon, built } = referenceAddon({ 'cuda/fused': 1.001, 'cuda/unfused': 1, 'cpu/reference': 1.02 });
+    const point = runPoint(cuda({}), { measurement: fast, addon });
+    assert.equal(point.status, 'ok');
+    assert.deepEqual(built, ['cuda/fused/fp16', 'cuda/unfused/fp16', 'cpu/reference/fp32']);
+    assert.deepEqual(point.checks.filter((x) => x.name.startsWith('hidden vs')).map((x) => [x.name, x.ok]),
+      [['hidden vs unfused', true], ['hidden vs cpu', false]]);
+    assert.equal(point.correct, false);
+    assert.ok(Math.abs(point.max_rel_err! - 0.019 / 1.02) < 1e-6, `max_rel_err ${point.max_rel_err}`);
+  });
+
+  test('the CPU reference is computed once per shape, and not at all past the FLOP limit', () => {
+    const { addon, built } = referenceAddon({ 'cuda/fused': 1, 'cuda/unfused': 1, 'cpu/reference': 1 });
+    const references = engineReferences(addon);
+    for (const precision of ['fp16', 'bf16'] as const) {
+      for (const variant of ['fused', 'unfused'] as const) {
+        assert.deepEqual(references(cuda({ precision, variant })).map((r) => r.name), variant === 'fused' ? ['unfused', 'cpu'] : ['cpu']);
+      }
+    }
+    assert.equal(built.filter((who) => who.startsWith('cpu')).length, 1);
+    const big = cuda({ layers: 64, heads: 16, head_size: 64, inter_size: 4096, batch: 64, seq: 512, max_seq: 512 });
+    assert.ok(flopCount(big) > CPU_REFERENCE_MAX_FLOP);
+    assert.deepEqual(references(big).map((r) => r.name), ['unfused']);
+    assert.deepEqual(references(cpuConfig()), []);
+  });
+
+  test('a reference that fails keeps the point and its measurement, with a failed check', () => {
+    const { addon } = referenceAddon({ 'cuda/fused': 1, 'cpu/reference': 1 }, 'cuda/unfused/fp16');
+    const point = runPoint(cuda({}), { measurement: fast, addon });
+    assert.equal(point.status, 'ok');
+    assert.ok(point.summary && point.samples_ms.length >= 2);
+    assert.equal(point.correct, false);
+    assert.deepEqual(point.checks.find((x) => x.name === 'hidden vs unfused'),
+      { name: 'hidden vs unfused', ok: false, detail: 'the reference failed: CUDA out of memory in cuda/unfused/fp16' });
+    assert.equal(point.max_rel_err, 0);
   });
 });
 

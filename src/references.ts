@@ -1,0 +1,64 @@
+// The reference outputs a point is compared with (src/correctness.ts does the comparing):
+// - a fused CUDA point: the unfused variant of the same config, run once after the measurement;
+// - any CUDA point whose CPU reference is cheap enough (≤ CPU_REFERENCE_MAX_FLOP): the CPU
+//   reference backend's outputs, computed once per model shape and kept for the other variants and
+//   precisions of that shape (the CPU computes the same values whatever the precision asked for).
+// A CPU point has no reference: it is the reference, checked by its invariants and by the tests.
+import { configKey, type PointConfig } from './config.js';
+import type { ReferenceOutputs } from './correctness.js';
+import { flopCount } from './flops.js';
+import { nativeErrorCode, type NativeAddon, type NativeOutputs } from './native.js';
+
+/** The CPU reference runs for points of at most this many FLOPs (BERT-base b1 s128 is 2.2e10). */
+export const CPU_REFERENCE_MAX_FLOP = 5e10;
+
+/** Gives the references of a point; an engine error while computing one is that reference's `error`. */
+export type ReferenceSource = (config: PointConfig) => ReferenceOutputs[];
+
+/** Runs `config` once on the engine and returns its outputs; the model is always released. */
+function runOnce(addon: NativeAddon, config: PointConfig): NativeOutputs {
+  const model = new addon.Model(config.backend, config);
+  try {
+    model.run();
+    return model.outputs();
+  } finally {
+    model.release();
+  }
+}
+
+/** The CPU reference's config for a point: same model, inputs and seed on the reference backend. */
+export function cpuReferenceConfig(config: PointConfig): PointConfig {
+  return { ...config, backend: 'cpu', variant: 'reference', precision: 'fp32', graph: false };
+}
+
+/** The reference `name` from `compute`, or the engine error that stopped it (other errors propagate). */
+function reference(name: string, compute: () => NativeOutputs): ReferenceOutputs {
+  try {
+    return { name, outputs: compute() };
+  } catch (error) {
+    if (nativeErrorCode(error) === undefined) throw error;
+    return { name, error: (error as Error).message };
+  }
+}
+
+/** A ReferenceSource over `addon`, caching the CPU references it computes. */
+export function engineReferences(addon: NativeAddon): ReferenceSource {
+  const cpuCache = new Map<string, NativeOutputs>();
+  const cpuOutputs = (config: PointConfig): NativeOutputs => {
+    const cpuConfig = cpuReferenceConfig(config);
+    const key = `${configKey(cpuConfig)} seed=${cpuConfig.seed} max_seq=${cpuConfig.max_seq}`;
+    let outputs = cpuCache.get(key);
+    if (!outputs) {
+      outputs = runOnce(addon, cpuConfig);
+      cpuCache.set(key, outputs);
+    }
+    return outputs;
+  };
+  return (config) => {
+    if (config.backend === 'cpu') return [];
+    const references: ReferenceOutputs[] = [];
+    if (config.variant === 'fused') references.push(reference('unfused', () => runOnce(addon, { ...config, variant: 'unfused' })));
+    if (flopCount(config) <= CPU_REFERENCE_MAX_FLOP) references.push(reference('cpu', () => cpuOutputs(config)));
+    return references;
+  };
+}
