@@ -86,6 +86,20 @@ describe('gate CLI', () => {
     assert.ok(summary.startsWith('### ftbench gate: 3 regression(s)\n'), summary);
   });
 
+  test('a directory as --candidate stands for its newest run; other JSON files there are ignored', () => {
+    fs.mkdirSync(path.join(dir, 'runs'));
+    const later = (results: Results, at: string): Results => ({ ...results, run: { ...results.run, started_at: at } });
+    write('runs/a-newest.json', later(scaled(fixtureRun('h100-newest'), 1.2), '2026-11-23T09:00:00.000Z'));
+    write('runs/b-older.json', later(fixtureRun('h100-older'), '2026-11-21T09:00:00.000Z'));
+    write('runs/gemm-cache.json', { schema: 'ftbench/gemm-cache@1', entries: [] });
+    const { status, stdout } = gate('--baseline', 'base.json', '--candidate', 'runs');
+    assert.equal(status, 1, stdout);
+    assert.match(stdout, /h100-newest/);
+    fs.mkdirSync(path.join(dir, 'empty'));
+    const empty = gate('--baseline', 'base.json', '--candidate', 'empty');
+    assert.deepEqual([empty.status, empty.stderr], [2, 'gate: empty: no ftbench/results@1 files in this directory\n']);
+  });
+
   test('unusable input exits 2 with one clear line', () => {
     write('package.json', { name: 'not-results' });
     write('broken.json', '{"schema": ');

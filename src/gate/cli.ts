@@ -2,16 +2,18 @@
 // `npm run gate -- --baseline a.json --candidate b.json ...`: exit 0 no regression, 1 regression,
 // 2 unusable input (one line on stderr). `--promote run.json` makes a run its device's baseline.
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseResults, ResultsFormatError, type Results } from '../schema.js';
+import { parseResults, ResultsFormatError, SCHEMA_ID, type Results } from '../schema.js';
 import { compareRuns, DEFAULT_THRESHOLD, GateInputError, METRICS, type Comparison, type Metric } from './compare.js';
 import { renderMarkdown, renderTable, verdictsDocument, type GateContext } from './format.js';
 import { checkDeviceSlug, deviceSlug, promoteBaseline } from './promote.js';
 
 const USAGE = `usage:
-  npm run gate -- --baseline <a.json> --candidate <b.json> [--threshold 5%|0.05] [--metric gpu_ms|host_ms]
+  npm run gate -- --baseline <a.json> --candidate <b.json|dir> [--threshold 5%|0.05] [--metric gpu_ms|host_ms]
                   [--strict] [--allow-env-mismatch] [--markdown <summary.md>] [--json <verdicts.json>]
   npm run gate -- --promote <run.json> [--device <name>]   (writes results/baselines/<name>.json)
+A directory as --candidate stands for its newest run (latest run.started_at among its ${SCHEMA_ID} files).
 exit: 0 no regression, 1 regression, 2 unusable input`;
 
 const EXIT_PASS = 0;
@@ -57,7 +59,8 @@ interface LoadedRun {
   results: Results;
 }
 
-function loadRun(file: string): LoadedRun {
+/** The text of `file` and its JSON value. */
+function readJson(file: string): { text: string; data: unknown } {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -65,13 +68,28 @@ function loadRun(file: string): LoadedRun {
     const code = (error as NodeJS.ErrnoException).code;
     throw new GateInputError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${(error as Error).message})`);
   }
-  let data: unknown;
   try {
-    data = JSON.parse(text);
+    return { text, data: JSON.parse(text) };
   } catch (error) {
     throw new GateInputError(`${file}: not JSON (${(error as Error).message})`);
   }
-  return { file, text, results: parseResults(data, file) };
+}
+
+function loadRun(file: string, json = readJson(file)): LoadedRun {
+  return { file, text: json.text, results: parseResults(json.data, file) };
+}
+
+/** The run of `file`, or of the newest results file in `file` when it is a directory. */
+function loadCandidate(file: string): LoadedRun {
+  if (!fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) return loadRun(file);
+  const runs: LoadedRun[] = [];
+  for (const name of fs.readdirSync(file).filter((entry) => entry.endsWith('.json')).sort()) {
+    const json = readJson(path.join(file, name));
+    // Other JSON files (GEMM tuning caches, ...) may sit beside the runs: only results files count.
+    if ((json.data as { schema?: unknown } | null)?.schema === SCHEMA_ID) runs.push(loadRun(path.join(file, name), json));
+  }
+  if (runs.length === 0) throw new GateInputError(`${file}: no ${SCHEMA_ID} files in this directory`);
+  return runs.reduce((newest, run) => (run.results.run.started_at > newest.results.run.started_at ? run : newest));
 }
 
 function refuseWith(flags: Flags, mode: string, names: readonly (keyof Flags)[]): void {
@@ -114,7 +132,7 @@ function gate(flags: Flags): number {
   const metric = flags.metric === undefined ? 'gpu_ms' : parseMetric(flags.metric);
   const strict = flags.strict ?? false;
   const baseline = loadRun(flags.baseline);
-  const candidate = loadRun(flags.candidate);
+  const candidate = loadCandidate(flags.candidate);
   const comparison = compareRuns(baseline.results, candidate.results, {
     threshold, metric, strict, allowEnvMismatch: flags['allow-env-mismatch'] ?? false,
   });
