@@ -34,17 +34,25 @@ function element<K extends keyof HTMLElementTagNameMap>(
 
 const layoutOf = (chart: Chart): Record<string, unknown> => ({ ...BASE_LAYOUT, ...chart.layout });
 
+/** Plots waiting to be drawn: plotly sizes a plot to its box once, so draw after the layout is whole. */
+const undrawn: (() => void)[] = [];
+
 /**
- * A titled plot appended to `parent` (already in the document, so plotly sizes it to its box). The
- * title is DOM text, so no results-file string reaches plotly's title markup.
+ * A titled plot appended to `parent`, drawn by drawPlots() once every figure is in the document
+ * (a figure added later to the same grid row would otherwise leave this one too wide). The title
+ * is DOM text, so no results-file string reaches plotly's title markup.
  */
 function plot(parent: HTMLElement, chart: Chart): HTMLElement {
   const target = element('div', { className: 'plot' });
   target.id = `plot-${chart.id}`;
   const figure = element('figure', {}, [element('figcaption', { text: chart.title }), target]);
   parent.appendChild(figure);
-  void Plotly.newPlot(target, chart.traces, layoutOf(chart), PLOT_CONFIG);
+  undrawn.push(() => void Plotly.newPlot(target, chart.traces, layoutOf(chart), PLOT_CONFIG));
   return figure;
+}
+
+function drawPlots(): void {
+  for (const draw of undrawn.splice(0)) draw();
 }
 
 function retitle(figure: HTMLElement, chart: Chart): void {
@@ -239,3 +247,4 @@ function render(data: DashboardData): void {
 const embedded = document.getElementById('ftbench-data');
 if (!embedded?.textContent) throw new Error('ftbench dashboard: the embedded data block is missing');
 render(JSON.parse(embedded.textContent) as DashboardData);
+drawPlots();

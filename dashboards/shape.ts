@@ -697,6 +697,9 @@ const heatmapColumn = (config: PointConfig): string =>
 const pairKey = (config: PointConfig): string =>
   KEY_FIELDS.filter((field) => field !== 'variant').map((field) => `${field}=${config[field]}`).join(' ');
 
+/** Speedups labelled on the heatmaps' colour bar. */
+const SPEEDUP_TICKS = [0.25, 0.5, 1, 2, 4, 8];
+
 export function speedupHeatmaps(points: MeasuredPoint[]): Chart[] {
   const unfusedByPair = new Map(
     points.filter((point) => point.config.variant === 'unfused').map((point) => [pairKey(point.config), point]),
@@ -725,13 +728,13 @@ export function speedupHeatmaps(points: MeasuredPoint[]): Chart[] {
         const batches = distinctSorted(members.map((pair) => pair.fused.config.batch));
         const cell = (batch: number, column: string) =>
           members.find((pair) => pair.fused.config.batch === batch && heatmapColumn(pair.fused.config) === column);
-        const z = batches.map((batch) =>
+        const speedups = batches.map((batch) =>
           columns.map((column) => {
             const pair = cell(batch, column);
             return pair ? pair.unfused.summary.gpu_ms_median / pair.fused.summary.gpu_ms_median : null;
           }),
         );
-        const text = z.map((row) => row.map((value) => (value === null ? '' : `${formatNumber(value)}×`)));
+        const text = speedups.map((row) => row.map((value) => (value === null ? '' : `${formatNumber(value)}×`)));
         const hovertext = batches.map((batch) =>
           columns.map((column) => {
             const pair = cell(batch, column);
@@ -750,15 +753,16 @@ export function speedupHeatmaps(points: MeasuredPoint[]): Chart[] {
               type: 'heatmap',
               x: columns.map(plotlyText),
               y: batches.map((batch) => `b${batch}`),
-              z,
+              // Coloured by log2(speedup), so 2× faster and 2× slower are equally far from parity.
+              z: speedups.map((row) => row.map((value) => (value === null ? null : Math.log2(value)))),
               text,
               texttemplate: '%{text}',
               hovertext,
               hoverinfo: 'text',
               // Red where fused is slower, white at parity, blue where fused is faster.
               colorscale: [[0, '#b2182b'], [0.5, '#f7f7f7'], [1, '#2166ac']],
-              zmid: 1,
-              colorbar: { title: { text: 'speedup' } },
+              zmid: 0,
+              colorbar: { title: { text: 'speedup' }, tickvals: SPEEDUP_TICKS.map(Math.log2), ticktext: SPEEDUP_TICKS.map((x) => `${x}×`) },
             },
           ],
           layout: {
