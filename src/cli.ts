@@ -10,12 +10,13 @@ import { getProfile, PROFILES } from '../suites/index.js';
 import { consoleHeader, consoleRow } from '../reporters/console.js';
 import { renderMarkdown } from '../reporters/markdown.js';
 import {
-  BACKENDS, ConfigError, PATHS, PRECISIONS, requireOneOf, requireRange, VARIANTS, type BackendName,
+  BACKENDS, ConfigError, configKey, PATHS, PRECISIONS, requireOneOf, requireRange, VARIANTS, type BackendName, type PointConfig,
 } from './config.js';
 import { captureEnvironment, commandLine } from './env.js';
 import { loadAddon, type NativeAddon } from './native.js';
 import { defaultRunId, ResultsWriter } from './results-io.js';
-import { runSweep } from './runner.js';
+import { PointSupervisor } from './isolation.js';
+import { Progress } from './progress.js';
 import { ResultsFormatError, type Dropped, type Point } from './schema.js';
 import { expandProfile, validateOverrides, type SweepOverrides } from './sweep.js';
 
@@ -48,11 +49,15 @@ const OPTIONS = {
   'min-time': { type: 'string' },
   out: { type: 'string' },
   'run-id': { type: 'string' },
+  resume: { type: 'string' },
+  'point-timeout': { type: 'string' },
   markdown: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 const DEFAULT_OUT = 'results/runs';
+const DEFAULT_POINT_TIMEOUT_S = 600;
+const EXIT_INTERRUPTED = 130;
 
 /** `text` broken into lines of at most `width` characters, each starting with `indent`. */
 function wrap(text: string, width: number, indent: string): string {
@@ -91,13 +96,20 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
   --min-time MS         backend time per point at least, ms (default: the profile's)
   --out DIR             where the run's files go (default ${DEFAULT_OUT})
   --run-id ID           the files' name (default <profile>-<yyyymmdd-hhmmss>, UTC)
+  --resume ID           finish run ID in --out: runs its points missing from <ID>.jsonl, with the run's
+                        own profile and options (no other sweep or measurement flag)
+  --point-timeout S     a point still running after S seconds is stopped and recorded as an error
+                        (default ${DEFAULT_POINT_TIMEOUT_S})
   --markdown FILE       append a markdown summary of the run to FILE (e.g. $GITHUB_STEP_SUMMARY)
   -h, --help            this text
 
 profiles:
 ${Object.values(PROFILES).map((p) => wrap(`${p.name}: ${p.description}`, 100, '  ')).join('\n')}
 
-exit: 0 every point ok and correct, 1 a point failed or is incorrect, 2 bad input`;
+Each point runs in a worker process: a crash or a timeout is recorded for that point and the sweep
+goes on. Ctrl-C stops after the current point (twice: at once) and still writes the run's files.
+
+exit: 0 every point ok and correct, 1 a point failed or is incorrect, 2 bad input, 130 interrupted`;
 
 /** A command line that cannot be run; the message is the whole explanation. */
 class UsageError extends Error {}
@@ -111,6 +123,8 @@ interface BenchRequest {
   measurement: Partial<Measurement>;
   out: string;
   runId?: string;
+  resume?: string;
+  pointTimeoutS: number;
   markdown?: string;
 }
 
@@ -206,8 +220,20 @@ function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
   if (flags.help) return undefined;
   if (flags.profile !== undefined) getProfile(flags.profile);
   const runId = flags['run-id'];
-  if (runId !== undefined && !/^[A-Za-z0-9][\w.-]*$/.test(runId)) {
-    throw new ConfigError('run_id', `run_id must be letters, digits, '.', '_' or '-', got ${runId}`);
+  for (const [field, id] of [['run_id', runId], ['resume', flags.resume]] as const) {
+    if (id !== undefined && !/^[A-Za-z0-9][\w.-]*$/.test(id)) {
+      throw new ConfigError(field, `${field} must be letters, digits, '.', '_' or '-', got ${id}`);
+    }
+  }
+  if (flags.resume !== undefined) {
+    const fixed = (Object.keys(OPTIONS) as (keyof typeof OPTIONS)[])
+      .filter((name) => !['resume', 'out', 'markdown', 'help'].includes(name) && flags[name] !== undefined);
+    if (fixed.length > 0) throw new UsageError(`--resume runs with the run's own options: drop --${fixed.join(', --')}`);
+  }
+  let pointTimeoutS = DEFAULT_POINT_TIMEOUT_S;
+  if (flags['point-timeout'] !== undefined) {
+    pointTimeoutS = single('point_timeout', flags['point-timeout']);
+    if (!(pointTimeoutS > 0)) throw new ConfigError('point_timeout', `point_timeout must be > 0 (seconds), got ${pointTimeoutS}`);
   }
   return defined({
     profile: flags.profile,
@@ -216,6 +242,8 @@ function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
     measurement: measurementOverrides(flags),
     out: flags.out ?? DEFAULT_OUT,
     runId,
+    resume: flags.resume,
+    pointTimeoutS,
     markdown: flags.markdown,
   }) as BenchRequest;
 }
@@ -250,8 +278,16 @@ function engine(): NativeAddon {
   }
 }
 
-async function bench(request: BenchRequest): Promise<number> {
-  const addon = engine();
+/** A run ready to go: where it writes, and the points still to run. */
+interface SweepPlan {
+  writer: ResultsWriter;
+  points: PointConfig[];
+  measurement: Measurement;
+  pointTimeoutS: number;
+}
+
+/** A new run of the requested profile; prints what it will run. */
+async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepPlan> {
   const backend = chooseBackend(addon, request.backend);
   const profile = request.profile === undefined ? defaultProfile(addon, backend) : getProfile(request.profile);
   const measurement: Measurement = { ...profile.measurement, ...request.measurement };
@@ -270,7 +306,7 @@ async function bench(request: BenchRequest): Promise<number> {
       command: commandLine(),
       profile: profile.name,
       backend,
-      options: { measurement, overrides: request.overrides, notes: expansion.notes },
+      options: { measurement, overrides: request.overrides, notes: expansion.notes, point_timeout_s: request.pointTimeoutS },
     },
     env: await captureEnvironment(addon, backend),
     dropped: expansion.dropped,
@@ -280,16 +316,93 @@ async function bench(request: BenchRequest): Promise<number> {
     `${expansion.dropped.length} combinations dropped -> ${writer.jsonlPath}`);
   for (const note of expansion.notes) console.log(`  note: ${note}`);
   for (const line of droppedSummary(expansion.dropped)) console.log(line);
+  return { writer, points: expansion.points, measurement, pointTimeoutS: request.pointTimeoutS };
+}
+
+/** The options a run recorded (see newRun), checked again: the file may have been edited. */
+function recordedOptions(options: Record<string, unknown>): { measurement: Measurement; overrides: SweepOverrides; pointTimeoutS: number } {
+  const measurement = options.measurement as Partial<Measurement> | undefined;
+  const valid = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  if (!measurement || !valid(measurement.min_samples) || !valid(measurement.min_time_ms) || !valid(measurement.warmup_ms)) {
+    throw new ResultsFormatError('run.options.measurement must hold min_samples, min_time_ms and warmup_ms');
+  }
+  const overrides = (options.overrides ?? {}) as SweepOverrides;
+  validateOverrides(overrides);
+  const pointTimeoutS = options.point_timeout_s ?? DEFAULT_POINT_TIMEOUT_S;
+  if (!(typeof pointTimeoutS === 'number' && pointTimeoutS > 0)) throw new ResultsFormatError('run.options.point_timeout_s must be > 0');
+  return { measurement: measurement as Measurement, overrides, pointTimeoutS };
+}
+
+/** Run `id` in `request.out`, to be finished: its profile's points whose keys its JSONL lacks. */
+function resumedRun(addon: NativeAddon, request: BenchRequest & { resume: string }): SweepPlan {
+  const writer = ResultsWriter.resume(request.out, request.resume);
+  const { run } = writer.header;
+  const options = recordedOptions(run.options);
+  const backend = chooseBackend(addon, run.backend);
+  const expansion = expandProfile(getProfile(run.profile), backend, options.overrides);
+  const done = new Set(writer.written.map((point) => point.key));
+  const points = expansion.points.filter((config) => !done.has(configKey(config)));
+  console.log(`ftbench: resuming run ${run.id} (profile ${run.profile}, ${backend}): ${expansion.points.length - points.length} of ` +
+    `${expansion.points.length} points done, ${points.length} to run -> ${writer.jsonlPath}`);
+  return { writer, points, measurement: options.measurement, pointTimeoutS: options.pointTimeoutS };
+}
+
+/**
+ * Runs the plan's points one by one in a worker process, appending each as it finishes. Ctrl-C
+ * stops after the current point; a second Ctrl-C stops at once (the current point is not recorded).
+ * Returns whether the sweep was interrupted.
+ */
+async function runPoints(plan: SweepPlan): Promise<boolean> {
+  const supervisor = new PointSupervisor({ measurement: plan.measurement, timeoutMs: plan.pointTimeoutS * 1000 });
+  const progress = new Progress(plan.writer.written.length + plan.points.length, plan.writer.written.length);
+  const interrupt = { stop: 'no' as 'no' | 'after-point' | 'now' };
+  // A call, not a field read: the compiler cannot know that an await lets the handler change it.
+  const stopping = () => interrupt.stop;
+  const onInterrupt = () => {
+    progress.clear();
+    if (interrupt.stop === 'no') {
+      interrupt.stop = 'after-point';
+      console.error('ftbench: stopping after the current point (Ctrl-C again to stop now)');
+    } else {
+      interrupt.stop = 'now';
+      supervisor.stop();
+    }
+  };
+  process.on('SIGINT', onInterrupt);
   console.log(consoleHeader());
-  const points = runSweep(expansion.points, { measurement, addon }, (point) => {
-    writer.append(point);
-    console.log(consoleRow(point));
-  });
-  const results = writer.finish(new Date());
+  try {
+    for (const config of plan.points) {
+      if (stopping() !== 'no') break;
+      progress.starting(config);
+      const point = await supervisor.run(config);
+      progress.clear();
+      if (stopping() === 'now') break;
+      progress.finishedPoint(point.duration_s);
+      plan.writer.append(point);
+      console.log(consoleRow(point));
+    }
+  } finally {
+    supervisor.close();
+    process.off('SIGINT', onInterrupt);
+  }
+  return interrupt.stop !== 'no';
+}
+
+async function bench(request: BenchRequest): Promise<number> {
+  const addon = engine();
+  const plan = request.resume === undefined ? await newRun(addon, request) : resumedRun(addon, { ...request, resume: request.resume });
+  const interrupted = await runPoints(plan);
+  const results = plan.writer.finish(new Date());
   if (request.markdown) fs.writeFileSync(request.markdown, renderMarkdown(results), { flag: 'a' });
+  const points = results.points;
   const passed = points.filter(cleanPass).length;
-  console.log(`\n${passed} of ${points.length} points ok and correct in ${results.run.wall_s?.toFixed(1)} s; ` +
-    `wrote ${writer.jsonlPath}, ${writer.jsonPath}, ${writer.csvPath}`);
+  const files = `wrote ${plan.writer.jsonlPath}, ${plan.writer.jsonPath}, ${plan.writer.csvPath}`;
+  if (interrupted) {
+    console.log(`\ninterrupted: ${points.length} points recorded, ${passed} ok and correct; ${files}\n` +
+      `finish it with: npm run bench -- --resume ${results.run.id} --out ${request.out}`);
+    return EXIT_INTERRUPTED;
+  }
+  console.log(`\n${passed} of ${points.length} points ok and correct in ${results.run.wall_s?.toFixed(1)} s; ${files}`);
   return passed === points.length ? EXIT_OK : EXIT_POINT_FAILED;
 }
 

@@ -41,18 +41,26 @@ export class ResultsWriter {
   readonly jsonlPath: string;
   readonly jsonPath: string;
   readonly csvPath: string;
-  private readonly header: RunHeader;
+  readonly header: RunHeader;
   private readonly points: Point[] = [];
   private fd: number | undefined;
 
-  /** Creates `<dir>/<run id>.jsonl` with its header line; refuses to overwrite an existing run. */
-  constructor(dir: string, header: RunHeader) {
+  /**
+   * Creates `<dir>/<run id>.jsonl` with its header line; refuses to overwrite an existing run.
+   * With `resumed` (see resume()), appends to the existing stream, whose points these are.
+   */
+  constructor(dir: string, header: RunHeader, resumed?: readonly Point[]) {
     fs.mkdirSync(dir, { recursive: true });
     const base = path.join(dir, header.run.id);
     this.jsonlPath = `${base}.jsonl`;
     this.jsonPath = `${base}.json`;
     this.csvPath = `${base}.csv`;
     this.header = header;
+    if (resumed) {
+      this.fd = fs.openSync(this.jsonlPath, 'a');
+      this.points.push(...resumed);
+      return;
+    }
     try {
       this.fd = fs.openSync(this.jsonlPath, 'wx');
     } catch (error) {
@@ -69,6 +77,30 @@ export class ResultsWriter {
     // Validated before it is written: a harness bug must not leave a line the readers reject.
     fs.writeSync(this.fd, `${JSON.stringify(StreamLineSchema.parse(line))}\n`);
     fs.fsyncSync(this.fd);
+  }
+
+  /**
+   * Reopens the stream of run `runId` in `dir` to append to it: a last line cut short when the run
+   * was killed is removed first (its point runs again).
+   */
+  static resume(dir: string, runId: string): ResultsWriter {
+    const file = path.join(dir, `${runId}.jsonl`);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ResultsFormatError(`no run ${runId} to resume: ${file} does not exist`);
+      throw error;
+    }
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+    const { results } = readStream(complete, file);
+    fs.truncateSync(file, Buffer.byteLength(complete));
+    return new ResultsWriter(dir, { run: results.run, env: results.env, dropped: results.dropped }, results.points);
+  }
+
+  /** Points written so far (a resumed run's earlier ones first). */
+  get written(): readonly Point[] {
+    return this.points;
   }
 
   append(point: Point): void {

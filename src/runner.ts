@@ -3,7 +3,8 @@
 // the backend's own duration of the iteration (CPU: host clock inside the engine; CUDA: events).
 // The backend durations are the point's samples and also what tinybench's time budget counts, so
 // a point stops once it has at least `min_samples` samples AND `min_time_ms` of backend time.
-// runPoint is a plain function of (config, options) -> Point, so it can later run in a worker.
+// runPoint is a plain function of (config, options) -> Point; the CLI runs it in a worker process
+// (src/isolation.ts).
 import { Bench, type HookMode } from 'tinybench';
 import type { Measurement } from '../suites/axes.js';
 import { configKey, type PointConfig } from './config.js';
@@ -106,7 +107,6 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
   const startedAt = new Date();
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
-  const identity = { key: configKey(config), config, started_at: startedAt.toISOString() };
   let model: NativeModel | undefined;
   try {
     model = new addon.Model(config.backend, config);
@@ -119,7 +119,9 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
     const references = options.references ?? engineReferences(addon);
     const verdict = checkOutputs(config, outputs, references(config));
     return {
-      ...identity,
+      key: configKey(config),
+      config,
+      started_at: startedAt.toISOString(),
       status: 'ok',
       summary: summarizePoint(config, measured, outputs.stepsRun),
       samples_ms: measured.samples_ms,
@@ -130,32 +132,16 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
   } catch (error) {
     const code = nativeErrorCode(error);
     if (code === undefined) throw error;
-    return {
-      ...identity,
-      status: code === 'ERR_FTB_OOM' ? 'oom' : 'error',
-      error: (error as Error).message,
-      summary: null,
-      samples_ms: [],
-      correct: null,
-      max_rel_err: null,
-      checks: [],
-      notes: {},
-      duration_s: seconds(),
-    };
+    return failedPoint(config, code === 'ERR_FTB_OOM' ? 'oom' : 'error', (error as Error).message, startedAt, seconds());
   } finally {
     model?.release();
   }
 }
 
-/**
- * Runs the points in order, handing each to `onPoint` as it finishes; returns them all. The sweep's
- * points share one ReferenceSource, so a CPU reference is computed once per model shape.
- */
-export function runSweep(configs: readonly PointConfig[], options: RunPointOptions, onPoint: (point: Point, index: number) => void): Point[] {
-  const shared = { ...options, references: options.references ?? engineReferences(options.addon ?? loadAddon()) };
-  return configs.map((config, index) => {
-    const point = runPoint(config, shared);
-    onPoint(point, index);
-    return point;
-  });
+/** The record of a point that did not finish: its status and why, no measurement. */
+export function failedPoint(config: PointConfig, status: 'error' | 'oom', message: string, startedAt: Date, seconds: number): Point {
+  return {
+    key: configKey(config), config, started_at: startedAt.toISOString(), status, error: message, summary: null, samples_ms: [],
+    correct: null, max_rel_err: null, checks: [], notes: {}, duration_s: seconds,
+  };
 }

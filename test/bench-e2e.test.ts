@@ -23,7 +23,10 @@ describe('bench end to end', { skip }, () => {
     // --backend cpu: on a GPU machine the default would be cuda.
     const args = ['bench', '--profile', 'smoke', '--batch', '1', '--backend', 'cpu', '--out', out, '--run-id', 'e2e', '--markdown', summary];
     const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-    assert.equal(result.stderr, '');
+    // Not a terminal: progress is one plain line per point on stderr.
+    const progress = result.stderr.trimEnd().split('\n');
+    assert.equal(progress.length, 8, result.stderr);
+    progress.forEach((line, i) => assert.match(line, new RegExp(`^\\[${i + 1}/8\\] (encoder|decoder|decoding) reference fp32 b1 .*\\(ETA (-|\\d+s)\\)$`)));
     assert.equal(result.status, 0, result.stdout);
     assert.deepEqual(fs.readdirSync(out).sort(), ['e2e.csv', 'e2e.json', 'e2e.jsonl', 'summary.md']);
 

@@ -7,7 +7,7 @@ import type { PointConfig } from '../src/config.js';
 import { flopCount } from '../src/flops.js';
 import type { NativeAddon, NativeModel, NativeOutputs } from '../src/native.js';
 import { CPU_REFERENCE_MAX_FLOP, engineReferences } from '../src/references.js';
-import { MIN_WARMUP_ITERATIONS, runPoint, runSweep } from '../src/runner.js';
+import { MIN_WARMUP_ITERATIONS, runPoint } from '../src/runner.js';
 import { PointSchema } from '../src/schema.js';
 import { addonOrSkip, cpuConfig } from './harness-fixtures.js';
 
@@ -124,19 +124,6 @@ describe('runner', () => {
     const { addon, log } = scriptedAddon({ measureError: new TypeError('boom') });
     assert.throws(() => runPoint(config, { measurement, addon }), { name: 'TypeError', message: 'boom' });
     assert.equal(log.released, 1);
-  });
-
-  test('a sweep goes on after a failed point and reports each point as it finishes', () => {
-    const { addon } = scriptedAddon({ durations: [10] });
-    const bad: PointConfig = { ...config, precision: 'fp16' };
-    const failing = scriptedAddon({ createError: nativeError('ERR_FTB_CONFIG', 'no fp16 here') }).addon;
-    const routed = { ...addon, Model: function Routed(backend: string, c: Partial<PointConfig>) {
-      return c.precision === 'fp16' ? new failing.Model(backend, c) : new addon.Model(backend, c);
-    } } as unknown as NativeAddon;
-    const seen: string[] = [];
-    const points = runSweep([config, bad, config], { measurement, addon: routed }, (p, i) => seen.push(`${i}:${p.status}`));
-    assert.deepEqual(seen, ['0:ok', '1:error', '2:ok']);
-    assert.deepEqual(points.map((p) => p.status), ['ok', 'error', 'ok']);
   });
 });
 

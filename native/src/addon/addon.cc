@@ -10,6 +10,7 @@
 #include "common/philox.h"
 #include "common/tensors.h"
 #include "engine/backend.h"
+#include "engine/fault.h"
 
 namespace {
 
@@ -127,7 +128,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     }
     const std::string name = info[0].As<Napi::String>().Utf8Value();
     const Napi::Object config = info[1].As<Napi::Object>();
-    model_ = guarded(env, [&] { return ftb::backend(name).create_model(to_config(config)); });
+    model_ = guarded(env, [&] {
+      const ftb::ModelConfig c = to_config(config);
+      return ftb::with_injected_fault(ftb::backend(name).create_model(c), c);
+    });
   }
 
  private:

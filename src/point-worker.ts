@@ -1,0 +1,33 @@
+// The child process that runs points for the supervisor (src/isolation.ts): each message in is one
+// point to run, each message out its record. A crash here (a CUDA fault, an abort, a signal) ends
+// only this process; the supervisor records it for the point and starts another.
+import type { Measurement } from '../suites/axes.js';
+import type { PointConfig } from './config.js';
+import { loadAddon } from './native.js';
+import { engineReferences } from './references.js';
+import { runPoint } from './runner.js';
+import type { Point } from './schema.js';
+
+export interface WorkRequest {
+  config: PointConfig;
+  measurement: Measurement;
+}
+
+/** The point's record, or the message of a harness error (an exception that is no engine error). */
+export type WorkReply = { point: Point } | { harnessError: string };
+
+// Ctrl-C reaches the whole process group: the supervisor decides when to stop, after this point.
+process.on('SIGINT', () => {});
+
+const addon = loadAddon();
+const references = engineReferences(addon);
+
+process.on('message', (request: WorkRequest) => {
+  let reply: WorkReply;
+  try {
+    reply = { point: runPoint(request.config, { measurement: request.measurement, addon, references }) };
+  } catch (error) {
+    reply = { harnessError: (error as Error).stack ?? String(error) };
+  }
+  process.send!(reply);
+});
