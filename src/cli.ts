@@ -47,6 +47,9 @@ const OPTIONS = {
   seed: { type: 'string' },
   'min-samples': { type: 'string' },
   'min-time': { type: 'string' },
+  'max-noise': { type: 'string' },
+  timeout: { type: 'string' },
+  warmup: { type: 'string' },
   out: { type: 'string' },
   'run-id': { type: 'string' },
   resume: { type: 'string' },
@@ -92,8 +95,12 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
   --full-length         every sequence at full length (no padding)
   --no-graph            no CUDA graph replay
   --seed N              seed of the weights, inputs and sampling draws
-  --min-samples N       samples per point at least (default: the profile's)
-  --min-time MS         backend time per point at least, ms (default: the profile's)
+  --min-samples N       samples per point at least (default: the profile's, 20 on the GPU)
+  --min-time S          backend time the samples add up to at least, seconds (GPU default 0.25)
+  --max-noise PCT       past both minimums, stop once the samples' relative stdev is <= PCT (default 1)
+                        (or once it stops changing)
+  --timeout S           stop sampling a point after S seconds of wall time (GPU default 10)
+  --warmup S            backend time run before samples are kept, seconds (GPU default 0.1)
   --out DIR             where the run's files go (default ${DEFAULT_OUT})
   --run-id ID           the files' name (default <profile>-<yyyymmdd-hhmmss>, UTC)
   --resume ID           finish run ID in --out: runs its points missing from <ID>.jsonl, with the run's
@@ -179,15 +186,25 @@ function sweepOverrides(f: Flags): SweepOverrides {
   return overrides;
 }
 
+/** A non-negative number of seconds from flag `field`, in ms. */
+function milliseconds(field: string, text: string): number {
+  const seconds = single(field, text);
+  if (seconds < 0) throw new ConfigError(field, `${field} must be >= 0 (seconds), got ${seconds}`);
+  return seconds * 1000;
+}
+
 function measurementOverrides(f: Flags): Partial<Measurement> {
   const measurement: Partial<Measurement> = {};
   if (f['min-samples'] !== undefined) {
     measurement.min_samples = single('min_samples', f['min-samples']);
     requireRange('min_samples', measurement.min_samples, 1, 1_000_000);
   }
-  if (f['min-time'] !== undefined) {
-    measurement.min_time_ms = single('min_time', f['min-time']);
-    if (measurement.min_time_ms < 0) throw new ConfigError('min_time', `min_time must be >= 0 (ms), got ${measurement.min_time_ms}`);
+  if (f['min-time'] !== undefined) measurement.min_time_ms = milliseconds('min_time', f['min-time']);
+  if (f.timeout !== undefined) measurement.timeout_ms = milliseconds('timeout', f.timeout);
+  if (f.warmup !== undefined) measurement.warmup_ms = milliseconds('warmup', f.warmup);
+  if (f['max-noise'] !== undefined) {
+    measurement.max_noise_pct = single('max_noise', f['max-noise']);
+    if (!(measurement.max_noise_pct > 0)) throw new ConfigError('max_noise', `max_noise must be > 0 (%), got ${measurement.max_noise_pct}`);
   }
   return measurement;
 }
@@ -323,8 +340,9 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
 function recordedOptions(options: Record<string, unknown>): { measurement: Measurement; overrides: SweepOverrides; pointTimeoutS: number } {
   const measurement = options.measurement as Partial<Measurement> | undefined;
   const valid = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
-  if (!measurement || !valid(measurement.min_samples) || !valid(measurement.min_time_ms) || !valid(measurement.warmup_ms)) {
-    throw new ResultsFormatError('run.options.measurement must hold min_samples, min_time_ms and warmup_ms');
+  const fields = ['min_samples', 'min_time_ms', 'max_noise_pct', 'timeout_ms', 'warmup_ms'] as const;
+  if (!measurement || !fields.every((field) => valid(measurement[field]))) {
+    throw new ResultsFormatError(`run.options.measurement must hold ${fields.join(', ')}`);
   }
   const overrides = (options.overrides ?? {}) as SweepOverrides;
   validateOverrides(overrides);

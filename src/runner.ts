@@ -1,8 +1,7 @@
 // Runs points. For each point the model is built once, warmed up, then measured: tinybench drives
 // the loop and times each call on the host clock (launch + sync latency), while the task records
 // the backend's own duration of the iteration (CPU: host clock inside the engine; CUDA: events).
-// The backend durations are the point's samples and also what tinybench's time budget counts, so
-// a point stops once it has at least `min_samples` samples AND `min_time_ms` of backend time.
+// The backend durations are the point's samples; src/stopping.ts decides when there are enough.
 // runPoint is a plain function of (config, options) -> Point; the CLI runs it in a worker process
 // (src/isolation.ts).
 import { Bench, type HookMode } from 'tinybench';
@@ -14,6 +13,7 @@ import { loadAddon, nativeErrorCode, type NativeAddon, type NativeModel } from '
 import { engineReferences, type ReferenceSource } from './references.js';
 import type { Point, Summary } from './schema.js';
 import { median, summarize } from './stats.js';
+import { StopRule, type StopReason } from './stopping.js';
 
 /** Warm-up runs at least this many iterations, however short `warmup_ms` is. */
 export const MIN_WARMUP_ITERATIONS = 3;
@@ -31,6 +31,7 @@ export interface Measured {
   samples_ms: number[];
   /** Host-clock latency of each measured call, ms. */
   host_ms: number[];
+  stop_reason: StopReason;
 }
 
 /** An error the engine would have raised itself: recorded as status "error" by runPoint. */
@@ -38,23 +39,38 @@ function engineError(message: string): Error {
   return Object.assign(new Error(message), { code: 'ERR_FTB_ENGINE' });
 }
 
-/** Warms `model` up, then samples it until both minimums of `m` hold (see the file comment). */
+/** Warms `model` up, then samples it until the stop rule says enough (see src/stopping.ts). */
 export function measureModel(model: NativeModel, m: Measurement): Measured {
   const samples: number[] = [];
+  const rule = new StopRule(m);
+  const stop = new AbortController();
+  let stopReason: StopReason = 'timeout';
+  let firstSampleAt: number | undefined;
   let phase: HookMode = 'warmup';
   const bench = new Bench({
+    // tinybench runs until both its minimums hold or the signal aborts: the stop rule aborts it,
+    // and a budget of `timeout_ms` of backend time is the backstop.
     iterations: m.min_samples,
-    time: m.min_time_ms,
+    time: m.timeout_ms,
     warmup: true,
     warmupIterations: MIN_WARMUP_ITERATIONS,
     warmupTime: m.warmup_ms,
     retainSamples: true,
     throws: true,
+    signal: stop.signal,
   });
   bench.add('point', () => {
+    if (phase === 'run') firstSampleAt ??= performance.now();
     const ms = model.measure(1);
     if (!(Number.isFinite(ms) && ms > 0)) throw engineError(`the backend timed an iteration at ${ms} ms`);
-    if (phase === 'run') samples.push(ms);
+    if (phase === 'run') {
+      samples.push(ms);
+      const reason = rule.add(ms, performance.now() - firstSampleAt!);
+      if (reason) {
+        stopReason = reason;
+        stop.abort();
+      }
+    }
     // Budget by backend time; the sample itself stays tinybench's host-clock latency.
     return { overriddenIterationCost: ms };
   }, {
@@ -66,10 +82,10 @@ export function measureModel(model: NativeModel, m: Measurement): Measured {
   });
   const [task] = bench.runSync();
   const result = task.result;
-  if (result.state !== 'completed' || !result.latency.samples) {
+  if ((result.state !== 'completed' && result.state !== 'aborted-with-statistics') || !result.latency.samples) {
     throw new Error(`tinybench finished the point in state ${result.state}`);
   }
-  return { samples_ms: samples, host_ms: [...result.latency.samples] };
+  return { samples_ms: samples, host_ms: [...result.latency.samples], stop_reason: stopReason };
 }
 
 /** Tokens one unit of work produces or consumes: batch·seq (encoder), batch·steps (decoder, decoding). */
@@ -90,6 +106,7 @@ export function summarizePoint(c: PointConfig, measured: Measured, decodingSteps
     gpu_ms_p90: s.p90,
     gpu_ms_stdev: s.stdev,
     noise_pct: s.noise_pct,
+    stop_reason: measured.stop_reason,
     host_ms_median: measured.host_ms.length > 0 ? median(measured.host_ms) : null,
     tokens_per_s: tokensPerUnit(c, decodingSteps) / seconds,
     tflops: flopCount(c, decodingSteps) / seconds / 1e12,

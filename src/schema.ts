@@ -3,6 +3,7 @@
 // path of the first offending field.
 import { z } from 'zod';
 import { BACKENDS, PATHS, PRECISIONS, VARIANTS } from './config.js';
+import { STOP_REASONS } from './stopping.js';
 
 export const SCHEMA_ID = 'ftbench/results@1';
 
@@ -32,6 +33,8 @@ export const SummarySchema = z.object({
   gpu_ms_p90: finite,
   gpu_ms_stdev: finite,
   noise_pct: finite,
+  /** Which rule ended the sampling (src/stopping.ts); absent in runs from before it was recorded. */
+  stop_reason: z.enum(STOP_REASONS).optional(),
   host_ms_median: finite.nullable(),
   tokens_per_s: finite,
   tflops: finite.nullable(),

@@ -37,11 +37,15 @@ export type Sweep = SweepAxes & ModelDims & {
   name: string;
 };
 
-/** How long each point is measured: both minimums hold before a point stops. */
+/** How long each point is measured (src/stopping.ts has the rule). */
 export interface Measurement {
   min_samples: number;
   /** Backend-clock time the samples must add up to, ms. */
   min_time_ms: number;
+  /** Past both minimums, stop once the samples' relative standard deviation is at most this, %. */
+  max_noise_pct: number;
+  /** Stop sampling after this much wall time, ms, whatever the noise. */
+  timeout_ms: number;
   /** Backend-clock time spent running the point before samples are kept, ms. */
   warmup_ms: number;
 }

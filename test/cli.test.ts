@@ -57,7 +57,9 @@ describe('bench CLI', () => {
     refused(['--path', 'gpt'], 'ftbench: path must be one of encoder, decoder, decoding, got gpt');
     refused(['--backend', 'tpu'], 'ftbench: backend must be one of cpu, cuda, got tpu');
     refused(['--min-samples', '0'], 'ftbench: min_samples must be 1..1000000, got 0');
-    refused(['--min-time=-5'], 'ftbench: min_time must be >= 0 (ms), got -5');
+    refused(['--min-time=-5'], 'ftbench: min_time must be >= 0 (seconds), got -5');
+    refused(['--max-noise', '0'], 'ftbench: max_noise must be > 0 (%), got 0');
+    refused(['--timeout', 'soon'], 'ftbench: timeout must be a number, got soon');
     refused(['--run-id', '../up'], "ftbench: run_id must be letters, digits, '.', '_' or '-', got ../up");
     refused(['--full-length=yes'], 'ftbench: --full-length takes no value');
     refused(['run'], 'ftbench: unknown command run (commands: bench)');
@@ -70,7 +72,7 @@ describe('bench CLI', () => {
     assert.match(result.stdout, /^usage: npm run bench -- \[options\]/);
     for (const flag of ['--profile', '--backend', '--path', '--variant', '--precision', '--batch', '--beam', '--seq', '--steps', '--layers',
       '--heads', '--head-size', '--inter-size', '--vocab', '--top-k', '--top-p', '--temperature', '--full-length', '--no-graph', '--seed',
-      '--min-samples', '--min-time', '--out', '--run-id', '--markdown']) {
+      '--min-samples', '--min-time', '--max-noise', '--timeout', '--warmup', '--out', '--run-id', '--markdown']) {
       assert.ok(result.stdout.includes(flag), flag);
     }
     assert.ok(result.stdout.split('\n').every((line) => line.length <= 110), 'help lines stay short');

@@ -55,7 +55,7 @@ function scriptedAddon(script: Script) {
 
 // batch 2, seq 16, hidden 16 (2 x 8): the scripted outputs' shape.
 const config = cpuConfig({ batch: 2, seq: 16, full_length: true });
-const measurement: Measurement = { min_samples: 3, min_time_ms: 45, warmup_ms: 25 };
+const measurement: Measurement = { min_samples: 3, min_time_ms: 45, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 25 };
 
 describe('runner', () => {
   test('warm-up and samples stop once both minimums hold, counted in backend time', () => {
@@ -71,9 +71,22 @@ describe('runner', () => {
     assert.equal(log.released, 1);
   });
 
+  test('noisy samples go on until the noise stops changing, or the timeout', () => {
+    // Alternating 10 / 20 ms: 33% noise, never under 1%; it settles, so noise-stable ends it.
+    const alternating = Array.from({ length: 400 }, (_, i) => (i % 2 === 0 ? 10 : 20));
+    const stable = runPoint(config, { measurement, addon: scriptedAddon({ durations: [10, 10, 10, ...alternating] }).addon });
+    assert.equal(stable.summary?.stop_reason, 'noise-stable');
+    assert.ok(stable.samples_ms.length > 16, String(stable.samples_ms.length));
+    // A timeout shorter than the minimums: the first sample past it stops the point.
+    const { addon } = scriptedAddon({ durations: [10, 10, 10, ...alternating] });
+    const timedOut = runPoint(config, { measurement: { ...measurement, timeout_ms: 0 }, addon });
+    assert.equal(timedOut.summary?.stop_reason, 'timeout');
+    assert.equal(timedOut.samples_ms.length, 1);
+  });
+
   test('the minimum sample count wins when the time is reached first', () => {
     const { addon, log } = scriptedAddon({ durations: [100] });
-    const point = runPoint(config, { measurement: { min_samples: 4, min_time_ms: 1, warmup_ms: 1 }, addon });
+    const point = runPoint(config, { measurement: { min_samples: 4, min_time_ms: 1, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 1 }, addon });
     assert.equal(point.samples_ms.length, 4);
     assert.equal(log.measured, MIN_WARMUP_ITERATIONS + 4);
   });
@@ -81,13 +94,15 @@ describe('runner', () => {
   test('warm-up samples are not kept; the summary is of the kept ones', () => {
     // Three 50 ms warm-up iterations reach the 25 ms budget; then 3, 1, 2, ... until >= 45 ms.
     const { addon } = scriptedAddon({ durations: [50, 50, 50, 3, 1, 2, 20, 20, 20] });
-    const point = runPoint(config, { measurement, addon });
+    // Any noise accepted: the minimums alone end the sampling.
+    const point = runPoint(config, { measurement: { ...measurement, max_noise_pct: 1000 }, addon });
     assert.deepEqual(point.samples_ms, [3, 1, 2, 20, 20]);
     const s = point.summary!;
     assert.equal(s.gpu_ms_median, 3);
     assert.equal(s.gpu_ms_min, 1);
     assert.equal(s.gpu_ms_max, 20);
     assert.equal(s.gpu_ms_mean, 46 / 5);
+    assert.equal(s.stop_reason, 'noise');
     assert.equal(s.tokens_per_s, (2 * 16) / 0.003);
     assert.equal(s.tflops, flopCount(config) / 0.003 / 1e12);
     assert.ok(s.host_ms_median !== null && s.host_ms_median >= 0);
@@ -157,7 +172,7 @@ describe('references of a point', () => {
     return { addon: { Model, backends: () => ['cpu', 'cuda'] } as unknown as NativeAddon, built };
   }
   const cuda = (overrides: Partial<PointConfig>): PointConfig => ({ ...config, backend: 'cuda', variant: 'fused', precision: 'fp16', ...overrides });
-  const fast: Measurement = { min_samples: 2, min_time_ms: 0, warmup_ms: 0 };
+  const fast: Measurement = { min_samples: 2, min_time_ms: 0, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 0 };
 
   test('a fused point is compared with its unfused variant and the CPU, each error recorded', () => {
     const { addon, built } = referenceAddon({ 'cuda/fused': 1.001, 'cuda/unfused': 1, 'cpu/reference': 1.02 });
@@ -200,7 +215,7 @@ describe('references of a point', () => {
 const { addon, skip } = addonOrSkip();
 
 describe('runner on the CPU engine', { skip }, () => {
-  const fast: Measurement = { min_samples: 3, min_time_ms: 1, warmup_ms: 1 };
+  const fast: Measurement = { min_samples: 3, min_time_ms: 1, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 1 };
 
   test('a decoding point: ok, correct, backend samples, tokens per step', () => {
     const c = cpuConfig({ path: 'decoding', batch: 2, beam: 2, seq: 6, vocab: 32, mem_len: 4, max_seq: 6 });

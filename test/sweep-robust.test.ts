@@ -16,7 +16,7 @@ import { addonOrSkip } from './harness-fixtures.js';
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
 const { skip } = addonOrSkip();
 /** Encoder seq {16, 32} and decoding (beam search and sampling) at batch 1, quickly measured. */
-const SWEEP = ['bench', '--profile', 'smoke', '--backend', 'cpu', '--batch', '1', '--path', 'encoder,decoding', '--min-samples', '3', '--min-time', '1'];
+const SWEEP = ['bench', '--profile', 'smoke', '--backend', 'cpu', '--batch', '1', '--path', 'encoder,decoding', '--min-samples', '3', '--min-time', '0.001'];
 const POINTS = 6;
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ftbench-robust-'));
@@ -104,7 +104,7 @@ describe('robust sweeps', { skip }, () => {
 
   test('Ctrl-C stops after the current point and writes the files; --resume finishes the run', async () => {
     // Points of at least 400 ms: the interrupt lands while the second one runs.
-    const child = startBench('interrupted', process.env, ['--min-time', '400']);
+    const child = startBench('interrupted', process.env, ['--min-time', '0.4']);
     let stderr = '';
     child.stderr!.on('data', (chunk) => (stderr += chunk));
     await pointsStreamed('interrupted', 1);

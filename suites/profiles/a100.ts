@@ -10,8 +10,13 @@ export const FT_DECODER = { layers: 6, heads: 8, head_size: 64, inter_size: 2048
 export const FT_STEPS = [128];
 export const BOTH_VARIANTS: Sweep['variant'] = ['fused', 'unfused'];
 
-/** FT's measurement: 10-100 timed iterations after warm-up; here by count and backend time. */
-export const GPU_MEASUREMENT: Profile['measurement'] = { min_samples: 20, min_time_ms: 200, warmup_ms: 100 };
+/**
+ * FT timed 10-100 iterations after warm-up; here nvbench's rule: at least 20 samples and 0.25 s of
+ * GPU time, then until the noise is under 1% or stops changing, 10 s at most; 100 ms of warm-up.
+ */
+export const GPU_MEASUREMENT: Profile['measurement'] = {
+  min_samples: 20, min_time_ms: 250, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 100,
+};
 
 export interface MatrixShape {
   precisions: PrecisionName[];

@@ -9,7 +9,7 @@ const BOTH_VARIANTS: Sweep['variant'] = ['fused', 'unfused'];
 export const smoke: Profile = {
   name: 'smoke',
   description: 'tiny shapes on every path (2 layers, 2 heads x 16, inter 128; 8 decoding steps), for the CPU reference and CI',
-  measurement: { min_samples: 20, min_time_ms: 200, warmup_ms: 20 },
+  measurement: { min_samples: 20, min_time_ms: 200, max_noise_pct: 1, timeout_ms: 2_000, warmup_ms: 20 },
   sweeps: [
     {
       name: 'encoder', ...SMALL_MODEL,
