@@ -30,7 +30,7 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
   { name: 'correct', value: (p) => (p.correct === null ? null : String(p.correct)) },
   { name: 'max_rel_err', value: (p) => p.max_rel_err },
   ...(['top_k', 'top_p', 'temperature', 'backend'] as const).map((name) => ({ name, value: configValue(name) })),
-  ...(['gpu_ms_mean', 'gpu_ms_min', 'gpu_ms_max', 'gpu_ms_stdev', 'stop_reason'] as const)
+  ...(['gpu_ms_mean', 'gpu_ms_min', 'gpu_ms_max', 'gpu_ms_stdev', 'stop_reason', 'gb_per_s'] as const)
     .map((name) => ({ name, value: summaryValue(name) })),
   { name: 'error', value: (p) => p.error ?? null },
 ];

@@ -1,5 +1,6 @@
-// Analytic floating-point operation counts of one unit of work (what model.measure() times): an
-// encoder forward, `seq` decoder steps, or a whole decoding of `steps` steps.
+// Analytic work counts of one unit of work (what model.measure() times): an encoder forward, `seq`
+// decoder steps, or a whole decoding of `steps` steps. FLOPs (flopCount) and the fewest bytes of
+// device memory the unit must move (bytesMoved).
 //
 // Counted: matrix products only, at 2·m·n·k each (one multiply and one add per term), on the
 // configured (padded) shapes: batch·seq encoder tokens and mem_len memory positions, as
@@ -9,6 +10,7 @@
 import { hiddenSize, type PointConfig } from './config.js';
 
 type FlopConfig = Pick<PointConfig, 'path' | 'layers' | 'heads' | 'head_size' | 'inter_size' | 'vocab' | 'batch' | 'beam' | 'seq' | 'mem_len'>;
+type BytesConfig = FlopConfig & Pick<PointConfig, 'precision'>;
 
 const gemm = (m: number, n: number, k: number): number => 2 * m * n * k;
 
@@ -68,4 +70,60 @@ export function flopCount(c: FlopConfig, steps = c.seq): number {
       // Plus the logits GEMM of every step: rows × vocab × h.
       return decoderSteps(c, steps) + steps * gemm(c.batch * c.beam, c.vocab, hiddenSize(c));
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bytes: the floor of device-memory traffic (METHOD.md's "fewest bytes"): every weight read once
+// per unit (per step for the decoder), the unit's input read and output written once, and the
+// caches attention must read; intermediates that could stay on chip are not counted. Element size
+// by precision: 4 bytes fp32/tf32, 2 fp16/bf16. Padded shapes, as for the FLOPs.
+
+const elementBytes = (c: BytesConfig): number => (c.precision === 'fp16' || c.precision === 'bf16' ? 2 : 4);
+
+/** Weights of one encoder layer: QKV, out, FFN1, FFN2 (+ biases, + 2 LayerNorms). */
+function encoderLayerWeights(c: FlopConfig): number {
+  const h = hiddenSize(c);
+  return 4 * h * h + 2 * h * c.inter_size + 3 * h + h + c.inter_size + h + 4 * h;
+}
+
+/** Weights of one decoder layer: self QKV + out, cross Q + KV + out, FFN1, FFN2 (+ biases, 3 LayerNorms). */
+function decoderLayerWeights(c: FlopConfig): number {
+  const h = hiddenSize(c);
+  return 6 * h * h + 2 * h * h + 2 * h * c.inter_size + 3 * h + h + h + 2 * h + h + c.inter_size + h + 6 * h;
+}
+
+/** One decoder step at position t over `rows` rows: weights, the row in and out, self K/V for t + 1 positions, memory K/V. */
+function decoderStepElements(c: FlopConfig, t: number): number {
+  const h = hiddenSize(c);
+  const rows = c.batch * c.beam;
+  const selfCache = 2 * rows * (t + 1) * h;
+  // The memory K/V are one per sentence (beams share them).
+  const memoryCache = 2 * c.batch * c.mem_len * h;
+  return c.layers * (decoderLayerWeights(c) + selfCache + memoryCache) + 2 * rows * h;
+}
+
+/** Memory read and its K/V written once at step 0 (per layer), plus the K/V weights read then. */
+const memoryKvElements = (c: FlopConfig): number => {
+  const h = hiddenSize(c);
+  return c.batch * c.mem_len * h + c.layers * (2 * c.batch * c.mem_len * h);
+};
+
+/** The fewest bytes of device memory one unit of work moves (see above). */
+export function bytesMoved(c: BytesConfig, steps = c.seq): number {
+  const h = hiddenSize(c);
+  let elements: number;
+  switch (c.path) {
+    case 'encoder':
+      elements = c.layers * encoderLayerWeights(c) + 2 * c.batch * c.seq * h;
+      break;
+    case 'decoder':
+    case 'decoding': {
+      const stepCount = c.path === 'decoder' ? c.seq : steps;
+      elements = memoryKvElements(c);
+      for (let t = 0; t < stepCount; t++) elements += decoderStepElements(c, t);
+      // Decoding reads the embedding rows and the logits weights, and writes the logits, every step.
+      if (c.path === 'decoding') elements += stepCount * (c.batch * c.beam * (h + c.vocab) + h * c.vocab + c.vocab);
+    }
+  }
+  return elements * elementBytes(c);
 }

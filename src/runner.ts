@@ -8,7 +8,7 @@ import { Bench, type HookMode } from 'tinybench';
 import type { Measurement } from '../suites/axes.js';
 import { configKey, type PointConfig } from './config.js';
 import { checkOutputs } from './correctness.js';
-import { flopCount } from './flops.js';
+import { bytesMoved, flopCount } from './flops.js';
 import { loadAddon, nativeErrorCode, type NativeAddon, type NativeModel } from './native.js';
 import { engineReferences, type ReferenceSource } from './references.js';
 import type { Point, Summary } from './schema.js';
@@ -110,6 +110,7 @@ export function summarizePoint(c: PointConfig, measured: Measured, decodingSteps
     host_ms_median: measured.host_ms.length > 0 ? median(measured.host_ms) : null,
     tokens_per_s: tokensPerUnit(c, decodingSteps) / seconds,
     tflops: flopCount(c, decodingSteps) / seconds / 1e12,
+    gb_per_s: bytesMoved(c, decodingSteps) / seconds / 1e9,
   };
 }
 

@@ -38,6 +38,8 @@ export const SummarySchema = z.object({
   host_ms_median: finite.nullable(),
   tokens_per_s: finite,
   tflops: finite.nullable(),
+  /** bytesMoved (src/flops.ts) over the median; absent in runs from before it was recorded. */
+  gb_per_s: finite.optional(),
 });
 
 export const CheckSchema = z.object({ name: z.string(), ok: z.boolean(), detail: z.string().optional() });

@@ -1,7 +1,7 @@
 // The analytic FLOP counts, term by term on tiny shapes, and at BERT-base scale.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { flopCount } from '../src/flops.js';
+import { bytesMoved, flopCount } from '../src/flops.js';
 import { cpuConfig } from './harness-fixtures.js';
 
 describe('flopCount', () => {
@@ -40,5 +40,37 @@ describe('flopCount', () => {
     assert.equal(flopCount(c), decoder + 2 * (2 * 2 * 10 * 2));
     const oneStep = flopCount({ ...c, path: 'decoder', seq: 1 });
     assert.equal(flopCount(c, 1), oneStep + 2 * 2 * 10 * 2);
+  });
+});
+
+describe('bytesMoved', () => {
+  test('encoder: every weight once per forward, the input read and the output written', () => {
+    // h = 2, inter 4: QKV 12 + out 4 + FFN 8 + 8 weights, biases 6 + 2 + 4 + 2, LN 4 x 2 -> 54 elements.
+    const c = cpuConfig({ layers: 1, heads: 1, head_size: 2, inter_size: 4, batch: 1, seq: 3 });
+    assert.equal(bytesMoved(c), (54 + 2 * 3 * 2) * 4);
+    assert.equal(bytesMoved({ ...c, precision: 'fp16' }), (54 + 2 * 3 * 2) * 2);
+    assert.equal(bytesMoved({ ...c, layers: 2, precision: 'bf16' }), (2 * 54 + 12) * 2);
+  });
+
+  test('BERT-base weights dominate a small batch: about 170 MB in fp16', () => {
+    const c = cpuConfig({ layers: 12, heads: 12, head_size: 64, inter_size: 3072, batch: 1, seq: 128, precision: 'fp16' });
+    assert.ok(Math.abs(bytesMoved(c) / 1e6 - 170.3) < 0.5, String(bytesMoved(c) / 1e6));
+  });
+
+  test('decoder: weights per step, a growing self cache, the shared memory cache, memory K/V once', () => {
+    // h = 2, inter 4, rows 2 (batch 1 x beam 2), mem_len 3, 2 steps.
+    const c = cpuConfig({ path: 'decoder', layers: 1, heads: 1, head_size: 2, inter_size: 4, batch: 1, beam: 2, seq: 2, mem_len: 3 });
+    const weights = 6 * 4 + 2 * 4 + 2 * 8 + 6 + 2 + 2 + 4 + 2 + 4 + 2 + 12; // 82
+    const step = (t: number) => weights + 2 * 2 * (t + 1) * 2 + 2 * 1 * 3 * 2 + 2 * 2 * 2;
+    const memory = 1 * 3 * 2 + 2 * 1 * 3 * 2;
+    assert.equal(bytesMoved(c), (memory + step(0) + step(1)) * 4);
+  });
+
+  test('decoding adds the embedding rows, the logits weights and the logits of every step run', () => {
+    const c = cpuConfig({ path: 'decoding', layers: 1, heads: 1, head_size: 2, inter_size: 4, vocab: 10, batch: 1, beam: 2, seq: 2, mem_len: 3 });
+    const decoder = bytesMoved({ ...c, path: 'decoder' });
+    const perStep = 2 * (2 + 10) + 2 * 10 + 10;
+    assert.equal(bytesMoved(c), decoder + 2 * perStep * 4);
+    assert.equal(bytesMoved(c, 1), bytesMoved({ ...c, path: 'decoder', seq: 1 }) + perStep * 4);
   });
 });
