@@ -9,6 +9,7 @@
 import { KEY_FIELDS, PATHS, PRECISIONS, type PathName, type PointConfig, type PrecisionName } from '../src/config.js';
 import { formatChange, type Comparison, type Verdict } from '../src/gate/compare.js';
 import type { Environment, Point, Results, Summary } from '../src/schema.js';
+import { deviceCeilings } from '../src/env.js';
 
 // ---------------------------------------------------------------------------------------------
 // Display types (the JSON embedded in the page; page.ts imports these types)
@@ -318,23 +319,10 @@ export interface Peaks {
   tflops: Partial<Record<PrecisionName, number>>;
 }
 
-const PEAK_GBPS_KEY = 'peak_gbps';
-const peakTflopsKey = (precision: PrecisionName): string => `peak_tflops_${precision}`;
-
-function positiveNumber(text: string | undefined): number | null {
-  if (text === undefined) return null;
-  const value = Number(text);
-  return Number.isFinite(value) && value > 0 ? value : null;
-}
-
 /** Peaks from the environment's device map: `peak_gbps` and `peak_tflops_<precision>` (decimal strings). */
 export function readPeaks(env: Environment): Peaks {
-  const tflops: Partial<Record<PrecisionName, number>> = {};
-  for (const precision of PRECISIONS) {
-    const value = positiveNumber(env.device[peakTflopsKey(precision)]);
-    if (value !== null) tflops[precision] = value;
-  }
-  return { gbps: positiveNumber(env.device[PEAK_GBPS_KEY]), tflops };
+  const ceilings = deviceCeilings(env);
+  return { gbps: ceilings.peak_gbps ?? null, tflops: ceilings.peak_tflops ?? {} };
 }
 
 /** The CUDA backend's device fields (native/src/cuda/device_info.cc), in display order; others follow as recorded. */
@@ -355,7 +343,7 @@ const DEVICE_FIELDS: { key: string; label: string; unit: string }[] = [
 /** The value with its unit when it is a number ("1980 MHz"), as recorded otherwise ("unavailable"). */
 const withUnit = (value: string, unit: string): string => (/^\d+(\.\d+)?$/.test(value) ? `${value}${unit}` : value);
 
-const isPeakKey = (key: string): boolean => key === PEAK_GBPS_KEY || key.startsWith('peak_tflops_');
+const isPeakKey = (key: string): boolean => key === 'peak_gbps' || key.startsWith('peak_tflops_');
 
 function countByStatus(points: Point[]): string {
   const counts = { ok: 0, error: 0, oom: 0 };

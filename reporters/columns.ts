@@ -30,7 +30,8 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
   { name: 'correct', value: (p) => (p.correct === null ? null : String(p.correct)) },
   { name: 'max_rel_err', value: (p) => p.max_rel_err },
   ...(['top_k', 'top_p', 'temperature', 'backend'] as const).map((name) => ({ name, value: configValue(name) })),
-  ...(['gpu_ms_mean', 'gpu_ms_min', 'gpu_ms_max', 'gpu_ms_stdev', 'stop_reason', 'gb_per_s'] as const)
+  ...(['gpu_ms_mean', 'gpu_ms_min', 'gpu_ms_max', 'gpu_ms_stdev', 'stop_reason', 'gbps', 'mode', 'units_per_sample', 'discarded',
+    'sm_clock_mhz', 'pct_peak_tflops', 'pct_peak_gbps'] as const)
     .map((name) => ({ name, value: summaryValue(name) })),
   { name: 'error', value: (p) => p.error ?? null },
 ];
@@ -81,6 +82,7 @@ export const DISPLAY_COLUMNS: readonly DisplayColumn[] = [
   { header: 'seq', width: 4, align: 'right', text: (p) => String(p.config.seq) },
   { header: 'sampling', width: 9, align: 'left', text: samplingLabel },
   { header: 'status', width: 6, align: 'left', text: (p) => p.status },
+  { header: 'mode', width: 4, align: 'left', text: fromSummary((s) => s.mode ?? NONE) },
   { header: 'median ms', width: 9, align: 'right', text: fromSummary((s) => formatMs(s.gpu_ms_median)) },
   { header: 'p10/p90 ms', width: 13, align: 'right', text: fromSummary((s) => `${formatMs(s.gpu_ms_p10)}/${formatMs(s.gpu_ms_p90)}`) },
   { header: 'noise %', width: 7, align: 'right', text: fromSummary((s) => s.noise_pct.toFixed(2)) },

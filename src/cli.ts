@@ -10,14 +10,15 @@ import { getProfile, PROFILES } from '../suites/index.js';
 import { consoleHeader, consoleRow } from '../reporters/console.js';
 import { renderMarkdown } from '../reporters/markdown.js';
 import {
-  BACKENDS, ConfigError, configKey, PATHS, PRECISIONS, requireOneOf, requireRange, VARIANTS, type BackendName, type PointConfig,
+  BACKENDS, ConfigError, configKey, PATHS, PRECISIONS, requireOneOf, requireRange, VARIANTS, MODES, type BackendName, type MeasureMode, type PointConfig,
 } from './config.js';
-import { captureEnvironment, commandLine } from './env.js';
+import { captureEnvironment, commandLine, deviceCeilings } from './env.js';
 import { loadAddon, type NativeAddon } from './native.js';
 import { defaultRunId, ResultsWriter } from './results-io.js';
 import { PointSupervisor } from './isolation.js';
 import { Progress } from './progress.js';
-import { ResultsFormatError, type Dropped, type Point } from './schema.js';
+import type { PointWork } from './runner.js';
+import { ResultsFormatError, type Dropped, type Environment, type Point } from './schema.js';
 import { expandProfile, validateOverrides, type SweepOverrides } from './sweep.js';
 
 const EXIT_OK = 0;
@@ -44,6 +45,8 @@ const OPTIONS = {
   temperature: { type: 'string' },
   'full-length': { type: 'boolean' },
   'no-graph': { type: 'boolean' },
+  mode: { type: 'string' },
+  'profile-kernels': { type: 'boolean' },
   seed: { type: 'string' },
   'min-samples': { type: 'string' },
   'min-time': { type: 'string' },
@@ -60,6 +63,8 @@ const OPTIONS = {
 
 const DEFAULT_OUT = 'results/runs';
 const DEFAULT_POINT_TIMEOUT_S = 600;
+/** Units of work a --profile-kernels trace covers. */
+const PROFILE_ITERATIONS = 3;
 const EXIT_INTERRUPTED = 130;
 
 /** `text` broken into lines of at most `width` characters, each starting with `indent`. */
@@ -94,6 +99,9 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
                         sampling (decoding at beam 1)
   --full-length         every sequence at full length (no padding)
   --no-graph            no CUDA graph replay
+  --mode LIST           auto, cold, hot or both (= cold,hot): cold flushes the L2 before each run, hot
+                        times back-to-back runs; auto (default) is cold under 1 ms, else hot
+  --profile-kernels     also trace ${PROFILE_ITERATIONS} units per point with CUPTI: time per stage and kernel (cuda)
   --seed N              seed of the weights, inputs and sampling draws
   --min-samples N       samples per point at least (default: the profile's, 20 on the GPU)
   --min-time S          backend time the samples add up to at least, seconds (GPU default 0.25)
@@ -132,6 +140,7 @@ interface BenchRequest {
   runId?: string;
   resume?: string;
   pointTimeoutS: number;
+  profileKernels: boolean;
   markdown?: string;
 }
 
@@ -173,6 +182,8 @@ function sweepOverrides(f: Flags): SweepOverrides {
     top_k: list('top_k', f['top-k']),
     top_p: list('top_p', f['top-p']),
     temperature: list('temperature', f.temperature),
+    mode: f.mode === undefined ? undefined : [...new Set(items(f.mode).flatMap((item) =>
+      item === 'both' ? (['cold', 'hot'] as const) : [requireOneOf('mode', item, [...MODES, 'both'] as const)]))] as MeasureMode[],
     layers: one('layers', f.layers),
     heads: one('heads', f.heads),
     head_size: one('head_size', f['head-size']),
@@ -261,6 +272,7 @@ function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
     runId,
     resume: flags.resume,
     pointTimeoutS,
+    profileKernels: flags['profile-kernels'] ?? false,
     markdown: flags.markdown,
   }) as BenchRequest;
 }
@@ -295,13 +307,28 @@ function engine(): NativeAddon {
   }
 }
 
-/** A run ready to go: where it writes, and the points still to run. */
+/** A run ready to go: where it writes, the points still to run, and how. */
 interface SweepPlan {
   writer: ResultsWriter;
   points: PointConfig[];
-  measurement: Measurement;
+  work: PointWork;
   pointTimeoutS: number;
 }
+
+/** A run's options as recorded in run.options (resume reads them back). */
+interface RecordedOptions {
+  measurement: Measurement;
+  overrides: SweepOverrides;
+  pointTimeoutS: number;
+  profileKernels: boolean;
+}
+
+/** How each point of a run is measured: the run's options and its device's ceilings. */
+const pointWork = (options: RecordedOptions, env: Environment): PointWork => ({
+  measurement: options.measurement,
+  ceilings: deviceCeilings(env),
+  ...(options.profileKernels ? { profileIterations: PROFILE_ITERATIONS } : {}),
+});
 
 /** A new run of the requested profile; prints what it will run. */
 async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepPlan> {
@@ -313,7 +340,12 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
     const why = expansion.dropped.length > 0 ? `every combination was dropped (${expansion.dropped[0].reason})` : 'no sweep matches';
     throw new UsageError(`nothing to run in profile ${profile.name} on the ${backend} backend: ${why}`);
   }
+  if (request.profileKernels && backend === 'cpu') throw new UsageError('--profile-kernels needs the cuda backend (kernel traces come from CUPTI)');
+  const options: RecordedOptions = {
+    measurement, overrides: request.overrides, pointTimeoutS: request.pointTimeoutS, profileKernels: request.profileKernels,
+  };
   const startedAt = new Date();
+  const env = await captureEnvironment(addon, backend);
   const writer = new ResultsWriter(request.out, {
     run: {
       id: request.runId ?? defaultRunId(profile.name, startedAt),
@@ -323,9 +355,12 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
       command: commandLine(),
       profile: profile.name,
       backend,
-      options: { measurement, overrides: request.overrides, notes: expansion.notes, point_timeout_s: request.pointTimeoutS },
+      options: {
+        measurement, overrides: request.overrides, notes: expansion.notes, point_timeout_s: request.pointTimeoutS,
+        profile_kernels: request.profileKernels,
+      },
     },
-    env: await captureEnvironment(addon, backend),
+    env,
     dropped: expansion.dropped,
   });
   const device = addon.deviceInfo(backend).name ?? backend;
@@ -333,11 +368,11 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
     `${expansion.dropped.length} combinations dropped -> ${writer.jsonlPath}`);
   for (const note of expansion.notes) console.log(`  note: ${note}`);
   for (const line of droppedSummary(expansion.dropped)) console.log(line);
-  return { writer, points: expansion.points, measurement, pointTimeoutS: request.pointTimeoutS };
+  return { writer, points: expansion.points, work: pointWork(options, env), pointTimeoutS: request.pointTimeoutS };
 }
 
 /** The options a run recorded (see newRun), checked again: the file may have been edited. */
-function recordedOptions(options: Record<string, unknown>): { measurement: Measurement; overrides: SweepOverrides; pointTimeoutS: number } {
+function recordedOptions(options: Record<string, unknown>): RecordedOptions {
   const measurement = options.measurement as Partial<Measurement> | undefined;
   const valid = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
   const fields = ['min_samples', 'min_time_ms', 'max_noise_pct', 'timeout_ms', 'warmup_ms'] as const;
@@ -348,7 +383,7 @@ function recordedOptions(options: Record<string, unknown>): { measurement: Measu
   validateOverrides(overrides);
   const pointTimeoutS = options.point_timeout_s ?? DEFAULT_POINT_TIMEOUT_S;
   if (!(typeof pointTimeoutS === 'number' && pointTimeoutS > 0)) throw new ResultsFormatError('run.options.point_timeout_s must be > 0');
-  return { measurement: measurement as Measurement, overrides, pointTimeoutS };
+  return { measurement: measurement as Measurement, overrides, pointTimeoutS, profileKernels: options.profile_kernels === true };
 }
 
 /** Run `id` in `request.out`, to be finished: its profile's points whose keys its JSONL lacks. */
@@ -358,11 +393,11 @@ function resumedRun(addon: NativeAddon, request: BenchRequest & { resume: string
   const options = recordedOptions(run.options);
   const backend = chooseBackend(addon, run.backend);
   const expansion = expandProfile(getProfile(run.profile), backend, options.overrides);
-  const done = new Set(writer.written.map((point) => point.key));
+  const done = new Set(writer.written.map((point) => configKey(point.config)));
   const points = expansion.points.filter((config) => !done.has(configKey(config)));
   console.log(`ftbench: resuming run ${run.id} (profile ${run.profile}, ${backend}): ${expansion.points.length - points.length} of ` +
     `${expansion.points.length} points done, ${points.length} to run -> ${writer.jsonlPath}`);
-  return { writer, points, measurement: options.measurement, pointTimeoutS: options.pointTimeoutS };
+  return { writer, points, work: pointWork(options, writer.header.env), pointTimeoutS: options.pointTimeoutS };
 }
 
 /**
@@ -371,7 +406,7 @@ function resumedRun(addon: NativeAddon, request: BenchRequest & { resume: string
  * Returns whether the sweep was interrupted.
  */
 async function runPoints(plan: SweepPlan): Promise<boolean> {
-  const supervisor = new PointSupervisor({ measurement: plan.measurement, timeoutMs: plan.pointTimeoutS * 1000 });
+  const supervisor = new PointSupervisor({ work: plan.work, timeoutMs: plan.pointTimeoutS * 1000 });
   const progress = new Progress(plan.writer.written.length + plan.points.length, plan.writer.written.length);
   const interrupt = { stop: 'no' as 'no' | 'after-point' | 'now' };
   // A call, not a field read: the compiler cannot know that an await lets the handler change it.

@@ -6,11 +6,15 @@ export const PATHS = ['encoder', 'decoder', 'decoding'] as const;
 export const VARIANTS = ['fused', 'unfused', 'reference'] as const;
 export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16'] as const;
 export const BACKENDS = ['cpu', 'cuda'] as const;
+/** How a point's samples are taken (src/runner.ts): cold flushes the L2 before each run, hot times
+ * back-to-back runs, auto picks cold for points under 1 ms and hot for the others. */
+export const MODES = ['auto', 'cold', 'hot'] as const;
 
 export type PathName = (typeof PATHS)[number];
 export type VariantName = (typeof VARIANTS)[number];
 export type PrecisionName = (typeof PRECISIONS)[number];
 export type BackendName = (typeof BACKENDS)[number];
+export type MeasureMode = (typeof MODES)[number];
 
 export const MAX_BEAM = 32;
 export const MAX_TOP_K = 1024;
@@ -21,6 +25,7 @@ export interface PointConfig extends NativeConfig {
   variant: VariantName;
   precision: PrecisionName;
   backend: BackendName;
+  mode: MeasureMode;
 }
 
 /** An invalid value; `field` names the offending field. */
@@ -35,6 +40,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_CONFIG: Omit<PointConfig, 'path' | 'variant' | 'precision' | 'backend'> = {
+  mode: 'auto',
   layers: 1, heads: 2, head_size: 8, inter_size: 64, vocab: 64, max_seq: 64, mem_len: 0,
   batch: 1, beam: 1, seq: 16, top_k: 0, top_p: 0, temperature: 1, length_penalty: 0,
   start_id: 1, end_id: 2, stop_at_end: false, full_length: false, graph: true, seed: 1,
@@ -59,6 +65,7 @@ export function validateConfig(c: PointConfig): void {
   requireOneOf('variant', c.variant, VARIANTS);
   requireOneOf('precision', c.precision, PRECISIONS);
   requireOneOf('backend', c.backend, BACKENDS);
+  requireOneOf('mode', c.mode, MODES);
   requireRange('layers', c.layers, 1, 64);
   requireRange('heads', c.heads, 1, 128);
   requireRange('head_size', c.head_size, 1, 256);
@@ -93,7 +100,7 @@ export const isSampling = (c: Pick<PointConfig, 'beam' | 'top_k' | 'top_p'>): bo
 /** Fields that identify a point across runs (the gate and --resume match on this key). */
 export const KEY_FIELDS = [
   'backend', 'path', 'variant', 'precision', 'batch', 'beam', 'seq', 'layers', 'heads', 'head_size',
-  'inter_size', 'vocab', 'mem_len', 'top_k', 'top_p', 'temperature', 'length_penalty', 'full_length', 'graph',
+  'inter_size', 'vocab', 'mem_len', 'top_k', 'top_p', 'temperature', 'length_penalty', 'full_length', 'graph', 'mode',
 ] as const satisfies readonly (keyof PointConfig)[];
 
 export function configKey(c: PointConfig): string {

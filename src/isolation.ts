@@ -4,16 +4,15 @@
 // one-time costs (CUDA context, library handles, CPU references) are paid once.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Measurement } from '../suites/axes.js';
 import type { PointConfig } from './config.js';
 import type { WorkReply, WorkRequest } from './point-worker.js';
-import { failedPoint } from './runner.js';
+import { failedPoint, type PointWork } from './runner.js';
 import type { Point } from './schema.js';
 
 const WORKER = fileURLToPath(new URL('./point-worker.js', import.meta.url));
 
 export interface SupervisorOptions {
-  measurement: Measurement;
+  work: PointWork;
   /** A point still running after this long is stopped (its worker killed) and recorded as an error. */
   timeoutMs: number;
 }
@@ -48,7 +47,7 @@ export class PointSupervisor {
       }, this.options.timeoutMs);
       worker.on('message', onMessage);
       worker.on('exit', onExit);
-      worker.send({ config, measurement: this.options.measurement } satisfies WorkRequest);
+      worker.send({ config, work: this.options.work } satisfies WorkRequest);
     });
   }
 

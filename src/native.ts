@@ -44,10 +44,37 @@ export interface NativeOutputs {
   stepsRun: number;
 }
 
+/** One sample: mean ms per unit by the backend's clock, and the mean SM clock (0: the backend has none). */
+export interface NativeSample {
+  ms: number;
+  smClockMhz: number;
+}
+
+/** One activity of a kernel trace: a kernel, memcpy or memset, and the engine stage that launched it. */
+export interface NativeTraceRecord {
+  kind: 'kernel' | 'memcpy' | 'memset';
+  name: string;
+  stage: string;
+  startNs: number;
+  endNs: number;
+  grid: Int32Array;
+  block: Int32Array;
+}
+
+export interface NativeProfile {
+  iterations: number;
+  /** CUDA-event time of the traced iterations, per iteration. */
+  eventMs: number;
+  note: string;
+  records: NativeTraceRecord[];
+}
+
 export interface NativeModel {
   run(): void;
-  /** Runs `iterations` units back to back; returns their mean duration in ms (backend clock). */
-  measure(iterations?: number): number;
+  /** Runs `iterations` units back to back (after an L2 flush when asked); their mean duration and the SM clock. */
+  measure(iterations?: number, flushL2?: boolean): NativeSample;
+  /** A kernel trace of `iterations` units (cuda backend). */
+  profile(iterations: number): NativeProfile;
   outputs(): NativeOutputs;
   notes(): Record<string, string>;
   release(): void;
@@ -57,6 +84,8 @@ export interface NativeAddon {
   Model: new (backend: string, config: Partial<NativeConfig>) => NativeModel;
   backends(): string[];
   deviceInfo(backend: string): Record<string, string>;
+  /** The device's measured ceilings: peak_gbps and peak_tflops_<precision>; {} on the cpu backend. */
+  calibrate(backend: string): Record<string, number>;
   philox(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): number[];
   tensor(config: Partial<NativeConfig>, id: number, layer: number, count: number): Float32Array;
   sequenceLength(config: Partial<NativeConfig>, lengthsId: number, sentence: number, len: number): number;

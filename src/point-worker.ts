@@ -1,16 +1,15 @@
 // The child process that runs points for the supervisor (src/isolation.ts): each message in is one
 // point to run, each message out its record. A crash here (a CUDA fault, an abort, a signal) ends
 // only this process; the supervisor records it for the point and starts another.
-import type { Measurement } from '../suites/axes.js';
 import type { PointConfig } from './config.js';
 import { loadAddon } from './native.js';
 import { engineReferences } from './references.js';
-import { runPoint } from './runner.js';
+import { runPoint, type PointWork } from './runner.js';
 import type { Point } from './schema.js';
 
 export interface WorkRequest {
   config: PointConfig;
-  measurement: Measurement;
+  work: PointWork;
 }
 
 /** The point's record, or the message of a harness error (an exception that is no engine error). */
@@ -25,7 +24,7 @@ const references = engineReferences(addon);
 process.on('message', (request: WorkRequest) => {
   let reply: WorkReply;
   try {
-    reply = { point: runPoint(request.config, { measurement: request.measurement, addon, references }) };
+    reply = { point: runPoint(request.config, { ...request.work, addon, references }) };
   } catch (error) {
     reply = { harnessError: (error as Error).stack ?? String(error) };
   }

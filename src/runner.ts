@@ -6,10 +6,12 @@
 // (src/isolation.ts).
 import { Bench, type HookMode } from 'tinybench';
 import type { Measurement } from '../suites/axes.js';
-import { configKey, type PointConfig } from './config.js';
+import { configKey, type MeasureMode, type PointConfig } from './config.js';
+import type { DeviceCeilings } from './env.js';
 import { checkOutputs } from './correctness.js';
 import { bytesMoved, flopCount } from './flops.js';
 import { loadAddon, nativeErrorCode, type NativeAddon, type NativeModel } from './native.js';
+import { kernelProfile } from './profile.js';
 import { engineReferences, type ReferenceSource } from './references.js';
 import type { Point, Summary } from './schema.js';
 import { median, summarize } from './stats.js';
@@ -18,20 +20,42 @@ import { StopRule, type StopReason } from './stopping.js';
 /** Warm-up runs at least this many iterations, however short `warmup_ms` is. */
 export const MIN_WARMUP_ITERATIONS = 3;
 
+/** Past warm-up, a point whose units take less than this many ms is sampled cold under mode auto, else hot. */
+export const COLD_BELOW_MS = 1;
+/** A hot sample runs back-to-back units for about this long (at least one unit). */
+export const HOT_SAMPLE_MS = 10;
+/** A sample whose SM clock is under this fraction of the device's maximum is discarded (throttled). */
+export const THROTTLE_FRACTION = 0.75;
+/** The pause after a throttled sample, ms, so the clock can recover. */
+export const THROTTLE_PAUSE_MS = 50;
+
 export interface RunPointOptions {
   measurement: Measurement;
   /** The engine; loadAddon() when absent. */
   addon?: NativeAddon;
   /** What each point's outputs are compared with; engineReferences(addon) when absent. */
   references?: ReferenceSource;
+  /** The device's clock and peaks; no throttle check and no % of peak when absent. */
+  ceilings?: DeviceCeilings;
+  /** Record a kernel trace of this many units after the measurement (cuda backend). */
+  profileIterations?: number;
 }
 
+/** What is measured of each point of a run, the same for all of them (serialisable: it goes to the worker). */
+export type PointWork = Pick<RunPointOptions, 'measurement' | 'ceilings' | 'profileIterations'>;
+
 export interface Measured {
-  /** Backend-clock duration of each measured iteration, ms, in run order. */
+  /** Backend-clock duration per unit of each kept sample, ms, in run order. */
   samples_ms: number[];
-  /** Host-clock latency of each measured call, ms. */
+  /** Host-clock latency per unit of each measured call (launch + sync), ms. */
   host_ms: number[];
   stop_reason: StopReason;
+  /** The sampling mode used ('auto' resolved) and units per sample. */
+  mode: 'cold' | 'hot';
+  units_per_sample: number;
+  /** Samples dropped for a throttled SM clock, and the mean SM clock of the kept ones (null: none reported). */
+  discarded: number;
+  sm_clock_mhz: number | null;
 }
 
 /** An error the engine would have raised itself: recorded as status "error" by runPoint. */
@@ -39,14 +63,31 @@ function engineError(message: string): Error {
   return Object.assign(new Error(message), { code: 'ERR_FTB_ENGINE' });
 }
 
-/** Warms `model` up, then samples it until the stop rule says enough (see src/stopping.ts). */
-export function measureModel(model: NativeModel, m: Measurement): Measured {
+const pause = (ms: number): void => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms) as unknown as void;
+
+/** How to sample: `mode` with 'auto' resolved by the warm-up's median unit time; units per sample. */
+function samplingPlan(mode: MeasureMode, warmupMs: readonly number[]): { mode: 'cold' | 'hot'; units: number } {
+  const estimate = median(warmupMs);
+  const resolved = mode === 'auto' ? (estimate < COLD_BELOW_MS ? 'cold' : 'hot') : mode;
+  return { mode: resolved, units: resolved === 'cold' ? 1 : Math.max(1, Math.round(HOT_SAMPLE_MS / estimate)) };
+}
+
+/**
+ * Warms `model` up (single units, by backend time), then samples it, cold or hot, until the stop
+ * rule says enough (src/stopping.ts). Samples taken at a throttled SM clock are discarded.
+ */
+export function measureModel(model: NativeModel, m: Measurement, mode: MeasureMode = 'auto', ceilings?: DeviceCeilings): Measured {
+  const warmup: number[] = [];
   const samples: number[] = [];
+  const clocks: number[] = [];
   const rule = new StopRule(m);
   const stop = new AbortController();
   let stopReason: StopReason = 'timeout';
+  let plan = { mode: 'cold' as 'cold' | 'hot', units: 1 };
+  let discarded = 0;
   let firstSampleAt: number | undefined;
   let phase: HookMode = 'warmup';
+  const throttleBelow = (ceilings?.sm_clock_max_mhz ?? 0) * THROTTLE_FRACTION;
   const bench = new Bench({
     // tinybench runs until both its minimums hold or the signal aborts: the stop rule aborts it,
     // and a budget of `timeout_ms` of backend time is the backstop.
@@ -60,24 +101,32 @@ export function measureModel(model: NativeModel, m: Measurement): Measured {
     signal: stop.signal,
   });
   bench.add('point', () => {
-    if (phase === 'run') firstSampleAt ??= performance.now();
-    const ms = model.measure(1);
-    if (!(Number.isFinite(ms) && ms > 0)) throw engineError(`the backend timed an iteration at ${ms} ms`);
-    if (phase === 'run') {
-      samples.push(ms);
-      const reason = rule.add(ms, performance.now() - firstSampleAt!);
+    const warming = phase !== 'run';
+    if (!warming) firstSampleAt ??= performance.now();
+    const sample = warming ? model.measure(1) : model.measure(plan.units, plan.mode === 'cold');
+    if (!(Number.isFinite(sample.ms) && sample.ms > 0)) throw engineError(`the backend timed an iteration at ${sample.ms} ms`);
+    if (warming) {
+      warmup.push(sample.ms);
+    } else if (sample.smClockMhz > 0 && sample.smClockMhz < throttleBelow) {
+      discarded++;
+      pause(THROTTLE_PAUSE_MS);
+    } else {
+      samples.push(sample.ms);
+      if (sample.smClockMhz > 0) clocks.push(sample.smClockMhz);
+      const reason = rule.add(sample.ms, performance.now() - firstSampleAt!);
       if (reason) {
         stopReason = reason;
         stop.abort();
       }
     }
     // Budget by backend time; the sample itself stays tinybench's host-clock latency.
-    return { overriddenIterationCost: ms };
+    return { overriddenIterationCost: sample.ms * (warming ? 1 : plan.units) };
   }, {
     // Declared sync: tinybench would otherwise call the task once more to find out.
     async: false,
-    beforeAll(mode) {
-      phase = mode ?? 'run';
+    beforeAll(hookMode) {
+      phase = hookMode ?? 'run';
+      if (phase === 'run') plan = samplingPlan(mode, warmup);
     },
   });
   const [task] = bench.runSync();
@@ -85,7 +134,15 @@ export function measureModel(model: NativeModel, m: Measurement): Measured {
   if ((result.state !== 'completed' && result.state !== 'aborted-with-statistics') || !result.latency.samples) {
     throw new Error(`tinybench finished the point in state ${result.state}`);
   }
-  return { samples_ms: samples, host_ms: [...result.latency.samples], stop_reason: stopReason };
+  return {
+    samples_ms: samples,
+    host_ms: result.latency.samples.map((ms) => ms / plan.units),
+    stop_reason: stopReason,
+    mode: plan.mode,
+    units_per_sample: plan.units,
+    discarded,
+    sm_clock_mhz: clocks.length > 0 ? clocks.reduce((a, b) => a + b, 0) / clocks.length : null,
+  };
 }
 
 /** Tokens one unit of work produces or consumes: batch·seq (encoder), batch·steps (decoder, decoding). */
@@ -93,9 +150,12 @@ function tokensPerUnit(c: PointConfig, decodingSteps: number): number {
   return c.batch * (c.path === 'decoding' ? decodingSteps : c.seq);
 }
 
-export function summarizePoint(c: PointConfig, measured: Measured, decodingSteps: number): Summary {
+export function summarizePoint(c: PointConfig, measured: Measured, decodingSteps: number, ceilings?: DeviceCeilings): Summary {
   const s = summarize(measured.samples_ms);
   const seconds = s.median / 1000;
+  const tflops = flopCount(c, decodingSteps) / seconds / 1e12;
+  const gbps = bytesMoved(c, decodingSteps) / seconds / 1e9;
+  const peakTflops = ceilings?.peak_tflops?.[c.precision];
   return {
     samples: s.count,
     gpu_ms_median: s.median,
@@ -107,10 +167,16 @@ export function summarizePoint(c: PointConfig, measured: Measured, decodingSteps
     gpu_ms_stdev: s.stdev,
     noise_pct: s.noise_pct,
     stop_reason: measured.stop_reason,
+    mode: measured.mode,
+    units_per_sample: measured.units_per_sample,
+    discarded: measured.discarded,
+    sm_clock_mhz: measured.sm_clock_mhz,
     host_ms_median: measured.host_ms.length > 0 ? median(measured.host_ms) : null,
     tokens_per_s: tokensPerUnit(c, decodingSteps) / seconds,
-    tflops: flopCount(c, decodingSteps) / seconds / 1e12,
-    gb_per_s: bytesMoved(c, decodingSteps) / seconds / 1e9,
+    tflops,
+    gbps,
+    pct_peak_tflops: peakTflops ? (100 * tflops) / peakTflops : null,
+    pct_peak_gbps: ceilings?.peak_gbps ? (100 * gbps) / ceilings.peak_gbps : null,
   };
 }
 
@@ -128,7 +194,8 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
   let model: NativeModel | undefined;
   try {
     model = new addon.Model(config.backend, config);
-    const measured = measureModel(model, options.measurement);
+    const measured = measureModel(model, options.measurement, config.mode, options.ceilings);
+    const profile = options.profileIterations ? kernelProfile(model.profile(options.profileIterations)) : {};
     const outputs = model.outputs();
     const notes = model.notes();
     // Released before the references run, so that they have the device's memory to themselves.
@@ -141,10 +208,11 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
       config,
       started_at: startedAt.toISOString(),
       status: 'ok',
-      summary: summarizePoint(config, measured, outputs.stepsRun),
+      summary: summarizePoint(config, measured, outputs.stepsRun, options.ceilings),
       samples_ms: measured.samples_ms,
       ...verdict,
       notes,
+      ...profile,
       duration_s: seconds(),
     };
   } catch (error) {

@@ -2,7 +2,7 @@
 // reporters, the dashboard and the gate. A results file that does not match is rejected with the
 // path of the first offending field.
 import { z } from 'zod';
-import { BACKENDS, PATHS, PRECISIONS, VARIANTS } from './config.js';
+import { BACKENDS, MODES, PATHS, PRECISIONS, VARIANTS } from './config.js';
 import { STOP_REASONS } from './stopping.js';
 
 export const SCHEMA_ID = 'ftbench/results@1';
@@ -20,6 +20,8 @@ export const PointConfigSchema = z.object({
   top_k: count, top_p: finite, temperature: finite, length_penalty: finite,
   start_id: count, end_id: count, stop_at_end: z.boolean(), full_length: z.boolean(), graph: z.boolean(),
   seed: count,
+  /** Absent in runs from before sampling modes: those were 'auto' by today's names. */
+  mode: z.enum(MODES).default('auto'),
 });
 
 /** Statistics of a point's retained samples (backend clock) and host latencies. */
@@ -38,8 +40,26 @@ export const SummarySchema = z.object({
   host_ms_median: finite.nullable(),
   tokens_per_s: finite,
   tflops: finite.nullable(),
-  /** bytesMoved (src/flops.ts) over the median; absent in runs from before it was recorded. */
-  gb_per_s: finite.optional(),
+  // Absent in runs from before each was recorded:
+  /** bytesMoved (src/flops.ts) over the median, GB/s. */
+  gbps: finite.optional(),
+  /** How the samples were taken (src/runner.ts) and how many units each sample ran. */
+  mode: z.enum(['cold', 'hot']).optional(),
+  units_per_sample: count.optional(),
+  /** Samples dropped for a throttled SM clock; the mean SM clock of the kept ones (null: the backend has none). */
+  discarded: count.optional(),
+  sm_clock_mhz: finite.nullable().optional(),
+  /** tflops and gbps as % of the device's measured peaks (env.device peak_*); null when not measured. */
+  pct_peak_tflops: finite.nullable().optional(),
+  pct_peak_gbps: finite.nullable().optional(),
+});
+
+/** A kernel trace of the point (--profile-kernels, src/profile.ts); times are per unit of work. */
+export const ProfileSchema = z.object({ iterations: count, event_ms: finite, kernel_ms: finite, note: z.string() });
+export const StageTimeSchema = z.object({ name: z.string(), calls: finite, total_ms: finite });
+export const KernelTimeSchema = z.object({
+  name: z.string(), kind: z.enum(['kernel', 'memcpy', 'memset']), stage: z.string(), calls: finite, total_ms: finite, mean_ms: finite,
+  grid: z.string().nullable(), block: z.string().nullable(),
 });
 
 export const CheckSchema = z.object({ name: z.string(), ok: z.boolean(), detail: z.string().optional() });
@@ -55,6 +75,9 @@ export const PointSchema = z.object({
   max_rel_err: finite.nullable(),
   checks: z.array(CheckSchema),
   notes: z.record(z.string(), z.string()),
+  profile: ProfileSchema.optional(),
+  stages: z.array(StageTimeSchema).optional(),
+  kernels: z.array(KernelTimeSchema).optional(),
   started_at: z.string(),
   duration_s: finite,
 });
@@ -97,6 +120,8 @@ export const StreamLineSchema = z.discriminatedUnion('type', [
 
 export type Summary = z.infer<typeof SummarySchema>;
 export type Check = z.infer<typeof CheckSchema>;
+export type StageTime = z.infer<typeof StageTimeSchema>;
+export type KernelTime = z.infer<typeof KernelTimeSchema>;
 export type Point = z.infer<typeof PointSchema>;
 export type Dropped = z.infer<typeof DroppedSchema>;
 export type RunInfo = z.infer<typeof RunSchema>;

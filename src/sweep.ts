@@ -122,6 +122,7 @@ function applyOverrides(sweep: Sweep, o: SweepOverrides): Sweep {
     top_k: o.top_k ?? sweep.top_k,
     top_p: o.top_p ?? sweep.top_p,
     temperature: o.temperature ?? sweep.temperature,
+    mode: o.mode ?? sweep.mode,
     layers: o.layers ?? sweep.layers,
     heads: o.heads ?? sweep.heads,
     head_size: o.head_size ?? sweep.head_size,
@@ -155,6 +156,7 @@ function sweepConfigs(sweep: Sweep, path: PathName, backend: BackendName, overri
     top_k: unique(sweep.top_k ?? [DEFAULT_CONFIG.top_k]),
     top_p: unique(sweep.top_p ?? [DEFAULT_CONFIG.top_p]),
     temperature: unique(sweep.temperature ?? [DEFAULT_CONFIG.temperature]),
+    mode: unique(sweep.mode ?? [DEFAULT_CONFIG.mode]),
     variant: variants,
   }).map((axes) => ({ ...base, ...axes }));
 }

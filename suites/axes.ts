@@ -1,6 +1,6 @@
 // The vocabulary of a benchmark profile: a Sweep is one model (its dims) crossed with lists of
 // values per axis; a Profile is named sweeps plus how long to measure each point.
-import type { PathName, PrecisionName, VariantName } from '../src/config.js';
+import type { MeasureMode, PathName, PrecisionName, VariantName } from '../src/config.js';
 
 /** List-valued axes: a sweep runs the cartesian product of these. */
 export interface SweepAxes {
@@ -16,6 +16,8 @@ export interface SweepAxes {
   top_k?: number[];
   top_p?: number[];
   temperature?: number[];
+  /** How samples are taken (src/runner.ts); absent = ['auto']. */
+  mode?: MeasureMode[];
 }
 
 /** The model every point of a sweep runs (one value each). */

@@ -141,15 +141,13 @@ export const ENCODER_GEMMS = [
   { role: 'ffn1', m: 4096, n: 3072, k: 768, dtype: 'fp16', algo: 'heuristic #0', source: 'heuristic', tuned_ms: null, heuristic_ms: 0.052 },
 ];
 export const ENCODER_STAGES = [
-  { name: 'qkv_gemm', total_ms: 0.08 },
-  { name: 'attention', total_ms: 0.05 },
-  { name: 'ffn', total_ms: 0.03 },
+  { name: 'qkv_gemm', calls: 12, total_ms: 0.08 },
+  { name: 'attention', calls: 12, total_ms: 0.05 },
+  { name: 'ffn', calls: 12, total_ms: 0.03 },
 ];
-export const ENCODER_KERNELS = [
-  { name: 'gemm_128x256', stage: 'qkv_gemm', calls: 12, total_ms: 0.08 },
-  { name: 'softmax<half>', stage: 'attention', calls: 12, total_ms: 0.05 },
-  { name: 'add_bias_gelu', stage: 'ffn', calls: 12, total_ms: 0.03 },
-];
+const kernel = (name: string, stage: string, totalMs: number) =>
+  ({ name, kind: 'kernel', stage, calls: 12, total_ms: totalMs, mean_ms: totalMs / 12, grid: '8x12x1', block: '128x1x1' });
+export const ENCODER_KERNELS = [kernel('gemm_128x256', 'qkv_gemm', 0.08), kernel('softmax<half>', 'attention', 0.05), kernel('add_bias_gelu', 'ffn', 0.03)];
 
 /**
  * The GPU fixture as raw JSON with the optional records the dashboard reads (GEMMs, stages,

@@ -89,7 +89,7 @@ describe('optional per-point records', () => {
     });
     assert.equal(extras[index].gemms[1].batch_count, 1, 'batch_count defaults to 1');
     assert.deepEqual(extras[index].kernels[1], { name: 'softmax<half>', stage: 'attention', calls: 12, total_ms: 0.05 });
-    assert.deepEqual(extras[index].stages[0], { name: 'qkv_gemm', stage: null, calls: null, total_ms: 0.08 });
+    assert.deepEqual(extras[index].stages[0], { name: 'qkv_gemm', stage: null, calls: 12, total_ms: 0.08 });
     const decoding = results.points.findIndex((point) => point.config.path === 'decoding');
     assert.deepEqual(extras[decoding], { gbps: null, gemms: [], stages: [], kernels: [] });
   });

@@ -295,7 +295,9 @@ describe('CPU model lifecycle', () => {
   it('refuses outputs before run and measures positive durations', () => {
     const model = new addon.Model('cpu', config({}));
     assert.throws(() => model.outputs(), { code: 'ERR_FTB_ENGINE', message: 'encoder outputs requested before run()' });
-    assert.ok(model.measure(2) > 0);
+    const sample = model.measure(2);
+    assert.ok(sample.ms > 0);
+    assert.equal(sample.smClockMhz, 0, 'the CPU has no SM clock');
     assert.equal(model.outputs().hidden.length, DEFAULT_CONFIG.batch * DEFAULT_CONFIG.seq * hiddenOf(config({})));
     model.release();
     assert.throws(() => model.run(), { code: 'ERR_FTB_ENGINE', message: 'model was released' });

@@ -150,11 +150,16 @@ describe('CUDA encoder', { skip }, () => {
     assert.deepEqual(graphed.outputs.hidden, eager.outputs.hidden);
   });
 
-  test('measure() returns the mean CUDA-event time of the iterations', () => {
+  test('measure() returns the mean CUDA-event time of the iterations and the SM clock, hot or cold', () => {
     const model = new addon!.Model('cuda', encoderConfig(SHAPES[0], { variant: 'fused', precision: 'fp16' }));
+    const maxClock = Number(addon!.deviceInfo('cuda').sm_clock_max_mhz);
     try {
-      const ms = model.measure(5);
-      assert.ok(Number.isFinite(ms) && ms > 0 && ms < 1000, `measured ${ms} ms`);
+      for (const [iterations, flush] of [[5, false], [1, true]] as const) {
+        const { ms, smClockMhz } = model.measure(iterations, flush);
+        assert.ok(Number.isFinite(ms) && ms > 0 && ms < 1000, `measured ${ms} ms`);
+        // The probe's clock is the SM clock: positive and not above the device's maximum (+2% for rounding).
+        assert.ok(smClockMhz > 0 && smClockMhz <= maxClock * 1.02, `SM clock ${smClockMhz} MHz (max ${maxClock})`);
+      }
     } finally {
       model.release();
     }

@@ -15,7 +15,10 @@ export function okPoint(config: PointConfig, samples: number[], overrides: Parti
     key: configKey(config),
     config,
     status: 'ok',
-    summary: summarizePoint(config, { samples_ms: samples, host_ms: samples.map((ms) => ms + 0.01), stop_reason: 'noise' }, config.seq),
+    summary: summarizePoint(config, {
+      samples_ms: samples, host_ms: samples.map((ms) => ms + 0.01), stop_reason: 'noise', mode: 'cold', units_per_sample: 1, discarded: 0,
+      sm_clock_mhz: null,
+    }, config.seq),
     samples_ms: samples,
     correct: true,
     max_rel_err: null,

@@ -31,7 +31,8 @@ describe('csv', () => {
       'path', 'variant', 'precision', 'batch', 'beam', 'seq', 'layers', 'heads', 'head_size', 'inter_size', 'vocab', 'status',
       'gpu_ms_median', 'gpu_ms_p10', 'gpu_ms_p90', 'noise_pct', 'samples', 'host_ms_median', 'tokens_per_s', 'tflops',
       'correct', 'max_rel_err', 'top_k', 'top_p', 'temperature', 'backend',
-      'gpu_ms_mean', 'gpu_ms_min', 'gpu_ms_max', 'gpu_ms_stdev', 'stop_reason', 'gb_per_s', 'error',
+      'gpu_ms_mean', 'gpu_ms_min', 'gpu_ms_max', 'gpu_ms_stdev', 'stop_reason', 'gbps', 'mode', 'units_per_sample', 'discarded',
+      'sm_clock_mhz', 'pct_peak_tflops', 'pct_peak_gbps', 'error',
     ]);
   });
 
@@ -41,11 +42,11 @@ describe('csv', () => {
     const s = encoder.summary!;
     assert.equal(lines[1], ['encoder', 'reference', 'fp32', 4, 1, 32, 1, 2, 8, 64, 64, 'ok', 0.5, s.gpu_ms_p10, s.gpu_ms_p90, s.noise_pct, 3,
       s.host_ms_median, s.tokens_per_s, s.tflops, 'true', '', 0, 0, 1, 'cpu', s.gpu_ms_mean, s.gpu_ms_min, s.gpu_ms_max, s.gpu_ms_stdev,
-      'noise', s.gb_per_s, ''].join(','));
-    assert.match(lines[2], /^decoding,reference,fp32,1,1,8,.*,4,0,0\.7,cpu,[\d.e-]+,[\d.]+,[\d.]+,[\d.e-]+,noise,[\d.e-]+,$/);
+      'noise', s.gbps, 'cold', 1, 0, '', '', '', ''].join(','));
+    assert.match(lines[2], /^decoding,reference,fp32,1,1,8,.*,4,0,0\.7,cpu,[\d.e-]+,[\d.]+,[\d.]+,[\d.e-]+,noise,[\d.e-]+,cold,1,0,,,,$/);
     assert.equal(lines[3],
-      'encoder,reference,fp16,1,1,16,1,2,8,64,64,error,,,,,,,,,,,0,0,1,cpu,,,,,,,"precision must be fp32, got ""fp16"" | really"');
-    assert.match(lines[4], /,false,,0,0,1,cpu,[\d.e,-]+,noise,[\d.e-]+,$/);
+      'encoder,reference,fp16,1,1,16,1,2,8,64,64,error,,,,,,,,,,,0,0,1,cpu,,,,,,,,,,,,,"precision must be fp32, got ""fp16"" | really"');
+    assert.match(lines[4], /,false,,0,0,1,cpu,[\d.e,-]+,noise,[\d.e-]+,cold,1,0,,,,$/);
   });
 });
 
@@ -61,12 +62,12 @@ describe('console', () => {
 
   test('header, rows and problems', () => {
     assert.equal(consoleHeader().split('\n')[0],
-      'path     variant   prec batch beam  seq sampling  status median ms    p10/p90 ms noise %   tok/s TFLOP/s correct');
+      'path     variant   prec batch beam  seq sampling  status mode median ms    p10/p90 ms noise %   tok/s TFLOP/s correct');
     const s = encoder.summary!;
-    assert.equal(consoleRow(encoder), `encoder  reference fp32     4    1   32 -         ok        0.5000 ${`${formatMs(s.gpu_ms_p10)}/${formatMs(s.gpu_ms_p90)}`.padStart(13)}   ${s.noise_pct.toFixed(2)} ${formatRate(s.tokens_per_s).padStart(7)} ${formatTflops(s.tflops!).padStart(7)} yes`);
+    assert.equal(consoleRow(encoder), `encoder  reference fp32     4    1   32 -         ok     cold    0.5000 ${`${formatMs(s.gpu_ms_p10)}/${formatMs(s.gpu_ms_p90)}`.padStart(13)}   ${s.noise_pct.toFixed(2)} ${formatRate(s.tokens_per_s).padStart(7)} ${formatTflops(s.tflops!).padStart(7)} yes`);
     assert.match(consoleRow(sampling), /^decoding reference fp32     1    1    8 k4 t0\.7   ok /);
     assert.equal(consoleRow(failed).split('\n')[1], '  ! error: precision must be fp32, got "fp16" | really');
-    assert.match(consoleRow(failed), / error +- +- +- +- +- +-$/m);
+    assert.match(consoleRow(failed), / error +- +- +- +- +- +- +-$/m);
     assert.equal(consoleRow(incorrect).split('\n')[1], '  ! incorrect: hidden finite (hidden[3] = NaN)');
     assert.match(consoleRow(incorrect).split('\n')[0], / NO$/);
   });
@@ -85,8 +86,8 @@ describe('markdown', () => {
     assert.equal(lines[0], '### ftbench run smoke-20261122-100000');
     assert.equal(lines[2], 'Profile **smoke** on **CPU reference (fp32 storage, fp64 accumulation)** (cpu backend), commit 0123456789ab: ' +
       '2 of 4 points ok and correct, 0 combinations dropped, 10.0 s.');
-    assert.equal(lines[4], '| path | variant | prec | batch | beam | seq | sampling | status | median ms | p10/p90 ms | noise % | tok/s | TFLOP/s | correct |');
-    assert.equal(lines[5], '| :--- | :--- | :--- | ---: | ---: | ---: | :--- | :--- | ---: | ---: | ---: | ---: | ---: | :--- |');
+    assert.equal(lines[4], '| path | variant | prec | batch | beam | seq | sampling | status | mode | median ms | p10/p90 ms | noise % | tok/s | TFLOP/s | correct |');
+    assert.equal(lines[5], '| :--- | :--- | :--- | ---: | ---: | ---: | :--- | :--- | :--- | ---: | ---: | ---: | ---: | ---: | :--- |');
     assert.equal(lines.filter((l) => l.startsWith('| ')).length, 2 + 4);
     assert.ok(text.includes('- backend=cpu path=encoder variant=reference precision=fp16 batch=1 beam=1 seq=16 layers=1 heads=2 head\\_size=8 '));
     assert.ok(text.includes(': error: precision must be fp32, got "fp16" \\| really\n'));

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import type { Measurement } from '../suites/axes.js';
 import type { PointConfig } from '../src/config.js';
 import { flopCount } from '../src/flops.js';
-import type { NativeAddon, NativeModel, NativeOutputs } from '../src/native.js';
+import type { NativeAddon, NativeModel, NativeOutputs, NativeProfile, NativeSample } from '../src/native.js';
 import { CPU_REFERENCE_MAX_FLOP, engineReferences } from '../src/references.js';
 import { MIN_WARMUP_ITERATIONS, runPoint } from '../src/runner.js';
 import { PointSchema } from '../src/schema.js';
@@ -16,13 +16,15 @@ const nativeError = (code: string, message: string) => Object.assign(new Error(m
 interface Script {
   /** Durations measure() returns, in order (the last one repeats). */
   durations?: number[];
+  /** SM clocks measure() reports, in order (the last one repeats); 0 when absent. */
+  clocks?: number[];
   createError?: Error;
   measureError?: Error;
 }
 
 /** An engine whose models return scripted durations; it records the calls made on it. */
 function scriptedAddon(script: Script) {
-  const log = { created: 0, released: 0, measured: 0 };
+  const log = { created: 0, released: 0, measured: 0, calls: [] as string[] };
   const hidden = new Float32Array(2 * 16 * 16).fill(0.5);
   const outputs: NativeOutputs = {
     hidden, lengths: Int32Array.from([16, 16]), outputIds: new Int32Array(), stepIds: new Int32Array(), parentIds: new Int32Array(),
@@ -34,10 +36,16 @@ function scriptedAddon(script: Script) {
       log.created++;
     }
     run(): void {}
-    measure(): number {
+    measure(iterations = 1, flushL2 = false): NativeSample {
       if (script.measureError) throw script.measureError;
+      log.calls.push(`${iterations}${flushL2 ? ' cold' : ''}`);
       const durations = script.durations ?? [1];
-      return durations[Math.min(log.measured++, durations.length - 1)];
+      const clocks = script.clocks ?? [0];
+      const at = log.measured++;
+      return { ms: durations[Math.min(at, durations.length - 1)], smClockMhz: clocks[Math.min(at, clocks.length - 1)] };
+    }
+    profile(): NativeProfile {
+      throw nativeError('ERR_FTB_ENGINE', 'kernel profiles need the cuda backend');
     }
     outputs(): NativeOutputs {
       return outputs;
@@ -82,6 +90,51 @@ describe('runner', () => {
     const timedOut = runPoint(config, { measurement: { ...measurement, timeout_ms: 0 }, addon });
     assert.equal(timedOut.summary?.stop_reason, 'timeout');
     assert.equal(timedOut.samples_ms.length, 1);
+  });
+
+  test('mode auto: cold (L2 flushed, one unit) under 1 ms, else hot batches of about 10 ms', () => {
+    /** The calls as "<warm-up calls of one unit> then <samples> x <call>". */
+    const shape = (calls: string[]) => {
+      const warmup = calls.findIndex((call) => call !== '1');
+      assert.ok(calls.slice(warmup).every((call) => call === calls[warmup]), calls.join(', '));
+      return `${warmup} then ${calls.length - warmup} x ${calls[warmup]}`;
+    };
+    const cold = scriptedAddon({ durations: [0.5] });
+    const coldPoint = runPoint(config, { measurement, addon: cold.addon });
+    // Warm-up: 25 ms of 0.5 ms units = 50; samples: 45 ms of them = 90.
+    assert.equal(shape(cold.log.calls), '50 then 90 x 1 cold');
+    assert.deepEqual([coldPoint.summary?.mode, coldPoint.summary?.units_per_sample], ['cold', 1]);
+    const hot = scriptedAddon({ durations: [2] });
+    const hotPoint = runPoint(config, { measurement, addon: hot.addon });
+    // Warm-up: 13 units of 2 ms; samples of 5 units (10 ms), each 2 ms per unit: 23 of them reach 45 ms.
+    assert.equal(shape(hot.log.calls), '13 then 23 x 5');
+    assert.deepEqual([hotPoint.summary?.mode, hotPoint.summary?.units_per_sample], ['hot', 5]);
+    // Forced modes win over the estimate.
+    const forced = scriptedAddon({ durations: [2] });
+    runPoint({ ...config, mode: 'cold' }, { measurement, addon: forced.addon });
+    assert.equal(shape(forced.log.calls), '13 then 23 x 1 cold');
+  });
+
+  test('samples at a throttled SM clock (under 75% of the maximum) are discarded and counted', () => {
+    // Warm-up at 1980 MHz, then 1000 MHz (throttled) twice, then 1900 MHz.
+    const { addon } = scriptedAddon({ durations: [10], clocks: [1980, 1980, 1980, 1000, 1000, 1900] });
+    const point = runPoint(config, { measurement, addon, ceilings: { sm_clock_max_mhz: 1980 } });
+    assert.equal(point.summary?.discarded, 2);
+    assert.equal(point.samples_ms.length, 5);
+    assert.equal(point.summary?.sm_clock_mhz, 1900);
+    // Without a clock to compare with, nothing is discarded.
+    const unchecked = runPoint(config, { measurement, addon: scriptedAddon({ durations: [10], clocks: [500] }).addon });
+    assert.deepEqual([unchecked.summary?.discarded, unchecked.summary?.sm_clock_mhz], [0, 500]);
+  });
+
+  test('% of the measured peaks, when the run has them', () => {
+    const { addon } = scriptedAddon({ durations: [10] });
+    const point = runPoint(config, { measurement, addon, ceilings: { sm_clock_max_mhz: 0, peak_gbps: 1, peak_tflops: { fp32: 1e-3 } } });
+    const s = point.summary!;
+    assert.equal(s.pct_peak_gbps, 100 * s.gbps!);
+    assert.equal(s.pct_peak_tflops, (100 * s.tflops!) / 1e-3);
+    const none = runPoint(config, { measurement, addon: scriptedAddon({ durations: [10] }).addon });
+    assert.deepEqual([none.summary?.pct_peak_gbps, none.summary?.pct_peak_tflops], [null, null]);
   });
 
   test('the minimum sample count wins when the time is reached first', () => {
@@ -154,8 +207,11 @@ describe('references of a point', () => {
         built.push(this.who);
       }
       run(): void {}
-      measure(): number {
-        return 1;
+      measure(): NativeSample {
+        return { ms: 1, smClockMhz: 0 };
+      }
+      profile(): NativeProfile {
+        throw nativeError('ERR_FTB_ENGINE', 'kernel profiles need the cuda backend');
       }
       outputs(): NativeOutputs {
         const factor = scale[this.who.split('/').slice(0, 2).join('/')];

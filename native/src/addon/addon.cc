@@ -117,7 +117,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Model",
                        {InstanceMethod("run", &ModelWrap::Run), InstanceMethod("measure", &ModelWrap::Measure),
-                        InstanceMethod("outputs", &ModelWrap::Outputs), InstanceMethod("notes", &ModelWrap::Notes),
+                        InstanceMethod("profile", &ModelWrap::Profile), InstanceMethod("outputs", &ModelWrap::Outputs),
+                        InstanceMethod("notes", &ModelWrap::Notes),
                         InstanceMethod("release", &ModelWrap::Release)});
   }
 
@@ -145,12 +146,45 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return info.Env().Undefined();
   }
 
+  // measure(iterations = 1, flushL2 = false) -> { ms, smClockMhz }
   Napi::Value Measure(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
     ftb::MeasureOptions options;
     if (info.Length() > 0 && info[0].IsNumber()) options.iterations = info[0].As<Napi::Number>().Int32Value();
-    if (options.iterations < 1) throw make_error(info.Env(), "iterations must be >= 1", "ERR_FTB_CONFIG");
-    const double ms = guarded(info.Env(), [&] { return model(info.Env()).measure(options); });
-    return Napi::Number::New(info.Env(), ms);
+    if (options.iterations < 1) throw make_error(env, "iterations must be >= 1", "ERR_FTB_CONFIG");
+    if (info.Length() > 1 && info[1].IsBoolean()) options.flush_l2 = info[1].As<Napi::Boolean>().Value();
+    const ftb::Sample sample = guarded(env, [&] { return model(env).measure(options); });
+    Napi::Object obj = Napi::Object::New(env);
+    obj.Set("ms", sample.ms);
+    obj.Set("smClockMhz", sample.sm_clock_mhz);
+    return obj;
+  }
+
+  // profile(iterations) -> { iterations, eventMs, note, records: [{ kind, name, stage, startNs, endNs, grid, block }] }
+  Napi::Value Profile(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const int iterations = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1;
+    if (iterations < 1) throw make_error(env, "iterations must be >= 1", "ERR_FTB_CONFIG");
+    const ftb::KernelProfile profile = guarded(env, [&] { return model(env).profile(iterations); });
+    Napi::Array records = Napi::Array::New(env, profile.records.size());
+    for (size_t i = 0; i < profile.records.size(); ++i) {
+      const ftb::TraceRecord& r = profile.records[i];
+      Napi::Object obj = Napi::Object::New(env);
+      obj.Set("kind", r.kind);
+      obj.Set("name", r.name);
+      obj.Set("stage", r.stage);
+      obj.Set("startNs", static_cast<double>(r.start_ns));
+      obj.Set("endNs", static_cast<double>(r.end_ns));
+      obj.Set("grid", to_typed<int, Napi::Int32Array>(env, std::vector<int>(r.grid, r.grid + 3)));
+      obj.Set("block", to_typed<int, Napi::Int32Array>(env, std::vector<int>(r.block, r.block + 3)));
+      records[i] = obj;
+    }
+    Napi::Object obj = Napi::Object::New(env);
+    obj.Set("iterations", profile.iterations);
+    obj.Set("eventMs", profile.event_ms);
+    obj.Set("note", profile.note);
+    obj.Set("records", records);
+    return obj;
   }
 
   Napi::Value Outputs(const Napi::CallbackInfo& info) {
@@ -199,6 +233,16 @@ Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
   return obj;
 }
 
+// calibrate(backend) -> { peak_gbps, peak_tflops_<precision>, ... } (empty for the cpu backend)
+Napi::Value Calibrate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string name = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "cpu";
+  const std::map<std::string, double> peaks = guarded(env, [&] { return ftb::backend(name).calibrate(); });
+  Napi::Object obj = Napi::Object::New(env);
+  for (const auto& [key, value] : peaks) obj.Set(key, value);
+  return obj;
+}
+
 uint32_t u32(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Uint32Value(); }
 
 // philox(c0, c1, c2, c3, k0, k1) -> [w0, w1, w2, w3]: exposes the generator for known-answer tests.
@@ -238,6 +282,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", ModelWrap::Define(env));
   exports.Set("backends", Napi::Function::New(env, Backends));
   exports.Set("deviceInfo", Napi::Function::New(env, DeviceInfo));
+  exports.Set("calibrate", Napi::Function::New(env, Calibrate));
   exports.Set("philox", Napi::Function::New(env, Philox));
   exports.Set("tensor", Napi::Function::New(env, TensorValues));
   exports.Set("sequenceLength", Napi::Function::New(env, SequenceLength));

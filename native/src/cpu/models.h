@@ -7,14 +7,14 @@
 
 namespace ftb {
 
-// Times run() with the host's steady clock (the CPU backend's "device" clock).
+// Times run() with the host's steady clock (the CPU backend's "device" clock; no L2 to flush, no SM clock).
 class HostTimedModel : public Model {
  public:
-  double measure(const MeasureOptions& options) override {
+  Sample measure(const MeasureOptions& options) override {
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < options.iterations; ++i) run();
     const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
-    return elapsed.count() / options.iterations;
+    return {elapsed.count() / options.iterations, 0.0};
   }
 };
 

@@ -3,6 +3,7 @@
 #include "cuda/context.h"
 #include "cuda/device_info.h"
 #include "cuda/models/encoder.h"
+#include "cuda/timing/calibration.h"
 
 namespace ftb {
 namespace {
@@ -12,6 +13,8 @@ class CudaBackend final : public Backend {
   std::string name() const override { return "cuda"; }
 
   DeviceInfo device_info() const override { return cuda::describe_device(context()); }
+
+  std::map<std::string, double> calibrate() override { return cuda::calibrate(context()); }
 
   std::unique_ptr<Model> create_model(const ModelConfig& config) override {
     validate(config);

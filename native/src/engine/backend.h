@@ -2,6 +2,7 @@
 // and times itself with the backend's own clock (host clock on the CPU, CUDA events on the GPU).
 // Nothing here knows about Node: the addon (src/addon) is a thin layer over these types.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -41,7 +42,31 @@ struct Outputs {
 };
 
 struct MeasureOptions {
-  int iterations = 1;  // runs timed together (hot batch): the sample is their mean
+  int iterations = 1;     // runs timed together (hot batch): the sample is their mean
+  bool flush_l2 = false;  // cold sample: the device's L2 flushed before the timed runs (GPU backends)
+};
+
+// One sample: the mean duration of its runs by the backend's clock, and the mean SM clock over
+// them (MHz; 0 on a backend without one).
+struct Sample {
+  double ms = 0;
+  double sm_clock_mhz = 0;
+};
+
+// One activity of a kernel trace (Model::profile): a kernel, memcpy or memset on the device.
+struct TraceRecord {
+  std::string kind;   // "kernel", "memcpy", "memset"
+  std::string name;   // kernel name, or "memcpy <bytes> B" / "memset <bytes> B"
+  std::string stage;  // the engine stage that launched it (qkv_gemm, attention, ...); "" if none
+  uint64_t start_ns = 0, end_ns = 0;
+  int grid[3] = {0, 0, 0}, block[3] = {0, 0, 0};
+};
+
+struct KernelProfile {
+  int iterations = 0;
+  double event_ms = 0;  // CUDA-event time of the traced iterations, per iteration
+  std::string note;     // how the trace was taken (e.g. eager launches of a graphed model)
+  std::vector<TraceRecord> records;
 };
 
 class Model {
@@ -49,8 +74,10 @@ class Model {
   virtual ~Model() = default;
   // One unit of work: an encoder forward, `seq` decoder steps, or a whole decoding.
   virtual void run() = 0;
-  // Runs `options.iterations` units and returns their mean duration in ms, by the backend's clock.
-  virtual double measure(const MeasureOptions& options) = 0;
+  // Runs `options.iterations` units: their mean duration in ms by the backend's clock, and the clock.
+  virtual Sample measure(const MeasureOptions& options) = 0;
+  // A kernel trace of `iterations` units, each activity attributed to its engine stage.
+  virtual KernelProfile profile(int /*iterations*/) { throw EngineError("kernel profiles need the cuda backend"); }
   virtual Outputs outputs() = 0;
   // Extra facts for the results file (graph on/off, kernels chosen, ...), as string pairs.
   virtual std::map<std::string, std::string> notes() const { return {}; }
@@ -68,6 +95,8 @@ class Backend {
   virtual DeviceInfo device_info() const = 0;
   // Validates the config (ConfigError) and what this backend supports, then builds the model.
   virtual std::unique_ptr<Model> create_model(const ModelConfig& config) = 0;
+  // The device's measured ceilings (copy GB/s, GEMM TFLOP/s per precision); none on the CPU.
+  virtual std::map<std::string, double> calibrate() { return {}; }
 };
 
 // Backends compiled into this build, "cpu" first.

@@ -65,7 +65,8 @@ class FaultyModel final : public Model {
  public:
   FaultyModel(std::unique_ptr<Model> model, FaultKind kind) : model_(std::move(model)), kind_(kind) {}
   void run() override { model_->run(); }
-  double measure(const MeasureOptions&) override { fail(kind_); }
+  Sample measure(const MeasureOptions&) override { fail(kind_); }
+  KernelProfile profile(int iterations) override { return model_->profile(iterations); }
   Outputs outputs() override { return model_->outputs(); }
   std::map<std::string, std::string> notes() const override { return model_->notes(); }
 

@@ -14,7 +14,9 @@
 #include "cuda/kernels/fill.h"
 #include "cuda/kernels/layernorm.h"
 #include "cuda/models/graph.h"
+#include "cuda/timing/device_sampler.h"
 #include "cuda/timing/event_timer.h"
+#include "cuda/timing/kernel_trace.h"
 
 namespace ftb::cuda {
 namespace {
@@ -148,12 +150,23 @@ class EncoderBase : public Model {
     context_->synchronize("encoder forward (" + std::string(to_string(config_.variant)) + ")");
   }
 
-  double measure(const MeasureOptions& options) override {
+  Sample measure(const MeasureOptions& options) override {
     context_->activate();
+    return sampler_.sample([this] { launch_forward(); }, options, stream());
+  }
+
+  // Eager forwards (a graph replay would tie every kernel to one launch, hiding the stages).
+  KernelProfile profile(int iterations) override {
+    context_->activate();
+    context_->synchronize("encoder forward before the trace");
+    KernelTrace trace;
     timer_.start(stream());
-    for (int i = 0; i < options.iterations; ++i) launch_forward();
+    for (int i = 0; i < iterations; ++i) enqueue();
     timer_.stop(stream());
-    return timer_.elapsed_ms() / options.iterations;
+    const double ms = timer_.elapsed_ms() / iterations;
+    context_->synchronize("traced encoder forwards");
+    return {iterations, ms, graph_.ready() ? "eager launches (the measured samples replay a CUDA graph)" : "eager launches",
+            trace.collect()};
   }
 
   Outputs outputs() override {
@@ -238,6 +251,7 @@ class EncoderBase : public Model {
   std::vector<std::array<DeviceBuffer, kLayerTensors>> weights_;
   std::vector<const Gemm*> gemms_;
   CapturedGraph graph_;
+  DeviceSampler sampler_{context_->properties()};
   EventTimer timer_;
 };
 
@@ -276,9 +290,13 @@ class FusedEncoder final : public EncoderBase {
   void enqueue() override {
     cudaStream_t s = stream();
     const int* offsets = seq_offsets_dev_.as<int>();
+    TraceStages stage;
+    stage("remove_padding");
     gather_rows(dtype_, input_.get(), hidden_.get(), token_rows_dev_.as<int>(), tokens_, hidden_size_, s);
     for (int layer = 0; layer < config_.layers; ++layer) {
+      stage("qkv_gemm");
       qkv_gemm_.run(hidden_.get(), weight(layer, Tensor::EncQkvW), qkv_.get(), nullptr, 1.0f, s);
+      stage("attention");
       if (fused_attention_) {
         fused_attention(dtype_, qkv_.get(), weight(layer, Tensor::EncQkvB), ctx_.get(), offsets, batch_, seq_, heads_,
                         head_size_, s);
@@ -291,18 +309,24 @@ class FusedEncoder final : public EncoderBase {
         context_gemm_.run(scores_.get(), v_.get(), ctx_heads_.get(), nullptr, 1.0f, s);
         merge_heads(dtype_, ctx_heads_.get(), ctx_.get(), offsets, batch_, seq_, heads_, head_size_, s);
       }
+      stage("attn_out_gemm");
       attn_out_gemm_.run(ctx_.get(), weight(layer, Tensor::EncAttnOutW), projected_.get(), nullptr, 1.0f, s);
+      stage("layernorm");
       layernorm(dtype_, projected_.get(), hidden_.get(), weight(layer, Tensor::EncAttnOutB),
                 weight(layer, Tensor::EncAttnLnGamma), weight(layer, Tensor::EncAttnLnBeta), hidden_.get(), tokens_,
                 hidden_size_, s);
+      stage("ffn1_gemm_gelu");
       ffn1_gemm_.run(hidden_.get(), weight(layer, Tensor::EncFfn1W), inter_buf_.get(),
                      gelu_epilogue_ ? weight(layer, Tensor::EncFfn1B) : nullptr, 1.0f, s);
       if (!gelu_epilogue_) bias_gelu(dtype_, inter_buf_.get(), weight(layer, Tensor::EncFfn1B), tokens_, inter_, s);
+      stage("ffn2_gemm");
       ffn2_gemm_.run(inter_buf_.get(), weight(layer, Tensor::EncFfn2W), projected_.get(), nullptr, 1.0f, s);
+      stage("layernorm");
       layernorm(dtype_, projected_.get(), hidden_.get(), weight(layer, Tensor::EncFfn2B),
                 weight(layer, Tensor::EncFfnLnGamma), weight(layer, Tensor::EncFfnLnBeta), hidden_.get(), tokens_,
                 hidden_size_, s);
     }
+    stage("remove_padding");
     write_output(dtype_, hidden_.get(), output_.as<float>(), lengths_dev_.as<int>(), offsets, batch_, seq_,
                  hidden_size_, s);
   }
@@ -362,35 +386,48 @@ class UnfusedEncoder final : public EncoderBase {
     const size_t rows = static_cast<size_t>(batch_) * seq_, h = hidden_size_;
     const size_t elem = dtype_size(dtype_);
     const size_t scores = static_cast<size_t>(batch_) * heads_ * seq_ * seq_;
+    TraceStages stage;
     for (int layer = 0; layer < config_.layers; ++layer) {
       const void* x = layer == 0 ? input_.get() : hidden_.get();
       const char* qkv_w = static_cast<const char*>(weight(layer, Tensor::EncQkvW));
       const char* qkv_b = static_cast<const char*>(weight(layer, Tensor::EncQkvB));
       for (int j = 0; j < 3; ++j) {
+        stage("qkv_gemm");
         qkv_gemm_[j].run(x, qkv_w + j * h * elem, qkv_[j].get(), nullptr, 1.0f, s);
+        stage("bias_transpose");
         add_bias(dtype_, qkv_[j].get(), qkv_b + j * h * elem, rows, hidden_size_, s);
         split_heads(dtype_, qkv_[j].get(), hidden_size_, qkv_heads_[j].get(), batch_, seq_, heads_, head_size_, s);
       }
+      stage("attention");
       scores_gemm_.run(qkv_heads_[0].get(), qkv_heads_[1].get(), scores_.get(), nullptr, 1.0f, s);
       scale_values(dtype_, scores_.get(), scores, 1.0f / std::sqrt(static_cast<float>(head_size_)), s);
       mask_keys(dtype_, scores_.get(), lengths_dev_.as<int>(), batch_, heads_, seq_, s);
       softmax_rows(dtype_, scores_.get(), batch_, heads_, seq_, 1.0f, nullptr, s);
       context_gemm_.run(scores_.get(), qkv_heads_[2].get(), ctx_heads_.get(), nullptr, 1.0f, s);
+      stage("bias_transpose");
       merge_heads(dtype_, ctx_heads_.get(), ctx_.get(), nullptr, batch_, seq_, heads_, head_size_, s);
+      stage("attn_out_gemm");
       attn_out_gemm_.run(ctx_.get(), weight(layer, Tensor::EncAttnOutW), projected_.get(), nullptr, 1.0f, s);
+      stage("bias_residual");
       add_bias(dtype_, projected_.get(), weight(layer, Tensor::EncAttnOutB), rows, hidden_size_, s);
       add_tensors(dtype_, sum_.get(), x, projected_.get(), rows * h, s);
+      stage("layernorm");
       layernorm(dtype_, sum_.get(), nullptr, nullptr, weight(layer, Tensor::EncAttnLnGamma),
                 weight(layer, Tensor::EncAttnLnBeta), hidden_.get(), rows, hidden_size_, s);
+      stage("ffn1_gemm_gelu");
       ffn1_gemm_.run(hidden_.get(), weight(layer, Tensor::EncFfn1W), inter_buf_.get(), nullptr, 1.0f, s);
       add_bias(dtype_, inter_buf_.get(), weight(layer, Tensor::EncFfn1B), rows, inter_, s);
       bias_gelu(dtype_, inter_buf_.get(), nullptr, rows, inter_, s);
+      stage("ffn2_gemm");
       ffn2_gemm_.run(inter_buf_.get(), weight(layer, Tensor::EncFfn2W), projected_.get(), nullptr, 1.0f, s);
+      stage("bias_residual");
       add_bias(dtype_, projected_.get(), weight(layer, Tensor::EncFfn2B), rows, hidden_size_, s);
       add_tensors(dtype_, sum_.get(), hidden_.get(), projected_.get(), rows * h, s);
+      stage("layernorm");
       layernorm(dtype_, sum_.get(), nullptr, nullptr, weight(layer, Tensor::EncFfnLnGamma),
                 weight(layer, Tensor::EncFfnLnBeta), hidden_.get(), rows, hidden_size_, s);
     }
+    stage("output");
     write_output(dtype_, hidden_.get(), output_.as<float>(), lengths_dev_.as<int>(), nullptr, batch_, seq_,
                  hidden_size_, s);
   }

@@ -1,0 +1,74 @@
+#include "cuda/timing/calibration.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "cuda/buffer.h"
+#include "cuda/check.h"
+#include "cuda/kernels/fill.h"
+#include "cuda/timing/event_timer.h"
+
+namespace ftb::cuda {
+namespace {
+
+constexpr size_t kCopyBytes = 512u << 20;  // far past the 50 MB L2
+constexpr int kGemmSize = 8192;            // the square GEMM of REFERENCE.md §3
+constexpr int kWarmups = 2, kRepeats = 10;
+
+// Median per-call time of `work` in ms, after warm-up.
+template <typename Work>
+double median_ms(cudaStream_t stream, Work work) {
+  EventTimer timer;
+  for (int i = 0; i < kWarmups; ++i) work();
+  std::vector<double> times;
+  for (int i = 0; i < kRepeats; ++i) {
+    timer.start(stream);
+    work();
+    timer.stop(stream);
+    times.push_back(timer.elapsed_ms());
+  }
+  std::nth_element(times.begin(), times.begin() + kRepeats / 2, times.end());
+  return times[kRepeats / 2];
+}
+
+double gemm_tflops(CudaContext& context, Precision precision) {
+  const DType dtype = storage_type(precision);
+  const size_t n = kGemmSize, count = n * n;
+  DeviceBuffer a(count * dtype_size(dtype), "calibration GEMM A"), b(count * dtype_size(dtype), "calibration GEMM B"),
+      c(count * dtype_size(dtype), "calibration GEMM C");
+  // Random data, never zeros: a GEMM of zeros runs faster than real data (METHOD.md).
+  ModelConfig config;
+  fill_tensor(dtype, a.get(), count, config, Tensor::EncoderInput, 0, context.stream());
+  fill_tensor(dtype, b.get(), count, config, Tensor::EncoderInput, 1, context.stream());
+  GemmSpec spec;
+  spec.role = "calibration";
+  spec.dtype = dtype;
+  spec.tf32 = precision == Precision::TF32;
+  spec.m = spec.n = spec.k = spec.lda = spec.ldb = spec.ldc = kGemmSize;
+  const Gemm gemm = context.gemm().plan(spec);
+  const double ms = median_ms(context.stream(), [&] { gemm.run(a.get(), b.get(), c.get(), nullptr, 1.0f, context.stream()); });
+  return 2.0 * n * n * n / (ms * 1e-3) / 1e12;
+}
+
+}  // namespace
+
+std::map<std::string, double> calibrate(CudaContext& context) {
+  context.activate();
+  cudaStream_t stream = context.stream();
+  std::map<std::string, double> peaks;
+  {
+    DeviceBuffer src(kCopyBytes, "calibration copy source"), dst(kCopyBytes, "calibration copy target");
+    check(cudaMemsetAsync(src.get(), 1, kCopyBytes, stream), "filling the calibration copy source");
+    const double ms = median_ms(stream, [&] {
+      check(cudaMemcpyAsync(dst.get(), src.get(), kCopyBytes, cudaMemcpyDeviceToDevice, stream), "calibration copy");
+    });
+    peaks["peak_gbps"] = 2.0 * kCopyBytes / (ms * 1e-3) / 1e9;
+  }
+  for (Precision precision : {Precision::FP32, Precision::TF32, Precision::FP16, Precision::BF16}) {
+    peaks[std::string("peak_tflops_") + to_string(precision)] = gemm_tflops(context, precision);
+  }
+  context.synchronize("calibration");
+  return peaks;
+}
+
+}  // namespace ftb::cuda
