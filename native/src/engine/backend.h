@@ -68,6 +68,10 @@ class Backend {
   virtual DeviceInfo device_info() const = 0;
   // Validates the config (ConfigError) and what this backend supports, then builds the model.
   virtual std::unique_ptr<Model> create_model(const ModelConfig& config) = 0;
+  // Test hook of the sampling step: draws config.batch tokens, row b from the same logits row
+  // (config.vocab values) with draw b of step 0, under config's top_k / top_p / temperature / seed
+  // and variant. Lets tests check sampling frequencies against a crafted distribution.
+  virtual std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) = 0;
 };
 
 // Backends compiled into this build, "cpu" first.

@@ -15,6 +15,13 @@ namespace ftb::cuda {
 void add_bias(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream);
 // x = GELU(x + bias) (bias may be null: x = GELU(x)); tanh form, fp32 math.
 void bias_gelu(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream);
+// x = ReLU(x + bias) (bias may be null)
+void bias_relu(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream);
+// x[r, c] += y[r, c] + bias[c]: a residual add with the preceding GEMM's bias
+void add_bias_residual(DType dtype, void* x, const void* y, const void* bias, size_t rows, int cols,
+                       cudaStream_t stream);
+// out (fp32) = in, elementwise (any count)
+void to_float(DType dtype, const void* in, float* out, size_t count, cudaStream_t stream);
 // out = a + b, elementwise (out may alias a or b)
 void add_tensors(DType dtype, void* out, const void* a, const void* b, size_t count, cudaStream_t stream);
 // x *= alpha
