@@ -89,11 +89,14 @@ class StepModel : public Model {
     slot = context_->gemm().plan(spec);
     gemms_.push_back(&slot);
   }
+  // Ordered after the work queued on the model's stream (a non-blocking stream: a plain cudaMemcpy on
+  // the default stream would not wait for it).
   template <typename T>
   std::vector<T> download(const void* src, size_t count, const char* what) const {
     std::vector<T> values(count);
-    check(cudaMemcpy(values.data(), src, count * sizeof(T), cudaMemcpyDeviceToHost),
-          std::string("copying ") + what + " to the host");
+    const std::string stage = std::string("copying ") + what + " to the host";
+    check(cudaMemcpyAsync(values.data(), src, count * sizeof(T), cudaMemcpyDeviceToHost, stream()), stage);
+    context_->synchronize(stage);
     return values;
   }
 
