@@ -132,6 +132,9 @@ describe('CUDA decoding', { skip }, () => {
     { name: 'beam 4, length penalty 0.6', config: { beam: 4, length_penalty: 0.6 } },
     { name: 'beam 4, vocab 53 (padded to 56), head size 16', config: { beam: 4, vocab: 53, head_size: 16, seq: 14 } },
     { name: 'beam 32, vocab 80', config: { beam: 32, vocab: 80, batch: 2, seq: 6 } },
+    // Several vocabulary chunks per row in the fused top-k (about 1024 logits each).
+    { name: 'greedy, vocab 2500', config: { vocab: 2500 } },
+    { name: 'beam 4, vocab 3001', config: { beam: 4, vocab: 3001, seq: 8 } },
   ];
   for (const search of searches) {
     test(`fp32 ${search.name}: fused, unfused and CPU choose identical ids`, () => {
@@ -241,7 +244,7 @@ describe('CUDA decoding', { skip }, () => {
   test('notes name the search, the attention kernels, the graph and the GEMMs', () => {
     const fused = runModel('cuda', { ...decodingBase, beam: 4, variant: 'fused', precision: 'fp16' }).notes;
     assert.match(fused.graph, /^on/);
-    assert.match(fused.search, /^beam_softmax_topk/);
+    assert.match(fused.search, /^beam_softmax_stats \+ beam_softmax_topk .* 1 vocabulary chunks/);
     assert.match(fused.self_attention, /cache indirection/);
     assert.match(fused['gemm.logits'], /^m=12 n=48 k=16 batch=1 dtype=f16 epilogue=bias /);
     assert.match(fused['gemm.ffn1'], /epilogue=bias_relu/);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <climits>
 #include <cmath>
 
@@ -10,6 +11,8 @@ namespace ftb::cuda {
 namespace {
 
 constexpr unsigned int kRowThreads = 512;
+constexpr unsigned int kChunkThreads = 256;
+constexpr int kChunkLength = 1024;
 constexpr unsigned int kThreads = 256;
 
 __global__ void init_search_kernel(SearchState state, int rows, int beam, int start_id) {
@@ -33,39 +36,89 @@ __device__ double row_log_total(const T* row, int vocab, float* scratch, double*
   return row_max + log(block_sum(total, dscratch));
 }
 
+// Chunk c of a row: logits [c·len, min(vocab, (c + 1)·len)), len = ceil(vocab / chunks).
+struct Chunk {
+  int begin, end;
+  __device__ Chunk(int vocab, int chunks, int c) {
+    const int len = (vocab + chunks - 1) / chunks;
+    begin = min(vocab, c * len);
+    end = min(vocab, begin + len);
+  }
+};
+
+// Softmax statistics of a (row, chunk): its max and Σ exp(l - max) in fp64.
 template <typename T>
-__global__ void __launch_bounds__(kRowThreads)
-    beam_topk_kernel(const T* logits, int ld, int vocab, int beam, int end_id, SearchState state, float* out_scores,
-                     int* out_ids) {
-  __shared__ SelectShared select;
+__global__ void __launch_bounds__(kChunkThreads)
+    chunk_stats_kernel(const T* logits, int ld, int vocab, float* chunk_max, double* chunk_sum) {
   __shared__ float scratch[32];
   __shared__ double dscratch[32];
+  const int r = blockIdx.x, c = blockIdx.y, chunks = gridDim.y;
+  const T* row = logits + static_cast<size_t>(r) * ld;
+  const Chunk chunk(vocab, chunks, c);
+  float local_max = -INFINITY;
+  for (int v = chunk.begin + threadIdx.x; v < chunk.end; v += blockDim.x) local_max = fmaxf(local_max, to_float(row[v]));
+  local_max = block_max(local_max, scratch);
+  double total = 0.0;
+  for (int v = chunk.begin + threadIdx.x; v < chunk.end; v += blockDim.x) {
+    total += exp(static_cast<double>(to_float(row[v])) - local_max);
+  }
+  total = block_sum(total, dscratch);
+  if (threadIdx.x == 0) {
+    chunk_max[static_cast<size_t>(r) * chunks + c] = local_max;
+    chunk_sum[static_cast<size_t>(r) * chunks + c] = total;
+  }
+}
+
+// The `beam` best continuations (score, j·vocab + v) of a (row, chunk), score = fp32(cum + l - log Σ exp)
+// as the reference; fillers (-inf, INT_MAX) rank after every real candidate.
+template <typename T>
+__global__ void __launch_bounds__(kChunkThreads)
+    beam_topk_kernel(const T* logits, int ld, int vocab, int beam, int end_id, SearchState state,
+                     const float* chunk_max, const double* chunk_sum, float* out_scores, int* out_ids) {
+  __shared__ SelectShared select;
   __shared__ int found;
-  const int r = blockIdx.x, j = r % beam;
+  const int r = blockIdx.x, c = blockIdx.y, chunks = gridDim.y, j = r % beam;
   const float cum = state.cum_log_probs[r];
-  float* scores = out_scores + static_cast<size_t>(r) * beam;
-  int* ids = out_ids + static_cast<size_t>(r) * beam;
-  if (state.finished[r]) {  // offers only (end_id, cum); the fillers rank after every real candidate
-    if (threadIdx.x < beam) {
-      scores[threadIdx.x] = threadIdx.x == 0 ? cum : -INFINITY;
-      ids[threadIdx.x] = threadIdx.x == 0 ? j * vocab + end_id : INT_MAX;
+  float* scores = out_scores + (static_cast<size_t>(r) * chunks + c) * beam;
+  int* ids = out_ids + (static_cast<size_t>(r) * chunks + c) * beam;
+  const Chunk chunk(vocab, chunks, c);
+  const int offered = state.finished[r] ? (c == 0) : min(beam, chunk.end - chunk.begin);
+  for (int slot = offered + threadIdx.x; slot < beam; slot += blockDim.x) {
+    scores[slot] = -INFINITY;
+    ids[slot] = INT_MAX;
+  }
+  if (state.finished[r]) {  // offers only (end_id, cum)
+    if (offered == 1 && threadIdx.x == 0) {
+      scores[0] = cum;
+      ids[0] = j * vocab + end_id;
     }
     return;
   }
+  if (offered == 0) return;
+  // log Σ exp over the whole row, from the chunks' statistics.
+  float row_max = -INFINITY;
+  for (int k = 0; k < chunks; ++k) row_max = fmaxf(row_max, chunk_max[static_cast<size_t>(r) * chunks + k]);
+  double total = 0.0;
+  for (int k = 0; k < chunks; ++k) {
+    const size_t i = static_cast<size_t>(r) * chunks + k;
+    total += chunk_sum[i] * exp(static_cast<double>(chunk_max[i]) - row_max);
+  }
+  const double log_total = row_max + log(total);
   const T* row = logits + static_cast<size_t>(r) * ld;
-  const double log_total = row_log_total(row, vocab, scratch, dscratch);
-  const auto key = [&](int v) {
+  const auto key = [&](int i) {
+    const int v = chunk.begin + i;
     return ranked_key(static_cast<float>(cum + (static_cast<double>(to_float(row[v])) - log_total)), v);
   };
-  const uint64_t threshold = block_select(vocab, beam - 1, key, select);
+  const int n = chunk.end - chunk.begin;
+  const uint64_t threshold = block_select(n, offered - 1, key, select);
   if (threadIdx.x == 0) found = 0;
   __syncthreads();
-  for (int v = threadIdx.x; v < vocab; v += blockDim.x) {
-    const uint64_t k = key(v);
+  for (int i = threadIdx.x; i < n; i += blockDim.x) {
+    const uint64_t k = key(i);
     if (k >= threshold) {
       const int slot = atomicAdd(&found, 1);
       scores[slot] = key_score(k);
-      ids[slot] = j * vocab + v;
+      ids[slot] = j * vocab + key_id(k);
     }
   }
 }
@@ -184,12 +237,23 @@ void init_search(const SearchState& state, int rows, int beam, int start_id, cud
   check_launch("init_search");
 }
 
+int beam_topk_chunks(int vocab, int beam) {
+  const int wanted = (vocab + kChunkLength - 1) / kChunkLength;
+  return std::max(1, std::min(wanted, 1024 / (beam * beam)));
+}
+
 void beam_topk(DType dtype, const void* logits, int ld, int rows, int vocab, int beam, int end_id,
-               const SearchState& state, float* candidate_scores, int* candidate_ids, cudaStream_t stream) {
+               const SearchState& state, int chunks, float* chunk_max, double* chunk_sum, float* candidate_scores,
+               int* candidate_ids, cudaStream_t stream) {
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
-    beam_topk_kernel<T><<<rows, kRowThreads, 0, stream>>>(static_cast<const T*>(logits), ld, vocab, beam, end_id,
-                                                          state, candidate_scores, candidate_ids);
+    const dim3 grid(rows, chunks);
+    chunk_stats_kernel<T><<<grid, kChunkThreads, 0, stream>>>(static_cast<const T*>(logits), ld, vocab, chunk_max,
+                                                              chunk_sum);
+    check_launch("beam_softmax_stats");
+    beam_topk_kernel<T><<<grid, kChunkThreads, 0, stream>>>(static_cast<const T*>(logits), ld, vocab, beam, end_id,
+                                                            state, chunk_max, chunk_sum, candidate_scores,
+                                                            candidate_ids);
   });
   check_launch("beam_softmax_topk");
 }

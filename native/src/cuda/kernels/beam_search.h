@@ -1,9 +1,10 @@
 // Token selection of the decoding path on the device (native/MODEL.md, "Beam search", "Finish").
 // Logits are [rows, ld] (ld = vocab padded to a multiple of 8; padded columns are never read).
 //
-// fused:   beam_topk (log-softmax statistics + each row's `beam` best continuations, one block per
-//          row) then beam_commit (the sentence's best `beam` of beam² candidates, state update and
-//          the cache indirection table).
+// fused:   beam_topk in two kernels over (row, vocabulary chunk) blocks, so that a few rows still
+//          fill the GPU: the chunks' softmax statistics, then each chunk's `beam` best continuations
+//          under the row's log-softmax; then beam_commit (the sentence's best `beam` of its
+//          beam·chunks·beam candidates, state update and the cache indirection table).
 // unfused: log_softmax, beam_scores (cum + log-prob, finished beams masked), a full segmented sort
 //          of each sentence's beam·vocab scores (segmented_sort.h), then beam_commit of the first
 //          `beam` of each sorted segment; the caches are copied by parents (decoder_attention.h).
@@ -28,9 +29,15 @@ struct SearchState {
 // Before step 0: ids start_id, cum 0 for beam 0 of a sentence and -inf for the others.
 void init_search(const SearchState& state, int rows, int beam, int start_id, cudaStream_t stream);
 
-// Fused stage 1: candidates [rows, beam] (score, j·vocab + v) of each row j of a sentence.
+// Vocabulary chunks per row of beam_topk: about 1024 logits each, at most 1024 / beam² so that a
+// sentence's candidates stay within one beam_commit block.
+int beam_topk_chunks(int vocab, int beam);
+
+// Fused stage 1: candidates [rows, chunks, beam] (score, j·vocab + v) of each row j of a sentence;
+// chunk_max / chunk_sum ([rows, chunks]) hold the chunks' softmax statistics in between.
 void beam_topk(DType dtype, const void* logits, int ld, int rows, int vocab, int beam, int end_id,
-               const SearchState& state, float* candidate_scores, int* candidate_ids, cudaStream_t stream);
+               const SearchState& state, int chunks, float* chunk_max, double* chunk_sum, float* candidate_scores,
+               int* candidate_ids, cudaStream_t stream);
 
 // Commits step *step: the new beams of sentence b are its `beam` best candidates among `count` at
 // candidate_scores/ids + b·stride (ranked: already in rank order, the first `beam` are taken).

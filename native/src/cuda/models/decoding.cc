@@ -175,7 +175,8 @@ class CudaDecoding final : public StepModel {
         vocab_padded_(config.vocab_padded()),
         // fp16/bf16 add the logits bias in the GEMM epilogue (as the FFN1 ReLU); fp32/tf32 keep the kernel.
         bias_epilogue_(fused_ && dtype_ != DType::F32),
-        search_(search_kind(config)) {
+        search_(search_kind(config)),
+        topk_chunks_(beam_topk_chunks(config.vocab, config.beam)) {
     const int seq = config.seq, rows = rows_, vocab = config.vocab;
     const bool indirection = search_ == Search::BeamTopK && config.beam > 1;
     int_buffers_.resize(kIntBuffers);
@@ -204,8 +205,11 @@ class CudaDecoding final : public StepModel {
 
     const size_t row_vocab = static_cast<size_t>(rows) * vocab;
     if (search_ == Search::BeamTopK) {
-      candidate_scores_ = DeviceBuffer(static_cast<size_t>(rows) * config.beam * sizeof(float), "beam candidates");
-      candidate_ids_ = DeviceBuffer(static_cast<size_t>(rows) * config.beam * sizeof(int), "beam candidates");
+      const size_t chunks = static_cast<size_t>(rows) * topk_chunks_;
+      chunk_max_ = DeviceBuffer(chunks * sizeof(float), "beam softmax statistics");
+      chunk_sum_ = DeviceBuffer(chunks * sizeof(double), "beam softmax statistics");
+      candidate_scores_ = DeviceBuffer(chunks * config.beam * sizeof(float), "beam candidates");
+      candidate_ids_ = DeviceBuffer(chunks * config.beam * sizeof(int), "beam candidates");
     } else if (search_ == Search::Beam) {
       // [rows, vocab] log-probs, candidate scores and ids, and their per-sentence sorted copies.
       log_probs_ = DeviceBuffer(row_vocab * sizeof(float), "log-probs");
@@ -280,9 +284,11 @@ class CudaDecoding final : public StepModel {
   }
 
   std::map<std::string, std::string> path_notes() const override {
-    const char* search = search_ == Search::BeamTopK ? "beam_softmax_topk (radix select per row) + beam_commit"
-                         : search_ == Search::Beam ? "log_softmax + beam_scores + segmented radix sort + beam_commit"
-                                                   : sampler_->kernels();
+    const std::string search =
+        search_ == Search::BeamTopK ? "beam_softmax_stats + beam_softmax_topk (radix select per row and " +
+                                          std::to_string(topk_chunks_) + " vocabulary chunks) + beam_commit"
+        : search_ == Search::Beam   ? "log_softmax + beam_scores + segmented radix sort + beam_commit"
+                                    : sampler_->kernels();
     return {{"search", search},
             {"vocab_padded", std::to_string(vocab_padded_)},
             {"logits_bias", bias_epilogue_ ? "cuBLASLt epilogue" : "add_bias kernel"}};
@@ -310,9 +316,11 @@ class CudaDecoding final : public StepModel {
     const int vocab = config_.vocab, beam = config_.beam;
     switch (search_) {
       case Search::BeamTopK:
-        beam_topk(dtype_, logits_.get(), vocab_padded_, rows_, vocab, beam, config_.end_id, state(),
-                  candidate_scores_.as<float>(), candidate_ids_.as<int>(), s);
-        beam_commit(candidate_scores_.as<float>(), candidate_ids_.as<int>(), beam * beam, beam * beam, false,
+        beam_topk(dtype_, logits_.get(), vocab_padded_, rows_, vocab, beam, config_.end_id, state(), topk_chunks_,
+                  chunk_max_.as<float>(), chunk_sum_.as<double>(), candidate_scores_.as<float>(),
+                  candidate_ids_.as<int>(), s);
+        beam_commit(candidate_scores_.as<float>(), candidate_ids_.as<int>(), beam * topk_chunks_ * beam,
+                    beam * topk_chunks_ * beam, false,
                     config_.batch, beam, vocab, config_.end_id, state(), step(),
                     int_buffers_[kIndir].bytes() > 0 ? ints(kIndir) : nullptr, config_.seq, s);
         break;
@@ -334,9 +342,10 @@ class CudaDecoding final : public StepModel {
   const int vocab_padded_;
   const bool bias_epilogue_;
   const Search search_;
+  const int topk_chunks_;  // vocabulary chunks per row of the fused beam search
   std::vector<DeviceBuffer> int_buffers_;
   DeviceBuffer cum_, out_cum_, out_scores_, embedding_, final_gamma_, final_beta_, logits_w_, logits_b_, positions_, x_,
-      normed_, logits_, candidate_scores_, candidate_ids_, keys_, ids_, sorted_keys_, sorted_ids_, log_probs_;
+      normed_, logits_, chunk_max_, chunk_sum_, candidate_scores_, candidate_ids_, keys_, ids_, sorted_keys_, sorted_ids_, log_probs_;
   SegmentedSort sort_;
   std::unique_ptr<Sampler> sampler_;
   Gemm logits_gemm_;
