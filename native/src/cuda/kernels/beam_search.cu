@@ -13,6 +13,7 @@ namespace {
 constexpr unsigned int kRowThreads = 512;
 constexpr unsigned int kChunkThreads = 256;
 constexpr int kChunkLength = 1024;
+constexpr int kTopkBlocks = 1024;  // enough (row, chunk) blocks to fill the GPU several times
 constexpr unsigned int kThreads = 256;
 
 __global__ void init_search_kernel(SearchState state, int rows, int beam, int start_id) {
@@ -95,15 +96,21 @@ __global__ void __launch_bounds__(kChunkThreads)
     return;
   }
   if (offered == 0) return;
-  // log Σ exp over the whole row, from the chunks' statistics.
-  float row_max = -INFINITY;
-  for (int k = 0; k < chunks; ++k) row_max = fmaxf(row_max, chunk_max[static_cast<size_t>(r) * chunks + k]);
-  double total = 0.0;
-  for (int k = 0; k < chunks; ++k) {
-    const size_t i = static_cast<size_t>(r) * chunks + k;
-    total += chunk_sum[i] * exp(static_cast<double>(chunk_max[i]) - row_max);
+  // log Σ exp over the whole row from the chunks' statistics, by one warp.
+  __shared__ double shared_log_total;
+  if (threadIdx.x < 32) {
+    const float* maxima = chunk_max + static_cast<size_t>(r) * chunks;
+    const double* sums = chunk_sum + static_cast<size_t>(r) * chunks;
+    float row_max = -INFINITY;
+    for (int k = threadIdx.x; k < chunks; k += 32) row_max = fmaxf(row_max, maxima[k]);
+    row_max = warp_max(row_max);
+    double total = 0.0;
+    for (int k = threadIdx.x; k < chunks; k += 32) total += sums[k] * exp(static_cast<double>(maxima[k]) - row_max);
+    total = warp_sum(total);
+    if (threadIdx.x == 0) shared_log_total = row_max + log(total);
   }
-  const double log_total = row_max + log(total);
+  __syncthreads();
+  const double log_total = shared_log_total;
   const T* row = logits + static_cast<size_t>(r) * ld;
   const auto key = [&](int i) {
     const int v = chunk.begin + i;
@@ -132,9 +139,14 @@ __global__ void beam_commit_kernel(const float* candidate_scores, const int* can
                                    bool ranked, int beam, int vocab, int end_id, SearchState state, const int* step,
                                    int* cache_indir, int cache_len) {
   __shared__ int chosen[32], old_finished[32], old_lengths[32], parents[32];
+  __shared__ float scores[1024];
+  __shared__ int ids[1024];
   const int b = blockIdx.x, first = b * beam, rows = gridDim.x * beam, t = *step;
-  const float* scores = candidate_scores + static_cast<size_t>(b) * stride;
-  const int* ids = candidate_ids + static_cast<size_t>(b) * stride;
+  if (threadIdx.x < count) {
+    scores[threadIdx.x] = candidate_scores[static_cast<size_t>(b) * stride + threadIdx.x];
+    ids[threadIdx.x] = candidate_ids[static_cast<size_t>(b) * stride + threadIdx.x];
+  }
+  __syncthreads();
   if (threadIdx.x < beam) {
     old_finished[threadIdx.x] = state.finished[first + threadIdx.x];
     old_lengths[threadIdx.x] = state.lengths[first + threadIdx.x];
@@ -237,9 +249,10 @@ void init_search(const SearchState& state, int rows, int beam, int start_id, cud
   check_launch("init_search");
 }
 
-int beam_topk_chunks(int vocab, int beam) {
-  const int wanted = (vocab + kChunkLength - 1) / kChunkLength;
-  return std::max(1, std::min(wanted, 1024 / (beam * beam)));
+int beam_topk_chunks(int vocab, int rows, int beam) {
+  const int per_logits = (vocab + kChunkLength - 1) / kChunkLength;
+  const int per_rows = (kTopkBlocks + rows - 1) / rows;
+  return std::max(1, std::min({per_logits, per_rows, 1024 / (beam * beam)}));
 }
 
 void beam_topk(DType dtype, const void* logits, int ld, int rows, int vocab, int beam, int end_id,

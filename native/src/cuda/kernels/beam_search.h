@@ -29,9 +29,10 @@ struct SearchState {
 // Before step 0: ids start_id, cum 0 for beam 0 of a sentence and -inf for the others.
 void init_search(const SearchState& state, int rows, int beam, int start_id, cudaStream_t stream);
 
-// Vocabulary chunks per row of beam_topk: about 1024 logits each, at most 1024 / beam² so that a
+// Vocabulary chunks per row of beam_topk: no more than about 1024 (row, chunk) blocks in all nor
+// chunks under 1024 logits (more only adds per-block overhead), and at most 1024 / beam² so that a
 // sentence's candidates stay within one beam_commit block.
-int beam_topk_chunks(int vocab, int beam);
+int beam_topk_chunks(int vocab, int rows, int beam);
 
 // Fused stage 1: candidates [rows, chunks, beam] (score, j·vocab + v) of each row j of a sentence;
 // chunk_max / chunk_sum ([rows, chunks]) hold the chunks' softmax statistics in between.

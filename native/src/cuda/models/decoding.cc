@@ -176,7 +176,7 @@ class CudaDecoding final : public StepModel {
         // fp16/bf16 add the logits bias in the GEMM epilogue (as the FFN1 ReLU); fp32/tf32 keep the kernel.
         bias_epilogue_(fused_ && dtype_ != DType::F32),
         search_(search_kind(config)),
-        topk_chunks_(beam_topk_chunks(config.vocab, config.beam)) {
+        topk_chunks_(beam_topk_chunks(config.vocab, config.rows(), config.beam)) {
     const int seq = config.seq, rows = rows_, vocab = config.vocab;
     const bool indirection = search_ == Search::BeamTopK && config.beam > 1;
     int_buffers_.resize(kIntBuffers);
