@@ -1,5 +1,5 @@
-// Memory-bound kernels of the encoder and decoder stacks, one operation each (the unfused variants run them one by one; the
-// fused variant uses the packing and output ones). Every row length (hidden, inter, head_size) is a
+// Memory-bound kernels of the encoder and decoder stacks, one operation each (the unfused variants run
+// them one by one; the fused ones use the packing, output and residual ones). Every row length (hidden, inter, head_size) is a
 // multiple of 8, so all rows are 16-byte vectorised. `seq_offsets` ([batch + 1], exclusive prefix sum
 // of the lengths) describes packed rows: token (b, s < len_b) is row seq_offsets[b] + s.
 #pragma once
