@@ -33,6 +33,7 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
   ...(['gpu_ms_mean', 'gpu_ms_min', 'gpu_ms_max', 'gpu_ms_stdev', 'stop_reason', 'gbps', 'mode', 'units_per_sample', 'discarded',
     'sm_clock_mhz', 'pct_peak_tflops', 'pct_peak_gbps'] as const)
     .map((name) => ({ name, value: summaryValue(name) })),
+  { name: 'ids_equal_fraction', value: (p) => p.ids_equal_fraction ?? null },
   { name: 'error', value: (p) => p.error ?? null },
 ];
 

@@ -89,6 +89,8 @@ export interface NativeAddon {
   philox(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): number[];
   tensor(config: Partial<NativeConfig>, id: number, layer: number, count: number): Float32Array;
   sequenceLength(config: Partial<NativeConfig>, lengthsId: number, sentence: number, len: number): number;
+  /** Test hook of the sampling step: config.batch draws from one logits row (native Backend::sample_row). */
+  sampleRow(backend: string, config: Partial<NativeConfig>, logits: Float32Array): Int32Array;
 }
 
 /** Error codes the addon sets on the errors it throws. */

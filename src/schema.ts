@@ -73,6 +73,8 @@ export const PointSchema = z.object({
   samples_ms: z.array(finite),
   correct: z.boolean().nullable(),
   max_rel_err: finite.nullable(),
+  /** Decoding: share of output ids equal to the unfused run's (the CPU's for an unfused point). */
+  ids_equal_fraction: finite.optional(),
   checks: z.array(CheckSchema),
   notes: z.record(z.string(), z.string()),
   profile: ProfileSchema.optional(),

@@ -147,6 +147,25 @@ describe('decoding checks', () => {
     assert.deepEqual(failed(differing), ['scores vs cpu: relative L2 error 2.00e-1 > 0.00001']);
     const otherIds = checkOutputs(config, outputs(valid), [{ name: 'unfused', outputs: outputs({ ...valid, outputIds: [7, 2, 2, 5, 4, 8] }) }]);
     assert.deepEqual(failed(otherIds), ['output ids vs unfused: 1 of 6 ids differ']);
+    assert.equal(otherIds.ids_equal_fraction, 5 / 6);
+  });
+
+  test('fp16 against a reference: the share of equal ids recorded, scores compared on the rows with equal ids', () => {
+    const fp16 = { ...config, precision: 'fp16' as const };
+    // Row 1 chose another last token (and so another score): 5 of 6 ids equal; row 0's score matches.
+    const diverged = outputs({ ...valid, outputIds: [7, 2, 2, 5, 4, 8] });
+    const verdict = checkOutputs(fp16, outputs(valid), [{ name: 'unfused', outputs: diverged }, { name: 'cpu', outputs: outputs(valid) }]);
+    assert.deepEqual(failed(verdict), []);
+    assert.equal(verdict.ids_equal_fraction, 5 / 6, 'the unfused run is the one recorded');
+    assert.deepEqual(verdict.checks.filter((c) => c.name.includes('unfused')).map((c) => `${c.name}: ${c.detail}`), [
+      'output ids vs unfused: 83.3% of ids equal (1 of 2 rows)',
+      'scores vs unfused (rows with equal ids): relative L2 error 0.00e+0 <= 0.01',
+    ]);
+    // A wrong score on a row whose ids agree fails; no row in common fails too.
+    const offScore = checkOutputs(fp16, outputs({ ...valid, scores: [-1.6, -2], cumLogProbs: [-1.6, -2] }), [{ name: 'unfused', outputs: diverged }]);
+    assert.deepEqual(failed(offScore), ['scores vs unfused (rows with equal ids): relative L2 error 6.67e-2 > 0.01']);
+    const none = checkOutputs(fp16, outputs(valid), [{ name: 'unfused', outputs: outputs({ ...valid, outputIds: [7, 2, 5, 5, 4, 8] }) }]);
+    assert.deepEqual(failed(none), ["scores vs unfused: no row has the reference's ids: nothing to compare"]);
   });
 });
 

@@ -278,6 +278,22 @@ Napi::Value SequenceLength(const Napi::CallbackInfo& info) {
                                                      info[3].As<Napi::Number>().Int32Value()));
 }
 
+// sampleRow(backend, config, logits: Float32Array) -> Int32Array of config.batch draws from that one
+// row (Backend::sample_row), for sampling-frequency tests.
+Napi::Value SampleRow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsObject() || !info[2].IsTypedArray() ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(env, "sampleRow(backend: string, config: object, logits: Float32Array)");
+  }
+  const Napi::Float32Array array = info[2].As<Napi::Float32Array>();
+  const std::vector<float> logits(array.Data(), array.Data() + array.ElementLength());
+  const std::vector<int> ids = guarded(env, [&] {
+    return ftb::backend(info[0].As<Napi::String>().Utf8Value()).sample_row(to_config(info[1].As<Napi::Object>()), logits);
+  });
+  return to_typed<int, Napi::Int32Array>(env, ids);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", ModelWrap::Define(env));
   exports.Set("backends", Napi::Function::New(env, Backends));
@@ -286,6 +302,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("philox", Napi::Function::New(env, Philox));
   exports.Set("tensor", Napi::Function::New(env, TensorValues));
   exports.Set("sequenceLength", Napi::Function::New(env, SequenceLength));
+  exports.Set("sampleRow", Napi::Function::New(env, SampleRow));
   return exports;
 }
 

@@ -57,6 +57,20 @@ void validate(const ModelConfig& c) {
   }
 }
 
+void validate_sampling_probe(const ModelConfig& config, const std::vector<float>& logits) {
+  validate(config);
+  if (config.path != Path::Decoding || !config.sampling()) {
+    throw ConfigError("sample_row needs a decoding config with top_k or top_p (beam 1)");
+  }
+  if (logits.size() != static_cast<size_t>(config.vocab)) {
+    throw ConfigError("logits must hold vocab = " + std::to_string(config.vocab) + " values, got " +
+                      std::to_string(logits.size()));
+  }
+  if (!std::all_of(logits.begin(), logits.end(), [](float l) { return std::isfinite(l); })) {
+    throw ConfigError("logits must be finite");
+  }
+}
+
 const char* to_string(Path path) {
   switch (path) {
     case Path::Encoder: return "encoder";

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ftb {
 
@@ -54,6 +55,8 @@ constexpr int kMaxTopK = 1024;
 
 // Throws ConfigError for the first invalid field, e.g. "beam must be 1..32, got 64".
 void validate(const ModelConfig& config);
+// For Backend::sample_row: a valid sampling decoding config and one row of config.vocab finite logits.
+void validate_sampling_probe(const ModelConfig& config, const std::vector<float>& logits);
 
 const char* to_string(Path path);
 const char* to_string(Variant variant);

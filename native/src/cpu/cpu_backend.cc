@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "cpu/models.h"
+#include "cpu/search.h"
 
 namespace ftb {
 namespace {
@@ -30,6 +31,15 @@ class CpuBackend final : public Backend {
       case Path::Decoding: return make_cpu_decoding(config);
     }
     throw EngineError("unknown path");
+  }
+
+  std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) override {
+    validate_sampling_probe(config, logits);
+    std::vector<float> rows;
+    for (int b = 0; b < config.batch; ++b) rows.insert(rows.end(), logits.begin(), logits.end());
+    cpu::SearchState state = cpu::start_search(config);
+    cpu::sampling_step(config, rows.data(), 0, state);
+    return state.ids;
   }
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/position.h"
 #include "cpu/decoder_stack.h"
 #include "cpu/models.h"
 #include "cpu/search.h"
@@ -10,14 +11,6 @@
 
 namespace ftb {
 namespace {
-
-// Sinusoidal position encoding PE(t)[i]: first half sin, second half cos (native/MODEL.md).
-double position_encoding(int t, int i, int h) {
-  const int half = h / 2;
-  const double denominator = std::max(half, 1);
-  if (i < half) return std::sin(t / std::pow(10000.0, i / denominator));
-  return std::cos(t / std::pow(10000.0, (i - half) / denominator));
-}
 
 class CpuDecoding final : public HostTimedModel {
  public:

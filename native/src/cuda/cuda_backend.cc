@@ -2,11 +2,31 @@
 
 #include "cuda/context.h"
 #include "cuda/device_info.h"
+#include "cuda/models/decoding.h"
 #include "cuda/models/encoder.h"
 #include "cuda/timing/calibration.h"
+#include "cuda/models/sampler.h"
 
 namespace ftb {
 namespace {
+
+// What the CUDA backend needs beyond ftb::validate: its variants; 16-byte vectors of fp16/bf16 (8 values) over every
+// row and head. (Other limits hold by ftb::validate: top_k <= 1024 is one sampling block, beam <= 32
+// gives at most 1024 beam candidates per sentence, seq and mem_len <= 4096 fit an attention block.)
+void validate_cuda(const ModelConfig& config) {
+  if (config.variant != Variant::Fused && config.variant != Variant::Unfused) {
+    throw ConfigError(std::string("variant must be fused or unfused on the cuda backend, got ") +
+                      to_string(config.variant));
+  }
+  if (config.head_size % 8 != 0) {
+    throw ConfigError("head_size must be a multiple of 8 on the cuda backend, got " +
+                      std::to_string(config.head_size));
+  }
+  if (config.inter_size % 8 != 0) {
+    throw ConfigError("inter_size must be a multiple of 8 on the cuda backend, got " +
+                      std::to_string(config.inter_size));
+  }
+}
 
 class CudaBackend final : public Backend {
  public:
@@ -18,15 +38,19 @@ class CudaBackend final : public Backend {
 
   std::unique_ptr<Model> create_model(const ModelConfig& config) override {
     validate(config);
-    if (config.variant != Variant::Fused && config.variant != Variant::Unfused) {
-      throw ConfigError(std::string("variant must be fused or unfused on the cuda backend, got ") +
-                        to_string(config.variant));
+    validate_cuda(config);  // before the device is touched
+    switch (config.path) {
+      case Path::Encoder: return cuda::make_cuda_encoder(config, shared_context());
+      case Path::Decoder: return cuda::make_cuda_decoder(config, shared_context());
+      case Path::Decoding: return cuda::make_cuda_decoding(config, shared_context());
     }
-    if (config.path != Path::Encoder) {
-      throw ConfigError(std::string("path must be encoder on the cuda backend, got ") + to_string(config.path));
-    }
-    cuda::validate_cuda_encoder(config);  // before the device is touched
-    return cuda::make_cuda_encoder(config, shared_context());
+    throw EngineError("unknown path");
+  }
+
+  std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) override {
+    validate_sampling_probe(config, logits);
+    validate_cuda(config);
+    return cuda::sample_row(config, logits, context());
   }
 
  private:

@@ -1,5 +1,5 @@
-// The CUDA backend: the encoder path in two variants (fused, FasterTransformer-style; unfused, one
-// kernel per operation) at fp32, tf32, fp16 and bf16.
+// The CUDA backend: the encoder, decoder and decoding paths in two variants (fused,
+// FasterTransformer-style; unfused, one kernel per operation) at fp32, tf32, fp16 and bf16.
 //
 // Infrastructure for other paths (all under native/src/cuda):
 //   context.h        device (FTBENCH_CUDA_DEVICE, default 0), the one stream, the GEMM engine
@@ -9,6 +9,7 @@
 //   kernels/fill.h   fill_tensor(): the generator's exact values on the device, in the storage type
 //   timing/          EventTimer: CUDA events for Model::measure
 //   models/graph.h   CapturedGraph: capture a forward once, replay it
+//   models/gemm_specs.h  dense GEMM specs shared by the models
 #pragma once
 #include <memory>
 

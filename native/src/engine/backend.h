@@ -97,6 +97,10 @@ class Backend {
   virtual std::unique_ptr<Model> create_model(const ModelConfig& config) = 0;
   // The device's measured ceilings (copy GB/s, GEMM TFLOP/s per precision); none on the CPU.
   virtual std::map<std::string, double> calibrate() { return {}; }
+  // Test hook of the sampling step: draws config.batch tokens, row b from the same logits row
+  // (config.vocab values) with draw b of step 0, under config's top_k / top_p / temperature / seed
+  // and variant. Lets tests check sampling frequencies against a crafted distribution.
+  virtual std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) = 0;
 };
 
 // Backends compiled into this build, "cpu" first.

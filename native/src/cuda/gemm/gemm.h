@@ -2,7 +2,7 @@
 // so kernels and models compile without it.
 //
 // Conventions are row-major, as in the rest of the engine:
-//   C[m, n] = alpha · op(A)[m, k] · op(B)[k, n]  (+ bias[n])  (then GELU, tanh form)
+//   C[m, n] = alpha · op(A)[m, k] · op(B)[k, n]  (+ bias[n])  (then GELU, tanh form, or ReLU)
 // with op(A) = A ([m, k], lda) or Aᵀ (A stored [k, m]), op(B) = B ([k, n], ldb) or Bᵀ (B stored [n, k]),
 // batched with element strides between consecutive matrices. Accumulation is fp32 for every type;
 // fp32 storage uses pure fp32 math unless `tf32` is set.
@@ -20,7 +20,7 @@
 
 namespace ftb::cuda {
 
-enum class Epilogue { None, Bias, BiasGelu };
+enum class Epilogue { None, Bias, BiasGelu, BiasRelu };
 
 const char* to_string(Epilogue epilogue);
 
@@ -42,7 +42,7 @@ struct GemmRecord {
   std::string role;
   int m = 0, n = 0, k = 0, batch = 1;
   std::string dtype;      // "f16", "f32", "f32/tf32", ...
-  std::string epilogue;   // "none", "bias", "bias_gelu"
+  std::string epilogue;   // "none", "bias", "bias_gelu", "bias_relu"
   std::string algorithm;  // cuBLASLt algorithm id, tile, stages, split-k, swizzle, workspace
   std::string summary() const;
 };

@@ -31,6 +31,7 @@ cublasLtEpilogue_t lt_epilogue(Epilogue epilogue) {
   switch (epilogue) {
     case Epilogue::Bias: return CUBLASLT_EPILOGUE_BIAS;
     case Epilogue::BiasGelu: return CUBLASLT_EPILOGUE_GELU_BIAS;
+    case Epilogue::BiasRelu: return CUBLASLT_EPILOGUE_RELU_BIAS;
     default: return CUBLASLT_EPILOGUE_DEFAULT;
   }
 }
@@ -80,6 +81,7 @@ const char* to_string(Epilogue epilogue) {
     case Epilogue::None: return "none";
     case Epilogue::Bias: return "bias";
     case Epilogue::BiasGelu: return "bias_gelu";
+    case Epilogue::BiasRelu: return "bias_relu";
   }
   return "?";
 }

@@ -45,7 +45,8 @@ __device__ __forceinline__ void store_vec(T* dst, const float (&in)[kVec<T>]) {
   *reinterpret_cast<uint4*>(dst) = raw;
 }
 
-__device__ __forceinline__ float warp_sum(float value) {
+template <typename V>
+__device__ __forceinline__ V warp_sum(V value) {
 #pragma unroll
   for (int offset = 16; offset > 0; offset >>= 1) value += __shfl_xor_sync(0xffffffffu, value, offset);
   return value;
@@ -58,15 +59,27 @@ __device__ __forceinline__ float warp_max(float value) {
 }
 
 // Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result.
-// `scratch` holds 32 floats of shared memory; the call begins and ends with a barrier so it can be reused.
-__device__ __forceinline__ float block_sum(float value, float* scratch) {
+// `scratch` holds 32 values of shared memory; the call begins with a barrier so it can be reused.
+template <typename V>
+__device__ __forceinline__ V block_sum(V value, V* scratch) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   value = warp_sum(value);
   __syncthreads();
   if (lane == 0) scratch[warp] = value;
   __syncthreads();
-  value = lane < warps ? scratch[lane] : 0.0f;
+  value = lane < warps ? scratch[lane] : V(0);
   return warp_sum(value);
+}
+
+// Max over the block, as block_sum.
+__device__ __forceinline__ float block_max(float value, float* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  value = warp_max(value);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = value;
+  __syncthreads();
+  value = lane < warps ? scratch[lane] : -INFINITY;
+  return warp_max(value);
 }
 
 // FasterTransformer's GELU (tanh form), in fp32.

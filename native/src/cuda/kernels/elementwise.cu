@@ -7,8 +7,10 @@ namespace {
 
 constexpr unsigned int kThreads = 256;
 
+enum class Activation { None, Gelu, Relu };
+
 // Each thread handles one 16-byte vector; `vecs` counts vectors.
-template <typename T, bool kGelu>
+template <typename T, Activation kActivation>
 __global__ void bias_activation_kernel(T* x, const T* bias, size_t vecs, int cols) {
   const size_t v = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
   if (v >= vecs) return;
@@ -22,15 +24,19 @@ __global__ void bias_activation_kernel(T* x, const T* bias, size_t vecs, int col
 #pragma unroll
     for (int i = 0; i < N; ++i) values[i] += b[i];
   }
-  if (kGelu) {
+  if (kActivation == Activation::Gelu) {
 #pragma unroll
     for (int i = 0; i < N; ++i) values[i] = gelu_tanh(values[i]);
+  } else if (kActivation == Activation::Relu) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) values[i] = fmaxf(values[i], 0.0f);
   }
   store_vec(x + offset, values);
 }
 
+// out = a + b (+ bias[column] when bias is given).
 template <typename T>
-__global__ void add_kernel(T* out, const T* a, const T* b, size_t vecs) {
+__global__ void add_kernel(T* out, const T* a, const T* b, const T* bias, size_t vecs, int cols) {
   const size_t v = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
   if (v >= vecs) return;
   constexpr int N = kVec<T>;
@@ -39,7 +45,18 @@ __global__ void add_kernel(T* out, const T* a, const T* b, size_t vecs) {
   load_vec(b + v * N, y);
 #pragma unroll
   for (int i = 0; i < N; ++i) x[i] += y[i];
+  if (bias != nullptr) {
+    load_vec(bias + v * N % cols, y);
+#pragma unroll
+    for (int i = 0; i < N; ++i) x[i] += y[i];
+  }
   store_vec(out + v * N, x);
+}
+
+template <typename T>
+__global__ void to_float_kernel(const T* in, float* out, size_t count) {
+  const size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+  if (i < count) out[i] = to_float(in[i]);
 }
 
 template <typename T>
@@ -160,7 +177,7 @@ void add_bias(DType dtype, void* x, const void* bias, size_t rows, int cols, cud
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     const size_t vecs = rows * cols / kVec<T>;
-    bias_activation_kernel<T, false><<<blocks_for(vecs, kThreads), kThreads, 0, stream>>>(
+    bias_activation_kernel<T, Activation::None><<<blocks_for(vecs, kThreads), kThreads, 0, stream>>>(
         static_cast<T*>(x), static_cast<const T*>(bias), vecs, cols);
   });
   check_launch("add_bias");
@@ -170,10 +187,20 @@ void bias_gelu(DType dtype, void* x, const void* bias, size_t rows, int cols, cu
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     const size_t vecs = rows * cols / kVec<T>;
-    bias_activation_kernel<T, true><<<blocks_for(vecs, kThreads), kThreads, 0, stream>>>(
+    bias_activation_kernel<T, Activation::Gelu><<<blocks_for(vecs, kThreads), kThreads, 0, stream>>>(
         static_cast<T*>(x), static_cast<const T*>(bias), vecs, cols);
   });
   check_launch(bias != nullptr ? "add_bias_gelu" : "gelu");
+}
+
+void bias_relu(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream) {
+  dispatch_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    const size_t vecs = rows * cols / kVec<T>;
+    bias_activation_kernel<T, Activation::Relu><<<blocks_for(vecs, kThreads), kThreads, 0, stream>>>(
+        static_cast<T*>(x), static_cast<const T*>(bias), vecs, cols);
+  });
+  check_launch(bias != nullptr ? "add_bias_relu" : "relu");
 }
 
 void add_tensors(DType dtype, void* out, const void* a, const void* b, size_t count, cudaStream_t stream) {
@@ -181,9 +208,29 @@ void add_tensors(DType dtype, void* out, const void* a, const void* b, size_t co
     using T = decltype(zero);
     const size_t vecs = count / kVec<T>;
     add_kernel<T><<<blocks_for(vecs, kThreads), kThreads, 0, stream>>>(
-        static_cast<T*>(out), static_cast<const T*>(a), static_cast<const T*>(b), vecs);
+        static_cast<T*>(out), static_cast<const T*>(a), static_cast<const T*>(b), nullptr, vecs, 1);
   });
   check_launch("add_residual");
+}
+
+void add_bias_residual(DType dtype, void* x, const void* y, const void* bias, size_t rows, int cols,
+                       cudaStream_t stream) {
+  dispatch_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    const size_t vecs = rows * cols / kVec<T>;
+    add_kernel<T><<<blocks_for(vecs, kThreads), kThreads, 0, stream>>>(
+        static_cast<T*>(x), static_cast<const T*>(x), static_cast<const T*>(y), static_cast<const T*>(bias), vecs,
+        cols);
+  });
+  check_launch("add_bias_residual");
+}
+
+void to_float(DType dtype, const void* in, float* out, size_t count, cudaStream_t stream) {
+  dispatch_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    to_float_kernel<T><<<blocks_for(count, kThreads), kThreads, 0, stream>>>(static_cast<const T*>(in), out, count);
+  });
+  check_launch("to_float");
 }
 
 void scale_values(DType dtype, void* x, size_t count, float alpha, cudaStream_t stream) {

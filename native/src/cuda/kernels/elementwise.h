@@ -1,5 +1,5 @@
-// Memory-bound encoder kernels, one operation each (the unfused variant runs them one by one; the
-// fused variant uses the packing and output ones). Every row length (hidden, inter, head_size) is a
+// Memory-bound kernels of the encoder and decoder stacks, one operation each (the unfused variants run
+// them one by one; the fused ones use the packing, output and residual ones). Every row length (hidden, inter, head_size) is a
 // multiple of 8, so all rows are 16-byte vectorised. `seq_offsets` ([batch + 1], exclusive prefix sum
 // of the lengths) describes packed rows: token (b, s < len_b) is row seq_offsets[b] + s.
 #pragma once
@@ -15,6 +15,13 @@ namespace ftb::cuda {
 void add_bias(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream);
 // x = GELU(x + bias) (bias may be null: x = GELU(x)); tanh form, fp32 math.
 void bias_gelu(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream);
+// x = ReLU(x + bias) (bias may be null)
+void bias_relu(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream);
+// x[r, c] += y[r, c] + bias[c]: a residual add with the preceding GEMM's bias
+void add_bias_residual(DType dtype, void* x, const void* y, const void* bias, size_t rows, int cols,
+                       cudaStream_t stream);
+// out (fp32) = in, elementwise (any count)
+void to_float(DType dtype, const void* in, float* out, size_t count, cudaStream_t stream);
 // out = a + b, elementwise (out may alias a or b)
 void add_tensors(DType dtype, void* out, const void* a, const void* b, size_t count, cudaStream_t stream);
 // x *= alpha

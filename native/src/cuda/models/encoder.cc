@@ -13,6 +13,7 @@
 #include "cuda/kernels/elementwise.h"
 #include "cuda/kernels/fill.h"
 #include "cuda/kernels/layernorm.h"
+#include "cuda/models/gemm_specs.h"
 #include "cuda/models/graph.h"
 #include "cuda/timing/device_sampler.h"
 #include "cuda/timing/event_timer.h"
@@ -36,33 +37,6 @@ size_t layer_tensor_size(Tensor tensor, size_t hidden, size_t inter) {
     case Tensor::EncFfn2W: return inter * hidden;
     default: return hidden;  // output biases, LN gammas and betas
   }
-}
-
-// Largest power of two (at most 256) dividing every byte offset: what the GEMM may assume of its pointers.
-int alignment_of(std::initializer_list<size_t> byte_offsets) {
-  int alignment = 256;
-  for (size_t offset : byte_offsets) {
-    while (alignment > 1 && offset % alignment != 0) alignment /= 2;
-  }
-  return alignment;
-}
-
-// y[rows, out] = x[rows, in] · W[in, out], W a row-major weight whose rows are `ldb` apart.
-GemmSpec dense(const std::string& role, DType dtype, bool tf32, int rows, int in, int out, int ldb,
-               Epilogue epilogue = Epilogue::None, int alignment = 256) {
-  GemmSpec spec;
-  spec.role = role;
-  spec.dtype = dtype;
-  spec.tf32 = tf32;
-  spec.m = rows;
-  spec.n = out;
-  spec.k = in;
-  spec.lda = in;
-  spec.ldb = ldb;
-  spec.ldc = out;
-  spec.epilogue = epilogue;
-  spec.alignment = alignment;
-  return spec;
 }
 
 // Batched over batch·heads: scores[S, S] = q[S, D]·k[S, D]ᵀ, and context[S, D] = probs[S, S]·v[S, D].
@@ -446,18 +420,6 @@ class UnfusedEncoder final : public EncoderBase {
 };
 
 }  // namespace
-
-void validate_cuda_encoder(const ModelConfig& config) {
-  // 16-byte vectors of fp16/bf16 (8 values) over every row and head.
-  if (config.head_size % 8 != 0) {
-    throw ConfigError("head_size must be a multiple of 8 on the cuda backend, got " +
-                      std::to_string(config.head_size));
-  }
-  if (config.inter_size % 8 != 0) {
-    throw ConfigError("inter_size must be a multiple of 8 on the cuda backend, got " +
-                      std::to_string(config.inter_size));
-  }
-}
 
 std::unique_ptr<Model> make_cuda_encoder(const ModelConfig& config, std::shared_ptr<CudaContext> context) {
   if (config.variant == Variant::Fused) return std::make_unique<FusedEncoder>(config, std::move(context));

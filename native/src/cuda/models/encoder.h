@@ -15,9 +15,6 @@
 
 namespace ftb::cuda {
 
-// Validates what the CUDA encoder needs beyond ftb::validate (ConfigError naming the field).
-void validate_cuda_encoder(const ModelConfig& config);
-
 // Builds the variant named by config.variant (fused or unfused); the config is validated already.
 std::unique_ptr<Model> make_cuda_encoder(const ModelConfig& config, std::shared_ptr<CudaContext> context);
 

@@ -1,0 +1,66 @@
+// Token selection of the decoding path on the device (native/MODEL.md, "Beam search", "Finish").
+// Logits are [rows, ld] (ld = vocab padded to a multiple of 8; padded columns are never read).
+//
+// fused:   beam_topk in two kernels over (row, vocabulary chunk) blocks, so that a few rows still
+//          fill the GPU: the chunks' softmax statistics, then each chunk's `beam` best continuations
+//          under the row's log-softmax; then beam_commit (the sentence's best `beam` of its
+//          beam·chunks·beam candidates, state update and the cache indirection table).
+// unfused: log_softmax, beam_scores (cum + log-prob, finished beams masked), a full segmented sort
+//          of each sentence's beam·vocab scores (segmented_sort.h), then beam_commit of the first
+//          `beam` of each sorted segment; the caches are copied by parents (decoder_attention.h).
+#pragma once
+#include <cuda_runtime.h>
+
+#include "cuda/dtype.h"
+
+namespace ftb::cuda {
+
+// Per-row search state (rows = batch·beam) and the per-step record, all device pointers.
+struct SearchState {
+  float* cum_log_probs;
+  int* finished;
+  int* lengths;
+  int* ids;         // tokens chosen at the last step: the next step's inputs
+  int* parents;     // beam each row continues after the last step
+  int* step_ids;    // [seq, rows]
+  int* parent_ids;  // [seq, rows]
+};
+
+// Before step 0: ids start_id, cum 0 for beam 0 of a sentence and -inf for the others.
+void init_search(const SearchState& state, int rows, int beam, int start_id, cudaStream_t stream);
+
+// Vocabulary chunks per row of beam_topk: no more than about 1024 (row, chunk) blocks in all nor
+// chunks under 1024 logits (more only adds per-block overhead), and at most 1024 / beam² so that a
+// sentence's candidates stay within one beam_commit block.
+int beam_topk_chunks(int vocab, int rows, int beam);
+
+// Fused stage 1: candidates [rows, chunks, beam] (score, j·vocab + v) of each row j of a sentence;
+// chunk_max / chunk_sum ([rows, chunks]) hold the chunks' softmax statistics in between.
+void beam_topk(DType dtype, const void* logits, int ld, int rows, int vocab, int beam, int end_id,
+               const SearchState& state, int chunks, float* chunk_max, double* chunk_sum, float* candidate_scores,
+               int* candidate_ids, cudaStream_t stream);
+
+// Commits step *step: the new beams of sentence b are its `beam` best candidates among `count` at
+// candidate_scores/ids + b·stride (ranked: already in rank order, the first `beam` are taken).
+// With `cache_indir` (two [rows, cache_len] tables used alternately by step parity), the table of the
+// next step is derived from the current one (fused); null for the unfused variant.
+void beam_commit(const float* candidate_scores, const int* candidate_ids, int stride, int count, bool ranked,
+                 int batch, int beam, int vocab, int end_id, const SearchState& state, const int* step,
+                 int* cache_indir, int cache_len, cudaStream_t stream);
+
+// Unfused: lp [rows, vocab] (fp32) = log_softmax(logits), statistics in fp64.
+void log_softmax(DType dtype, const void* logits, int ld, int rows, int vocab, float* lp, cudaStream_t stream);
+
+// Unfused: scores [rows, vocab] = fp32(cum + lp), or, for a finished row, cum at end_id and -inf elsewhere.
+void beam_scores(const float* lp, int rows, int vocab, int end_id, const SearchState& state, float* scores,
+                 cudaStream_t stream);
+
+// Unfused: ids [rows, vocab] = (r % beam)·vocab + v, the candidate ids of the sorted scores.
+void candidate_ids(int* ids, int rows, int beam, int vocab, cudaStream_t stream);
+
+// Gather-tree, length penalty and per-sentence sort (best first, ties in beam order) after `steps` steps:
+// output_ids [rows, steps], lengths, cum_log_probs and scores [rows].
+void finish_search(const SearchState& state, int steps, int batch, int beam, float length_penalty, int* output_ids,
+                   int* lengths, float* cum_log_probs, float* scores, cudaStream_t stream);
+
+}  // namespace ftb::cuda

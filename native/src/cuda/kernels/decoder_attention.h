@@ -1,0 +1,45 @@
+// Attention of one decoder step (native/MODEL.md, "Decoder"), rows = batch·beam, h = heads·D.
+//
+// Fused (FasterTransformer's masked multi-head attention): one kernel per attention, one block per
+// (row, head). Self-attention caches, per layer (FasterTransformer's layout, x = 16 bytes of T):
+//   K [rows, heads, D/x, cache_len, x]   V [rows, heads, cache_len, D]
+// Cross-attention reads the memory K/V of the row's sentence, [batch, mem_len, 2h] (k | v), shared
+// by the beams instead of replicated.
+//
+// Unfused: the cache is [rows, heads, cache_len, D] for K and V alike, so that q·Kᵀ and p·V are
+// strided-batched GEMMs; the kernels here write it, softmax the scores and reorder it by beam.
+#pragma once
+#include <cuda_runtime.h>
+
+#include "cuda/dtype.h"
+
+namespace ftb::cuda {
+
+// ctx[r] = softmax(q·K[0..t]ᵀ/√D)·V[0..t] at t = *step, where q, k, v = qkv[r] + qkv_bias (qkv
+// [rows, 3h], the QKV GEMM's output without bias) and k, v are first written to the caches at t.
+// With `cache_indir` (two [rows, cache_len] tables, the one of step t at t % 2: for s < t, the beam of
+// the row's sentence whose cache holds position s), beams read their ancestors' entries, not copies.
+void masked_self_attention(DType dtype, const void* qkv, const void* qkv_bias, void* k_cache, void* v_cache,
+                           const int* cache_indir, const int* step, void* ctx, int rows, int beam, int heads,
+                           int head_size, int cache_len, cudaStream_t stream);
+
+// ctx[r] = softmax((q[r] + q_bias)·Kᵀ/√D)·V over the first memory_lengths[r / beam] entries of the
+// sentence's memory_kv [batch, mem_len, 2h].
+void cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv, const int* memory_lengths,
+                     void* ctx, int rows, int beam, int heads, int head_size, int mem_len, cudaStream_t stream);
+
+// Unfused: k and v ([rows, h]) into the caches at position t.
+void write_kv_cache(DType dtype, const void* k, const void* v, void* k_cache, void* v_cache, int t, int rows,
+                    int heads, int head_size, int cache_len, cudaStream_t stream);
+
+// Unfused: softmax of scores [rows·heads, n] after multiplying by `scale`; only the first `valid`
+// entries (or memory_lengths[r / beam] when given) are kept, the others become 0.
+void masked_softmax(DType dtype, void* scores, int rows, int heads, int beam, int n, float scale, int valid,
+                    const int* memory_lengths, cudaStream_t stream);
+
+// Unfused beam reorder: dst[p, r, :, 0..t] = src[p, r - r % beam + parents[r], :, 0..t] for the
+// `planes` caches (K and V of every layer) of [rows, heads, cache_len, D].
+void reorder_cache(DType dtype, const void* src, void* dst, const int* parents, int planes, int rows, int beam,
+                   int heads, int head_size, int cache_len, int t, cudaStream_t stream);
+
+}  // namespace ftb::cuda

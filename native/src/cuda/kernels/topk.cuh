@@ -1,0 +1,104 @@
+// Block-wide selection shared by beam search and sampling. A candidate is a 64-bit key: the score's
+// bits made order-preserving in the high word and the complemented id in the low word, so a larger
+// key ranks first, ties going to the lower id (native/MODEL.md) and every key being distinct.
+#pragma once
+#include <cstdint>
+
+namespace ftb::cuda {
+
+__device__ __forceinline__ uint64_t ranked_key(float score, int id) {
+  const uint32_t bits = __float_as_uint(score);
+  const uint32_t ordered = (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+  return (static_cast<uint64_t>(ordered) << 32) | (0xFFFFFFFFu - static_cast<uint32_t>(id));
+}
+
+__device__ __forceinline__ float key_score(uint64_t key) {
+  const uint32_t ordered = static_cast<uint32_t>(key >> 32);
+  return __uint_as_float((ordered & 0x80000000u) != 0 ? ordered & 0x7FFFFFFFu : ~ordered);
+}
+
+__device__ __forceinline__ int key_id(uint64_t key) {
+  return static_cast<int>(0xFFFFFFFFu - static_cast<uint32_t>(key));
+}
+
+struct SelectShared {
+  unsigned int histogram[256];
+  uint64_t prefix;
+  unsigned int remaining;
+};
+
+// The rank-th largest (0-based, rank < n) of the keys key(0..n-1): a radix select, 8 bits per pass
+// from the top, counting with one shared-memory atomic per distinct digit of a warp. Every thread of
+// the block must call it; all get the result.
+template <typename KeyFn>
+__device__ uint64_t block_select(int n, int rank, KeyFn key, SelectShared& shared) {
+  const int lane = threadIdx.x & 31;
+  uint64_t prefix = 0;
+  unsigned int remaining = static_cast<unsigned int>(rank);
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    for (int i = threadIdx.x; i < 256; i += blockDim.x) shared.histogram[i] = 0;
+    __syncthreads();
+    const uint64_t high = shift == 56 ? 0 : ~0ull << (shift + 8);
+    for (int base = threadIdx.x - lane; base < n; base += blockDim.x) {
+      const int i = base + lane;
+      int digit = 256;  // not a candidate of this pass
+      if (i < n) {
+        const uint64_t k = key(i);
+        if ((k & high) == prefix) digit = static_cast<int>((k >> shift) & 255);
+      }
+      const unsigned int peers = __match_any_sync(0xffffffffu, digit);
+      if (digit < 256 && lane == __ffs(peers) - 1) atomicAdd(&shared.histogram[digit], __popc(peers));
+    }
+    __syncthreads();
+    if (threadIdx.x < 32) {
+      // Lane L owns digits 255 - 8L down to 248 - 8L: a scan in descending digit order.
+      unsigned int counts[8], total = 0;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) total += counts[j] = shared.histogram[255 - 8 * lane - j];
+      unsigned int inclusive = total;
+#pragma unroll
+      for (int offset = 1; offset < 32; offset <<= 1) {
+        const unsigned int before = __shfl_up_sync(0xffffffffu, inclusive, offset);
+        if (lane >= offset) inclusive += before;
+      }
+      unsigned int below = inclusive - total;
+      if (below <= remaining && remaining < inclusive) {
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          if (remaining < below + counts[j]) {
+            shared.prefix = prefix | (static_cast<uint64_t>(255 - 8 * lane - j) << shift);
+            shared.remaining = remaining - below;
+            break;
+          }
+          below += counts[j];
+        }
+      }
+    }
+    __syncthreads();
+    prefix = shared.prefix;
+    remaining = shared.remaining;
+  }
+  return prefix;
+}
+
+// Sorts keys[0..n) descending in shared memory, n a power of two (bitonic network); the whole block calls it.
+__device__ inline void block_sort_descending(uint64_t* keys, int n) {
+  for (int size = 2; size <= n; size <<= 1) {
+    for (int stride = size >> 1; stride > 0; stride >>= 1) {
+      for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        const int partner = i ^ stride;
+        if (partner > i) {
+          const bool descending = (i & size) == 0;
+          const uint64_t a = keys[i], b = keys[partner];
+          if ((a < b) == descending) {
+            keys[i] = b;
+            keys[partner] = a;
+          }
+        }
+      }
+      __syncthreads();
+    }
+  }
+}
+
+}  // namespace ftb::cuda

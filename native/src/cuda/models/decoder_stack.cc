@@ -1,0 +1,401 @@
+#include "cuda/models/decoder_stack.h"
+
+#include <array>
+#include <cmath>
+
+#include "common/tensors.h"
+#include "cuda/buffer.h"
+#include "cuda/check.h"
+#include "cuda/kernels/decoder_attention.h"
+#include "cuda/kernels/elementwise.h"
+#include "cuda/kernels/fill.h"
+#include "cuda/kernels/layernorm.h"
+#include "cuda/models/gemm_specs.h"
+
+namespace ftb::cuda {
+namespace {
+
+// The twenty per-layer tensors, DecSelfLnGamma .. DecFfn2B (consecutive ids in common/tensors.h).
+constexpr int kLayerTensors = 20;
+
+size_t layer_tensor_size(Tensor tensor, size_t h, size_t inter) {
+  switch (tensor) {
+    case Tensor::DecSelfQkvW: return h * 3 * h;
+    case Tensor::DecSelfQkvB: return 3 * h;
+    case Tensor::DecSelfOutW: case Tensor::DecCrossQW: case Tensor::DecCrossOutW: return h * h;
+    case Tensor::DecCrossKvW: return h * 2 * h;
+    case Tensor::DecCrossKvB: return 2 * h;
+    case Tensor::DecFfn1W: return h * inter;
+    case Tensor::DecFfn1B: return inter;
+    case Tensor::DecFfn2W: return inter * h;
+    default: return h;  // output biases, LN gammas and betas
+  }
+}
+
+// Strided-batched over rows·heads, one query row each: scores[1, n] = q[1, D]·K[n, D]ᵀ, K matrices
+// `n`·D apart ([rows, heads, n, D]); K/V are read at offsets that are multiples of plane_bytes.
+GemmSpec query_scores(const std::string& role, DType dtype, bool tf32, int batches, int n, int head_size,
+                   size_t plane_bytes) {
+  GemmSpec spec;
+  spec.role = role;
+  spec.dtype = dtype;
+  spec.tf32 = tf32;
+  spec.m = 1;
+  spec.n = n;
+  spec.k = head_size;
+  spec.trans_b = true;
+  spec.lda = spec.ldb = head_size;
+  spec.ldc = n;
+  spec.batch = batches;
+  spec.stride_a = head_size;
+  spec.stride_b = static_cast<long long>(n) * head_size;
+  spec.stride_c = n;
+  const size_t size = dtype_size(dtype);
+  spec.alignment = alignment_of({spec.stride_a * size, spec.stride_b * size, spec.stride_c * size, plane_bytes});
+  return spec;
+}
+
+// context[1, D] = p[1, n]·V[n, D], written straight into the merged [rows, heads·D] layout.
+GemmSpec query_context(const std::string& role, DType dtype, bool tf32, int batches, int n, int head_size,
+                   size_t plane_bytes) {
+  GemmSpec spec;
+  spec.role = role;
+  spec.dtype = dtype;
+  spec.tf32 = tf32;
+  spec.m = 1;
+  spec.n = head_size;
+  spec.k = n;
+  spec.lda = n;
+  spec.ldb = spec.ldc = head_size;
+  spec.batch = batches;
+  spec.stride_a = n;
+  spec.stride_b = static_cast<long long>(n) * head_size;
+  spec.stride_c = head_size;
+  const size_t size = dtype_size(dtype);
+  spec.alignment = alignment_of({spec.stride_a * size, spec.stride_b * size, spec.stride_c * size, plane_bytes});
+  return spec;
+}
+
+// Weights, memory and sizes shared by both variants.
+class StackBase : public DecoderStack {
+ public:
+  StackBase(const ModelConfig& config, CudaContext& context)
+      : config_(config),
+        context_(context),
+        dtype_(storage_type(config.precision)),
+        tf32_(config.precision == Precision::TF32),
+        rows_(config.rows()),
+        h_(config.hidden()),
+        heads_(config.heads),
+        head_size_(config.head_size),
+        inter_(config.inter_size),
+        mem_len_(config.memory_len()),
+        cache_len_(config.seq) {
+    for (int b = 0; b < config.batch; ++b) {
+      memory_lengths_.push_back(sequence_length(config, Tensor::MemoryLengths, b, mem_len_));
+    }
+    memory_ = buffer(static_cast<size_t>(config.batch) * mem_len_ * h_, "decoder memory");
+    memory_lengths_dev_ = DeviceBuffer(memory_lengths_.size() * sizeof(int), "memory lengths");
+    weights_.resize(config.layers);
+    for (int layer = 0; layer < config.layers; ++layer) {
+      for (int slot = 0; slot < kLayerTensors; ++slot) {
+        weights_[layer][slot] = buffer(layer_tensor_size(layer_tensor(slot), h_, inter_),
+                                       "decoder layer " + std::to_string(layer) + " weights");
+      }
+    }
+  }
+
+  void fill(cudaStream_t s) override {
+    for (int layer = 0; layer < config_.layers; ++layer) {
+      for (int slot = 0; slot < kLayerTensors; ++slot) {
+        fill_tensor(dtype_, weights_[layer][slot].get(), weights_[layer][slot].bytes() / dtype_size(dtype_), config_,
+                    layer_tensor(slot), layer, s);
+      }
+    }
+    fill_tensor(dtype_, memory_.get(), memory_.bytes() / dtype_size(dtype_), config_, Tensor::Memory, 0, s);
+    check(cudaMemcpyAsync(memory_lengths_dev_.get(), memory_lengths_.data(), memory_lengths_.size() * sizeof(int),
+                          cudaMemcpyHostToDevice, s),
+          "uploading memory lengths");
+  }
+
+ protected:
+  static Tensor layer_tensor(int slot) {
+    return static_cast<Tensor>(static_cast<int>(Tensor::DecSelfLnGamma) + slot);
+  }
+  const void* weight(int layer, Tensor tensor) const {
+    return weights_[layer][static_cast<int>(tensor) - static_cast<int>(Tensor::DecSelfLnGamma)].get();
+  }
+  // Column block `block` (of `width` columns) of a weight or bias.
+  const void* columns(int layer, Tensor tensor, int block, int width) const {
+    return static_cast<const char*>(weight(layer, tensor)) + static_cast<size_t>(block) * width * dtype_size(dtype_);
+  }
+  DeviceBuffer buffer(size_t elements, const std::string& what) const {
+    return DeviceBuffer(elements * dtype_size(dtype_), what);
+  }
+  void plan(const GemmSpec& spec, Gemm& slot) {
+    slot = context_.gemm().plan(spec);
+    gemms_.push_back(&slot);
+  }
+  void norm(int layer, Tensor gamma, const void* x, const void* residual, const void* bias, void* out, void* sum,
+            cudaStream_t s) const {
+    layernorm(dtype_, x, residual, bias, weight(layer, gamma), weight(layer, static_cast<Tensor>(static_cast<int>(gamma) + 1)),
+              out, rows_, h_, s, sum);
+  }
+
+  const ModelConfig config_;
+  CudaContext& context_;
+  const DType dtype_;
+  const bool tf32_;
+  const int rows_, h_, heads_, head_size_, inter_, mem_len_, cache_len_;
+  DeviceBuffer memory_, memory_lengths_dev_;
+
+ private:
+  std::vector<std::array<DeviceBuffer, kLayerTensors>> weights_;
+};
+
+class FusedStack final : public StackBase {
+ public:
+  FusedStack(const ModelConfig& config, CudaContext& context, const int* step, const int* cache_indir)
+      : StackBase(config, context), step_(step), cache_indir_(cache_indir), relu_epilogue_(dtype_ != DType::F32) {
+    const size_t r = rows_, h = h_;
+    const size_t memory_rows = static_cast<size_t>(config.batch) * mem_len_;
+    const size_t cache = static_cast<size_t>(config.layers) * r * h * cache_len_;
+    normed_ = buffer(r * h, "decoder normed input");
+    qkv_ = buffer(r * 3 * h, "decoder qkv");
+    ctx_ = buffer(r * h, "decoder attention context");
+    query_ = buffer(r * h, "decoder cross-attention query");
+    projected_ = buffer(r * h, "decoder projection output");
+    inter_buf_ = buffer(r * inter_, "decoder ffn intermediate");
+    memory_kv_ = buffer(config.layers * memory_rows * 2 * h, "decoder memory K/V");
+    k_cache_ = buffer(cache, "decoder K cache");
+    v_cache_ = buffer(cache, "decoder V cache");
+    plan(dense("qkv", dtype_, tf32_, rows_, h_, 3 * h_, 3 * h_), qkv_gemm_);
+    plan(dense("self_out", dtype_, tf32_, rows_, h_, h_, h_), self_out_gemm_);
+    plan(dense("cross_q", dtype_, tf32_, rows_, h_, h_, h_), cross_q_gemm_);
+    plan(dense("cross_kv", dtype_, tf32_, static_cast<int>(memory_rows), h_, 2 * h_, 2 * h_, Epilogue::None,
+               alignment_of({memory_rows * 2 * h * dtype_size(dtype_)})),
+         cross_kv_gemm_);
+    plan(dense("cross_out", dtype_, tf32_, rows_, h_, h_, h_), cross_out_gemm_);
+    plan(dense("ffn1", dtype_, tf32_, rows_, h_, inter_, inter_, relu_epilogue_ ? Epilogue::BiasRelu : Epilogue::None),
+         ffn1_gemm_);
+    plan(dense("ffn2", dtype_, tf32_, rows_, inter_, h_, h_), ffn2_gemm_);
+  }
+
+  void start(cudaStream_t s) override {
+    const size_t memory_rows = static_cast<size_t>(config_.batch) * mem_len_;
+    for (int layer = 0; layer < config_.layers; ++layer) {
+      void* kv = memory_kv(layer);
+      cross_kv_gemm_.run(memory_.get(), weight(layer, Tensor::DecCrossKvW), kv, nullptr, 1.0f, s);
+      add_bias(dtype_, kv, weight(layer, Tensor::DecCrossKvB), memory_rows, 2 * h_, s);
+    }
+  }
+
+  void step(void* x, int, cudaStream_t s) override {
+    const size_t layer_cache = static_cast<size_t>(rows_) * h_ * cache_len_ * dtype_size(dtype_);
+    norm(0, Tensor::DecSelfLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
+    for (int l = 0; l < config_.layers; ++l) {
+      qkv_gemm_.run(normed_.get(), weight(l, Tensor::DecSelfQkvW), qkv_.get(), nullptr, 1.0f, s);
+      masked_self_attention(dtype_, qkv_.get(), weight(l, Tensor::DecSelfQkvB), k_cache_.as<char>() + l * layer_cache,
+                            v_cache_.as<char>() + l * layer_cache, cache_indir_, step_, ctx_.get(), rows_,
+                            config_.beam, heads_, head_size_, cache_len_, s);
+      self_out_gemm_.run(ctx_.get(), weight(l, Tensor::DecSelfOutW), projected_.get(), nullptr, 1.0f, s);
+      norm(l, Tensor::DecCrossLnGamma, x, projected_.get(), weight(l, Tensor::DecSelfOutB), normed_.get(), x, s);
+      cross_q_gemm_.run(normed_.get(), weight(l, Tensor::DecCrossQW), query_.get(), nullptr, 1.0f, s);
+      cross_attention(dtype_, query_.get(), weight(l, Tensor::DecCrossQB), memory_kv(l), memory_lengths_dev_.as<int>(),
+                      ctx_.get(), rows_, config_.beam, heads_, head_size_, mem_len_, s);
+      cross_out_gemm_.run(ctx_.get(), weight(l, Tensor::DecCrossOutW), projected_.get(), nullptr, 1.0f, s);
+      norm(l, Tensor::DecFfnLnGamma, x, projected_.get(), weight(l, Tensor::DecCrossOutB), normed_.get(), x, s);
+      ffn1_gemm_.run(normed_.get(), weight(l, Tensor::DecFfn1W), inter_buf_.get(),
+                     relu_epilogue_ ? weight(l, Tensor::DecFfn1B) : nullptr, 1.0f, s);
+      if (!relu_epilogue_) bias_relu(dtype_, inter_buf_.get(), weight(l, Tensor::DecFfn1B), rows_, inter_, s);
+      ffn2_gemm_.run(inter_buf_.get(), weight(l, Tensor::DecFfn2W), projected_.get(), nullptr, 1.0f, s);
+      if (l + 1 < config_.layers) {
+        norm(l + 1, Tensor::DecSelfLnGamma, x, projected_.get(), weight(l, Tensor::DecFfn2B), normed_.get(), x, s);
+      } else {
+        add_bias_residual(dtype_, x, projected_.get(), weight(l, Tensor::DecFfn2B), rows_, h_, s);
+      }
+    }
+  }
+
+  void reorder(const int*, int, cudaStream_t) override {}
+
+  std::map<std::string, std::string> notes() const override {
+    return {{"self_attention", std::string("masked_multihead_attention (") +
+                                   (cache_indir_ != nullptr ? "cache indirection" : "no reorder") + ")"},
+            {"cross_attention", "cross_attention (memory K/V shared by the beams of a sentence)"},
+            {"layernorm", "add_bias_residual_layernorm (residual sum and next LN in one pass)"},
+            {"ffn1_bias_relu", relu_epilogue_ ? "cuBLASLt epilogue" : "add_bias_relu kernel"}};
+  }
+
+ private:
+  void* memory_kv(int layer) const {
+    return memory_kv_.as<char>() +
+           static_cast<size_t>(layer) * config_.batch * mem_len_ * 2 * h_ * dtype_size(dtype_);
+  }
+
+  const int* step_;
+  const int* cache_indir_;
+  // fp16/bf16 take bias+ReLU in the FFN1 GEMM's epilogue; fp32/tf32 keep the kernel, as the encoder's GELU.
+  const bool relu_epilogue_;
+  DeviceBuffer normed_, qkv_, ctx_, query_, projected_, inter_buf_, memory_kv_, k_cache_, v_cache_;
+  Gemm qkv_gemm_, self_out_gemm_, cross_q_gemm_, cross_kv_gemm_, cross_out_gemm_, ffn1_gemm_, ffn2_gemm_;
+};
+
+class UnfusedStack final : public StackBase {
+ public:
+  UnfusedStack(const ModelConfig& config, CudaContext& context) : StackBase(config, context) {
+    const size_t r = rows_, h = h_;
+    const size_t memory_rows = r * mem_len_;  // replicated per beam
+    const int batches = rows_ * heads_;
+    const size_t cache_plane_bytes = r * h * cache_len_ * dtype_size(dtype_);
+    const size_t memory_plane_bytes = memory_rows * h * dtype_size(dtype_);
+    normed_ = buffer(r * h, "decoder normed input");
+    for (DeviceBuffer& b : qkv_) b = buffer(r * h, "decoder q/k/v");
+    ctx_ = buffer(r * h, "decoder attention context");
+    projected_ = buffer(r * h, "decoder projection output");
+    inter_buf_ = buffer(r * inter_, "decoder ffn intermediate");
+    scores_ = buffer(static_cast<size_t>(batches) * std::max(cache_len_, mem_len_), "decoder attention scores");
+    memory_rows_ = buffer(memory_rows * h, "decoder memory per beam");
+    memory_proj_ = buffer(memory_rows * h, "decoder memory projection");
+    memory_k_ = buffer(config.layers * memory_rows * h, "decoder memory K");
+    memory_v_ = buffer(config.layers * memory_rows * h, "decoder memory V");
+    // [2 (K, V), layers, rows, heads, cache_len, D], twice: the reorder copies one into the other.
+    for (DeviceBuffer& c : caches_) c = buffer(2 * config.layers * r * h * cache_len_, "decoder K/V caches");
+    memory_token_rows_ = DeviceBuffer(memory_rows * sizeof(int), "memory token rows");
+
+    const char* roles[3] = {"q", "k", "v"};
+    for (int j = 0; j < 3; ++j) {
+      plan(dense(roles[j], dtype_, tf32_, rows_, h_, h_, 3 * h_, Epilogue::None, alignment_of({j * h * dtype_size(dtype_)})),
+           qkv_gemm_[j]);
+    }
+    plan(query_scores("self_scores", dtype_, tf32_, batches, cache_len_, head_size_, cache_plane_bytes), self_scores_gemm_);
+    plan(query_context("self_context", dtype_, tf32_, batches, cache_len_, head_size_, cache_plane_bytes),
+         self_context_gemm_);
+    plan(dense("self_out", dtype_, tf32_, rows_, h_, h_, h_), self_out_gemm_);
+    plan(dense("cross_q", dtype_, tf32_, rows_, h_, h_, h_), cross_q_gemm_);
+    for (int j = 0; j < 2; ++j) {
+      plan(dense(j == 0 ? "cross_k" : "cross_v", dtype_, tf32_, static_cast<int>(memory_rows), h_, h_, 2 * h_,
+                 Epilogue::None, alignment_of({j * h * dtype_size(dtype_)})),
+           cross_kv_gemm_[j]);
+    }
+    plan(query_scores("cross_scores", dtype_, tf32_, batches, mem_len_, head_size_, memory_plane_bytes),
+         cross_scores_gemm_);
+    plan(query_context("cross_context", dtype_, tf32_, batches, mem_len_, head_size_, memory_plane_bytes),
+         cross_context_gemm_);
+    plan(dense("cross_out", dtype_, tf32_, rows_, h_, h_, h_), cross_out_gemm_);
+    plan(dense("ffn1", dtype_, tf32_, rows_, h_, inter_, inter_), ffn1_gemm_);
+    plan(dense("ffn2", dtype_, tf32_, rows_, inter_, h_, h_), ffn2_gemm_);
+  }
+
+  void fill(cudaStream_t s) override {
+    StackBase::fill(s);
+    std::vector<int> token_rows;
+    for (int r = 0; r < rows_; ++r) {
+      for (int m = 0; m < mem_len_; ++m) token_rows.push_back(r / config_.beam * mem_len_ + m);
+    }
+    check(cudaMemcpy(memory_token_rows_.get(), token_rows.data(), token_rows.size() * sizeof(int),
+                     cudaMemcpyHostToDevice),
+          "uploading memory token rows");
+  }
+
+  void start(cudaStream_t s) override {
+    // Every score column is computed, masked or not: stale entries must be finite.
+    for (DeviceBuffer& c : caches_) check(cudaMemsetAsync(c.get(), 0, c.bytes(), s), "clearing the K/V caches");
+    const int memory_rows = rows_ * mem_len_;
+    gather_rows(dtype_, memory_.get(), memory_rows_.get(), memory_token_rows_.as<int>(), memory_rows, h_, s);
+    for (int l = 0; l < config_.layers; ++l) {
+      for (int j = 0; j < 2; ++j) {
+        cross_kv_gemm_[j].run(memory_rows_.get(), columns(l, Tensor::DecCrossKvW, j, h_), memory_proj_.get(), nullptr,
+                              1.0f, s);
+        add_bias(dtype_, memory_proj_.get(), columns(l, Tensor::DecCrossKvB, j, h_), memory_rows, h_, s);
+        split_heads(dtype_, memory_proj_.get(), h_, memory_plane(j == 0 ? memory_k_ : memory_v_, l), rows_, mem_len_,
+                    heads_, head_size_, s);
+      }
+    }
+  }
+
+  void step(void* x, int t, cudaStream_t s) override {
+    const float scale = 1.0f / std::sqrt(static_cast<float>(head_size_));
+    const size_t rh = static_cast<size_t>(rows_) * h_;
+    for (int l = 0; l < config_.layers; ++l) {
+      norm(l, Tensor::DecSelfLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
+      for (int j = 0; j < 3; ++j) {
+        qkv_gemm_[j].run(normed_.get(), columns(l, Tensor::DecSelfQkvW, j, h_), qkv_[j].get(), nullptr, 1.0f, s);
+        add_bias(dtype_, qkv_[j].get(), columns(l, Tensor::DecSelfQkvB, j, h_), rows_, h_, s);
+      }
+      void* k_cache = cache_plane(0, l);
+      void* v_cache = cache_plane(1, l);
+      write_kv_cache(dtype_, qkv_[1].get(), qkv_[2].get(), k_cache, v_cache, t, rows_, heads_, head_size_, cache_len_, s);
+      self_scores_gemm_.run(qkv_[0].get(), k_cache, scores_.get(), nullptr, 1.0f, s);
+      masked_softmax(dtype_, scores_.get(), rows_, heads_, config_.beam, cache_len_, scale, t + 1, nullptr, s);
+      self_context_gemm_.run(scores_.get(), v_cache, ctx_.get(), nullptr, 1.0f, s);
+      residual_projection(self_out_gemm_, l, Tensor::DecSelfOutW, x, s);
+
+      norm(l, Tensor::DecCrossLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
+      cross_q_gemm_.run(normed_.get(), weight(l, Tensor::DecCrossQW), qkv_[0].get(), nullptr, 1.0f, s);
+      add_bias(dtype_, qkv_[0].get(), weight(l, Tensor::DecCrossQB), rows_, h_, s);
+      cross_scores_gemm_.run(qkv_[0].get(), memory_plane(memory_k_, l), scores_.get(), nullptr, 1.0f, s);
+      masked_softmax(dtype_, scores_.get(), rows_, heads_, config_.beam, mem_len_, scale, 0,
+                     memory_lengths_dev_.as<int>(), s);
+      cross_context_gemm_.run(scores_.get(), memory_plane(memory_v_, l), ctx_.get(), nullptr, 1.0f, s);
+      residual_projection(cross_out_gemm_, l, Tensor::DecCrossOutW, x, s);
+
+      norm(l, Tensor::DecFfnLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
+      ffn1_gemm_.run(normed_.get(), weight(l, Tensor::DecFfn1W), inter_buf_.get(), nullptr, 1.0f, s);
+      add_bias(dtype_, inter_buf_.get(), weight(l, Tensor::DecFfn1B), rows_, inter_, s);
+      bias_relu(dtype_, inter_buf_.get(), nullptr, rows_, inter_, s);
+      ffn2_gemm_.run(inter_buf_.get(), weight(l, Tensor::DecFfn2W), projected_.get(), nullptr, 1.0f, s);
+      add_bias(dtype_, projected_.get(), weight(l, Tensor::DecFfn2B), rows_, h_, s);
+      add_tensors(dtype_, x, x, projected_.get(), rh, s);
+    }
+  }
+
+  void reorder(const int* parents, int t, cudaStream_t s) override {
+    reorder_cache(dtype_, caches_[current_].get(), caches_[1 - current_].get(), parents, 2 * config_.layers, rows_,
+                  config_.beam, heads_, head_size_, cache_len_, t, s);
+    current_ = 1 - current_;
+  }
+
+  std::map<std::string, std::string> notes() const override {
+    return {{"self_attention", "unfused (q/k/v GEMMs, cache write, batched GEMMs over the cache, masked softmax)"},
+            {"cross_attention", "unfused (memory K/V replicated per beam, batched GEMMs, masked softmax)"},
+            {"layernorm", "layernorm + add_bias + add_residual kernels"},
+            {"ffn1_bias_relu", "add_bias and relu kernels"}};
+  }
+
+ private:
+  // x += ctx · W + b, in three kernels.
+  void residual_projection(const Gemm& gemm, int layer, Tensor w, void* x, cudaStream_t s) {
+    gemm.run(ctx_.get(), weight(layer, w), projected_.get(), nullptr, 1.0f, s);
+    add_bias(dtype_, projected_.get(), weight(layer, static_cast<Tensor>(static_cast<int>(w) + 1)), rows_, h_, s);
+    add_tensors(dtype_, x, x, projected_.get(), static_cast<size_t>(rows_) * h_, s);
+  }
+  // K (kv 0) or V (kv 1) cache of a layer in the current cache buffer.
+  void* cache_plane(int kv, int layer) const {
+    const size_t plane = static_cast<size_t>(rows_) * h_ * cache_len_ * dtype_size(dtype_);
+    return caches_[current_].as<char>() + (static_cast<size_t>(kv) * config_.layers + layer) * plane;
+  }
+  void* memory_plane(const DeviceBuffer& memory, int layer) const {
+    return memory.as<char>() + static_cast<size_t>(layer) * rows_ * mem_len_ * h_ * dtype_size(dtype_);
+  }
+
+  DeviceBuffer normed_, ctx_, projected_, inter_buf_, scores_, memory_rows_, memory_proj_, memory_k_, memory_v_,
+      memory_token_rows_;
+  std::array<DeviceBuffer, 3> qkv_;
+  std::array<DeviceBuffer, 2> caches_;
+  int current_ = 0;
+  std::array<Gemm, 3> qkv_gemm_;
+  std::array<Gemm, 2> cross_kv_gemm_;
+  Gemm self_scores_gemm_, self_context_gemm_, self_out_gemm_, cross_q_gemm_, cross_scores_gemm_, cross_context_gemm_,
+      cross_out_gemm_, ffn1_gemm_, ffn2_gemm_;
+};
+
+}  // namespace
+
+std::unique_ptr<DecoderStack> make_decoder_stack(const ModelConfig& config, CudaContext& context, const int* step,
+                                                 const int* cache_indir) {
+  if (config.variant == Variant::Fused) return std::make_unique<FusedStack>(config, context, step, cache_indir);
+  return std::make_unique<UnfusedStack>(config, context);
+}
+
+}  // namespace ftb::cuda

@@ -1,0 +1,378 @@
+#include "cuda/models/decoding.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "common/position.h"
+#include "common/tensors.h"
+#include "cuda/buffer.h"
+#include "cuda/check.h"
+#include "cuda/kernels/beam_search.h"
+#include "cuda/kernels/elementwise.h"
+#include "cuda/kernels/fill.h"
+#include "cuda/kernels/layernorm.h"
+#include "cuda/kernels/segmented_sort.h"
+#include "cuda/kernels/step_input.h"
+#include "cuda/models/decoder_stack.h"
+#include "cuda/models/gemm_specs.h"
+#include "cuda/models/graph.h"
+#include "cuda/models/sampler.h"
+#include "cuda/timing/device_sampler.h"
+#include "cuda/timing/event_timer.h"
+#include "cuda/timing/kernel_trace.h"
+
+namespace ftb::cuda {
+namespace {
+
+// The step loop both paths share: a run is start, `seq` steps (fewer with stop_at_end) and finish;
+// a step is captured once into a graph (fused, config.graph) and replayed, the device step counter
+// telling its kernels which step it is.
+class StepModel : public Model {
+ public:
+  StepModel(const ModelConfig& config, std::shared_ptr<CudaContext> context)
+      : config_(config),
+        context_(std::move(context)),
+        dtype_(storage_type(config.precision)),
+        rows_(config.rows()),
+        h_(config.hidden()) {
+    context_->activate();
+    step_ = DeviceBuffer(sizeof(int), "step counter");
+  }
+
+  void run() override {
+    context_->activate();
+    enqueue_run();
+    context_->synchronize(std::string(to_string(config_.path)) + " (" + to_string(config_.variant) + ")");
+  }
+
+  Sample measure(const MeasureOptions& options) override {
+    context_->activate();
+    return sampler_.sample([this] { enqueue_run(); }, options, stream());
+  }
+
+  // Eager steps (a graph replay would tie every kernel to one launch).
+  KernelProfile profile(int iterations) override {
+    context_->activate();
+    context_->synchronize("run before the trace");
+    KernelTrace trace;
+    timer_.start(stream());
+    for (int i = 0; i < iterations; ++i) enqueue_run(/*eager=*/true);
+    timer_.stop(stream());
+    const double ms = timer_.elapsed_ms() / iterations;
+    context_->synchronize("traced runs");
+    return {iterations, ms, graph_.ready() ? "eager launches (the measured samples replay a CUDA graph per step)" : "eager launches",
+            trace.collect()};
+  }
+
+  std::map<std::string, std::string> notes() const override {
+    std::map<std::string, std::string> notes = stack_->notes();
+    for (const auto& [key, value] : path_notes()) notes[key] = value;
+    notes["graph"] = graph_.ready() ? "on (one step, replayed)" : "off";
+    for (const Gemm* gemm : gemms_) notes["gemm." + gemm->record().role] = gemm->record().summary();
+    for (const Gemm* gemm : stack_->gemms()) notes["gemm." + gemm->record().role] = gemm->record().summary();
+    return notes;
+  }
+
+ protected:
+  virtual void enqueue_start() = 0;
+  // Step t (the unfused variant's host copy of the device counter), ending with advance_step.
+  virtual void enqueue_step(int t) = 0;
+  virtual void enqueue_finish() = 0;
+  virtual bool all_finished() { return false; }
+  virtual std::map<std::string, std::string> path_notes() const = 0;
+
+  // Called by the paths' constructors once their buffers and plans exist: fills weights and inputs,
+  // runs once eagerly (every launch checked, modules loaded) and captures the step when asked.
+  void prepare() {
+    stack_->fill(stream());
+    fill();
+    enqueue_run();
+    context_->synchronize(std::string("first ") + to_string(config_.path) + " run");
+    if (config_.variant == Variant::Fused && config_.graph) graph_.capture(stream(), [this] { enqueue_step(0); });
+  }
+  virtual void fill() = 0;
+
+  cudaStream_t stream() const { return context_->stream(); }
+  int* step() const { return step_.as<int>(); }
+  DeviceBuffer buffer(size_t elements, const std::string& what) const {
+    return DeviceBuffer(elements * dtype_size(dtype_), what);
+  }
+  void plan(const GemmSpec& spec, Gemm& slot) {
+    slot = context_->gemm().plan(spec);
+    gemms_.push_back(&slot);
+  }
+  // Ordered after the work queued on the model's stream (a non-blocking stream: a plain cudaMemcpy on
+  // the default stream would not wait for it).
+  template <typename T>
+  std::vector<T> download(const void* src, size_t count, const char* what) const {
+    std::vector<T> values(count);
+    const std::string stage = std::string("copying ") + what + " to the host";
+    check(cudaMemcpyAsync(values.data(), src, count * sizeof(T), cudaMemcpyDeviceToHost, stream()), stage);
+    context_->synchronize(stage);
+    return values;
+  }
+
+  const ModelConfig config_;
+  const std::shared_ptr<CudaContext> context_;
+  const DType dtype_;
+  const int rows_, h_;
+  std::unique_ptr<DecoderStack> stack_;
+  int steps_run_ = 0;
+
+ private:
+  void enqueue_run(bool eager = false) {
+    check(cudaMemsetAsync(step(), 0, sizeof(int), stream()), "resetting the step counter");
+    enqueue_start();
+    steps_run_ = 0;
+    for (int t = 0; t < config_.seq; ++t) {
+      if (graph_.ready() && !eager) {
+        graph_.launch(stream());
+      } else {
+        enqueue_step(t);
+      }
+      ++steps_run_;
+      if (config_.stop_at_end && all_finished()) break;
+    }
+    enqueue_finish();
+  }
+
+  DeviceBuffer step_;
+  std::vector<const Gemm*> gemms_;
+  CapturedGraph graph_;
+  DeviceSampler sampler_{context_->properties()};
+  EventTimer timer_;
+};
+
+class CudaDecoder final : public StepModel {
+ public:
+  CudaDecoder(const ModelConfig& config, std::shared_ptr<CudaContext> context) : StepModel(config, std::move(context)) {
+    stack_ = make_decoder_stack(config, *context_, step(), nullptr);
+    const size_t rows = static_cast<size_t>(rows_) * h_;
+    input_ = buffer(rows * config.seq, "decoder input");
+    x_ = buffer(rows, "decoder hidden state");
+    output_ = DeviceBuffer(rows * sizeof(float), "decoder output");
+    prepare();
+  }
+
+  Outputs outputs() override {
+    context_->activate();
+    context_->synchronize("decoder run");
+    Outputs out;
+    out.hidden = download<float>(output_.get(), static_cast<size_t>(rows_) * h_, "the decoder output");
+    out.lengths = stack_->memory_lengths();
+    return out;
+  }
+
+ protected:
+  void fill() override {
+    fill_tensor(dtype_, input_.get(), input_.bytes() / dtype_size(dtype_), config_, Tensor::DecoderInput, 0, stream());
+  }
+  void enqueue_start() override { stack_->start(stream()); }
+  void enqueue_step(int t) override {
+    select_step_input(dtype_, input_.get(), step(), x_.get(), static_cast<size_t>(rows_) * h_, stream());
+    stack_->step(x_.get(), t, stream());
+    advance_step(step(), stream());
+  }
+  void enqueue_finish() override { to_float(dtype_, x_.get(), output_.as<float>(), static_cast<size_t>(rows_) * h_, stream()); }
+  std::map<std::string, std::string> path_notes() const override { return {}; }
+
+ private:
+  DeviceBuffer input_, x_, output_;
+};
+
+class CudaDecoding final : public StepModel {
+ public:
+  CudaDecoding(const ModelConfig& config, std::shared_ptr<CudaContext> context)
+      : StepModel(config, std::move(context)),
+        fused_(config.variant == Variant::Fused),
+        vocab_padded_(config.vocab_padded()),
+        // fp16/bf16 add the logits bias in the GEMM epilogue (as the FFN1 ReLU); fp32/tf32 keep the kernel.
+        bias_epilogue_(fused_ && dtype_ != DType::F32),
+        search_(search_kind(config)),
+        topk_chunks_(beam_topk_chunks(config.vocab, config.rows(), config.beam)) {
+    const int seq = config.seq, rows = rows_, vocab = config.vocab;
+    const bool indirection = search_ == Search::BeamTopK && config.beam > 1;
+    int_buffers_.resize(kIntBuffers);
+    const size_t int_sizes[kIntBuffers] = {static_cast<size_t>(rows), static_cast<size_t>(rows), static_cast<size_t>(rows),
+                                           static_cast<size_t>(rows), static_cast<size_t>(seq) * rows,
+                                           static_cast<size_t>(seq) * rows, static_cast<size_t>(rows) * seq,
+                                           static_cast<size_t>(rows), indirection ? 2 * static_cast<size_t>(rows) * seq : 0};
+    for (int i = 0; i < kIntBuffers; ++i) int_buffers_[i] = DeviceBuffer(int_sizes[i] * sizeof(int), "decoding search state");
+    cum_ = DeviceBuffer(rows * sizeof(float), "decoding cum log-probs");
+    out_cum_ = DeviceBuffer(rows * sizeof(float), "decoding output cum log-probs");
+    out_scores_ = DeviceBuffer(rows * sizeof(float), "decoding output scores");
+    stack_ = make_decoder_stack(config, *context_, step(), indirection ? ints(kIndir) : nullptr);
+
+    embedding_ = buffer(static_cast<size_t>(vocab) * h_, "embedding");
+    final_gamma_ = buffer(h_, "final LN gamma");
+    final_beta_ = buffer(h_, "final LN beta");
+    logits_w_ = buffer(static_cast<size_t>(h_) * vocab_padded_, "logits weights");
+    logits_b_ = buffer(vocab_padded_, "logits bias");
+    positions_ = DeviceBuffer(static_cast<size_t>(seq) * h_ * sizeof(double), "position encodings");
+    x_ = buffer(static_cast<size_t>(rows) * h_, "decoding hidden state");
+    normed_ = buffer(static_cast<size_t>(rows) * h_, "decoding normed state");
+    logits_ = buffer(static_cast<size_t>(rows) * vocab_padded_, "logits");
+    plan(dense("logits", dtype_, config.precision == Precision::TF32, rows, h_, vocab_padded_, vocab_padded_,
+               bias_epilogue_ ? Epilogue::Bias : Epilogue::None),
+         logits_gemm_);
+
+    const size_t row_vocab = static_cast<size_t>(rows) * vocab;
+    if (search_ == Search::BeamTopK) {
+      const size_t chunks = static_cast<size_t>(rows) * topk_chunks_;
+      chunk_max_ = DeviceBuffer(chunks * sizeof(float), "beam softmax statistics");
+      chunk_sum_ = DeviceBuffer(chunks * sizeof(double), "beam softmax statistics");
+      candidate_scores_ = DeviceBuffer(chunks * config.beam * sizeof(float), "beam candidates");
+      candidate_ids_ = DeviceBuffer(chunks * config.beam * sizeof(int), "beam candidates");
+    } else if (search_ == Search::Beam) {
+      // [rows, vocab] log-probs, candidate scores and ids, and their per-sentence sorted copies.
+      log_probs_ = DeviceBuffer(row_vocab * sizeof(float), "log-probs");
+      keys_ = DeviceBuffer(row_vocab * sizeof(float), "beam scores");
+      ids_ = DeviceBuffer(row_vocab * sizeof(int), "beam candidate ids");
+      sorted_keys_ = DeviceBuffer(row_vocab * sizeof(float), "sorted beam scores");
+      sorted_ids_ = DeviceBuffer(row_vocab * sizeof(int), "sorted beam candidate ids");
+      sort_ = SegmentedSort(config.batch, config.beam * vocab, "beam search");
+    } else {
+      sampler_ = std::make_unique<Sampler>(config);
+    }
+    prepare();
+  }
+
+  Outputs outputs() override {
+    context_->activate();
+    context_->synchronize("decoding run");
+    const size_t rows = rows_, steps = steps_run_;
+    Outputs out;
+    out.steps_run = steps_run_;
+    out.output_ids = download<int>(ints(kOutputIds), rows * steps, "output ids");
+    out.step_ids = download<int>(ints(kStepIds), rows * steps, "step ids");
+    out.parent_ids = download<int>(ints(kParentIds), rows * steps, "parent ids");
+    out.lengths = download<int>(ints(kOutLengths), rows, "lengths");
+    out.cum_log_probs = download<float>(out_cum_.get(), rows, "cum log-probs");
+    out.scores = download<float>(out_scores_.get(), rows, "scores");
+    return out;
+  }
+
+ protected:
+  void fill() override {
+    cudaStream_t s = stream();
+    fill_tensor(dtype_, embedding_.get(), static_cast<size_t>(config_.vocab) * h_, config_, Tensor::Embedding, 0, s);
+    fill_tensor(dtype_, final_gamma_.get(), h_, config_, Tensor::FinalLnGamma, 0, s);
+    fill_tensor(dtype_, final_beta_.get(), h_, config_, Tensor::FinalLnBeta, 0, s);
+    fill_tensor_padded(dtype_, logits_w_.get(), h_, config_.vocab, vocab_padded_, config_, Tensor::LogitsW, 0, s);
+    fill_tensor_padded(dtype_, logits_b_.get(), 1, config_.vocab, vocab_padded_, config_, Tensor::LogitsB, 0, s);
+    std::vector<double> positions(static_cast<size_t>(config_.seq) * h_);
+    for (int t = 0; t < config_.seq; ++t) {
+      for (int i = 0; i < h_; ++i) positions[static_cast<size_t>(t) * h_ + i] = position_encoding(t, i, h_);
+    }
+    check(cudaMemcpy(positions_.get(), positions.data(), positions.size() * sizeof(double), cudaMemcpyHostToDevice),
+          "uploading position encodings");
+    if (search_ == Search::Beam) candidate_ids(ids_.as<int>(), rows_, config_.beam, config_.vocab, s);
+  }
+
+  void enqueue_start() override {
+    init_search(state(), rows_, config_.beam, config_.start_id, stream());
+    stack_->start(stream());
+  }
+
+  void enqueue_step(int t) override {
+    cudaStream_t s = stream();
+    embed_tokens(dtype_, embedding_.get(), ints(kIds), positions_.as<double>(), std::sqrt(static_cast<double>(h_)),
+                 step(), x_.get(), rows_, h_, s);
+    stack_->step(x_.get(), t, s);
+    layernorm(dtype_, x_.get(), nullptr, nullptr, final_gamma_.get(), final_beta_.get(), normed_.get(), rows_, h_, s);
+    logits_gemm_.run(normed_.get(), logits_w_.get(), logits_.get(), bias_epilogue_ ? logits_b_.get() : nullptr, 1.0f, s);
+    if (!bias_epilogue_) add_bias(dtype_, logits_.get(), logits_b_.get(), rows_, vocab_padded_, s);
+    search(t);
+    advance_step(step(), s);
+  }
+
+  void enqueue_finish() override {
+    finish_search(state(), steps_run_, config_.batch, config_.beam, config_.length_penalty, ints(kOutputIds),
+                  ints(kOutLengths), out_cum_.as<float>(), out_scores_.as<float>(), stream());
+  }
+
+  bool all_finished() override {
+    const std::vector<int> finished = download<int>(ints(kFinished), rows_, "finished flags");
+    return std::all_of(finished.begin(), finished.end(), [](int done) { return done != 0; });
+  }
+
+  std::map<std::string, std::string> path_notes() const override {
+    const std::string search =
+        search_ == Search::BeamTopK ? "beam_softmax_stats + beam_softmax_topk (radix select per row and " +
+                                          std::to_string(topk_chunks_) + " vocabulary chunks) + beam_commit"
+        : search_ == Search::Beam   ? "log_softmax + beam_scores + segmented radix sort + beam_commit"
+                                    : sampler_->kernels();
+    return {{"search", search},
+            {"vocab_padded", std::to_string(vocab_padded_)},
+            {"logits_bias", bias_epilogue_ ? "cuBLASLt epilogue" : "add_bias kernel"}};
+  }
+
+ private:
+  // BeamTopK: fused beam search; Beam: unfused (full sort); Sampling: Sampler.
+  enum class Search { BeamTopK, Beam, Sampling };
+  static Search search_kind(const ModelConfig& c) {
+    if (c.sampling()) return Search::Sampling;
+    return c.variant == Variant::Fused ? Search::BeamTopK : Search::Beam;
+  }
+
+  // Integer device buffers, by role.
+  enum IntBuffer { kFinished, kLengths, kIds, kParents, kStepIds, kParentIds, kOutputIds, kOutLengths, kIndir, kIntBuffers };
+  int* ints(IntBuffer which) const { return int_buffers_[which].as<int>(); }
+
+  SearchState state() const {
+    return {cum_.as<float>(), ints(kFinished), ints(kLengths), ints(kIds), ints(kParents), ints(kStepIds),
+            ints(kParentIds)};
+  }
+
+  void search(int t) {
+    cudaStream_t s = stream();
+    const int vocab = config_.vocab, beam = config_.beam;
+    switch (search_) {
+      case Search::BeamTopK:
+        beam_topk(dtype_, logits_.get(), vocab_padded_, rows_, vocab, beam, config_.end_id, state(), topk_chunks_,
+                  chunk_max_.as<float>(), chunk_sum_.as<double>(), candidate_scores_.as<float>(),
+                  candidate_ids_.as<int>(), s);
+        beam_commit(candidate_scores_.as<float>(), candidate_ids_.as<int>(), beam * topk_chunks_ * beam,
+                    beam * topk_chunks_ * beam, false,
+                    config_.batch, beam, vocab, config_.end_id, state(), step(),
+                    int_buffers_[kIndir].bytes() > 0 ? ints(kIndir) : nullptr, config_.seq, s);
+        break;
+      case Search::Beam:
+        log_softmax(dtype_, logits_.get(), vocab_padded_, rows_, vocab, log_probs_.as<float>(), s);
+        beam_scores(log_probs_.as<float>(), rows_, vocab, config_.end_id, state(), keys_.as<float>(), s);
+        sort_.run(keys_.as<float>(), sorted_keys_.as<float>(), ids_.as<int>(), sorted_ids_.as<int>(), s);
+        beam_commit(sorted_keys_.as<float>(), sorted_ids_.as<int>(), beam * vocab, beam, true, config_.batch, beam,
+                    vocab, config_.end_id, state(), step(), nullptr, config_.seq, s);
+        if (beam > 1) stack_->reorder(ints(kParents), t, s);
+        break;
+      case Search::Sampling:
+        sampler_->run(dtype_, logits_.get(), vocab_padded_, state(), step(), s);
+        break;
+    }
+  }
+
+  const bool fused_;
+  const int vocab_padded_;
+  const bool bias_epilogue_;
+  const Search search_;
+  const int topk_chunks_;  // vocabulary chunks per row of the fused beam search
+  std::vector<DeviceBuffer> int_buffers_;
+  DeviceBuffer cum_, out_cum_, out_scores_, embedding_, final_gamma_, final_beta_, logits_w_, logits_b_, positions_, x_,
+      normed_, logits_, chunk_max_, chunk_sum_, candidate_scores_, candidate_ids_, keys_, ids_, sorted_keys_, sorted_ids_, log_probs_;
+  SegmentedSort sort_;
+  std::unique_ptr<Sampler> sampler_;
+  Gemm logits_gemm_;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_cuda_decoder(const ModelConfig& config, std::shared_ptr<CudaContext> context) {
+  return std::make_unique<CudaDecoder>(config, std::move(context));
+}
+
+std::unique_ptr<Model> make_cuda_decoding(const ModelConfig& config, std::shared_ptr<CudaContext> context) {
+  return std::make_unique<CudaDecoding>(config, std::move(context));
+}
+
+}  // namespace ftb::cuda

@@ -1,0 +1,19 @@
+// The decoder and decoding paths on the GPU (native/MODEL.md), fused and unfused (decoder_stack.h):
+//   decoder:  `seq` steps of the layer stack, step t fed DecoderInput[t].
+//   decoding: embedding × √h + position -> layer stack -> final LN -> logits GEMM (vocab padded to a
+//             multiple of 8) -> beam search (beam_search.h) or sampling (sampling.h); gather-tree at
+//             the end. fused: the step is captured once into a CUDA graph and replayed (config.graph),
+//             every kernel reading t from a device counter; unfused: eager launches.
+#pragma once
+#include <memory>
+
+#include "cuda/context.h"
+#include "engine/backend.h"
+
+namespace ftb::cuda {
+
+// Build the variant named by config.variant; the config is validated already.
+std::unique_ptr<Model> make_cuda_decoder(const ModelConfig& config, std::shared_ptr<CudaContext> context);
+std::unique_ptr<Model> make_cuda_decoding(const ModelConfig& config, std::shared_ptr<CudaContext> context);
+
+}  // namespace ftb::cuda
