@@ -34,6 +34,7 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
     'sm_clock_mhz', 'pct_peak_tflops', 'pct_peak_gbps'] as const)
     .map((name) => ({ name, value: summaryValue(name) })),
   { name: 'ids_equal_fraction', value: (p) => p.ids_equal_fraction ?? null },
+  { name: 'repeat', value: (p) => p.repeat ?? null },
   { name: 'error', value: (p) => p.error ?? null },
 ];
 

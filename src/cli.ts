@@ -56,6 +56,7 @@ const OPTIONS = {
   out: { type: 'string' },
   'run-id': { type: 'string' },
   resume: { type: 'string' },
+  repeat: { type: 'string' },
   'point-timeout': { type: 'string' },
   markdown: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -111,6 +112,7 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
   --warmup S            backend time run before samples are kept, seconds (GPU default 0.1)
   --out DIR             where the run's files go (default ${DEFAULT_OUT})
   --run-id ID           the files' name (default <profile>-<yyyymmdd-hhmmss>, UTC)
+  --repeat N            run the whole sweep N times in one process (stability runs; points carry repeat)
   --resume ID           finish run ID in --out: runs its points missing from <ID>.jsonl, with the run's
                         own profile and options (no other sweep or measurement flag)
   --point-timeout S     a point still running after S seconds is stopped and recorded as an error
@@ -141,6 +143,7 @@ interface BenchRequest {
   resume?: string;
   pointTimeoutS: number;
   profileKernels: boolean;
+  repeat: number;
   markdown?: string;
 }
 
@@ -258,6 +261,7 @@ function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
       .filter((name) => !['resume', 'out', 'markdown', 'help'].includes(name) && flags[name] !== undefined);
     if (fixed.length > 0) throw new UsageError(`--resume runs with the run's own options: drop --${fixed.join(', --')}`);
   }
+  if (flags.repeat !== undefined) requireRange('repeat', single('repeat', flags.repeat), 1, 1000);
   let pointTimeoutS = DEFAULT_POINT_TIMEOUT_S;
   if (flags['point-timeout'] !== undefined) {
     pointTimeoutS = single('point_timeout', flags['point-timeout']);
@@ -273,6 +277,7 @@ function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
     resume: flags.resume,
     pointTimeoutS,
     profileKernels: flags['profile-kernels'] ?? false,
+    repeat: flags.repeat === undefined ? 1 : single('repeat', flags.repeat),
     markdown: flags.markdown,
   }) as BenchRequest;
 }
@@ -310,7 +315,10 @@ function engine(): NativeAddon {
 /** A run ready to go: where it writes, the points still to run, and how. */
 interface SweepPlan {
   writer: ResultsWriter;
-  points: PointConfig[];
+  /** Points still to run, with their repeat index (0 unless the run repeats its sweep). */
+  points: { config: PointConfig; repeat: number }[];
+  /** Passes over the sweep (--repeat); points carry their pass when there are several. */
+  repeats: number;
   work: PointWork;
   pointTimeoutS: number;
 }
@@ -321,7 +329,15 @@ interface RecordedOptions {
   overrides: SweepOverrides;
   pointTimeoutS: number;
   profileKernels: boolean;
+  repeat: number;
 }
+
+/** The sweep's points `repeat` times over, whole sweep after whole sweep. */
+const repeated = (configs: PointConfig[], repeat: number): SweepPlan['points'] =>
+  Array.from({ length: repeat }, (_, r) => configs.map((config) => ({ config, repeat: r }))).flat();
+
+/** A point's identity within a run: its key, and its repeat when the run repeats. */
+const runKey = (config: PointConfig, repeat = 0): string => `${configKey(config)} #${repeat}`;
 
 /** How each point of a run is measured: the run's options and its device's ceilings. */
 const pointWork = (options: RecordedOptions, env: Environment): PointWork => ({
@@ -343,6 +359,7 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
   if (request.profileKernels && backend === 'cpu') throw new UsageError('--profile-kernels needs the cuda backend (kernel traces come from CUPTI)');
   const options: RecordedOptions = {
     measurement, overrides: request.overrides, pointTimeoutS: request.pointTimeoutS, profileKernels: request.profileKernels,
+    repeat: request.repeat,
   };
   const startedAt = new Date();
   const env = await captureEnvironment(addon, backend);
@@ -357,7 +374,7 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
       backend,
       options: {
         measurement, overrides: request.overrides, notes: expansion.notes, point_timeout_s: request.pointTimeoutS,
-        profile_kernels: request.profileKernels,
+        profile_kernels: request.profileKernels, repeat: request.repeat,
       },
     },
     env,
@@ -368,7 +385,10 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
     `${expansion.dropped.length} combinations dropped -> ${writer.jsonlPath}`);
   for (const note of expansion.notes) console.log(`  note: ${note}`);
   for (const line of droppedSummary(expansion.dropped)) console.log(line);
-  return { writer, points: expansion.points, work: pointWork(options, env), pointTimeoutS: request.pointTimeoutS };
+  return {
+    writer, points: repeated(expansion.points, request.repeat), repeats: request.repeat, work: pointWork(options, env),
+    pointTimeoutS: request.pointTimeoutS,
+  };
 }
 
 /** The options a run recorded (see newRun), checked again: the file may have been edited. */
@@ -383,7 +403,9 @@ function recordedOptions(options: Record<string, unknown>): RecordedOptions {
   validateOverrides(overrides);
   const pointTimeoutS = options.point_timeout_s ?? DEFAULT_POINT_TIMEOUT_S;
   if (!(typeof pointTimeoutS === 'number' && pointTimeoutS > 0)) throw new ResultsFormatError('run.options.point_timeout_s must be > 0');
-  return { measurement: measurement as Measurement, overrides, pointTimeoutS, profileKernels: options.profile_kernels === true };
+  const repeat = options.repeat ?? 1;
+  if (!(typeof repeat === 'number' && Number.isInteger(repeat) && repeat >= 1)) throw new ResultsFormatError('run.options.repeat must be an integer >= 1');
+  return { measurement: measurement as Measurement, overrides, pointTimeoutS, profileKernels: options.profile_kernels === true, repeat };
 }
 
 /** Run `id` in `request.out`, to be finished: its profile's points whose keys its JSONL lacks. */
@@ -393,11 +415,12 @@ function resumedRun(addon: NativeAddon, request: BenchRequest & { resume: string
   const options = recordedOptions(run.options);
   const backend = chooseBackend(addon, run.backend);
   const expansion = expandProfile(getProfile(run.profile), backend, options.overrides);
-  const done = new Set(writer.written.map((point) => configKey(point.config)));
-  const points = expansion.points.filter((config) => !done.has(configKey(config)));
-  console.log(`ftbench: resuming run ${run.id} (profile ${run.profile}, ${backend}): ${expansion.points.length - points.length} of ` +
-    `${expansion.points.length} points done, ${points.length} to run -> ${writer.jsonlPath}`);
-  return { writer, points, work: pointWork(options, writer.header.env), pointTimeoutS: options.pointTimeoutS };
+  const done = new Set(writer.written.map((point) => runKey(point.config, point.repeat)));
+  const all = repeated(expansion.points, options.repeat);
+  const points = all.filter((point) => !done.has(runKey(point.config, point.repeat)));
+  console.log(`ftbench: resuming run ${run.id} (profile ${run.profile}, ${backend}): ${all.length - points.length} of ` +
+    `${all.length} points done, ${points.length} to run -> ${writer.jsonlPath}`);
+  return { writer, points, repeats: options.repeat, work: pointWork(options, writer.header.env), pointTimeoutS: options.pointTimeoutS };
 }
 
 /**
@@ -424,10 +447,10 @@ async function runPoints(plan: SweepPlan): Promise<boolean> {
   process.on('SIGINT', onInterrupt);
   console.log(consoleHeader());
   try {
-    for (const config of plan.points) {
+    for (const { config, repeat } of plan.points) {
       if (stopping() !== 'no') break;
       progress.starting(config);
-      const point = await supervisor.run(config);
+      const point = { ...(await supervisor.run(config)), ...(plan.repeats > 1 ? { repeat } : {}) };
       progress.clear();
       if (stopping() === 'now') break;
       progress.finishedPoint(point.duration_s);

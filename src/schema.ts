@@ -77,6 +77,8 @@ export const PointSchema = z.object({
   ids_equal_fraction: finite.optional(),
   checks: z.array(CheckSchema),
   notes: z.record(z.string(), z.string()),
+  /** Which pass over the sweep this is, in a run made with --repeat (0-based). */
+  repeat: count.optional(),
   profile: ProfileSchema.optional(),
   stages: z.array(StageTimeSchema).optional(),
   kernels: z.array(KernelTimeSchema).optional(),

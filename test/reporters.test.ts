@@ -32,7 +32,7 @@ describe('csv', () => {
       'gpu_ms_median', 'gpu_ms_p10', 'gpu_ms_p90', 'noise_pct', 'samples', 'host_ms_median', 'tokens_per_s', 'tflops',
       'correct', 'max_rel_err', 'top_k', 'top_p', 'temperature', 'backend',
       'gpu_ms_mean', 'gpu_ms_min', 'gpu_ms_max', 'gpu_ms_stdev', 'stop_reason', 'gbps', 'mode', 'units_per_sample', 'discarded',
-      'sm_clock_mhz', 'pct_peak_tflops', 'pct_peak_gbps', 'ids_equal_fraction', 'error',
+      'sm_clock_mhz', 'pct_peak_tflops', 'pct_peak_gbps', 'ids_equal_fraction', 'repeat', 'error',
     ]);
   });
 
@@ -42,11 +42,11 @@ describe('csv', () => {
     const s = encoder.summary!;
     assert.equal(lines[1], ['encoder', 'reference', 'fp32', 4, 1, 32, 1, 2, 8, 64, 64, 'ok', 0.5, s.gpu_ms_p10, s.gpu_ms_p90, s.noise_pct, 3,
       s.host_ms_median, s.tokens_per_s, s.tflops, 'true', '', 0, 0, 1, 'cpu', s.gpu_ms_mean, s.gpu_ms_min, s.gpu_ms_max, s.gpu_ms_stdev,
-      'noise', s.gbps, 'cold', 1, 0, '', '', '', '', ''].join(','));
-    assert.match(lines[2], /^decoding,reference,fp32,1,1,8,.*,4,0,0\.7,cpu,[\d.e-]+,[\d.]+,[\d.]+,[\d.e-]+,noise,[\d.e-]+,cold,1,0,,,,,$/);
+      'noise', s.gbps, 'cold', 1, 0, '', '', '', '', '', ''].join(','));
+    assert.match(lines[2], /^decoding,reference,fp32,1,1,8,.*,4,0,0\.7,cpu,[\d.e-]+,[\d.]+,[\d.]+,[\d.e-]+,noise,[\d.e-]+,cold,1,0,,,,,,$/);
     assert.equal(lines[3],
-      'encoder,reference,fp16,1,1,16,1,2,8,64,64,error,,,,,,,,,,,0,0,1,cpu,,,,,,,,,,,,,,"precision must be fp32, got ""fp16"" | really"');
-    assert.match(lines[4], /,false,,0,0,1,cpu,[\d.e,-]+,noise,[\d.e-]+,cold,1,0,,,,,$/);
+      'encoder,reference,fp16,1,1,16,1,2,8,64,64,error,,,,,,,,,,,0,0,1,cpu,,,,,,,,,,,,,,,"precision must be fp32, got ""fp16"" | really"');
+    assert.match(lines[4], /,false,,0,0,1,cpu,[\d.e,-]+,noise,[\d.e-]+,cold,1,0,,,,,,$/);
   });
 });
 

@@ -121,6 +121,18 @@ describe('robust sweeps', { skip }, () => {
     assert.equal(pointsOf('interrupted').length, POINTS);
   });
 
+  test('--repeat runs the sweep N times in one process; each point says its pass; resume counts passes', () => {
+    const child = startBench('repeated', process.env, ['--path', 'encoder', '--repeat', '3']);
+    return pointsStreamed('repeated', 6).then(async () => {
+      // Encoder only: 2 points x 3 passes, then resumed with nothing left to run.
+      await exited(child);
+      const points = pointsOf('repeated');
+      assert.deepEqual(points.map((p) => `${p.config.seq}#${p.repeat}`), ['16#0', '32#0', '16#1', '32#1', '16#2', '32#2']);
+      const resumed = spawnSync(process.execPath, [CLI, 'bench', '--resume', 'repeated', '--out', out], { encoding: 'utf8' });
+      assert.match(resumed.stdout, /6 of 6 points done, 0 to run/);
+    });
+  });
+
   test('--resume takes the run\'s own options, and names a run that exists', () => {
     const extra = spawnSync(process.execPath, [CLI, 'bench', '--resume', 'killed', '--out', out, '--batch', '8'], { encoding: 'utf8' });
     assert.deepEqual([extra.status, extra.stderr], [2, "ftbench: --resume runs with the run's own options: drop --batch\n"]);
