@@ -1,6 +1,7 @@
 // A kernel trace (NativeProfile, from the engine's CUPTI trace) summarised for the results: time per
-// engine stage and per kernel, per unit of work, next to the CUDA-event time of the traced units.
-// Their difference is what the device spent outside any kernel, memcpy or memset: launch gaps.
+// engine stage and per kernel, per unit of work. The trace is of eager launches (stages need them),
+// slowed on the host by the tracing itself, so its kernel time is set against the point's measured
+// median: their difference (gap_pct) is what the device spends between kernels, launch gaps.
 import type { NativeProfile, NativeTraceRecord } from './native.js';
 import type { KernelTime, Point, StageTime } from './schema.js';
 
@@ -9,8 +10,23 @@ const dims = (d: Int32Array): string => Array.from(d).join('x');
 /** Activities launched outside any named stage. */
 export const NO_STAGE = '(no stage)';
 
-/** The point's `profile`, `stages` and `kernels`: totals per unit of work, largest first. */
-export function kernelProfile(p: NativeProfile): Required<Pick<Point, 'profile' | 'stages' | 'kernels'>> {
+/** A demangled kernel name without its parameter list: "ftb::cuda::(anonymous namespace)::fused_mha<__half, 64>". */
+export function kernelName(name: string): string {
+  let text = name.startsWith('void ') ? name.slice(5) : name;
+  if (!text.endsWith(')')) return text;
+  let depth = 0;
+  for (let i = text.length - 1; i >= 0; i--) {
+    if (text[i] === ')') depth++;
+    else if (text[i] === '(' && --depth === 0) {
+      text = text.slice(0, i);
+      break;
+    }
+  }
+  return text;
+}
+
+/** The point's `profile`, `stages` and `kernels`: totals per unit of work, largest first; `medianMs` is the point's measured median. */
+export function kernelProfile(p: NativeProfile, medianMs: number): Required<Pick<Point, 'profile' | 'stages' | 'kernels'>> {
   const perUnit = (ms: number) => ms / p.iterations;
   const stages = new Map<string, StageTime>();
   const kernels = new Map<string, KernelTime>();
@@ -23,9 +39,10 @@ export function kernelProfile(p: NativeProfile): Required<Pick<Point, 'profile' 
     stageTime.calls += 1;
     stageTime.total_ms += ms;
     stages.set(stage, stageTime);
-    const key = `${stage}\u0000${record.name}`;
+    const name = kernelName(record.name);
+    const key = `${stage}\u0000${name}`;
     const kernel = kernels.get(key) ?? {
-      name: record.name, kind: record.kind, stage, calls: 0, total_ms: 0, mean_ms: 0,
+      name, kind: record.kind, stage, calls: 0, total_ms: 0, mean_ms: 0,
       grid: record.kind === 'kernel' ? dims(record.grid) : null, block: record.kind === 'kernel' ? dims(record.block) : null,
     };
     kernel.calls += 1;
@@ -34,7 +51,10 @@ export function kernelProfile(p: NativeProfile): Required<Pick<Point, 'profile' 
   }
   const byTime = <T extends { total_ms: number }>(a: T, b: T) => b.total_ms - a.total_ms;
   return {
-    profile: { iterations: p.iterations, event_ms: p.eventMs, kernel_ms: perUnit(totalMs), note: p.note },
+    profile: {
+      iterations: p.iterations, event_ms: p.eventMs, kernel_ms: perUnit(totalMs),
+      gap_pct: (100 * (medianMs - perUnit(totalMs))) / medianMs, note: p.note,
+    },
     stages: [...stages.values()].map((s) => ({ ...s, calls: s.calls / p.iterations, total_ms: perUnit(s.total_ms) })).sort(byTime),
     kernels: [...kernels.values()]
       .map((k) => ({ ...k, mean_ms: k.total_ms / k.calls, calls: k.calls / p.iterations, total_ms: perUnit(k.total_ms) }))

@@ -195,7 +195,7 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
   try {
     model = new addon.Model(config.backend, config);
     const measured = measureModel(model, options.measurement, config.mode, options.ceilings);
-    const profile = options.profileIterations ? kernelProfile(model.profile(options.profileIterations)) : {};
+    const profile = options.profileIterations ? kernelProfile(model.profile(options.profileIterations), median(measured.samples_ms)) : {};
     const outputs = model.outputs();
     const notes = model.notes();
     // Released before the references run, so that they have the device's memory to themselves.

@@ -54,8 +54,12 @@ export const SummarySchema = z.object({
   pct_peak_gbps: finite.nullable().optional(),
 });
 
-/** A kernel trace of the point (--profile-kernels, src/profile.ts); times are per unit of work. */
-export const ProfileSchema = z.object({ iterations: count, event_ms: finite, kernel_ms: finite, note: z.string() });
+/**
+ * A kernel trace of the point (--profile-kernels, src/profile.ts); times are per unit of work:
+ * event_ms of the traced (eager) units, kernel_ms their kernels', memcpys' and memsets' time, gap_pct
+ * the share of the measured median outside them.
+ */
+export const ProfileSchema = z.object({ iterations: count, event_ms: finite, kernel_ms: finite, gap_pct: finite, note: z.string() });
 export const StageTimeSchema = z.object({ name: z.string(), calls: finite, total_ms: finite });
 export const KernelTimeSchema = z.object({
   name: z.string(), kind: z.enum(['kernel', 'memcpy', 'memset']), stage: z.string(), calls: finite, total_ms: finite, mean_ms: finite,

@@ -44,7 +44,10 @@ async function pointsStreamed(runId: string, count: number): Promise<void> {
   throw new Error(`${file} never reached ${count} points`);
 }
 
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => {
+  if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+  else child.on('exit', (code) => resolve(code));
+});
 
 describe('robust sweeps', { skip }, () => {
   after(() => fs.rmSync(out, { recursive: true, force: true }));
@@ -122,15 +125,12 @@ describe('robust sweeps', { skip }, () => {
   });
 
   test('--repeat runs the sweep N times in one process; each point says its pass; resume counts passes', () => {
-    const child = startBench('repeated', process.env, ['--path', 'encoder', '--repeat', '3']);
-    return pointsStreamed('repeated', 6).then(async () => {
-      // Encoder only: 2 points x 3 passes, then resumed with nothing left to run.
-      await exited(child);
-      const points = pointsOf('repeated');
-      assert.deepEqual(points.map((p) => `${p.config.seq}#${p.repeat}`), ['16#0', '32#0', '16#1', '32#1', '16#2', '32#2']);
-      const resumed = spawnSync(process.execPath, [CLI, 'bench', '--resume', 'repeated', '--out', out], { encoding: 'utf8' });
-      assert.match(resumed.stdout, /6 of 6 points done, 0 to run/);
-    });
+    const result = bench('repeated', ['--path', 'encoder', '--repeat', '3']);
+    assert.equal(result.status, 0, result.stderr);
+    // Encoder only: 2 points x 3 passes, then resumed with nothing left to run.
+    assert.deepEqual(pointsOf('repeated').map((p) => `${p.config.seq}#${p.repeat}`), ['16#0', '32#0', '16#1', '32#1', '16#2', '32#2']);
+    const resumed = spawnSync(process.execPath, [CLI, 'bench', '--resume', 'repeated', '--out', out], { encoding: 'utf8' });
+    assert.match(resumed.stdout, /6 of 6 points done, 0 to run/);
   });
 
   test('--resume takes the run\'s own options, and names a run that exists', () => {

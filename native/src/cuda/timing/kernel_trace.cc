@@ -2,6 +2,8 @@
 
 #include <cupti.h>
 
+#include <cxxabi.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <map>
@@ -14,8 +16,21 @@ namespace {
 
 constexpr CUpti_ExternalCorrelationKind kStageKind = CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0;
 constexpr size_t kBufferBytes = 8u << 20;
+// External correlation records come with the API records of the launches (runtime: our kernels;
+// driver: cuBLASLt's), so those are traced too, and dropped.
 constexpr CUpti_ActivityKind kKinds[] = {CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, CUPTI_ACTIVITY_KIND_MEMCPY,
-                                         CUPTI_ACTIVITY_KIND_MEMSET, CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION};
+                                         CUPTI_ACTIVITY_KIND_MEMSET, CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION,
+                                         CUPTI_ACTIVITY_KIND_RUNTIME, CUPTI_ACTIVITY_KIND_DRIVER};
+
+// "ftb::cuda::(anonymous namespace)::fused_mha<...>(...)" rather than the mangled symbol.
+std::string demangled(const char* name) {
+  if (!name) return "?";
+  int status = 0;
+  char* readable = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string result = status == 0 && readable ? readable : name;
+  std::free(readable);
+  return result;
+}
 
 void check_cupti(CUptiResult result, const char* what) {
   if (result == CUPTI_SUCCESS) return;
@@ -54,7 +69,7 @@ void CUPTIAPI buffer_completed(CUcontext, uint32_t, uint8_t* buffer, size_t, siz
     switch (record->kind) {
       case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL: {
         const auto& k = *reinterpret_cast<const CUpti_ActivityKernel10*>(record);
-        c.records.push_back({k.correlationId, {"kernel", k.name ? k.name : "?", "", k.start, k.end,
+        c.records.push_back({k.correlationId, {"kernel", demangled(k.name), "", k.start, k.end,
                                                {k.gridX, k.gridY, k.gridZ}, {k.blockX, k.blockY, k.blockZ}}});
         break;
       }

@@ -1,0 +1,38 @@
+// Kernel traces summarised per stage and per kernel, per unit of work, against the measured median.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { NativeTraceRecord } from '../src/native.js';
+import { kernelName, kernelProfile, NO_STAGE } from '../src/profile.js';
+
+const record = (name: string, stage: string, startNs: number, endNs: number, kind: NativeTraceRecord['kind'] = 'kernel'): NativeTraceRecord => ({
+  kind, name, stage, startNs, endNs, grid: Int32Array.from([8, 12, 1]), block: Int32Array.from([128, 1, 1]),
+});
+
+describe('kernel profiles', () => {
+  test('kernel names lose their parameter lists, keep their templates and namespaces', () => {
+    assert.equal(kernelName('void ftb::cuda::(anonymous namespace)::fused_mha<__half, 64>(__half const*, int (*)[3])'),
+      'ftb::cuda::(anonymous namespace)::fused_mha<__half, 64>');
+    assert.equal(kernelName('nvjet_sm90_hsh_192x96_64x5_1x2_h_bz_NNT'), 'nvjet_sm90_hsh_192x96_64x5_1x2_h_bz_NNT');
+  });
+
+  test('per unit of work: stages and kernels summed, largest first; the gap against the median', () => {
+    // Two traced units: per unit a 40 us GEMM (qkv), two 10 us softmaxes (attention), a 5 us memset outside any stage.
+    const unit = (t: number) => [
+      record('gemm_a(int)', 'qkv_gemm', t, t + 40_000),
+      record('void softmax<float>(float*)', 'attention', t + 41_000, t + 51_000),
+      record('void softmax<float>(float*)', 'attention', t + 52_000, t + 62_000),
+      record('memset 64 B', '', t + 63_000, t + 68_000, 'memset'),
+    ];
+    const { profile, stages, kernels } = kernelProfile({ iterations: 2, eventMs: 0.2, note: 'eager launches', records: [...unit(0), ...unit(100_000)] }, 0.07);
+    const { gap_pct: gap, ...rest } = profile;
+    assert.deepEqual(rest, { iterations: 2, event_ms: 0.2, kernel_ms: 0.065, note: 'eager launches' });
+    assert.ok(Math.abs(gap - (100 * 0.005) / 0.07) < 1e-9, String(gap));
+    assert.deepEqual(stages, [
+      { name: 'qkv_gemm', calls: 1, total_ms: 0.04 }, { name: 'attention', calls: 2, total_ms: 0.02 }, { name: NO_STAGE, calls: 1, total_ms: 0.005 },
+    ]);
+    assert.deepEqual(kernels[1], {
+      name: 'softmax<float>', kind: 'kernel', stage: 'attention', calls: 2, total_ms: 0.02, mean_ms: 0.01, grid: '8x12x1', block: '128x1x1',
+    });
+    assert.deepEqual([kernels[2].kind, kernels[2].grid, kernels[2].block], ['memset', null, null]);
+  });
+});
