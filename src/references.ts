@@ -1,5 +1,6 @@
 // The reference outputs a point is compared with (src/correctness.ts does the comparing):
-// - a fused CUDA point: the unfused variant of the same config, run once after the measurement;
+// - a fused CUDA point: the unfused variant of the same config: the outputs of the unfused point just
+//   measured when the sweep ran it right before (profiles list unfused first), else one extra run;
 // - any CUDA point whose CPU reference is cheap enough (≤ CPU_REFERENCE_MAX_FLOP): the CPU
 //   reference backend's outputs, computed once per model shape and kept for the other variants and
 //   precisions of that shape (the CPU computes the same values whatever the precision asked for).
@@ -12,8 +13,12 @@ import { nativeErrorCode, type NativeAddon, type NativeOutputs } from './native.
 /** The CPU reference runs for points of at most this many FLOPs (BERT-base b1 s128 is 2.2e10). */
 export const CPU_REFERENCE_MAX_FLOP = 5e10;
 
-/** Gives the references of a point; an engine error while computing one is that reference's `error`. */
-export type ReferenceSource = (config: PointConfig) => ReferenceOutputs[];
+export interface ReferenceSource {
+  /** The references of a point; an engine error while computing one is that reference's `error`. */
+  of(config: PointConfig): ReferenceOutputs[];
+  /** Offers the outputs of a point just measured, to stand as a reference for the next point. */
+  offer(config: PointConfig, outputs: NativeOutputs): void;
+}
 
 /** Runs `config` once on the engine and returns its outputs; the model is always released. */
 function runOnce(addon: NativeAddon, config: PointConfig): NativeOutputs {
@@ -54,11 +59,22 @@ export function engineReferences(addon: NativeAddon): ReferenceSource {
     }
     return outputs;
   };
-  return (config) => {
-    if (config.backend === 'cpu') return [];
-    const references: ReferenceOutputs[] = [];
-    if (config.variant === 'fused') references.push(reference('unfused', () => runOnce(addon, { ...config, variant: 'unfused' })));
-    if (flopCount(config) <= CPU_REFERENCE_MAX_FLOP) references.push(reference('cpu', () => cpuOutputs(config)));
-    return references;
+  // Only the latest unfused outputs are kept: the next point is the fused one that needs them.
+  let lastUnfused: { key: string; outputs: NativeOutputs } | undefined;
+  const unfusedOutputs = (config: PointConfig): NativeOutputs => {
+    const unfused: PointConfig = { ...config, variant: 'unfused' };
+    return lastUnfused?.key === configKey(unfused) ? lastUnfused.outputs : runOnce(addon, unfused);
+  };
+  return {
+    of(config) {
+      if (config.backend === 'cpu') return [];
+      const references: ReferenceOutputs[] = [];
+      if (config.variant === 'fused') references.push(reference('unfused', () => unfusedOutputs(config)));
+      if (flopCount(config) <= CPU_REFERENCE_MAX_FLOP) references.push(reference('cpu', () => cpuOutputs(config)));
+      return references;
+    },
+    offer(config, outputs) {
+      lastUnfused = config.variant === 'unfused' ? { key: configKey(config), outputs } : undefined;
+    },
   };
 }

@@ -202,7 +202,8 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
     model.release();
     model = undefined;
     const references = options.references ?? engineReferences(addon);
-    const verdict = checkOutputs(config, outputs, references(config));
+    const verdict = checkOutputs(config, outputs, references.of(config));
+    references.offer(config, outputs);
     return {
       key: configKey(config),
       config,

@@ -246,14 +246,27 @@ describe('references of a point', () => {
     const references = engineReferences(addon);
     for (const precision of ['fp16', 'bf16'] as const) {
       for (const variant of ['fused', 'unfused'] as const) {
-        assert.deepEqual(references(cuda({ precision, variant })).map((r) => r.name), variant === 'fused' ? ['unfused', 'cpu'] : ['cpu']);
+        assert.deepEqual(references.of(cuda({ precision, variant })).map((r) => r.name), variant === 'fused' ? ['unfused', 'cpu'] : ['cpu']);
       }
     }
     assert.equal(built.filter((who) => who.startsWith('cpu')).length, 1);
     const big = cuda({ layers: 64, heads: 16, head_size: 64, inter_size: 4096, batch: 64, seq: 512, max_seq: 512 });
     assert.ok(flopCount(big) > CPU_REFERENCE_MAX_FLOP);
-    assert.deepEqual(references(big).map((r) => r.name), ['unfused']);
-    assert.deepEqual(references(cpuConfig()), []);
+    assert.deepEqual(references.of(big).map((r) => r.name), ['unfused']);
+    assert.deepEqual(references.of(cpuConfig()), []);
+  });
+
+  test("an unfused point's outputs stand as the next fused point's reference, with no extra run", () => {
+    const { addon, built } = referenceAddon({ 'cuda/fused': 1.001, 'cuda/unfused': 1, 'cpu/reference': 1 });
+    const references = engineReferences(addon);
+    const big = { layers: 64, heads: 16, head_size: 64, inter_size: 4096, batch: 64, seq: 512, max_seq: 512 };
+    runPoint(cuda({ ...big, variant: 'unfused' }), { measurement: fast, addon, references });
+    const fused = runPoint(cuda({ ...big }), { measurement: fast, addon, references });
+    assert.deepEqual(built, ['cuda/unfused/fp16', 'cuda/fused/fp16']);
+    assert.ok(Math.abs(fused.max_rel_err! - 0.001) < 1e-6);
+    // Another shape: the kept outputs do not match it, so the unfused variant runs.
+    runPoint(cuda({ ...big, batch: 32 }), { measurement: fast, addon, references });
+    assert.deepEqual(built.slice(2), ['cuda/fused/fp16', 'cuda/unfused/fp16']);
   });
 
   test('a reference that fails keeps the point and its measurement, with a failed check', () => {

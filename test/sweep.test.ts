@@ -30,7 +30,7 @@ describe('profiles', () => {
   test('smoke on cuda: both variants, side by side', () => {
     const { points, notes } = expandProfile(PROFILES.smoke, 'cuda');
     assert.equal(points.length, 32);
-    assert.deepEqual(points.slice(0, 2).map((c) => c.variant), ['fused', 'unfused']);
+    assert.deepEqual(points.slice(0, 2).map((c) => c.variant), ['unfused', 'fused']);
     assert.deepEqual(notes, []);
   });
 

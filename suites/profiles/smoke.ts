@@ -1,10 +1,10 @@
 // Tiny shapes over all three paths: small enough for the CPU reference on 2 cores (CI), and a
 // quick sanity sweep on a GPU.
-import type { Profile, Sweep } from '../axes.js';
+import type { Profile } from '../axes.js';
+import { BOTH_VARIANTS } from './a100.js';
 
 const SMALL_MODEL = { layers: 2, heads: 2, head_size: 16, inter_size: 128 } as const;
 const SMALL_DECODER = { ...SMALL_MODEL, vocab: 128, mem_len: 16 } as const;
-const BOTH_VARIANTS: Sweep['variant'] = ['fused', 'unfused'];
 
 export const smoke: Profile = {
   name: 'smoke',
