@@ -194,10 +194,12 @@ function equalRows(c: PointConfig, out: NativeOutputs, ref: NativeOutputs): bool
 }
 
 /**
- * Decoding against a reference. fp32 must choose exactly the reference's ids, and its scores match
- * within the tolerance. In tf32/fp16/bf16 a near-tie may go the other way and the sentence then
- * diverges, so the share of equal ids is recorded (ids_equal_fraction) and the scores are compared
- * on the rows whose ids are all equal; a point with no such row fails.
+ * Decoding against a reference. Two implementations of the same search may break a near-tie of
+ * two candidates differently (another summation order, even in fp32: seen in 91 of 65 536 ids at
+ * fp32 b128 beam 4, 128 steps), and the sentence then diverges. So the share of equal ids is
+ * recorded (ids_equal_fraction) and the scores are compared on the rows whose ids are all equal,
+ * within the precision's tolerance; a point with no such row fails. (Exact equality of fp32 ids
+ * is tested on small configs: test/gpu-decoding.test.ts.)
  */
 function decodingReferenceChecks(c: PointConfig, out: NativeOutputs, ref: ReferenceOutputs & { outputs: NativeOutputs }):
   { checks: Check[]; error: number | null; idsEqual: number } {
@@ -209,19 +211,17 @@ function decodingReferenceChecks(c: PointConfig, out: NativeOutputs, ref: Refere
   }
   const differing = ids.reduce((n, id, i) => n + (id !== expected[i] ? 1 : 0), 0);
   const idsEqual = ids.length === 0 ? 1 : 1 - differing / ids.length;
-  const rows = c.precision === 'fp32' ? null : equalRows(c, out, ref.outputs);
-  const pick = (scores: Float32Array) => (rows ? scores.filter((_, row) => rows[row]) : scores);
+  const rows = equalRows(c, out, ref.outputs);
+  const pick = (scores: Float32Array) => scores.filter((_, row) => rows[row]);
   const [actual, reference] = [pick(out.scores), pick(ref.outputs.scores)];
-  const idsCheck = c.precision === 'fp32'
-    ? check(`output ids vs ${ref.name}`, differing === 0 ? undefined : `${differing} of ${ids.length} ids differ`)
-    : check(`output ids vs ${ref.name}`, undefined, `${(100 * idsEqual).toFixed(1)}% of ids equal (${rows!.filter(Boolean).length} of ${rows!.length} rows)`);
+  const idsCheck = check(`output ids vs ${ref.name}`, undefined,
+    `${differing} of ${ids.length} ids differ (${rows.filter(Boolean).length} of ${rows.length} rows equal)`);
   if (actual.length === 0) {
     return { checks: [idsCheck, check(`scores vs ${ref.name}`, 'no row has the reference\'s ids: nothing to compare')], error: null, idsEqual };
   }
   const error = relativeL2(actual, reference);
-  const scope = rows ? ` (rows with equal ids)` : '';
   return {
-    checks: [idsCheck, check(`scores vs ${ref.name}${scope}`, error <= tolerance ? undefined : `relative L2 error ${error.toExponential(2)} > ${tolerance}`,
+    checks: [idsCheck, check(`scores vs ${ref.name} (rows with equal ids)`, error <= tolerance ? undefined : `relative L2 error ${error.toExponential(2)} > ${tolerance}`,
       `relative L2 error ${error.toExponential(2)} <= ${tolerance}`)],
     error,
     idsEqual,
