@@ -5,20 +5,9 @@ import { describe, test } from 'node:test';
 import type { Measurement } from '../suites/axes.js';
 import { NOISE_WINDOW, StopRule, type StopReason } from '../src/stopping.js';
 import { summarize } from '../src/stats.js';
+import { seededRandom as seeded } from './gate-fixtures.js';
 
 const CRITERIA: Measurement = { min_samples: 10, min_time_ms: 250, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 100 };
-
-/** A deterministic uniform generator (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Feeds `next()` samples (wall time = the sum of samples) until the rule stops; returns when and why. */
 function run(criteria: Measurement, next: (i: number) => number, limit = 100_000): { samples: number[]; reason: StopReason } {
