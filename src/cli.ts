@@ -261,7 +261,8 @@ function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
       .filter((name) => !['resume', 'out', 'markdown', 'help'].includes(name) && flags[name] !== undefined);
     if (fixed.length > 0) throw new UsageError(`--resume runs with the run's own options: drop --${fixed.join(', --')}`);
   }
-  if (flags.repeat !== undefined) requireRange('repeat', single('repeat', flags.repeat), 1, 1000);
+  const repeat = flags.repeat === undefined ? 1 : single('repeat', flags.repeat);
+  requireRange('repeat', repeat, 1, 1000);
   let pointTimeoutS = DEFAULT_POINT_TIMEOUT_S;
   if (flags['point-timeout'] !== undefined) {
     pointTimeoutS = single('point_timeout', flags['point-timeout']);
@@ -277,7 +278,7 @@ function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
     resume: flags.resume,
     pointTimeoutS,
     profileKernels: flags['profile-kernels'] ?? false,
-    repeat: flags.repeat === undefined ? 1 : single('repeat', flags.repeat),
+    repeat,
     markdown: flags.markdown,
   }) as BenchRequest;
 }
@@ -339,6 +340,12 @@ const repeated = (configs: PointConfig[], repeat: number): SweepPlan['points'] =
 /** A point's identity within a run: its key, and its repeat when the run repeats. */
 const runKey = (config: PointConfig, repeat = 0): string => `${configKey(config)} #${repeat}`;
 
+/** run.options of a new run, as recordedOptions reads them back, with the expansion's notes. */
+const optionsRecord = (o: RecordedOptions, notes: string[]): Record<string, unknown> => ({
+  measurement: o.measurement, overrides: o.overrides, notes, point_timeout_s: o.pointTimeoutS, profile_kernels: o.profileKernels,
+  repeat: o.repeat,
+});
+
 /** How each point of a run is measured: the run's options and its device's ceilings. */
 const pointWork = (options: RecordedOptions, env: Environment): PointWork => ({
   measurement: options.measurement,
@@ -372,10 +379,7 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
       command: commandLine(),
       profile: profile.name,
       backend,
-      options: {
-        measurement, overrides: request.overrides, notes: expansion.notes, point_timeout_s: request.pointTimeoutS,
-        profile_kernels: request.profileKernels, repeat: request.repeat,
-      },
+      options: optionsRecord(options, expansion.notes),
     },
     env,
     dropped: expansion.dropped,
@@ -385,10 +389,7 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
     `${expansion.dropped.length} combinations dropped -> ${writer.jsonlPath}`);
   for (const note of expansion.notes) console.log(`  note: ${note}`);
   for (const line of droppedSummary(expansion.dropped)) console.log(line);
-  return {
-    writer, points: repeated(expansion.points, request.repeat), repeats: request.repeat, work: pointWork(options, env),
-    pointTimeoutS: request.pointTimeoutS,
-  };
+  return { writer, points: repeated(expansion.points, options.repeat), repeats: options.repeat, work: pointWork(options, env), pointTimeoutS: options.pointTimeoutS };
 }
 
 /** The options a run recorded (see newRun), checked again: the file may have been edited. */
