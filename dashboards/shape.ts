@@ -467,7 +467,7 @@ export function hoverText(point: MeasuredPoint): string {
   const configLines = chunk(Object.entries(config).map(([key, value]) => `${key}=${String(value)}`), 5).map((line) =>
     line.join(' '),
   );
-  const summaryEntries: [string, number | null][] = [
+  const summaryEntries: [string, number | null | undefined][] = [
     ['median ms', summary.gpu_ms_median],
     ['mean ms', summary.gpu_ms_mean],
     ['min ms', summary.gpu_ms_min],
@@ -481,12 +481,18 @@ export function hoverText(point: MeasuredPoint): string {
     ['tokens/s', summary.tokens_per_s],
     ['TFLOP/s', summary.tflops],
     ['GB/s', extras.gbps],
+    ['% of peak TFLOP/s', summary.pct_peak_tflops],
+    ['% of peak GB/s', summary.pct_peak_gbps],
+    ['SM clock MHz', summary.sm_clock_mhz],
+    ['units/sample', summary.units_per_sample],
+    ['discarded', summary.discarded],
   ];
   const summaryLines = chunk(
-    summaryEntries.filter(([, value]) => value !== null).map(([label, value]) => `${label} ${formatNumber(value as number)}`),
+    summaryEntries.filter(([, value]) => value !== null && value !== undefined).map(([label, value]) => `${label} ${formatNumber(value as number)}`),
     4,
   ).map((line) => line.join(' · '));
-  return [`<b>${plotlyText(pointLabel(config))}</b>`, ...summaryLines, ...configLines.map(plotlyText)].join('<br>');
+  const how = [summary.mode && `${summary.mode} samples`, summary.stop_reason && `stopped on ${summary.stop_reason}`].filter(Boolean).join(' · ');
+  return [`<b>${plotlyText(pointLabel(config))}</b>`, ...summaryLines, ...(how ? [how] : []), ...configLines.map(plotlyText)].join('<br>');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -73,6 +73,13 @@ describe('formatting', () => {
     assert.ok(lines.includes('samples 12 · host ms 1.52 · tokens/s 21,333 · TFLOP/s 1.333'), text);
     assert.ok(lines.includes('GB/s 12.5'), text);
     for (const field of Object.keys(point.config)) assert.match(text, new RegExp(`\\b${field}=`), field);
+    // How it was measured, where the run recorded it.
+    const summary = { ...point.summary!, mode: 'hot' as const, stop_reason: 'noise' as const, units_per_sample: 8, discarded: 1, sm_clock_mhz: 1975,
+      pct_peak_tflops: 42.5, pct_peak_gbps: null };
+    const measured = hoverText({ config: point.config, summary, extras: { gbps: 12.5, gemms: [], stages: [], kernels: [] } }).split('<br>');
+    assert.ok(measured.includes('GB/s 12.5 · % of peak TFLOP/s 42.5 · SM clock MHz 1,975 · units/sample 8'), measured.join('\n'));
+    assert.ok(measured.includes('discarded 1'), measured.join('\n'));
+    assert.ok(measured.includes('hot samples · stopped on noise'), measured.join('\n'));
   });
 });
 
