@@ -5,7 +5,8 @@
 // is skipped with the reason everywhere else.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { loadAddon, type NativeAddon, type NativeConfig, type NativeOutputs } from '../src/native.js';
+import type { NativeConfig, NativeOutputs } from '../src/native.js';
+import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
 
 type Precision = 'fp32' | 'tf32' | 'fp16' | 'bf16';
 type Variant = 'fused' | 'unfused';
@@ -36,31 +37,9 @@ const decodingBase: Partial<NativeConfig> = {
   seed: 21,
 };
 
-function cudaAvailability(): { addon?: NativeAddon; skip?: string } {
-  let addon: NativeAddon;
-  try {
-    addon = loadAddon();
-  } catch (error) {
-    return { skip: `native addon not loadable: ${(error as Error).message}` };
-  }
-  const backends = addon.backends();
-  if (!backends.includes('cuda')) {
-    return { skip: `cuda backend not built into this addon (backends: ${backends.join(', ')})` };
-  }
-  return { addon };
-}
-
 const { addon, skip } = cudaAvailability();
 
-function runModel(backend: string, config: Partial<NativeConfig>) {
-  const model = new addon!.Model(backend, config);
-  try {
-    model.run();
-    return { outputs: model.outputs(), notes: model.notes() };
-  } finally {
-    model.release();
-  }
-}
+const runModel = (backend: string, config: Partial<NativeConfig>) => runModelOn(addon!, backend, config);
 
 function reference(config: Partial<NativeConfig>): NativeOutputs {
   return runModel('cpu', { ...config, variant: 'reference', precision: 'fp32' }).outputs;

@@ -3,7 +3,8 @@
 // the cuda backend, and is skipped with the reason everywhere else.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { loadAddon, nativeErrorCode, type NativeAddon, type NativeConfig } from '../src/native.js';
+import { nativeErrorCode, type NativeConfig } from '../src/native.js';
+import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
 
 type Precision = 'fp32' | 'tf32' | 'fp16' | 'bf16';
 type Variant = 'fused' | 'unfused';
@@ -59,31 +60,9 @@ function nonZeroPaddedRows(hidden: Float32Array, lengths: Int32Array, seq: numbe
   return rows;
 }
 
-function cudaAvailability(): { addon?: NativeAddon; skip?: string } {
-  let addon: NativeAddon;
-  try {
-    addon = loadAddon();
-  } catch (error) {
-    return { skip: `native addon not loadable: ${(error as Error).message}` };
-  }
-  const backends = addon.backends();
-  if (!backends.includes('cuda')) {
-    return { skip: `cuda backend not built into this addon (backends: ${backends.join(', ')})` };
-  }
-  return { addon };
-}
-
 const { addon, skip } = cudaAvailability();
 
-function runModel(backend: string, config: Partial<NativeConfig>) {
-  const model = new addon!.Model(backend, config);
-  try {
-    model.run();
-    return { outputs: model.outputs(), notes: model.notes() };
-  } finally {
-    model.release();
-  }
-}
+const runModel = (backend: string, config: Partial<NativeConfig>) => runModelOn(addon!, backend, config);
 
 describe('CUDA encoder', { skip }, () => {
   const worst: Record<Precision, number> = { fp32: 0, tf32: 0, fp16: 0, bf16: 0 };

@@ -1,0 +1,28 @@
+// What the GPU test files share: the addon when it has the cuda backend (else why the tests are
+// skipped), and one run of a model with its outputs and notes.
+import { loadAddon, type NativeAddon, type NativeConfig } from '../../src/native.js';
+
+export function cudaAvailability(): { addon?: NativeAddon; skip?: string } {
+  let addon: NativeAddon;
+  try {
+    addon = loadAddon();
+  } catch (error) {
+    return { skip: `native addon not loadable: ${(error as Error).message}` };
+  }
+  const backends = addon.backends();
+  if (!backends.includes('cuda')) {
+    return { skip: `cuda backend not built into this addon (backends: ${backends.join(', ')})` };
+  }
+  return { addon };
+}
+
+/** Builds, runs once and releases a model of `config` on `backend`. */
+export function runModel(addon: NativeAddon, backend: string, config: Partial<NativeConfig>) {
+  const model = new addon.Model(backend, config);
+  try {
+    model.run();
+    return { outputs: model.outputs(), notes: model.notes() };
+  } finally {
+    model.release();
+  }
+}
