@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NativeConfig, NativeOutputs } from '../src/native.js';
+import { relativeL2 } from '../src/correctness.js';
 import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
 
 type Precision = 'fp32' | 'tf32' | 'fp16' | 'bf16';
@@ -43,16 +44,6 @@ const runModel = (backend: string, config: Partial<NativeConfig>) => runModelOn(
 
 function reference(config: Partial<NativeConfig>): NativeOutputs {
   return runModel('cpu', { ...config, variant: 'reference', precision: 'fp32' }).outputs;
-}
-
-function relativeL2(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
 }
 
 /** Ids, parents, lengths identical; cum log-probs and scores within fp32 rounding of the GEMMs. */

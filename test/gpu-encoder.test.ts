@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { nativeErrorCode, type NativeConfig } from '../src/native.js';
+import { relativeL2 } from '../src/correctness.js';
 import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
 
 type Precision = 'fp32' | 'tf32' | 'fp16' | 'bf16';
@@ -35,17 +36,6 @@ const SHAPES: readonly Shape[] = [
 
 function encoderConfig(shape: Shape, extra: Partial<NativeConfig>): Partial<NativeConfig> {
   return { path: 'encoder', layers: 2, seed: 20261122, ...shape.config, ...extra };
-}
-
-/** ‖a − b‖ / ‖b‖ over all values. */
-function relativeL2(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
 }
 
 /** Rows (b, s) with s >= lengths[b] whose values are not all exactly zero. */
