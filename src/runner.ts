@@ -4,21 +4,26 @@
 // The backend durations are the point's samples; src/stopping.ts decides when there are enough.
 // runPoint is a plain function of (config, options) -> Point; the CLI runs it in a worker process
 // (src/isolation.ts).
-import { Bench, type HookMode } from 'tinybench';
+import { Bench } from 'tinybench';
 import type { Measurement } from '../suites/axes.js';
 import { configKey, type MeasureMode, type PointConfig } from './config.js';
 import type { DeviceCeilings } from './env.js';
 import { checkOutputs } from './correctness.js';
 import { bytesMoved, flopCount } from './flops.js';
-import { loadAddon, nativeErrorCode, type NativeAddon, type NativeModel } from './native.js';
+import { loadAddon, nativeErrorCode, type NativeAddon, type NativeModel, type NativeSample } from './native.js';
 import { kernelProfile } from './profile.js';
 import { engineReferences, type ReferenceSource } from './references.js';
 import type { Point, Summary } from './schema.js';
 import { median, summarize } from './stats.js';
 import { StopRule, type StopReason } from './stopping.js';
 
-/** Warm-up runs at least this many iterations, however short `warmup_ms` is. */
+/** Warm-up runs at least this many iterations, however short `warmup_ms` is... */
 export const MIN_WARMUP_ITERATIONS = 3;
+/**
+ * ...unless they add up to more than this, ms: a unit that long has done its one-time work (module
+ * loading, graph instantiation, cuBLAS heuristics) in its first run, and more would only cost time.
+ */
+export const WARMUP_CAP_MS = 1000;
 
 /** Past warm-up, a point whose units take less than this many ms is sampled cold under mode auto, else hot. */
 export const COLD_BELOW_MS = 1;
@@ -72,62 +77,69 @@ function samplingPlan(mode: MeasureMode, warmupMs: readonly number[]): { mode: '
   return { mode: resolved, units: resolved === 'cold' ? 1 : Math.max(1, Math.round(HOT_SAMPLE_MS / estimate)) };
 }
 
+/** Runs single units of `model` until `warmup_ms` of backend time and MIN_WARMUP_ITERATIONS (or WARMUP_CAP_MS); their times. */
+function warmUp(model: NativeModel, m: Measurement): number[] {
+  const times: number[] = [];
+  let total = 0;
+  const enough = () =>
+    total >= m.warmup_ms && (times.length >= MIN_WARMUP_ITERATIONS || total >= Math.max(WARMUP_CAP_MS, m.warmup_ms));
+  while (!enough()) {
+    times.push(checkedMs(model.measure(1)).ms);
+    total += times.at(-1)!;
+  }
+  return times;
+}
+
+/** `sample`, or an engine error when its time is not a positive number. */
+function checkedMs(sample: NativeSample): NativeSample {
+  if (!(Number.isFinite(sample.ms) && sample.ms > 0)) throw engineError(`the backend timed an iteration at ${sample.ms} ms`);
+  return sample;
+}
+
 /**
  * Warms `model` up (single units, by backend time), then samples it, cold or hot, until the stop
  * rule says enough (src/stopping.ts). Samples taken at a throttled SM clock are discarded.
  */
 export function measureModel(model: NativeModel, m: Measurement, mode: MeasureMode = 'auto', ceilings?: DeviceCeilings): Measured {
-  const warmup: number[] = [];
+  const plan = samplingPlan(mode, warmUp(model, m));
   const samples: number[] = [];
   const clocks: number[] = [];
   const rule = new StopRule(m);
   const stop = new AbortController();
   let stopReason: StopReason = 'timeout';
-  let plan = { mode: 'cold' as 'cold' | 'hot', units: 1 };
   let discarded = 0;
   let firstSampleAt: number | undefined;
-  let phase: HookMode = 'warmup';
   const throttleBelow = (ceilings?.sm_clock_max_mhz ?? 0) * THROTTLE_FRACTION;
   const bench = new Bench({
     // tinybench runs until both its minimums hold or the signal aborts: the stop rule aborts it,
     // and a budget of `timeout_ms` of backend time is the backstop.
     iterations: m.min_samples,
     time: m.timeout_ms,
-    warmup: true,
-    warmupIterations: MIN_WARMUP_ITERATIONS,
-    warmupTime: m.warmup_ms,
+    warmup: false,
     retainSamples: true,
     throws: true,
     signal: stop.signal,
   });
   bench.add('point', () => {
-    const warming = phase !== 'run';
-    if (!warming) firstSampleAt ??= performance.now();
-    const sample = warming ? model.measure(1) : model.measure(plan.units, plan.mode === 'cold');
-    if (!(Number.isFinite(sample.ms) && sample.ms > 0)) throw engineError(`the backend timed an iteration at ${sample.ms} ms`);
-    if (warming) {
-      warmup.push(sample.ms);
-    } else if (sample.smClockMhz > 0 && sample.smClockMhz < throttleBelow) {
+    firstSampleAt ??= performance.now();
+    const sample = checkedMs(model.measure(plan.units, plan.mode === 'cold'));
+    if (sample.smClockMhz > 0 && sample.smClockMhz < throttleBelow) {
       discarded++;
       pause(THROTTLE_PAUSE_MS);
     } else {
       samples.push(sample.ms);
       if (sample.smClockMhz > 0) clocks.push(sample.smClockMhz);
-      const reason = rule.add(sample.ms, performance.now() - firstSampleAt!);
+      const reason = rule.add(sample.ms, performance.now() - firstSampleAt);
       if (reason) {
         stopReason = reason;
         stop.abort();
       }
     }
     // Budget by backend time; the sample itself stays tinybench's host-clock latency.
-    return { overriddenIterationCost: sample.ms * (warming ? 1 : plan.units) };
+    return { overriddenIterationCost: sample.ms * plan.units };
   }, {
     // Declared sync: tinybench would otherwise call the task once more to find out.
     async: false,
-    beforeAll(hookMode) {
-      phase = hookMode ?? 'run';
-      if (phase === 'run') plan = samplingPlan(mode, warmup);
-    },
   });
   const [task] = bench.runSync();
   const result = task.result;

@@ -2,11 +2,12 @@
 import { requireOneOf } from '../src/config.js';
 import type { Profile } from './axes.js';
 import { a100 } from './profiles/a100.js';
+import { decoding } from './profiles/decoding.js';
 import { h100 } from './profiles/h100.js';
 import { smoke } from './profiles/smoke.js';
 import { stability } from './profiles/stability.js';
 
-export const PROFILES = { smoke, a100, h100, stability } as const satisfies Readonly<Record<string, Profile>>;
+export const PROFILES = { smoke, a100, h100, decoding, stability } as const satisfies Readonly<Record<string, Profile>>;
 export type ProfileName = keyof typeof PROFILES;
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
 

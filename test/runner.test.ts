@@ -7,7 +7,7 @@ import type { PointConfig } from '../src/config.js';
 import { flopCount } from '../src/flops.js';
 import type { NativeAddon, NativeModel, NativeOutputs, NativeProfile, NativeSample } from '../src/native.js';
 import { CPU_REFERENCE_MAX_FLOP, engineReferences } from '../src/references.js';
-import { MIN_WARMUP_ITERATIONS, runPoint } from '../src/runner.js';
+import { MIN_WARMUP_ITERATIONS, runPoint, WARMUP_CAP_MS } from '../src/runner.js';
 import { PointSchema } from '../src/schema.js';
 import { addonOrSkip, cpuConfig } from './harness-fixtures.js';
 
@@ -77,6 +77,17 @@ describe('runner', () => {
     assert.equal(point.summary?.samples, 5);
     assert.equal(log.created, 1);
     assert.equal(log.released, 1);
+  });
+
+  test('long units warm up for WARMUP_CAP_MS, not three iterations', () => {
+    // 600 ms units: the second reaches 1000 ms; a 5 s unit is its own warm-up.
+    assert.equal(WARMUP_CAP_MS, 1000);
+    const long = scriptedAddon({ durations: [600] });
+    runPoint(config, { measurement, addon: long.addon });
+    assert.equal(long.log.measured, 2 + 3);
+    const longer = scriptedAddon({ durations: [5000] });
+    runPoint(config, { measurement, addon: longer.addon });
+    assert.equal(longer.log.measured, 1 + 3);
   });
 
   test('noisy samples go on until the noise stops changing, or the timeout', () => {

@@ -1,0 +1,22 @@
+// The decoder and decoding paths alone (issue #4's committed run): FT's decoding matrix at 32 steps,
+// the length of FT's decoding sample (batch 8, beam 4: the 8 ms target; the decoder's per-step
+// latency), plus batch 128, beam 4 over 128 steps for the 120 000 tokens/s target.
+import type { Profile } from '../axes.js';
+import { A100_MEASUREMENT, BOTH_VARIANTS, decodingSweeps, FT_DECODER } from './a100.js';
+
+const precisions: Profile['sweeps'][number]['precision'] = ['fp32', 'fp16', 'bf16'];
+
+export const decoding: Profile = {
+  name: 'decoding',
+  description:
+    'FT decoder and decoding, 6 layers 8x64 vocab 31538: batch {1,8,128} x beam {1,4,32}, top-k {4,32}, top-p 0.75, ' +
+    '32 steps; batch 128 beam 4 over 128 steps; fp32, fp16, bf16; fused and unfused',
+  measurement: A100_MEASUREMENT,
+  sweeps: [
+    ...decodingSweeps({ precisions, decodingBatch: [1, 8, 128] }, [32]),
+    {
+      name: 'FT decoding throughput, batch 128 beam 4, 128 steps', ...FT_DECODER, path: ['decoding'], variant: BOTH_VARIANTS,
+      precision: precisions, batch: [128], beam: [4], seq: [128],
+    },
+  ],
+};
