@@ -84,8 +84,8 @@ const USAGE = `usage: npm run bench -- [options]        (or: ftbench bench [opti
 Runs a profile's sweep point by point and writes <out>/<run-id>.jsonl (as points finish), .json, .csv.
 Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis in every sweep.
 
-  --profile NAME        ${Object.keys(PROFILES).join(' | ')} (default: smoke on the cpu backend; on cuda, h100
-                        on an H100, else a100)
+  --profile NAME        ${Object.keys(PROFILES).join(' | ')}
+                        (default: smoke on the cpu backend; on cuda, h100 on an H100, else a100)
   --backend NAME        cpu | cuda (default: cuda when the addon has it, else cpu)
   --path LIST           keep only these paths: encoder, decoder, decoding
   --variant LIST        fused, unfused (cuda); the cpu backend runs one variant, reference

@@ -36,7 +36,7 @@ describe('bench CLI', () => {
   test('--batch 0', () => refused(['bench', '--batch', '0'], 'ftbench: batch must be 1..4096, got 0'));
   test('--beam 64 on decoding', () => refused(['--path', 'decoding', '--beam', '64'], 'ftbench: beam must be 1..32, got 64'));
   test('an unknown flag', () => refused(['--batches', '1'], 'ftbench: unknown flag --batches (see --help)'));
-  test('--profile nope', () => refused(['--profile', 'nope'], 'ftbench: profile must be one of smoke, a100, h100, stability, got nope'));
+  test('--profile nope', () => refused(['--profile', 'nope'], 'ftbench: profile must be one of smoke, a100, h100, decoding, stability, got nope'));
 
   test('every other kind of bad value', () => {
     refused(['--batch', '1,x'], 'ftbench: batch must be a number, got x');

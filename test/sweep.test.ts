@@ -82,8 +82,8 @@ describe('profiles', () => {
   });
 
   test('an unknown profile names the field and the choices', () => {
-    assert.throws(() => getProfile('nope'), { name: 'ConfigError', message: 'profile must be one of smoke, a100, h100, stability, got nope' });
-    assert.throws(() => getProfile('toString'), { message: 'profile must be one of smoke, a100, h100, stability, got toString' });
+    assert.throws(() => getProfile('nope'), { name: 'ConfigError', message: 'profile must be one of smoke, a100, h100, decoding, stability, got nope' });
+    assert.throws(() => getProfile('toString'), { message: 'profile must be one of smoke, a100, h100, decoding, stability, got toString' });
   });
 });
 
