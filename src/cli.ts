@@ -2,6 +2,8 @@
 // `npm run bench -- [options]`: expands a profile into points, runs them, prints a table and writes
 // <out>/<run-id>.{jsonl,json,csv}. Exit 0 when every point is ok and correct, 1 when a point failed
 // or is incorrect, 2 on bad input (one line on stderr naming the field).
+// `npm run tune -- [options]` tunes the profile's GEMM shapes into the tuning cache, and
+// `npm run bench -- --suite gemm` times each shape's tuned algorithm against cuBLASLt's heuristic.
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,6 +22,10 @@ import { Progress } from './progress.js';
 import type { PointWork } from './runner.js';
 import { ResultsFormatError, type Dropped, type Environment, type Point } from './schema.js';
 import { expandProfile, validateOverrides, type SweepOverrides } from './sweep.js';
+import { DEFAULT_GEMM_CACHE_DIR, GemmCacheError } from './gemm-cache.js';
+import {
+  GEMM_SUITE_SCHEMA, gemmSuite, gemmSuiteSummary, openGemmCache, tuneGemms, tuneSummary, untunedShapes, writeGemmSuite,
+} from './gemm-tuning.js';
 
 const EXIT_OK = 0;
 const EXIT_POINT_FAILED = 1;
@@ -59,8 +65,13 @@ const OPTIONS = {
   repeat: { type: 'string' },
   'point-timeout': { type: 'string' },
   markdown: { type: 'string' },
+  tune: { type: 'boolean' },
+  suite: { type: 'string' },
+  'gemm-cache': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+const SUITES = ['points', 'gemm'] as const;
 
 const DEFAULT_OUT = 'results/runs';
 const DEFAULT_POINT_TIMEOUT_S = 600;
@@ -80,8 +91,11 @@ function wrap(text: string, width: number, indent: string): string {
 }
 
 const USAGE = `usage: npm run bench -- [options]        (or: ftbench bench [options])
+       npm run tune -- [options]         (or: ftbench tune [options])
 
-Runs a profile's sweep point by point and writes <out>/<run-id>.jsonl (as points finish), .json, .csv.
+bench runs a profile's sweep point by point and writes <out>/<run-id>.jsonl (as points finish), .json,
+.csv (and .gemm.csv: the GEMMs each point ran, cuda). tune plans the profile's points and tunes every
+GEMM shape the tuning cache (${DEFAULT_GEMM_CACHE_DIR}/<gpu>-cuda<ver>-cublas<ver>.json) lacks.
 Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis in every sweep.
 
   --profile NAME        ${Object.keys(PROFILES).join(' | ')}
@@ -118,6 +132,11 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
   --point-timeout S     a point still running after S seconds is stopped and recorded as an error
                         (default ${DEFAULT_POINT_TIMEOUT_S})
   --markdown FILE       append a markdown summary of the run to FILE (e.g. $GITHUB_STEP_SUMMARY)
+  --tune                tune the shapes the GEMM cache lacks before running (cuda)
+  --suite NAME          points (default): the sweep; gemm: each distinct GEMM shape of the profile at
+                        fp32, tf32, fp16 and bf16 (unless --precision), tuned vs cuBLASLt's heuristic,
+                        written to <out>/gemm-<profile>-<date>.{json,csv} (cuda)
+  --gemm-cache FILE     the GEMM tuning cache to use (default: the device's file in ${DEFAULT_GEMM_CACHE_DIR})
   -h, --help            this text
 
 profiles:
@@ -134,6 +153,10 @@ class UsageError extends Error {}
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true; allowPositionals: true }>>['values'];
 
 interface BenchRequest {
+  command: 'bench' | 'tune';
+  suite: (typeof SUITES)[number];
+  tune: boolean;
+  gemmCache?: string;
   profile?: string;
   backend?: BackendName;
   overrides: SweepOverrides;
@@ -246,7 +269,7 @@ function parseFlags(args: readonly string[]): Flags & { positionals: string[] } 
 function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
   const { positionals, ...flags } = parseFlags(args);
   const [command = 'bench', ...extra] = positionals;
-  if (command !== 'bench') throw new UsageError(`unknown command ${command} (commands: bench)`);
+  if (command !== 'bench' && command !== 'tune') throw new UsageError(`unknown command ${command} (commands: bench, tune)`);
   if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
   if (flags.help) return undefined;
   if (flags.profile !== undefined) getProfile(flags.profile);
@@ -268,7 +291,13 @@ function parseBenchArgs(args: readonly string[]): BenchRequest | undefined {
     pointTimeoutS = single('point_timeout', flags['point-timeout']);
     if (!(pointTimeoutS > 0)) throw new ConfigError('point_timeout', `point_timeout must be > 0 (seconds), got ${pointTimeoutS}`);
   }
+  const suite = flags.suite === undefined ? 'points' : requireOneOf('suite', flags.suite, SUITES);
+  if (command === 'tune' && (flags.suite !== undefined || flags.tune)) throw new UsageError('tune takes neither --suite nor --tune');
   return defined({
+    command,
+    suite,
+    tune: flags.tune ?? false,
+    gemmCache: flags['gemm-cache'],
     profile: flags.profile,
     backend: flags.backend === undefined ? undefined : requireOneOf('backend', flags.backend, BACKENDS),
     overrides: sweepOverrides(flags),
@@ -322,6 +351,8 @@ interface SweepPlan {
   repeats: number;
   work: PointWork;
   pointTimeoutS: number;
+  /** The GEMM tuning cache the points look their GEMMs up in (cuda). */
+  gemmCache?: string;
 }
 
 /** A run's options as recorded in run.options (resume reads them back). */
@@ -353,23 +384,49 @@ const pointWork = (options: RecordedOptions, env: Environment): PointWork => ({
   ...(options.profileKernels ? { profileIterations: PROFILE_ITERATIONS } : {}),
 });
 
-/** A new run of the requested profile; prints what it will run. */
-async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepPlan> {
+/** The profile, backend and points a request names; a usage error when nothing is left to run. */
+function requestedSweep(addon: NativeAddon, request: BenchRequest, overrides = request.overrides) {
   const backend = chooseBackend(addon, request.backend);
   const profile = request.profile === undefined ? defaultProfile(addon, backend) : getProfile(request.profile);
-  const measurement: Measurement = { ...profile.measurement, ...request.measurement };
-  const expansion = expandProfile(profile, backend, request.overrides);
+  const expansion = expandProfile(profile, backend, overrides);
   if (expansion.points.length === 0) {
     const why = expansion.dropped.length > 0 ? `every combination was dropped (${expansion.dropped[0].reason})` : 'no sweep matches';
     throw new UsageError(`nothing to run in profile ${profile.name} on the ${backend} backend: ${why}`);
   }
+  return { backend, profile, expansion };
+}
+
+function requireCuda(backend: BackendName, what: string): void {
+  if (backend !== 'cuda') throw new UsageError(`${what} needs the cuda backend (GEMMs run through cuBLASLt)`);
+}
+
+/** The GEMM cache's entries for a cuda sweep, after tuning the shapes it lacks when `tune`; says which cache is used. */
+function gemmTable(addon: NativeAddon, configs: readonly PointConfig[], file: string | undefined, tune: boolean) {
+  const cache = openGemmCache(addon, file);
+  if (!tune) {
+    for (const warning of cache.warnings) console.log(`  gemm: ${warning}`);
+    if (cache.entries.length > 0) console.log(`  gemm: ${cache.entries.length} tuned shapes from ${cache.file}`);
+    return { file: cache.file, entries: cache.entries };
+  }
+  console.log(`  gemm: tuning the shapes ${cache.file} lacks`);
+  const report = tuneGemms(addon, configs, cache, (line) => console.log(`  tune ${line}`));
+  for (const line of tuneSummary(report, cache.file)) console.log(`  gemm: ${line}`);
+  return { file: cache.file, entries: report.entries };
+}
+
+/** A new run of the requested profile; prints what it will run. */
+async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepPlan> {
+  const { backend, profile, expansion } = requestedSweep(addon, request);
+  const measurement: Measurement = { ...profile.measurement, ...request.measurement };
   if (request.profileKernels && backend === 'cpu') throw new UsageError('--profile-kernels needs the cuda backend (kernel traces come from CUPTI)');
+  if (request.tune) requireCuda(backend, '--tune');
   const options: RecordedOptions = {
     measurement, overrides: request.overrides, pointTimeoutS: request.pointTimeoutS, profileKernels: request.profileKernels,
     repeat: request.repeat,
   };
   const startedAt = new Date();
   const env = await captureEnvironment(addon, backend);
+  const gemms = backend === 'cuda' ? gemmTable(addon, expansion.points, request.gemmCache, request.tune) : undefined;
   const writer = new ResultsWriter(request.out, {
     run: {
       id: request.runId ?? defaultRunId(profile.name, startedAt),
@@ -379,7 +436,7 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
       command: commandLine(),
       profile: profile.name,
       backend,
-      options: optionsRecord(options, expansion.notes),
+      options: { ...optionsRecord(options, expansion.notes), ...(gemms ? { gemm_cache: gemms.file } : {}) },
     },
     env,
     dropped: expansion.dropped,
@@ -389,7 +446,11 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
     `${expansion.dropped.length} combinations dropped -> ${writer.jsonlPath}`);
   for (const note of expansion.notes) console.log(`  note: ${note}`);
   for (const line of droppedSummary(expansion.dropped)) console.log(line);
-  return { writer, points: repeated(expansion.points, options.repeat), repeats: options.repeat, work: pointWork(options, env), pointTimeoutS: options.pointTimeoutS };
+  return {
+    writer, points: repeated(expansion.points, options.repeat), repeats: options.repeat,
+    work: { ...pointWork(options, env), ...(gemms ? { gemmTable: gemms.entries } : {}) }, pointTimeoutS: options.pointTimeoutS,
+    ...(gemms ? { gemmCache: gemms.file } : {}),
+  };
 }
 
 /** The options a run recorded (see newRun), checked again: the file may have been edited. */
@@ -421,7 +482,14 @@ function resumedRun(addon: NativeAddon, request: BenchRequest & { resume: string
   const points = all.filter((point) => !done.has(runKey(point.config, point.repeat)));
   console.log(`ftbench: resuming run ${run.id} (profile ${run.profile}, ${backend}): ${all.length - points.length} of ` +
     `${all.length} points done, ${points.length} to run -> ${writer.jsonlPath}`);
-  return { writer, points, repeats: options.repeat, work: pointWork(options, writer.header.env), pointTimeoutS: options.pointTimeoutS };
+  // The run's own cache where it had one (it may have been written since: it is read again).
+  const recorded = typeof run.options.gemm_cache === 'string' && fs.existsSync(run.options.gemm_cache) ? run.options.gemm_cache : undefined;
+  const gemms = backend === 'cuda' ? gemmTable(addon, [], recorded, false) : undefined;
+  return {
+    writer, points, repeats: options.repeat, pointTimeoutS: options.pointTimeoutS,
+    work: { ...pointWork(options, writer.header.env), ...(gemms ? { gemmTable: gemms.entries } : {}) },
+    ...(gemms ? { gemmCache: gemms.file } : {}),
+  };
 }
 
 /**
@@ -473,14 +541,56 @@ async function bench(request: BenchRequest): Promise<number> {
   if (request.markdown) fs.writeFileSync(request.markdown, renderMarkdown(results), { flag: 'a' });
   const points = results.points;
   const passed = points.filter(cleanPass).length;
-  const files = `wrote ${plan.writer.jsonlPath}, ${plan.writer.jsonPath}, ${plan.writer.csvPath}`;
+  const gemmCsv = points.some((point) => point.gemms !== undefined) ? `, ${plan.writer.gemmCsvPath}` : '';
+  const files = `wrote ${plan.writer.jsonlPath}, ${plan.writer.jsonPath}, ${plan.writer.csvPath}${gemmCsv}`;
   if (interrupted) {
     console.log(`\ninterrupted: ${points.length} points recorded, ${passed} ok and correct; ${files}\n` +
       `finish it with: npm run bench -- --resume ${results.run.id} --out ${request.out}`);
     return EXIT_INTERRUPTED;
   }
+  if (plan.gemmCache !== undefined) {
+    const untuned = untunedShapes(points);
+    if (untuned.length > 0) {
+      console.log(`\ngemm: ${untuned.length} shapes not in ${plan.gemmCache} ran cuBLASLt's heuristic ` +
+        `(npm run tune -- --profile ${results.run.profile} tunes them): ${untuned.join('; ')}`);
+    }
+  }
   console.log(`\n${passed} of ${points.length} points ok and correct in ${results.run.wall_s?.toFixed(1)} s; ${files}`);
   return passed === points.length ? EXIT_OK : EXIT_POINT_FAILED;
+}
+
+/** `ftbench tune`: tunes the GEMM shapes of the requested sweep that the cache lacks. */
+function tune(request: BenchRequest): number {
+  const addon = engine();
+  const { backend, profile, expansion } = requestedSweep(addon, request);
+  requireCuda(backend, 'tune');
+  const cache = openGemmCache(addon, request.gemmCache);
+  console.log(`ftbench: tuning the GEMMs of profile ${profile.name} (${expansion.points.length} points) on ${cache.device.gpu} -> ${cache.file}`);
+  for (const warning of cache.warnings) console.log(`  ${warning}`);
+  const report = tuneGemms(addon, expansion.points, cache, (line) => console.log(`  ${line}`));
+  for (const line of tuneSummary(report, cache.file)) console.log(line);
+  return report.failed.length === 0 ? EXIT_OK : EXIT_POINT_FAILED;
+}
+
+/** `--suite gemm`: every distinct GEMM shape of the sweep (at every precision unless --precision), tuned vs heuristic. */
+async function gemmSuiteRun(request: BenchRequest): Promise<number> {
+  const addon = engine();
+  const { backend, profile, expansion } = requestedSweep(addon, request, { precision: [...PRECISIONS], ...request.overrides });
+  requireCuda(backend, '--suite gemm');
+  const startedAt = new Date();
+  const env = await captureEnvironment(addon, backend);
+  const gemms = gemmTable(addon, expansion.points, request.gemmCache, request.tune);
+  console.log(`ftbench: GEMM suite of profile ${profile.name} on ${env.device.name}: the shapes of ${expansion.points.length} points`);
+  const { rows, failed } = gemmSuite(addon, expansion.points, gemms.entries, deviceCeilings(env).peak_tflops ?? {},
+    (line) => console.log(`  ${line}`));
+  const run = {
+    id: request.runId ?? defaultRunId(`gemm-${profile.name}`, startedAt), started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(), command: commandLine(), profile: profile.name, gemm_cache: gemms.file,
+  };
+  const files = writeGemmSuite(request.out, { schema: GEMM_SUITE_SCHEMA, run, env, rows, failed });
+  for (const line of [...gemmSuiteSummary(rows), ...failed.map((failure) => `could not plan ${failure}`)]) console.log(line);
+  console.log(`wrote ${files.join(', ')}`);
+  return failed.length === 0 ? EXIT_OK : EXIT_POINT_FAILED;
 }
 
 export async function main(args: readonly string[]): Promise<number> {
@@ -490,9 +600,10 @@ export async function main(args: readonly string[]): Promise<number> {
       console.log(USAGE);
       return EXIT_OK;
     }
-    return await bench(request);
+    if (request.command === 'tune') return tune(request);
+    return request.suite === 'gemm' ? await gemmSuiteRun(request) : await bench(request);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof ResultsFormatError) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof ResultsFormatError || error instanceof GemmCacheError) {
       console.error(`ftbench: ${(error as Error).message}`);
       return EXIT_BAD_INPUT;
     }

@@ -1,5 +1,7 @@
 // Typed access to the native addon (native/src/addon/addon.cc). Everything that touches the engine
 // goes through this module.
+import type { GemmEntry } from './gemm-cache.js';
+import type { GemmChoice } from './schema.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -69,6 +71,21 @@ export interface NativeProfile {
   records: NativeTraceRecord[];
 }
 
+/** A GEMM a model runs (engine/gemm_choice.h), as a point records it; bench times when planned under `bench`. */
+export type NativeGemmChoice = GemmChoice & { bench_ms?: number; bench_heuristic_ms?: number };
+
+/** A table entry as the engine tunes it (the cache entry without key and date). */
+export type NativeGemmTuned = Omit<GemmEntry, 'key' | 'tuned_at'>;
+
+export interface GemmTuningOptions {
+  /** Tune the shapes the table lacks as models plan them. */
+  enabled: boolean;
+  max_candidates?: number;
+  samples?: number;
+  /** Time each planned shape's algorithm against the heuristic's (the GEMM suite). */
+  bench?: boolean;
+}
+
 export interface NativeModel {
   run(): void;
   /** Runs `iterations` units back to back (after an L2 flush when asked); their mean duration and the SM clock. */
@@ -77,6 +94,8 @@ export interface NativeModel {
   profile(iterations: number): NativeProfile;
   outputs(): NativeOutputs;
   notes(): Record<string, string>;
+  /** The GEMMs the model runs (none on the cpu backend). */
+  gemms(): NativeGemmChoice[];
   release(): void;
 }
 
@@ -91,6 +110,12 @@ export interface NativeAddon {
   sequenceLength(config: Partial<NativeConfig>, lengthsId: number, sentence: number, len: number): number;
   /** Test hook of the sampling step: config.batch draws from one logits row (native Backend::sample_row). */
   sampleRow(backend: string, config: Partial<NativeConfig>, logits: Float32Array): Int32Array;
+  /** The table GEMMs are looked up in (cache entries), and whether shapes it lacks are tuned as they are planned. */
+  setGemmTable(backend: string, entries: readonly NativeGemmTuned[], tuning: GemmTuningOptions): void;
+  /** The table, with the shapes tuned since setGemmTable. */
+  gemmTable(backend: string): NativeGemmTuned[];
+  /** The GEMMs config's model would run, planned (and tuned when tuning is on) but not run. */
+  planGemms(backend: string, config: Partial<NativeConfig>): NativeGemmChoice[];
 }
 
 /** Error codes the addon sets on the errors it throws. */

@@ -21,9 +21,16 @@ process.on('SIGINT', () => {});
 const addon = loadAddon();
 const references = engineReferences(addon);
 
+// Every request of a run carries the same work: the GEMM table is handed to the engine once.
+let gemmTableSet = false;
+
 process.on('message', (request: WorkRequest) => {
   let reply: WorkReply;
   try {
+    if (request.work.gemmTable && !gemmTableSet) {
+      addon.setGemmTable(request.config.backend, request.work.gemmTable, { enabled: false });
+      gemmTableSet = true;
+    }
     reply = { point: runPoint(request.config, { ...request.work, addon, references }) };
   } catch (error) {
     reply = { harnessError: (error as Error).stack ?? String(error) };

@@ -2,10 +2,12 @@
 // A run writes `<out>/<run-id>.jsonl` while it runs: a header line, then one line per finished
 // point, each appended and fsynced, so a run killed at any moment keeps every finished point.
 // When the run ends, `<run-id>.json` (the whole run; written to a temporary file then renamed, so
-// it is either absent or complete) and `<run-id>.csv`.
+// it is either absent or complete), `<run-id>.csv` and, when points recorded their GEMMs,
+// `<run-id>.gemm.csv`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { renderCsv } from '../reporters/csv.js';
+import { renderGemmChoicesCsv } from '../reporters/gemm-csv.js';
 import { renderJson } from '../reporters/json.js';
 import {
   parseResults, parseStreamLine, ResultsFormatError, SCHEMA_ID, StreamLineSchema,
@@ -41,6 +43,7 @@ export class ResultsWriter {
   readonly jsonlPath: string;
   readonly jsonPath: string;
   readonly csvPath: string;
+  readonly gemmCsvPath: string;
   readonly header: RunHeader;
   private readonly points: Point[] = [];
   private fd: number | undefined;
@@ -55,6 +58,7 @@ export class ResultsWriter {
     this.jsonlPath = `${base}.jsonl`;
     this.jsonPath = `${base}.json`;
     this.csvPath = `${base}.csv`;
+    this.gemmCsvPath = `${base}.gemm.csv`;
     this.header = header;
     if (resumed) {
       this.fd = fs.openSync(this.jsonlPath, 'a');
@@ -108,7 +112,7 @@ export class ResultsWriter {
     this.points.push(point);
   }
 
-  /** Closes the JSONL and writes the JSON and CSV of the whole run; returns what was written. */
+  /** Closes the JSONL and writes the JSON and CSVs of the whole run; returns what was written. */
   finish(finishedAt: Date): Results {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
@@ -122,6 +126,8 @@ export class ResultsWriter {
     };
     writeFileAtomic(this.jsonPath, renderJson(results));
     writeFileAtomic(this.csvPath, renderCsv(results));
+    const gemms = renderGemmChoicesCsv(results);
+    if (gemms !== undefined) writeFileAtomic(this.gemmCsvPath, gemms);
     return results;
   }
 }

@@ -10,7 +10,7 @@ import { configKey, type MeasureMode, type PointConfig } from './config.js';
 import type { DeviceCeilings } from './env.js';
 import { checkOutputs } from './correctness.js';
 import { bytesMoved, flopCount } from './flops.js';
-import { loadAddon, nativeErrorCode, type NativeAddon, type NativeModel, type NativeSample } from './native.js';
+import { loadAddon, nativeErrorCode, type NativeAddon, type NativeGemmTuned, type NativeModel, type NativeSample } from './native.js';
 import { kernelProfile } from './profile.js';
 import { engineReferences, type ReferenceSource } from './references.js';
 import type { Point, Summary } from './schema.js';
@@ -47,7 +47,10 @@ export interface RunPointOptions {
 }
 
 /** What is measured of each point of a run, the same for all of them (serialisable: it goes to the worker). */
-export type PointWork = Pick<RunPointOptions, 'measurement' | 'ceilings' | 'profileIterations'>;
+export type PointWork = Pick<RunPointOptions, 'measurement' | 'ceilings' | 'profileIterations'> & {
+  /** The GEMM tuning cache's entries, which the worker's engine looks its GEMMs up in (cuda backend). */
+  gemmTable?: NativeGemmTuned[];
+};
 
 export interface Measured {
   /** Backend-clock duration per unit of each kept sample, ms, in run order. */
@@ -210,6 +213,7 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
     const profile = options.profileIterations ? kernelProfile(model.profile(options.profileIterations), median(measured.samples_ms)) : {};
     const outputs = model.outputs();
     const notes = model.notes();
+    const gemms = model.gemms();
     // Released before the references run, so that they have the device's memory to themselves.
     model.release();
     model = undefined;
@@ -226,6 +230,7 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
       ...verdict,
       notes,
       ...profile,
+      ...(gemms.length > 0 ? { gemms } : {}),
       duration_s: seconds(),
     };
   } catch (error) {

@@ -66,6 +66,32 @@ export const KernelTimeSchema = z.object({
   grid: z.string().nullable(), block: z.string().nullable(),
 });
 
+/** A GEMM's key fields (src/gemm-cache.ts keys tuned algorithms by them). */
+export const GEMM_DTYPES = ['f32', 'f32/tf32', 'f16', 'bf16'] as const;
+export const GemmShapeSchema = z.object({
+  m: count, n: count, k: count, batch_count: count,
+  trans_a: z.boolean(), trans_b: z.boolean(),
+  dtype: z.enum(GEMM_DTYPES),
+  epilogue: z.enum(['none', 'bias', 'bias_gelu', 'bias_relu']),
+});
+/** A cuBLASLt algorithm's whole configuration (ids of cuBLASLt's enums: cublasLtMatmulTile_t, ...). */
+export const GemmAlgoSchema = z.object({
+  id: count, tile: count, stages: count, splitk: count, reduction: count, swizzle: count, custom: count, inner: count,
+  cluster: count, workspace: count,
+});
+/** A GEMM a point ran: its role in the model, shape, algorithm, and where the algorithm came from. */
+export const GemmChoiceSchema = GemmShapeSchema.extend({
+  role: z.string(),
+  algo: GemmAlgoSchema,
+  /** tuned: from the tuning cache; heuristic: cuBLASLt's first choice (the shape was not in the cache). */
+  source: z.enum(['tuned', 'heuristic']),
+  /** Why the heuristic ran though the cache had the shape. */
+  note: z.string().optional(),
+  /** The cache's confirmed times of the tuned and the heuristic algorithm; null without a cache entry. */
+  tuned_ms: finite.nullable(),
+  heuristic_ms: finite.nullable(),
+});
+
 export const CheckSchema = z.object({ name: z.string(), ok: z.boolean(), detail: z.string().optional() });
 
 export const PointSchema = z.object({
@@ -86,6 +112,8 @@ export const PointSchema = z.object({
   profile: ProfileSchema.optional(),
   stages: z.array(StageTimeSchema).optional(),
   kernels: z.array(KernelTimeSchema).optional(),
+  /** The GEMMs the point ran (cuda backend). */
+  gemms: z.array(GemmChoiceSchema).optional(),
   started_at: z.string(),
   duration_s: finite,
 });
@@ -127,6 +155,9 @@ export const StreamLineSchema = z.discriminatedUnion('type', [
 ]);
 
 export type Summary = z.infer<typeof SummarySchema>;
+export type GemmShape = z.infer<typeof GemmShapeSchema>;
+export type GemmAlgo = z.infer<typeof GemmAlgoSchema>;
+export type GemmChoice = z.infer<typeof GemmChoiceSchema>;
 export type Check = z.infer<typeof CheckSchema>;
 export type StageTime = z.infer<typeof StageTimeSchema>;
 export type KernelTime = z.infer<typeof KernelTimeSchema>;

@@ -62,7 +62,7 @@ describe('bench CLI', () => {
     refused(['--timeout', 'soon'], 'ftbench: timeout must be a number, got soon');
     refused(['--run-id', '../up'], "ftbench: run_id must be letters, digits, '.', '_' or '-', got ../up");
     refused(['--full-length=yes'], 'ftbench: --full-length takes no value');
-    refused(['run'], 'ftbench: unknown command run (commands: bench)');
+    refused(['run'], 'ftbench: unknown command run (commands: bench, tune)');
     refused(['bench', 'extra'], 'ftbench: unexpected argument extra');
   });
 

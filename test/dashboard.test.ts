@@ -91,10 +91,10 @@ describe('optional per-point records', () => {
     const index = results.points.findIndex((point) => point.key === configKey(config({ path: 'encoder', variant: 'fused', precision: 'fp16', ...BERT_BASE, batch: 32, seq: 128 })));
     assert.equal(extras[index].gbps, 3200);
     assert.deepEqual(extras[index].gemms[0], {
-      role: 'qkv', m: 4096, n: 2304, k: 768, batch_count: 1, dtype: 'fp16', algo: 'id=6 tile=128x256 stages=4',
+      role: 'qkv', m: 4096, n: 2304, k: 768, batch_count: 1, dtype: 'f16',
+      algo: 'id=66 tile=18 stages=4 splitk=1 reduction=0 swizzle=0 custom=0 inner=0 cluster=0 workspace=0',
       source: 'tuned', tuned_ms: 0.04, heuristic_ms: 0.05,
     });
-    assert.equal(extras[index].gemms[1].batch_count, 1, 'batch_count defaults to 1');
     assert.deepEqual(extras[index].kernels[1], { name: 'softmax<half>', stage: 'attention', calls: 12, total_ms: 0.05 });
     assert.deepEqual(extras[index].stages[0], { name: 'qkv_gemm', stage: null, calls: 12, total_ms: 0.08 });
     const decoding = results.points.findIndex((point) => point.config.path === 'decoding');
@@ -127,9 +127,10 @@ describe('optional per-point records', () => {
     assert.equal(extras[0].gbps, null);
   });
 
-  it('needs one of the two GEMM times', () => {
-    const { issues } = readPointExtras({ points: [{ gemms: [{ role: 'qkv', m: 1, n: 1, k: 1, dtype: 'fp16', algo: 'a', source: 'tuned' }] }] });
-    assert.deepEqual(issues, ['points[0].gemms[0]: needs tuned_ms or heuristic_ms (skipped)']);
+  it('takes a GEMM without times (a shape the tuning cache lacks)', () => {
+    const { extras, issues } = readPointExtras({ points: [{ gemms: [{ role: 'qkv', m: 1, n: 1, k: 1, dtype: 'f16', algo: 'a', source: 'heuristic' }] }] });
+    assert.deepEqual(issues, []);
+    assert.deepEqual(extras[0].gemms[0], { role: 'qkv', m: 1, n: 1, k: 1, batch_count: 1, dtype: 'f16', algo: 'a', source: 'heuristic', tuned_ms: null, heuristic_ms: null });
   });
 });
 
@@ -308,16 +309,17 @@ describe('GEMMs and breakdowns', () => {
     const section = gemmSection(gpuPoints(), readPeaks(gpuResults().env));
     assert.ok(section);
     const { table, chart } = section;
-    assert.deepEqual(column(table, 'role'), ['ffn1', 'qkv']);
-    assert.deepEqual(column(table, 'm×n×k'), ['4096×3072×768', '4096×2304×768']);
-    // 2·4096·3072·768 flop in 0.052 ms; 2·4096·2304·768 flop in 0.04 ms (tuned).
-    assert.deepEqual(column(table, 'TFLOP/s'), ['371.7', '362.4']);
-    assert.deepEqual(column(table, '% of peak'), ['53.1%', '51.77%']);
-    assert.deepEqual(column(table, 'tuned speedup'), ['–', '1.25×']);
-    assert.deepEqual(column(table, 'points'), ['2', '2']);
-    assert.deepEqual(column(table, 'algorithm'), ['heuristic #0', 'id=6 tile=128x256 stages=4']);
+    assert.deepEqual(column(table, 'role'), ['ffn1', 'ffn2', 'qkv']);
+    assert.deepEqual(column(table, 'm×n×k'), ['4096×3072×768', '4096×768×3072', '4096×2304×768']);
+    // 2·4096·3072·768 flop in 0.052 ms; no time for ffn2; 2·4096·2304·768 flop in 0.04 ms (tuned).
+    assert.deepEqual(column(table, 'TFLOP/s'), ['371.7', '–', '362.4']);
+    assert.deepEqual(column(table, '% of peak'), ['53.1%', '–', '51.77%']);
+    assert.deepEqual(column(table, 'tuned speedup'), ['–', '–', '1.25×']);
+    assert.deepEqual(column(table, 'points'), ['2', '2', '2']);
+    const algo = (tile: number) => `id=66 tile=${tile} stages=4 splitk=1 reduction=0 swizzle=0 custom=0 inner=0 cluster=0 workspace=0`;
+    assert.deepEqual(column(table, 'algorithm'), [algo(20), algo(18), algo(18)]);
     assert.deepEqual(chart.traces.map((trace) => trace.name), ['heuristic', 'tuned']);
-    assert.deepEqual(chart.traces[0].x, ['ffn1 4096×3072×768 fp16 (fp16)', 'qkv 4096×2304×768 fp16 (fp16)']);
+    assert.deepEqual(chart.traces[0].x, ['ffn1 4096×3072×768 f16 (fp16)', 'ffn2 4096×768×3072 f16 (fp16)', 'qkv 4096×2304×768 f16 (fp16)']);
     assert.equal(chart.traces[1].y[0], null);
     assert.equal(gemmSection(measuredPoints(cpuResults(), []), { gbps: null, tflops: {} }), null);
   });

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import type { Measurement } from '../suites/axes.js';
 import type { PointConfig } from '../src/config.js';
 import { flopCount } from '../src/flops.js';
-import type { NativeAddon, NativeModel, NativeOutputs, NativeProfile, NativeSample } from '../src/native.js';
+import type { NativeAddon, NativeGemmChoice, NativeModel, NativeOutputs, NativeProfile, NativeSample } from '../src/native.js';
 import { CPU_REFERENCE_MAX_FLOP, engineReferences } from '../src/references.js';
 import { MIN_WARMUP_ITERATIONS, runPoint, WARMUP_CAP_MS } from '../src/runner.js';
 import { PointSchema } from '../src/schema.js';
@@ -20,6 +20,7 @@ interface Script {
   clocks?: number[];
   createError?: Error;
   measureError?: Error;
+  gemms?: NativeGemmChoice[];
 }
 
 /** An engine whose models return scripted durations; it records the calls made on it. */
@@ -53,6 +54,9 @@ function scriptedAddon(script: Script) {
     notes(): Record<string, string> {
       return { engine: 'scripted' };
     }
+    gemms(): NativeGemmChoice[] {
+      return script.gemms ?? [];
+    }
     release(): void {
       log.released++;
     }
@@ -77,6 +81,17 @@ describe('runner', () => {
     assert.equal(point.summary?.samples, 5);
     assert.equal(log.created, 1);
     assert.equal(log.released, 1);
+  });
+
+  test('a point records the GEMMs its model ran; a model without GEMMs records none', () => {
+    const gemm: NativeGemmChoice = {
+      role: 'qkv', m: 32, n: 2304, k: 768, batch_count: 1, trans_a: false, trans_b: false, dtype: 'f16', epilogue: 'bias',
+      algo: { id: 21, tile: 18, stages: 0, splitk: 1, reduction: 0, swizzle: 0, custom: 0, inner: 0, cluster: 0, workspace: 0 },
+      source: 'tuned', tuned_ms: 0.004, heuristic_ms: 0.005,
+    };
+    const point = runPoint(config, { measurement, addon: scriptedAddon({ durations: [10], gemms: [gemm] }).addon });
+    assert.deepEqual(PointSchema.parse(point).gemms, [gemm]);
+    assert.equal(runPoint(config, { measurement, addon: scriptedAddon({ durations: [10] }).addon }).gemms, undefined);
   });
 
   test('long units warm up for WARMUP_CAP_MS, not three iterations', () => {
@@ -233,6 +248,9 @@ describe('references of a point', () => {
       }
       notes(): Record<string, string> {
         return {};
+      }
+      gemms(): NativeGemmChoice[] {
+        return [];
       }
       release(): void {}
     }

@@ -112,13 +112,179 @@ Array to_typed(Napi::Env env, const std::vector<T>& values) {
   return array;
 }
 
+// ---- GEMM records: the engine's structs as the results file and the tuning cache spell them ----
+
+void set_shape(Napi::Object& obj, const ftb::GemmShape& shape) {
+  obj.Set("m", shape.m);
+  obj.Set("n", shape.n);
+  obj.Set("k", shape.k);
+  obj.Set("batch_count", shape.batch);
+  obj.Set("trans_a", shape.trans_a);
+  obj.Set("trans_b", shape.trans_b);
+  obj.Set("dtype", shape.dtype);
+  obj.Set("epilogue", shape.epilogue);
+}
+
+ftb::GemmShape shape_from(const Napi::Object& obj) {
+  ftb::GemmShape shape;
+  shape.m = int_field(obj, "m", 0);
+  shape.n = int_field(obj, "n", 0);
+  shape.k = int_field(obj, "k", 0);
+  shape.batch = int_field(obj, "batch_count", 1);
+  shape.trans_a = bool_field(obj, "trans_a", false);
+  shape.trans_b = bool_field(obj, "trans_b", false);
+  shape.dtype = string_field(obj, "dtype", "");
+  shape.epilogue = string_field(obj, "epilogue", "none");
+  return shape;
+}
+
+Napi::Object algo_to_js(Napi::Env env, const ftb::GemmAlgo& algo) {
+  Napi::Object obj = Napi::Object::New(env);
+  obj.Set("id", algo.id);
+  obj.Set("tile", algo.tile);
+  obj.Set("stages", algo.stages);
+  obj.Set("splitk", algo.splitk);
+  obj.Set("reduction", algo.reduction);
+  obj.Set("swizzle", algo.swizzle);
+  obj.Set("custom", algo.custom);
+  obj.Set("inner", algo.inner);
+  obj.Set("cluster", algo.cluster);
+  obj.Set("workspace", static_cast<double>(algo.workspace));
+  return obj;
+}
+
+ftb::GemmAlgo algo_from(const Napi::Object& obj) {
+  ftb::GemmAlgo algo;
+  algo.id = int_field(obj, "id", 0);
+  algo.tile = int_field(obj, "tile", 0);
+  algo.stages = int_field(obj, "stages", 0);
+  algo.splitk = int_field(obj, "splitk", 1);
+  algo.reduction = int_field(obj, "reduction", 0);
+  algo.swizzle = int_field(obj, "swizzle", 0);
+  algo.custom = int_field(obj, "custom", 0);
+  algo.inner = int_field(obj, "inner", 0);
+  algo.cluster = int_field(obj, "cluster", 0);
+  algo.workspace = static_cast<uint64_t>(int_field(obj, "workspace", 0));
+  return algo;
+}
+
+Napi::Array strings_to_js(Napi::Env env, const std::vector<std::string>& values) {
+  Napi::Array array = Napi::Array::New(env, values.size());
+  for (size_t i = 0; i < values.size(); ++i) array.Set(static_cast<uint32_t>(i), values[i]);
+  return array;
+}
+
+Napi::Value optional_ms(Napi::Env env, double ms) { return ms < 0 ? env.Null() : Napi::Number::New(env, ms); }
+
+// A GemmChoice: { role, m, n, k, batch_count, trans_a, trans_b, dtype, epilogue, algo, source, note, tuned_ms,
+// heuristic_ms, bench_ms, bench_heuristic_ms }
+Napi::Object choice_to_js(Napi::Env env, const ftb::GemmChoice& choice) {
+  Napi::Object obj = Napi::Object::New(env);
+  obj.Set("role", choice.role);
+  set_shape(obj, choice.shape);
+  obj.Set("algo", algo_to_js(env, choice.algo));
+  obj.Set("source", choice.source);
+  if (!choice.note.empty()) obj.Set("note", choice.note);
+  obj.Set("tuned_ms", optional_ms(env, choice.tuned_ms));
+  obj.Set("heuristic_ms", optional_ms(env, choice.heuristic_ms));
+  if (choice.bench_ms >= 0) {
+    obj.Set("bench_ms", choice.bench_ms);
+    obj.Set("bench_heuristic_ms", choice.bench_heuristic_ms);
+  }
+  return obj;
+}
+
+Napi::Array choices_to_js(Napi::Env env, const std::vector<ftb::GemmChoice>& choices) {
+  Napi::Array array = Napi::Array::New(env, choices.size());
+  for (size_t i = 0; i < choices.size(); ++i) array.Set(static_cast<uint32_t>(i), choice_to_js(env, choices[i]));
+  return array;
+}
+
+// A GemmTuned: { shape, algo, heuristic_kept, tuned_ms, heuristic_ms, candidates_tried, rejected, roles }
+Napi::Object tuned_to_js(Napi::Env env, const ftb::GemmTuned& entry) {
+  Napi::Object shape = Napi::Object::New(env);
+  set_shape(shape, entry.shape);
+  Napi::Object obj = Napi::Object::New(env);
+  obj.Set("shape", shape);
+  obj.Set("algo", algo_to_js(env, entry.algo));
+  obj.Set("heuristic_kept", entry.heuristic_kept);
+  obj.Set("tuned_ms", entry.tuned_ms);
+  obj.Set("heuristic_ms", entry.heuristic_ms);
+  obj.Set("candidates_tried", entry.tried);
+  obj.Set("rejected", strings_to_js(env, entry.rejections));
+  obj.Set("roles", strings_to_js(env, entry.roles));
+  return obj;
+}
+
+// The fields plan() needs of a cache entry (the rest is the harness's record).
+ftb::GemmTuned tuned_from(const Napi::Object& obj) {
+  if (!obj.Get("shape").IsObject() || !obj.Get("algo").IsObject()) {
+    throw ftb::ConfigError("a GEMM table entry needs shape and algo objects");
+  }
+  ftb::GemmTuned entry;
+  entry.shape = shape_from(obj.Get("shape").As<Napi::Object>());
+  entry.algo = algo_from(obj.Get("algo").As<Napi::Object>());
+  entry.heuristic_kept = bool_field(obj, "heuristic_kept", false);
+  entry.tuned_ms = float_field(obj, "tuned_ms", 0);
+  entry.heuristic_ms = float_field(obj, "heuristic_ms", 0);
+  return entry;
+}
+
+std::string backend_argument(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "the first argument names a backend");
+  return info[0].As<Napi::String>().Utf8Value();
+}
+
+// setGemmTable(backend, entries: object[], tuning: { enabled, max_candidates, samples, bench })
+Napi::Value SetGemmTable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[1].IsArray() || !info[2].IsObject()) {
+    throw Napi::TypeError::New(env, "setGemmTable(backend: string, entries: object[], tuning: object)");
+  }
+  guarded(env, [&] {
+    const Napi::Array entries = info[1].As<Napi::Array>();
+    std::vector<ftb::GemmTuned> table;
+    for (uint32_t i = 0; i < entries.Length(); ++i) {
+      if (!entries.Get(i).IsObject()) throw ftb::ConfigError("GEMM table entries must be objects");
+      table.push_back(tuned_from(entries.Get(i).As<Napi::Object>()));
+    }
+    const Napi::Object options = info[2].As<Napi::Object>();
+    ftb::GemmTuning tuning;
+    tuning.enabled = bool_field(options, "enabled", false);
+    tuning.max_candidates = int_field(options, "max_candidates", tuning.max_candidates);
+    tuning.samples = int_field(options, "samples", tuning.samples);
+    tuning.bench = bool_field(options, "bench", false);
+    ftb::backend(backend_argument(info)).set_gemm_table(table, tuning);
+  });
+  return env.Undefined();
+}
+
+// gemmTable(backend) -> the table with the shapes tuned since setGemmTable
+Napi::Value GemmTable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::vector<ftb::GemmTuned> table = guarded(env, [&] { return ftb::backend(backend_argument(info)).gemm_table(); });
+  Napi::Array array = Napi::Array::New(env, table.size());
+  for (size_t i = 0; i < table.size(); ++i) array.Set(static_cast<uint32_t>(i), tuned_to_js(env, table[i]));
+  return array;
+}
+
+// planGemms(backend, config) -> the GEMM choices of config's model (planned, not run)
+Napi::Value PlanGemms(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[1].IsObject()) throw Napi::TypeError::New(env, "planGemms(backend: string, config: object)");
+  const std::vector<ftb::GemmChoice> choices = guarded(env, [&] {
+    return ftb::backend(backend_argument(info)).plan_gemms(to_config(info[1].As<Napi::Object>()));
+  });
+  return choices_to_js(env, choices);
+}
+
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Model",
                        {InstanceMethod("run", &ModelWrap::Run), InstanceMethod("measure", &ModelWrap::Measure),
                         InstanceMethod("profile", &ModelWrap::Profile), InstanceMethod("outputs", &ModelWrap::Outputs),
-                        InstanceMethod("notes", &ModelWrap::Notes),
+                        InstanceMethod("notes", &ModelWrap::Notes), InstanceMethod("gemms", &ModelWrap::Gemms),
                         InstanceMethod("release", &ModelWrap::Release)});
   }
 
@@ -206,6 +372,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Object obj = Napi::Object::New(info.Env());
     for (const auto& [key, value] : model(info.Env()).notes()) obj.Set(key, value);
     return obj;
+  }
+
+  Napi::Value Gemms(const Napi::CallbackInfo& info) {
+    const std::vector<ftb::GemmChoice> choices = guarded(info.Env(), [&] { return model(info.Env()).gemms(); });
+    return choices_to_js(info.Env(), choices);
   }
 
   Napi::Value Release(const Napi::CallbackInfo& info) {
@@ -303,6 +474,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tensor", Napi::Function::New(env, TensorValues));
   exports.Set("sequenceLength", Napi::Function::New(env, SequenceLength));
   exports.Set("sampleRow", Napi::Function::New(env, SampleRow));
+  exports.Set("setGemmTable", Napi::Function::New(env, SetGemmTable));
+  exports.Set("gemmTable", Napi::Function::New(env, GemmTable));
+  exports.Set("planGemms", Napi::Function::New(env, PlanGemms));
   return exports;
 }
 

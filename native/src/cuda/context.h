@@ -27,12 +27,16 @@ class CudaContext {
   void activate() const;
   // Waits for the stream; an asynchronous kernel fault is reported under `stage`.
   void synchronize(const std::string& stage) const;
+  // While set, models plan their GEMMs and allocate, but neither fill nor run (Backend::plan_gemms).
+  bool planning_only() const { return planning_only_; }
+  void set_planning_only(bool on) { planning_only_ = on; }
 
  private:
   int device_ = 0;
   cudaDeviceProp properties_{};
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<GemmEngine> gemm_;
+  bool planning_only_ = false;
 };
 
 }  // namespace ftb::cuda

@@ -47,6 +47,26 @@ class CudaBackend final : public Backend {
     throw EngineError("unknown path");
   }
 
+  void set_gemm_table(const std::vector<GemmTuned>& table, const GemmTuning& tuning) override {
+    context().activate();
+    context().gemm().set_table(table, tuning);
+  }
+
+  std::vector<GemmTuned> gemm_table() const override { return context().gemm().table(); }
+
+  std::vector<GemmChoice> plan_gemms(const ModelConfig& config) override {
+    cuda::CudaContext& planner = context();
+    planner.set_planning_only(true);
+    try {
+      const std::vector<GemmChoice> choices = create_model(config)->gemms();
+      planner.set_planning_only(false);
+      return choices;
+    } catch (...) {
+      planner.set_planning_only(false);
+      throw;
+    }
+  }
+
   std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) override {
     validate_sampling_probe(config, logits);
     validate_cuda(config);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "engine/gemm_choice.h"
 
 namespace ftb {
 
@@ -81,6 +82,8 @@ class Model {
   virtual Outputs outputs() = 0;
   // Extra facts for the results file (graph on/off, kernels chosen, ...), as string pairs.
   virtual std::map<std::string, std::string> notes() const { return {}; }
+  // The GEMMs the model runs, with the algorithm of each (none on the CPU).
+  virtual std::vector<GemmChoice> gemms() const { return {}; }
 };
 
 struct DeviceInfo {
@@ -97,6 +100,13 @@ class Backend {
   virtual std::unique_ptr<Model> create_model(const ModelConfig& config) = 0;
   // The device's measured ceilings (copy GB/s, GEMM TFLOP/s per precision); none on the CPU.
   virtual std::map<std::string, double> calibrate() { return {}; }
+  // The GEMM tuning table models look their shapes up in, and whether to tune the shapes it lacks.
+  virtual void set_gemm_table(const std::vector<GemmTuned>& /*table*/, const GemmTuning& /*tuning*/) {}
+  // The table, with the shapes tuned since set_gemm_table.
+  virtual std::vector<GemmTuned> gemm_table() const { return {}; }
+  // The GEMMs `config`'s model would run (tuning the missing ones when tuning is on), without
+  // filling or running it.
+  virtual std::vector<GemmChoice> plan_gemms(const ModelConfig& /*config*/) { return {}; }
   // Test hook of the sampling step: draws config.batch tokens, row b from the same logits row
   // (config.vocab values) with draw b of step 0, under config's top_k / top_p / temperature / seed
   // and variant. Lets tests check sampling frequencies against a crafted distribution.

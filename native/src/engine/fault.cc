@@ -69,6 +69,7 @@ class FaultyModel final : public Model {
   KernelProfile profile(int iterations) override { return model_->profile(iterations); }
   Outputs outputs() override { return model_->outputs(); }
   std::map<std::string, std::string> notes() const override { return model_->notes(); }
+  std::vector<GemmChoice> gemms() const override { return model_->gemms(); }
 
  private:
   std::unique_ptr<Model> model_;

@@ -8,15 +8,18 @@
 // fp32 storage uses pure fp32 math unless `tf32` is set.
 //
 // A Gemm is planned once (descriptors and algorithm chosen up front, so running it allocates
-// nothing and can be captured in a CUDA graph) and then run many times. The algorithm choice lives
-// in one place (select_algorithm in gemm_lt.cc): cuBLASLt's heuristic today, autotuning later.
+// nothing and can be captured in a CUDA graph) and then run many times. The algorithm comes from the
+// engine's tuning table (the harness's cache file) when it has the shape, else from tuning the shape
+// when tuning is on (gemm_tuner.cc), else from cuBLASLt's heuristic; the Gemm's choice() says which.
 #pragma once
 #include <cuda_runtime.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cuda/dtype.h"
+#include "engine/gemm_choice.h"
 
 namespace ftb::cuda {
 
@@ -37,15 +40,8 @@ struct GemmSpec {
   int alignment = 256;  // bytes every A/B/C/bias pointer passed to run() is aligned to
 };
 
-// What was planned, for the results file (and, later, the autotuner's table).
-struct GemmRecord {
-  std::string role;
-  int m = 0, n = 0, k = 0, batch = 1;
-  std::string dtype;      // "f16", "f32", "f32/tf32", ...
-  std::string epilogue;   // "none", "bias", "bias_gelu", "bias_relu"
-  std::string algorithm;  // cuBLASLt algorithm id, tile, stages, split-k, swizzle, workspace
-  std::string summary() const;
-};
+// The tuning table's key of `spec`.
+GemmShape shape_of(const GemmSpec& spec);
 
 class Gemm {
  public:
@@ -56,7 +52,7 @@ class Gemm {
 
   // `bias` (n values of the storage type) is read only by the bias epilogues.
   void run(const void* a, const void* b, void* c, const void* bias, float alpha, cudaStream_t stream) const;
-  const GemmRecord& record() const;
+  const GemmChoice& choice() const;
 
   struct Plan;  // descriptors and algorithm, defined in gemm_lt.cc
 
@@ -77,6 +73,10 @@ class GemmEngine {
 
   // Plans `spec`; throws EngineError naming the role when cuBLASLt has no algorithm for it.
   Gemm plan(const GemmSpec& spec);
+  // The table plan() looks shapes up in, and whether it tunes the shapes the table lacks.
+  void set_table(std::vector<GemmTuned> table, const GemmTuning& tuning);
+  // The table with the shapes tuned since set_table appended.
+  const std::vector<GemmTuned>& table() const;
   // "cuBLASLt 13.0.2" style version of the library actually loaded.
   std::string library_version() const;
 
@@ -85,7 +85,24 @@ class GemmEngine {
   struct Impl;
 
  private:
+  // Takes the table's algorithm for the plan's shape (tuning it first when tuning is on); false when
+  // the table has none that runs here (the plan's choice says why).
+  bool use_table(Gemm::Plan& plan);
+  // Records the plan's and the heuristic's times in its choice (GemmTuning::bench).
+  void bench(Gemm::Plan& plan);
+
   std::shared_ptr<Impl> impl_;
+};
+
+// The GEMMs one model planned, in planning order: what the model reports (Model::gemms).
+class GemmPlans {
+ public:
+  // Plans `spec` into `slot` (a member of the model, so its address stays valid).
+  void plan(GemmEngine& engine, const GemmSpec& spec, Gemm& slot);
+  std::vector<GemmChoice> choices() const;
+
+ private:
+  std::vector<const Gemm*> planned_;
 };
 
 }  // namespace ftb::cuda

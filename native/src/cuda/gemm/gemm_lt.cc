@@ -1,23 +1,14 @@
 // cuBLASLt implementation of the GEMM layer (see gemm.h). Row-major C = op(A)·op(B) is computed as
 // the column-major product Cᵀ = op(B)ᵀ·op(A)ᵀ, so B is cuBLASLt's first operand.
-#include <cublasLt.h>
+#include "cuda/gemm/gemm_lt.h"
 
-#include <sstream>
+#include <algorithm>
 #include <utility>
 
-#include "cuda/buffer.h"
-#include "cuda/gemm/gemm.h"
 #include "engine/backend.h"
 
 namespace ftb::cuda {
 namespace {
-
-void check_cublas(cublasStatus_t status, const std::string& stage) {
-  if (status == CUBLAS_STATUS_SUCCESS) return;
-  const std::string detail = std::string(cublasLtGetStatusName(status)) + ": " + cublasLtGetStatusString(status);
-  if (status == CUBLAS_STATUS_ALLOC_FAILED) throw OutOfMemory("cuBLASLt out of memory in " + stage + ": " + detail);
-  throw EngineError("cuBLASLt error in " + stage + ": " + detail);
-}
 
 cudaDataType_t cuda_type(DType dtype) {
   switch (dtype) {
@@ -25,6 +16,10 @@ cudaDataType_t cuda_type(DType dtype) {
     case DType::BF16: return CUDA_R_16BF;
     default: return CUDA_R_32F;
   }
+}
+
+cublasComputeType_t compute_type(const GemmSpec& spec) {
+  return spec.dtype == DType::F32 && spec.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
 }
 
 cublasLtEpilogue_t lt_epilogue(Epilogue epilogue) {
@@ -54,27 +49,28 @@ cublasLtMatrixLayout_t make_layout(DType dtype, int rows, int cols, int ld, int 
 }
 
 template <typename T>
-T algo_attribute(const cublasLtMatmulAlgo_t& algo, cublasLtMatmulAlgoConfigAttributes_t attribute) {
+T get_config(const cublasLtMatmulAlgo_t& algo, cublasLtMatmulAlgoConfigAttributes_t attribute) {
   T value{};
   size_t written = 0;
   cublasLtMatmulAlgoConfigGetAttribute(&algo, attribute, &value, sizeof(value), &written);
   return value;
 }
 
-std::string describe(const cublasLtMatmulHeuristicResult_t& result) {
-  const cublasLtMatmulAlgo_t& algo = result.algo;
-  std::ostringstream text;
-  text << "id=" << algo_attribute<int32_t>(algo, CUBLASLT_ALGO_CONFIG_ID)
-       << " tile=" << algo_attribute<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_TILE_ID)
-       << " stages=" << algo_attribute<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_STAGES_ID)
-       << " splitk=" << algo_attribute<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM)
-       << " swizzle=" << algo_attribute<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING)
-       << " cluster=" << algo_attribute<uint16_t>(algo, CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID)
-       << " workspace=" << result.workspaceSize << " waves=" << result.wavesCount;
-  return text.str();
+template <typename T>
+bool set_config(cublasLtMatmulAlgo_t* algo, cublasLtMatmulAlgoConfigAttributes_t attribute, T value) {
+  return cublasLtMatmulAlgoConfigSetAttribute(algo, attribute, &value, sizeof(value)) == CUBLAS_STATUS_SUCCESS;
 }
 
+std::string status_text(cublasStatus_t status) { return cublasLtGetStatusName(status); }
+
 }  // namespace
+
+void check_cublas(cublasStatus_t status, const std::string& stage) {
+  if (status == CUBLAS_STATUS_SUCCESS) return;
+  const std::string detail = std::string(cublasLtGetStatusName(status)) + ": " + cublasLtGetStatusString(status);
+  if (status == CUBLAS_STATUS_ALLOC_FAILED) throw OutOfMemory("cuBLASLt out of memory in " + stage + ": " + detail);
+  throw EngineError("cuBLASLt error in " + stage + ": " + detail);
+}
 
 const char* to_string(Epilogue epilogue) {
   switch (epilogue) {
@@ -86,55 +82,54 @@ const char* to_string(Epilogue epilogue) {
   return "?";
 }
 
-std::string GemmRecord::summary() const {
-  std::ostringstream text;
-  text << "m=" << m << " n=" << n << " k=" << k << " batch=" << batch << " dtype=" << dtype
-       << " epilogue=" << epilogue << " algo: " << algorithm;
-  return text.str();
+GemmShape shape_of(const GemmSpec& spec) {
+  return {spec.m,       spec.n,       spec.k,
+          spec.batch,   spec.trans_a, spec.trans_b,
+          std::string(to_string(spec.dtype)) + (spec.dtype == DType::F32 && spec.tf32 ? "/tf32" : ""),
+          to_string(spec.epilogue)};
 }
 
-struct GemmEngine::Impl {
-  cublasLtHandle_t handle = nullptr;
-  DeviceBuffer workspace;
+GemmEngine::Impl::Impl() {
+  check_cublas(cublasLtCreate(&handle), "creating the cuBLASLt handle");
+  workspace = DeviceBuffer(kWorkspaceBytes, "cuBLASLt workspace");
+}
 
-  Impl() {
-    check_cublas(cublasLtCreate(&handle), "creating the cuBLASLt handle");
-    workspace = DeviceBuffer(kWorkspaceBytes, "cuBLASLt workspace");
+GemmEngine::Impl::~Impl() { cublasLtDestroy(handle); }
+
+const GemmTuned* GemmEngine::Impl::find(const GemmShape& shape) const {
+  const auto found = std::find_if(table.begin(), table.end(), [&](const GemmTuned& entry) { return entry.shape == shape; });
+  return found == table.end() ? nullptr : &*found;
+}
+
+Gemm::Plan::~Plan() {
+  if (desc != nullptr) cublasLtMatmulDescDestroy(desc);
+  for (cublasLtMatrixLayout_t layout : {a, b, c}) {
+    if (layout != nullptr) cublasLtMatrixLayoutDestroy(layout);
   }
-  ~Impl() { cublasLtDestroy(handle); }
-};
+}
 
-struct Gemm::Plan {
-  std::shared_ptr<GemmEngine::Impl> engine;
-  GemmSpec spec;
-  GemmRecord record;
-  cublasLtMatmulDesc_t desc = nullptr;
-  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;  // cuBLASLt's A (our B), B (our A), C/D
-  cublasLtMatmulAlgo_t algo{};
-
-  ~Plan() {
-    if (desc != nullptr) cublasLtMatmulDescDestroy(desc);
-    for (cublasLtMatrixLayout_t layout : {a, b, c}) {
-      if (layout != nullptr) cublasLtMatrixLayoutDestroy(layout);
-    }
+void Gemm::Plan::run_with(const cublasLtMatmulAlgo_t& algorithm, const void* a_data, const void* b_data, void* c_data,
+                          const void* bias, float alpha, cudaStream_t stream) const {
+  const std::string stage = "gemm " + spec.role;
+  if (spec.epilogue != Epilogue::None) {
+    check_cublas(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)), stage);
   }
-};
+  const float beta = 0.0f;
+  check_cublas(cublasLtMatmul(engine->handle, desc, &alpha, b_data, a, a_data, b, &beta, c_data, c, c_data, c,
+                              &algorithm, engine->workspace.get(), GemmEngine::kWorkspaceBytes, stream),
+               stage);
+}
 
-namespace {
-
-// The one place an algorithm is chosen: cuBLASLt's best heuristic candidate that fits the workspace
-// and the pointers' alignment. Autotuning (timing several candidates) will replace this body.
-cublasLtMatmulHeuristicResult_t select_algorithm(const GemmEngine::Impl& engine, const Gemm::Plan& plan,
-                                                 const std::string& stage) {
+std::vector<cublasLtMatmulHeuristicResult_t> heuristic_algorithms(const Gemm::Plan& plan, int count,
+                                                                  const std::string& stage) {
   cublasLtMatmulPreference_t preference = nullptr;
   check_cublas(cublasLtMatmulPreferenceCreate(&preference), stage);
   const uint64_t workspace = GemmEngine::kWorkspaceBytes;
   const uint32_t alignment = static_cast<uint32_t>(plan.spec.alignment);
-  cublasLtMatmulHeuristicResult_t result{};
+  std::vector<cublasLtMatmulHeuristicResult_t> results(count);
   int returned = 0;
-  cublasStatus_t status =
-      cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
-                                           sizeof(workspace));
+  cublasStatus_t status = cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                               &workspace, sizeof(workspace));
   for (cublasLtMatmulPreferenceAttributes_t attribute :
        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
         CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES}) {
@@ -143,16 +138,81 @@ cublasLtMatmulHeuristicResult_t select_algorithm(const GemmEngine::Impl& engine,
     }
   }
   if (status == CUBLAS_STATUS_SUCCESS) {
-    status = cublasLtMatmulAlgoGetHeuristic(engine.handle, plan.desc, plan.a, plan.b, plan.c, plan.c, preference, 1,
-                                            &result, &returned);
+    status = cublasLtMatmulAlgoGetHeuristic(plan.engine->handle, plan.desc, plan.a, plan.b, plan.c, plan.c, preference,
+                                            count, results.data(), &returned);
   }
   cublasLtMatmulPreferenceDestroy(preference);
   check_cublas(status, stage + " (heuristic)");
-  if (returned == 0) throw EngineError("cuBLASLt has no algorithm for " + stage);
-  return result;
+  results.resize(returned);
+  if (results.empty()) throw EngineError("cuBLASLt has no algorithm for " + stage);
+  return results;
 }
 
-}  // namespace
+GemmAlgo algo_config(const cublasLtMatmulAlgo_t& algo, size_t workspace) {
+  GemmAlgo config;
+  config.id = get_config<int32_t>(algo, CUBLASLT_ALGO_CONFIG_ID);
+  config.tile = static_cast<int>(get_config<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_TILE_ID));
+  config.stages = static_cast<int>(get_config<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_STAGES_ID));
+  config.splitk = get_config<int32_t>(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM);
+  config.reduction = static_cast<int>(get_config<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME));
+  config.swizzle = static_cast<int>(get_config<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING));
+  config.custom = static_cast<int>(get_config<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_CUSTOM_OPTION));
+  config.inner = get_config<uint16_t>(algo, CUBLASLT_ALGO_CONFIG_INNER_SHAPE_ID);
+  config.cluster = get_config<uint16_t>(algo, CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID);
+  config.workspace = workspace;
+  return config;
+}
+
+bool init_algo(const Gemm::Plan& plan, int id, cublasLtMatmulAlgo_t* algo) {
+  const cudaDataType_t type = cuda_type(plan.spec.dtype);
+  return cublasLtMatmulAlgoInit(plan.engine->handle, compute_type(plan.spec), CUDA_R_32F, type, type, type, type, id,
+                                algo) == CUBLAS_STATUS_SUCCESS;
+}
+
+std::vector<int> algorithm_ids(const Gemm::Plan& plan) {
+  const cudaDataType_t type = cuda_type(plan.spec.dtype);
+  std::vector<int> ids(256);
+  int returned = 0;
+  check_cublas(cublasLtMatmulAlgoGetIds(plan.engine->handle, compute_type(plan.spec), CUDA_R_32F, type, type, type,
+                                        type, static_cast<int>(ids.size()), ids.data(), &returned),
+               "listing cuBLASLt algorithms for gemm " + plan.spec.role);
+  ids.resize(returned);
+  return ids;
+}
+
+bool build_algo(const Gemm::Plan& plan, const GemmAlgo& config, cublasLtMatmulAlgo_t* algo, size_t* workspace,
+                std::string* reason) {
+  if (!init_algo(plan, config.id, algo)) {
+    *reason = "algorithm id " + std::to_string(config.id) + " does not apply to these types";
+    return false;
+  }
+  const bool set = set_config<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_TILE_ID, config.tile) &&
+                   set_config<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_STAGES_ID, config.stages) &&
+                   set_config<int32_t>(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, config.splitk) &&
+                   set_config<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, config.reduction) &&
+                   set_config<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING, config.swizzle) &&
+                   set_config<uint32_t>(algo, CUBLASLT_ALGO_CONFIG_CUSTOM_OPTION, config.custom) &&
+                   // 0 is these two's "undefined / automatic", as initialised: set only what was chosen.
+                   (config.inner == 0 || set_config<uint16_t>(algo, CUBLASLT_ALGO_CONFIG_INNER_SHAPE_ID, config.inner)) &&
+                   (config.cluster == 0 || set_config<uint16_t>(algo, CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, config.cluster));
+  if (!set) {
+    *reason = "cuBLASLt refused one of its configuration attributes";
+    return false;
+  }
+  cublasLtMatmulHeuristicResult_t result{};
+  const cublasStatus_t status =
+      cublasLtMatmulAlgoCheck(plan.engine->handle, plan.desc, plan.a, plan.b, plan.c, plan.c, algo, &result);
+  if (status != CUBLAS_STATUS_SUCCESS) {
+    *reason = "cublasLtMatmulAlgoCheck: " + status_text(status);
+    return false;
+  }
+  if (result.workspaceSize > GemmEngine::kWorkspaceBytes) {
+    *reason = "needs " + std::to_string(result.workspaceSize) + " B of workspace";
+    return false;
+  }
+  *workspace = result.workspaceSize;
+  return true;
+}
 
 Gemm::Gemm() = default;
 Gemm::Gemm(std::unique_ptr<Plan> plan) : plan_(std::move(plan)) {}
@@ -160,24 +220,14 @@ Gemm::Gemm(Gemm&&) noexcept = default;
 Gemm& Gemm::operator=(Gemm&&) noexcept = default;
 Gemm::~Gemm() = default;
 
-const GemmRecord& Gemm::record() const {
-  if (!plan_) throw EngineError("gemm record read before it was planned");
-  return plan_->record;
+const GemmChoice& Gemm::choice() const {
+  if (!plan_) throw EngineError("gemm choice read before it was planned");
+  return plan_->choice;
 }
 
 void Gemm::run(const void* a, const void* b, void* c, const void* bias, float alpha, cudaStream_t stream) const {
   if (!plan_) throw EngineError("gemm run before it was planned");
-  Plan& plan = *plan_;
-  const std::string stage = "gemm " + plan.spec.role;
-  if (plan.spec.epilogue != Epilogue::None) {
-    check_cublas(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
-                 stage);
-  }
-  const float beta = 0.0f;
-  GemmEngine::Impl& engine = *plan.engine;
-  check_cublas(cublasLtMatmul(engine.handle, plan.desc, &alpha, b, plan.a, a, plan.b, &beta, c, plan.c, c, plan.c,
-                              &plan.algo, engine.workspace.get(), GemmEngine::kWorkspaceBytes, stream),
-               stage);
+  plan_->run_with(plan_->algo, a, b, c, bias, alpha, stream);
 }
 
 GemmEngine::GemmEngine() : impl_(std::make_shared<Impl>()) {}
@@ -189,6 +239,14 @@ std::string GemmEngine::library_version() const {
          std::to_string(version % 100);
 }
 
+void GemmEngine::set_table(std::vector<GemmTuned> table, const GemmTuning& tuning) {
+  impl_->table = std::move(table);
+  impl_->tuning = tuning;
+  impl_->benched.clear();
+}
+
+const std::vector<GemmTuned>& GemmEngine::table() const { return impl_->table; }
+
 Gemm GemmEngine::plan(const GemmSpec& spec) {
   const std::string stage = "planning gemm " + spec.role + " (m=" + std::to_string(spec.m) + " n=" +
                             std::to_string(spec.n) + " k=" + std::to_string(spec.k) + " batch=" +
@@ -197,10 +255,7 @@ Gemm GemmEngine::plan(const GemmSpec& spec) {
   plan->engine = impl_;
   plan->spec = spec;
 
-  const bool fp32 = spec.dtype == DType::F32;
-  const cublasComputeType_t compute =
-      fp32 && spec.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-  check_cublas(cublasLtMatmulDescCreate(&plan->desc, compute, CUDA_R_32F), stage);
+  check_cublas(cublasLtMatmulDescCreate(&plan->desc, compute_type(spec), CUDA_R_32F), stage);
   // Column-major view: cuBLASLt's A is our B (n x k after op), its B is our A (k x m after op).
   const cublasOperation_t op_first = spec.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_second = spec.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -219,17 +274,66 @@ Gemm GemmEngine::plan(const GemmSpec& spec) {
                          : make_layout(spec.dtype, spec.k, spec.m, spec.lda, spec.batch, spec.stride_a, stage);
   plan->c = make_layout(spec.dtype, spec.n, spec.m, spec.ldc, spec.batch, spec.stride_c, stage);
 
-  const cublasLtMatmulHeuristicResult_t chosen = select_algorithm(*impl_, *plan, stage);
-  plan->algo = chosen.algo;
-  plan->record = GemmRecord{spec.role,
-                            spec.m,
-                            spec.n,
-                            spec.k,
-                            spec.batch,
-                            std::string(to_string(spec.dtype)) + (fp32 && spec.tf32 ? "/tf32" : ""),
-                            to_string(spec.epilogue),
-                            describe(chosen)};
+  GemmChoice& choice = plan->choice;
+  choice.role = spec.role;
+  choice.shape = shape_of(spec);
+  if (!use_table(*plan)) {
+    const cublasLtMatmulHeuristicResult_t heuristic = heuristic_algorithms(*plan, 1, stage).front();
+    plan->algo = heuristic.algo;
+    choice.algo = algo_config(heuristic.algo, heuristic.workspaceSize);
+    choice.source = "heuristic";
+  }
+  if (impl_->tuning.bench) bench(*plan);
   return Gemm(std::move(plan));
+}
+
+bool GemmEngine::use_table(Gemm::Plan& plan) {
+  GemmChoice& choice = plan.choice;
+  const GemmTuned* tuned = impl_->find(choice.shape);
+  if (tuned == nullptr && impl_->tuning.enabled) {
+    impl_->table.push_back(tune(plan));
+    tuned = &impl_->table.back();
+  }
+  if (tuned == nullptr) return false;
+  size_t workspace = 0;
+  if (!build_algo(plan, tuned->algo, &plan.algo, &workspace, &choice.note)) {
+    choice.note = "the tuned algorithm does not run here (" + choice.note + ")";
+    return false;
+  }
+  choice.algo = algo_config(plan.algo, workspace);
+  choice.source = "tuned";
+  choice.tuned_ms = tuned->tuned_ms;
+  choice.heuristic_ms = tuned->heuristic_ms;
+  return true;
+}
+
+// Times the plan's algorithm against the heuristic's, once per shape and source: later plans of the
+// shape reuse the times.
+void GemmEngine::bench(Gemm::Plan& plan) {
+  GemmChoice& choice = plan.choice;
+  const auto timed = std::find_if(impl_->benched.begin(), impl_->benched.end(), [&](const GemmChoice& other) {
+    return other.shape == choice.shape && other.source == choice.source;
+  });
+  if (timed != impl_->benched.end()) {
+    choice.bench_ms = timed->bench_ms;
+    choice.bench_heuristic_ms = timed->bench_heuristic_ms;
+    return;
+  }
+  const std::pair<double, double> ms = time_against_heuristic(plan, impl_->tuning.samples);
+  choice.bench_ms = ms.first;
+  choice.bench_heuristic_ms = ms.second;
+  impl_->benched.push_back(choice);
+}
+
+void GemmPlans::plan(GemmEngine& engine, const GemmSpec& spec, Gemm& slot) {
+  slot = engine.plan(spec);
+  planned_.push_back(&slot);
+}
+
+std::vector<GemmChoice> GemmPlans::choices() const {
+  std::vector<GemmChoice> choices;
+  for (const Gemm* gemm : planned_) choices.push_back(gemm->choice());
+  return choices;
 }
 
 }  // namespace ftb::cuda

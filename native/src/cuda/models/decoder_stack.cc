@@ -132,10 +132,7 @@ class StackBase : public DecoderStack {
   DeviceBuffer buffer(size_t elements, const std::string& what) const {
     return DeviceBuffer(elements * dtype_size(dtype_), what);
   }
-  void plan(const GemmSpec& spec, Gemm& slot) {
-    slot = context_.gemm().plan(spec);
-    gemms_.push_back(&slot);
-  }
+  void plan(const GemmSpec& spec, Gemm& slot) { gemms_.plan(context_.gemm(), spec, slot); }
   void norm(int layer, Tensor gamma, const void* x, const void* residual, const void* bias, void* out, void* sum,
             cudaStream_t s) const {
     layernorm(dtype_, x, residual, bias, weight(layer, gamma), weight(layer, static_cast<Tensor>(static_cast<int>(gamma) + 1)),

@@ -36,11 +36,11 @@ class DecoderStack {
   virtual void reorder(const int* parents, int t, cudaStream_t stream) = 0;
   virtual std::map<std::string, std::string> notes() const = 0;
 
-  const std::vector<const Gemm*>& gemms() const { return gemms_; }
+  std::vector<GemmChoice> gemms() const { return gemms_.choices(); }
   const std::vector<int>& memory_lengths() const { return memory_lengths_; }
 
  protected:
-  std::vector<const Gemm*> gemms_;
+  GemmPlans gemms_;
   std::vector<int> memory_lengths_;
 };
 

@@ -69,9 +69,14 @@ class StepModel : public Model {
     std::map<std::string, std::string> notes = stack_->notes();
     for (const auto& [key, value] : path_notes()) notes[key] = value;
     notes["graph"] = graph_.ready() ? "on (one step, replayed)" : "off";
-    for (const Gemm* gemm : gemms_) notes["gemm." + gemm->record().role] = gemm->record().summary();
-    for (const Gemm* gemm : stack_->gemms()) notes["gemm." + gemm->record().role] = gemm->record().summary();
     return notes;
+  }
+
+  // The stack's GEMMs, then the path's own (logits).
+  std::vector<GemmChoice> gemms() const override {
+    std::vector<GemmChoice> choices = stack_->gemms();
+    for (GemmChoice& choice : gemms_.choices()) choices.push_back(std::move(choice));
+    return choices;
   }
 
  protected:
@@ -85,6 +90,7 @@ class StepModel : public Model {
   // Called by the paths' constructors once their buffers and plans exist: fills weights and inputs,
   // runs once eagerly (every launch checked, modules loaded) and captures the step when asked.
   void prepare() {
+    if (context_->planning_only()) return;
     stack_->fill(stream());
     fill();
     enqueue_run();
@@ -98,10 +104,7 @@ class StepModel : public Model {
   DeviceBuffer buffer(size_t elements, const std::string& what) const {
     return DeviceBuffer(elements * dtype_size(dtype_), what);
   }
-  void plan(const GemmSpec& spec, Gemm& slot) {
-    slot = context_->gemm().plan(spec);
-    gemms_.push_back(&slot);
-  }
+  void plan(const GemmSpec& spec, Gemm& slot) { gemms_.plan(context_->gemm(), spec, slot); }
   // Ordered after the work queued on the model's stream (a non-blocking stream: a plain cudaMemcpy on
   // the default stream would not wait for it).
   template <typename T>
@@ -138,7 +141,7 @@ class StepModel : public Model {
   }
 
   DeviceBuffer step_;
-  std::vector<const Gemm*> gemms_;
+  GemmPlans gemms_;
   CapturedGraph graph_;
   DeviceSampler sampler_{context_->properties()};
   EventTimer timer_;

@@ -158,9 +158,10 @@ class EncoderBase : public Model {
     std::map<std::string, std::string> notes = variant_notes();
     notes["graph"] = graph_.ready() ? "on" : "off";
     notes["tokens"] = std::to_string(tokens_) + " of " + std::to_string(batch_ * seq_);
-    for (const Gemm* gemm : gemms_) notes["gemm." + gemm->record().role] = gemm->record().summary();
     return notes;
   }
+
+  std::vector<GemmChoice> gemms() const override { return gemms_.choices(); }
 
  protected:
   // One forward pass queued on the stream.
@@ -171,6 +172,7 @@ class EncoderBase : public Model {
   // modules loaded) and, when asked, captures the forward into a graph. Called by the variants'
   // constructors once their buffers and GEMM plans exist.
   void prepare(bool use_graph) {
+    if (context_->planning_only()) return;
     cudaStream_t s = stream();
     for (int layer = 0; layer < config_.layers; ++layer) {
       for (int slot = 0; slot < kLayerTensors; ++slot) {
@@ -190,11 +192,7 @@ class EncoderBase : public Model {
 
   const void* weight(int layer, Tensor tensor) const { return weights_[layer][tensor_slot(tensor)].get(); }
   cudaStream_t stream() const { return context_->stream(); }
-  Gemm& plan(const GemmSpec& spec, Gemm& slot) {
-    slot = context_->gemm().plan(spec);
-    gemms_.push_back(&slot);
-    return slot;
-  }
+  void plan(const GemmSpec& spec, Gemm& slot) { gemms_.plan(context_->gemm(), spec, slot); }
   DeviceBuffer buffer(size_t elements, const std::string& what) const {
     return DeviceBuffer(elements * dtype_size(dtype_), what);
   }
@@ -223,7 +221,7 @@ class EncoderBase : public Model {
   }
 
   std::vector<std::array<DeviceBuffer, kLayerTensors>> weights_;
-  std::vector<const Gemm*> gemms_;
+  GemmPlans gemms_;
   CapturedGraph graph_;
   DeviceSampler sampler_{context_->properties()};
   EventTimer timer_;
