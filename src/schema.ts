@@ -74,10 +74,14 @@ export const GemmShapeSchema = z.object({
   dtype: z.enum(GEMM_DTYPES),
   epilogue: z.enum(['none', 'bias', 'bias_gelu', 'bias_relu']),
 });
-/** A cuBLASLt algorithm's whole configuration (ids of cuBLASLt's enums: cublasLtMatmulTile_t, ...). */
+/**
+ * A cuBLASLt algorithm's whole configuration: values of cuBLASLt's own attributes, taken as it
+ * reports them (enum ids such as cublasLtMatmulTile_t; split-K -1 on some Hopper algorithms).
+ */
+const attribute = z.number().int();
 export const GemmAlgoSchema = z.object({
-  id: count, tile: count, stages: count, splitk: count, reduction: count, swizzle: count, custom: count, inner: count,
-  cluster: count, workspace: count,
+  id: attribute, tile: attribute, stages: attribute, splitk: attribute, reduction: attribute, swizzle: attribute,
+  custom: attribute, inner: attribute, cluster: attribute, workspace: count,
 });
 /** A GEMM a point ran: its role in the model, shape, algorithm, and where the algorithm came from. */
 export const GemmChoiceSchema = GemmShapeSchema.extend({

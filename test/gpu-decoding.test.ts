@@ -210,17 +210,23 @@ describe('CUDA decoding', { skip }, () => {
     }
   });
 
-  test('notes name the search, the attention kernels, the graph and the GEMMs', () => {
-    const fused = runModel('cuda', { ...decodingBase, beam: 4, variant: 'fused', precision: 'fp16' }).notes;
-    assert.match(fused.graph, /^on/);
-    assert.match(fused.search, /^beam_softmax_stats \+ beam_softmax_topk .* 1 vocabulary chunks/);
-    assert.match(fused.self_attention, /cache indirection/);
-    assert.match(fused['gemm.logits'], /^m=12 n=48 k=16 batch=1 dtype=f16 epilogue=bias /);
-    assert.match(fused['gemm.ffn1'], /epilogue=bias_relu/);
-    const unfused = runModel('cuda', { ...decodingBase, beam: 4, variant: 'unfused', precision: 'fp32' }).notes;
-    assert.equal(unfused.graph, 'off');
-    assert.match(unfused.search, /segmented radix sort/);
-    assert.match(unfused['gemm.self_scores'], /^m=1 n=10 k=8 batch=24 /);
+  test('notes name the search, the attention kernels and the graph; the GEMMs are listed with their algorithms', () => {
+    const fused = runModel('cuda', { ...decodingBase, beam: 4, variant: 'fused', precision: 'fp16' });
+    assert.match(fused.notes.graph, /^on/);
+    assert.match(fused.notes.search, /^beam_softmax_stats \+ beam_softmax_topk .* 1 vocabulary chunks/);
+    assert.match(fused.notes.self_attention, /cache indirection/);
+    const gemm = (run: typeof fused, role: string) => run.gemms.find((g) => g.role === role);
+    assert.deepEqual(fused.gemms.map((g) => g.role), ['qkv', 'self_out', 'cross_q', 'cross_kv', 'cross_out', 'ffn1', 'ffn2', 'logits']);
+    assert.deepEqual({ ...gemm(fused, 'logits'), algo: undefined }, {
+      role: 'logits', m: 12, n: 48, k: 16, batch_count: 1, trans_a: false, trans_b: false, dtype: 'f16', epilogue: 'bias', algo: undefined,
+      source: 'heuristic', tuned_ms: null, heuristic_ms: null,
+    });
+    assert.ok(gemm(fused, 'logits')!.algo.id > 0 || gemm(fused, 'logits')!.algo.tile > 0, 'the algorithm is described');
+    assert.equal(gemm(fused, 'ffn1')!.epilogue, 'bias_relu');
+    const unfused = runModel('cuda', { ...decodingBase, beam: 4, variant: 'unfused', precision: 'fp32' });
+    assert.equal(unfused.notes.graph, 'off');
+    assert.match(unfused.notes.search, /segmented radix sort/);
+    assert.deepEqual(['m', 'n', 'k', 'batch_count', 'dtype'].map((f) => gemm(unfused, 'self_scores')![f as 'm']), [1, 10, 8, 24, 'f32']);
     const sampling = runModel('cuda', { ...decodingBase, top_k: 4, variant: 'fused', precision: 'bf16' }).notes;
     assert.match(sampling.search, /^topk_sampling/);
   });

@@ -3,7 +3,7 @@
 // the cuda backend, and is skipped with the reason everywhere else.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { nativeErrorCode, type NativeConfig } from '../src/native.js';
+import { nativeErrorCode, type NativeConfig, type NativeGemmChoice } from '../src/native.js';
 import { relativeL2 } from '../src/correctness.js';
 import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
 
@@ -86,28 +86,33 @@ describe('CUDA encoder', { skip }, () => {
     assert.ok(PRECISIONS.every((precision) => worst[precision] > 0), 'every precision was compared');
   });
 
-  test('notes name the attention kernel, the graph and the GEMMs', () => {
+  test('notes name the attention kernel and the graph; the GEMMs are listed with their shapes', () => {
     const [mhaShape, fallbackShape] = [SHAPES[0], SHAPES[2]];
-    const fused = runModel('cuda', encoderConfig(mhaShape, { variant: 'fused', precision: 'fp16' })).notes;
-    assert.match(fused.attention, /^fused_mha/);
-    assert.equal(fused.graph, 'on');
-    assert.equal(fused.remove_padding, 'on');
-    assert.equal(fused.ffn1_bias_gelu, 'cuBLASLt epilogue');
-    assert.match(fused['gemm.qkv'], /^m=\d+ n=384 k=128 batch=1 dtype=f16 epilogue=none algo: id=/);
-    assert.match(fused['gemm.ffn1'], /epilogue=bias_gelu/);
+    const shape = (run: { gemms: NativeGemmChoice[] }, role: string) => {
+      const gemm = run.gemms.find((g) => g.role === role)!;
+      return `${gemm.m}x${gemm.n}x${gemm.k} batch ${gemm.batch_count} ${gemm.dtype} ${gemm.epilogue}`;
+    };
+    const fused = runModel('cuda', encoderConfig(mhaShape, { variant: 'fused', precision: 'fp16' }));
+    assert.match(fused.notes.attention, /^fused_mha/);
+    assert.equal(fused.notes.graph, 'on');
+    assert.equal(fused.notes.remove_padding, 'on');
+    assert.equal(fused.notes.ffn1_bias_gelu, 'cuBLASLt epilogue');
+    assert.deepEqual(fused.gemms.map((g) => g.role), ['qkv', 'attn_out', 'ffn1', 'ffn2']);
+    assert.match(shape(fused, 'qkv'), /^\d+x384x128 batch 1 f16 none$/);
+    assert.match(shape(fused, 'ffn1'), / bias_gelu$/);
 
-    const fallback = runModel('cuda', encoderConfig(fallbackShape, { variant: 'fused', precision: 'fp16' })).notes;
-    assert.match(fallback.attention, /^add_qkv_bias_split_heads/);
-    assert.match(fallback['gemm.attn_scores'], /^m=17 n=17 k=32 batch=12 /);
+    const fallback = runModel('cuda', encoderConfig(fallbackShape, { variant: 'fused', precision: 'fp16' }));
+    assert.match(fallback.notes.attention, /^add_qkv_bias_split_heads/);
+    assert.equal(shape(fallback, 'attn_scores'), '17x17x32 batch 12 f16 none');
 
-    const tf32 = runModel('cuda', encoderConfig(mhaShape, { variant: 'fused', precision: 'tf32' })).notes;
-    assert.match(tf32['gemm.qkv'], /dtype=f32\/tf32/);
-    assert.equal(tf32.ffn1_bias_gelu, 'add_bias_gelu kernel');
+    const tf32 = runModel('cuda', encoderConfig(mhaShape, { variant: 'fused', precision: 'tf32' }));
+    assert.match(shape(tf32, 'qkv'), / f32\/tf32 none$/);
+    assert.equal(tf32.notes.ffn1_bias_gelu, 'add_bias_gelu kernel');
 
-    const unfused = runModel('cuda', encoderConfig(mhaShape, { variant: 'unfused', precision: 'fp16' })).notes;
-    assert.equal(unfused.graph, 'off');
-    assert.equal(unfused.remove_padding, 'off');
-    assert.match(unfused['gemm.q'], /^m=111 n=128 k=128 /);
+    const unfused = runModel('cuda', encoderConfig(mhaShape, { variant: 'unfused', precision: 'fp16' }));
+    assert.equal(unfused.notes.graph, 'off');
+    assert.equal(unfused.notes.remove_padding, 'off');
+    assert.match(shape(unfused, 'q'), /^111x128x128 /);
   });
 
   test('a graph replay computes exactly what eager launches compute', () => {

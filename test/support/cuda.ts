@@ -1,5 +1,5 @@
 // What the GPU test files share: the addon when it has the cuda backend (else why the tests are
-// skipped), and one run of a model with its outputs and notes.
+// skipped), and one run of a model with its outputs, notes and GEMMs.
 import { loadAddon, type NativeAddon, type NativeConfig } from '../../src/native.js';
 
 export function cudaAvailability(): { addon?: NativeAddon; skip?: string } {
@@ -16,12 +16,12 @@ export function cudaAvailability(): { addon?: NativeAddon; skip?: string } {
   return { addon };
 }
 
-/** Builds, runs once and releases a model of `config` on `backend`. */
+/** Builds, runs once and releases a model of `config` on `backend`; its outputs, notes and GEMMs. */
 export function runModel(addon: NativeAddon, backend: string, config: Partial<NativeConfig>) {
   const model = new addon.Model(backend, config);
   try {
     model.run();
-    return { outputs: model.outputs(), notes: model.notes() };
+    return { outputs: model.outputs(), notes: model.notes(), gemms: model.gemms() };
   } finally {
     model.release();
   }

@@ -37,7 +37,9 @@ constexpr double kKeepHeuristicAbove = 1.01;  // confirmed time ratio tuned / he
 // Outputs may differ by summation order (split-K, other tiles), never by more than this.
 double tolerance(const GemmShape& shape) {
   if (shape.dtype == "f32") return 1e-5;
-  if (shape.dtype == "f32/tf32") return 1e-4;
+  // TF32 math lets cuBLASLt pick fp32 kernels too: two valid algorithms then differ by TF32's rounding
+  // of the inputs (~3e-4 relative), not only by summation order.
+  if (shape.dtype == "f32/tf32") return 1e-3;
   if (shape.dtype == "f16") return 5e-3;
   return 2e-2;  // bf16
 }
