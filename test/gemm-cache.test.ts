@@ -87,7 +87,7 @@ describe('GEMM cache', () => {
     assert.throws(() => readGemmCache(file), (e: Error) => e instanceof GemmCacheError && e.message.startsWith(`${file}: not a readable JSON file`));
     write({ ...valid, schema: 'ftbench/gemm-cache@0' });
     assert.throws(() => readGemmCache(file), /bad\.json: invalid GEMM cache: schema: /);
-    write({ ...valid, entries: [{ ...entry(SHAPE), algo: { ...ALGO, splitk: -1 } }] });
+    write({ ...valid, entries: [{ ...entry(SHAPE), algo: { ...ALGO, splitk: 1.5 } }] });
     assert.throws(() => readGemmCache(file), /invalid GEMM cache: entries\.0\.algo\.splitk: /);
     write({ ...valid, entries: [{ ...entry(SHAPE), shape: { ...SHAPE, dtype: 'fp8' } }] });
     assert.throws(() => readGemmCache(file), /invalid GEMM cache: entries\.0\.shape\.dtype: /);
