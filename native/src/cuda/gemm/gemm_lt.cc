@@ -295,12 +295,19 @@ bool GemmEngine::use_table(Gemm::Plan& plan) {
     tuned = &impl_->table.back();
   }
   if (tuned == nullptr) return false;
-  size_t workspace = 0;
-  if (!build_algo(plan, tuned->algo, &plan.algo, &workspace, &choice.note)) {
-    choice.note = "the tuned algorithm does not run here (" + choice.note + ")";
-    return false;
+  if (tuned->heuristic_kept) {
+    // Tuning found nothing faster: cuBLASLt's own result, not a rebuild of its configuration.
+    const cublasLtMatmulHeuristicResult_t heuristic = heuristic_algorithms(plan, 1, "planning gemm " + plan.spec.role).front();
+    plan.algo = heuristic.algo;
+    choice.algo = algo_config(heuristic.algo, heuristic.workspaceSize);
+  } else {
+    size_t workspace = 0;
+    if (!build_algo(plan, tuned->algo, &plan.algo, &workspace, &choice.note)) {
+      choice.note = "the tuned algorithm does not run here (" + choice.note + ")";
+      return false;
+    }
+    choice.algo = algo_config(plan.algo, workspace);
   }
-  choice.algo = algo_config(plan.algo, workspace);
   choice.source = "tuned";
   choice.tuned_ms = tuned->tuned_ms;
   choice.heuristic_ms = tuned->heuristic_ms;

@@ -3,7 +3,7 @@
 //
 // Candidates, in the order they are kept, up to GemmTuning::max_candidates (48 by default):
 //   1. cuBLASLt's heuristic results (up to 8), in its ranking. The first is "the heuristic": the
-//      algorithm an untuned run uses, and the baseline every other candidate is checked against.
+//      algorithm an untuned run uses, and the baseline every candidate is checked and timed against.
 //   2. The expansion of cublasLtMatmulAlgoGetIds by each algorithm's capabilities: split-K (1, or 2,
 //      4, 8, 16, 32 with each reduction scheme it supports) × tiles × stages × CTA swizzle (0/1 where
 //      supported) × custom options (0..max) × cluster shapes (auto, plus those the heuristic chose for
@@ -11,10 +11,14 @@
 //      of it rather than its first tile; a configuration is kept when cublasLtMatmulAlgoCheck accepts
 //      it within the 32 MiB workspace (at most kChecksPerId checks per id). Ids take turns, one
 //      configuration each, until the cap.
+// Every candidate is rebuilt from its recorded configuration (build_algo), as a run that loads the
+// cache rebuilds it: what is timed is what will run. The heuristic itself is cuBLASLt's own result.
 // Each candidate: its output compared with the heuristic's (relative L2 within the storage type's
 // tolerance, else rejected and reported); 3 warm-up runs; `samples` runs timed each with CUDA events,
-// the L2 flushed before each when A, B and C fit in it; the median. The fastest is then timed again
-// against the heuristic, interleaved: if it is more than 1 % slower there, the heuristic is kept.
+// the L2 flushed before each when A, B and C fit in it; the median. The timed runs are replayed from
+// a CUDA graph, so that cuBLASLt's host time per call (several µs, as long as the smallest GEMMs)
+// never lands between the events. The fastest is then timed again against the heuristic,
+// interleaved: unless it is faster there too, the heuristic is kept.
 #include <algorithm>
 #include <numeric>
 #include <optional>
@@ -24,6 +28,7 @@
 #include "cuda/gemm/gemm_lt.h"
 #include "cuda/kernels/compare.h"
 #include "cuda/kernels/fill.h"
+#include "cuda/models/graph.h"
 #include "engine/backend.h"
 
 namespace ftb::cuda {
@@ -32,7 +37,6 @@ namespace {
 constexpr int kHeuristicCandidates = 8;
 constexpr int kWarmups = 3;
 constexpr int kChecksPerId = 64;
-constexpr double kKeepHeuristicAbove = 1.01;  // confirmed time ratio tuned / heuristic
 
 // Outputs may differ by summation order (split-K, other tiles), never by more than this.
 double tolerance(const GemmShape& shape) {
@@ -151,8 +155,12 @@ std::vector<Candidate> candidates(const Gemm::Plan& plan, int cap, const std::st
     return std::any_of(kept.begin(), kept.end(), [&](const Candidate& c) { return c.config == config; });
   };
   for (const cublasLtMatmulHeuristicResult_t& result : heuristic_algorithms(plan, kHeuristicCandidates, stage)) {
-    const GemmAlgo config = algo_config(result.algo, result.workspaceSize);
-    if (static_cast<int>(kept.size()) < cap && !known(config)) kept.push_back({result.algo, config});
+    Candidate candidate;
+    size_t workspace = 0;
+    std::string reason;
+    if (!build_algo(plan, algo_config(result.algo, result.workspaceSize), &candidate.algo, &workspace, &reason)) continue;
+    candidate.config = algo_config(candidate.algo, workspace);
+    if (static_cast<int>(kept.size()) < cap && !known(candidate.config)) kept.push_back(candidate);
   }
   std::vector<IdSpace> spaces;
   for (int id : algorithm_ids(plan)) {
@@ -233,6 +241,7 @@ class Bench {
   }
 
   // Median ms of each algorithm over `rounds` rounds, one timed run of each per round, after warm-up.
+  // The rounds run from one captured graph: the GPU goes from run to run without waiting for the host.
   std::vector<double> median_ms(const std::vector<const cublasLtMatmulAlgo_t*>& algos, int rounds) {
     for (const cublasLtMatmulAlgo_t* algo : algos) {
       for (int i = 0; i < kWarmups; ++i) run(*algo, false);
@@ -243,20 +252,26 @@ class Bench {
       check(cudaEventCreate(&event), "creating the tuner's events");
       events_.push_back(event);
     }
-    for (int round = 0, e = 0; round < rounds; ++round) {
-      for (const cublasLtMatmulAlgo_t* algo : algos) {
-        if (flush_.get() != nullptr) check(cudaMemsetAsync(flush_.get(), round & 0xff, flush_.bytes(), stream_), "flushing the L2");
-        check(cudaEventRecord(events_[e++], stream_), "recording a tuner event");
-        run(*algo, false);
-        check(cudaEventRecord(events_[e++], stream_), "recording a tuner event");
+    const auto record = [&](size_t e) {
+      check(cudaEventRecordWithFlags(events_[e], stream_, cudaEventRecordExternal), "recording a tuner event");
+    };
+    CapturedGraph graph;
+    graph.capture(stream_, [&] {
+      for (size_t pair = 0; pair < pairs; ++pair) {
+        if (flush_.get() != nullptr) {
+          check(cudaMemsetAsync(flush_.get(), static_cast<int>(pair & 0xff), flush_.bytes(), stream_), "flushing the L2");
+        }
+        record(2 * pair);
+        run(*algos[pair % algos.size()], false);
+        record(2 * pair + 1);
       }
-    }
+    });
+    graph.launch(stream_);
     check(cudaStreamSynchronize(stream_), "timing gemm " + plan_.spec.role);
     std::vector<double> medians;
     for (size_t a = 0; a < algos.size(); ++a) {
       std::vector<double> times;
-      for (int round = 0; round < rounds; ++round) {
-        const size_t pair = static_cast<size_t>(round) * algos.size() + a;
+      for (size_t pair = a; pair < pairs; pair += algos.size()) {
         float ms = 0;
         check(cudaEventElapsedTime(&ms, events_[2 * pair], events_[2 * pair + 1]), "reading a tuner event");
         times.push_back(ms);
@@ -283,14 +298,15 @@ GemmTuned tune(const Gemm::Plan& plan) {
   GemmTuned entry;
   entry.shape = plan.choice.shape;
   entry.roles = {plan.spec.role};
+  const cublasLtMatmulHeuristicResult_t heuristic = heuristic_algorithms(plan, 1, stage).front();
   const std::vector<Candidate> found = candidates(plan, std::max(1, tuning.max_candidates), stage);
   Bench bench(plan);
-  const Candidate& heuristic = found.front();
   bench.run(heuristic.algo, true);
   const double limit = tolerance(entry.shape);
   const Candidate* best = nullptr;
   double best_ms = 0;
   for (const Candidate& candidate : found) {
+    double ms = 0;
     try {
       bench.run(candidate.algo, false);
       const double error = bench.error_of_candidate();
@@ -300,24 +316,28 @@ GemmTuned tune(const Gemm::Plan& plan) {
         entry.rejections.push_back(why.str());
         continue;
       }
+      ms = bench.median_ms({&candidate.algo}, tuning.samples).front();
     } catch (const OutOfMemory&) {
       throw;
     } catch (const EngineError& error) {
       entry.rejections.push_back(to_text(candidate.config) + ": " + error.what());
       continue;
     }
-    const double ms = bench.median_ms({&candidate.algo}, tuning.samples).front();
     ++entry.tried;
     if (best == nullptr || ms < best_ms) {
       best = &candidate;
       best_ms = ms;
     }
   }
-  if (best == nullptr) throw EngineError(stage + ": the heuristic's own algorithm failed its run");
-  const std::vector<double> confirmed = bench.median_ms({&heuristic.algo, &best->algo}, tuning.samples);
+  std::vector<double> confirmed = {0, 0};
+  if (best != nullptr) {
+    confirmed = bench.median_ms({&heuristic.algo, &best->algo}, tuning.samples);
+  } else {
+    confirmed[0] = bench.median_ms({&heuristic.algo}, tuning.samples).front();
+  }
   entry.heuristic_ms = confirmed[0];
-  entry.heuristic_kept = best == &heuristic || confirmed[1] > kKeepHeuristicAbove * confirmed[0];
-  entry.algo = entry.heuristic_kept ? heuristic.config : best->config;
+  entry.heuristic_kept = best == nullptr || !(confirmed[1] < confirmed[0]);
+  entry.algo = entry.heuristic_kept ? algo_config(heuristic.algo, heuristic.workspaceSize) : best->config;
   entry.tuned_ms = entry.heuristic_kept ? confirmed[0] : confirmed[1];
   return entry;
 }
