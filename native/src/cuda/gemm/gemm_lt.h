@@ -56,7 +56,8 @@ std::vector<int> algorithm_ids(const Gemm::Plan& plan);
 
 // Times candidates for `plan` and returns the table entry (gemm_tuner.cc).
 GemmTuned tune(const Gemm::Plan& plan);
-// Medians of `plan`'s algorithm and of the heuristic's, `samples` runs each, interleaved (gemm_tuner.cc).
+// Medians of `plan`'s algorithm and of the heuristic's, interleaved over 5 × `samples` rounds; one timing
+// for both when the plan runs the heuristic's own algorithm (gemm_tuner.cc).
 std::pair<double, double> time_against_heuristic(const Gemm::Plan& plan, int samples);
 
 }  // namespace ftb::cuda
