@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { dashboardHtml } from '../dashboards/cli.js';
 import { formatNumber } from '../dashboards/shape.js';
-import { cpuResults, ENCODER_KERNELS, encoderMs, gpuRawJson, gpuResults, slowerCandidate } from './dashboard-fixtures.js';
+import { cpuResults, ENCODER_GEMMS, ENCODER_KERNELS, encoderMs, gpuRawJson, gpuResults, slowerCandidate } from './dashboard-fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = fileURLToPath(new URL('../../test-output/dashboard.png', import.meta.url));
@@ -138,7 +138,8 @@ describe('dashboard in chromium', { skip }, () => {
     const failed = raw.points.find((point) => point.status === 'error')!;
     failed.error = `${HOSTILE}</script><script>alert(2)</script>`;
     const withGemms = raw.points.find((point) => Array.isArray(point.gemms))!;
-    withGemms.gemms = [{ role: `${HOSTILE}${PLOTLY_MARKUP}`, m: 64, n: 64, k: 64, dtype: 'fp16', algo: { '<b>x</b>': HOSTILE }, source: 'tuned', tuned_ms: 0.01 }];
+    // The schema fixes a GEMM's algorithm to numbers: its strings are the role and the note.
+    withGemms.gemms = [{ ...ENCODER_GEMMS[0], role: `${HOSTILE}${PLOTLY_MARKUP}`, note: HOSTILE }];
     withGemms.kernels = [{ ...ENCODER_KERNELS[0], name: HOSTILE, stage: HOSTILE, total_ms: 0.01 }];
     const file = write('hostile.html', dashboardHtml({ run: write('hostile.json', JSON.stringify(raw)) }));
     const { page, consoleErrors, failedRequests, dialogs } = await visit(context, file, 12);
