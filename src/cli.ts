@@ -22,7 +22,7 @@ import { Progress } from './progress.js';
 import type { PointWork } from './runner.js';
 import { ResultsFormatError, type Dropped, type Environment, type Point } from './schema.js';
 import { expandProfile, validateOverrides, type SweepOverrides } from './sweep.js';
-import { DEFAULT_GEMM_CACHE_DIR, GemmCacheError } from './gemm-cache.js';
+import { DEFAULT_GEMM_CACHE_DIR, GemmCacheError, type GemmEntry } from './gemm-cache.js';
 import {
   GEMM_SUITE_SCHEMA, gemmSuite, gemmSuiteSummary, openGemmCache, tuneGemms, tuneSummary, untunedShapes, writeGemmSuite,
 } from './gemm-tuning.js';
@@ -377,11 +377,12 @@ const optionsRecord = (o: RecordedOptions, notes: string[]): Record<string, unkn
   repeat: o.repeat,
 });
 
-/** How each point of a run is measured: the run's options and its device's ceilings. */
-const pointWork = (options: RecordedOptions, env: Environment): PointWork => ({
+/** How each point of a run is measured: the run's options, its device's ceilings and the GEMM table (cuda). */
+const pointWork = (options: RecordedOptions, env: Environment, gemms?: GemmTable): PointWork => ({
   measurement: options.measurement,
   ceilings: deviceCeilings(env),
   ...(options.profileKernels ? { profileIterations: PROFILE_ITERATIONS } : {}),
+  ...(gemms ? { gemmTable: gemms.entries } : {}),
 });
 
 /** The profile, backend and points a request names; a usage error when nothing is left to run. */
@@ -400,8 +401,14 @@ function requireCuda(backend: BackendName, what: string): void {
   if (backend !== 'cuda') throw new UsageError(`${what} needs the cuda backend (GEMMs run through cuBLASLt)`);
 }
 
+/** The GEMM cache a cuda run's points look their GEMMs up in: its file and entries. */
+interface GemmTable {
+  file: string;
+  entries: GemmEntry[];
+}
+
 /** The GEMM cache's entries for a cuda sweep, after tuning the shapes it lacks when `tune`; says which cache is used. */
-function gemmTable(addon: NativeAddon, configs: readonly PointConfig[], file: string | undefined, tune: boolean) {
+function gemmTable(addon: NativeAddon, configs: readonly PointConfig[], file: string | undefined, tune: boolean): GemmTable {
   const cache = openGemmCache(addon, file);
   if (!tune) {
     for (const warning of cache.warnings) console.log(`  gemm: ${warning}`);
@@ -448,8 +455,7 @@ async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepP
   for (const line of droppedSummary(expansion.dropped)) console.log(line);
   return {
     writer, points: repeated(expansion.points, options.repeat), repeats: options.repeat,
-    work: { ...pointWork(options, env), ...(gemms ? { gemmTable: gemms.entries } : {}) }, pointTimeoutS: options.pointTimeoutS,
-    ...(gemms ? { gemmCache: gemms.file } : {}),
+    work: pointWork(options, env, gemms), pointTimeoutS: options.pointTimeoutS, gemmCache: gemms?.file,
   };
 }
 
@@ -487,8 +493,7 @@ function resumedRun(addon: NativeAddon, request: BenchRequest & { resume: string
   const gemms = backend === 'cuda' ? gemmTable(addon, [], recorded, false) : undefined;
   return {
     writer, points, repeats: options.repeat, pointTimeoutS: options.pointTimeoutS,
-    work: { ...pointWork(options, writer.header.env), ...(gemms ? { gemmTable: gemms.entries } : {}) },
-    ...(gemms ? { gemmCache: gemms.file } : {}),
+    work: pointWork(options, writer.header.env, gemms), gemmCache: gemms?.file,
   };
 }
 
