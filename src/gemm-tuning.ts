@@ -112,7 +112,7 @@ export interface GemmSuiteRow extends GemmShape {
   algo: string;
 }
 
-export const flopsOfShape = (s: Pick<GemmShape, 'm' | 'n' | 'k' | 'batch_count'>): number => 2 * s.m * s.n * s.k * s.batch_count;
+const flopsOfShape = (s: Pick<GemmShape, 'm' | 'n' | 'k' | 'batch_count'>): number => 2 * s.m * s.n * s.k * s.batch_count;
 
 function suiteRow(choice: NativeGemmChoice, roles: readonly string[], peaks: Partial<Record<PrecisionName, number>>): GemmSuiteRow {
   const { bench_ms: tuned, bench_heuristic_ms: heuristic } = choice;
