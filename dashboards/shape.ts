@@ -6,7 +6,7 @@
 // Strings that reach plotly (names, hover text, category labels) go through plotlyText(): plotly
 // renders a subset of HTML in them, so results-file strings are entity-escaped there. Strings that
 // reach the DOM are inserted by page.ts with textContent and need no escaping here.
-import { KEY_FIELDS, PATHS, PRECISIONS, type PathName, type PointConfig, type PrecisionName } from '../src/config.js';
+import { KEY_FIELDS, pairKey, PATHS, PRECISIONS, type PathName, type PointConfig, type PrecisionName } from '../src/config.js';
 import { formatChange, type Comparison, type Verdict } from '../src/gate/compare.js';
 import type { Environment, Point, Results, Summary } from '../src/schema.js';
 import { deviceCeilings } from '../src/env.js';
@@ -683,10 +683,6 @@ const strategyOrder = (config: PointConfig): number =>
 /** The heatmap's column for a point: seq for the encoder, the decode strategy otherwise. */
 const heatmapColumn = (config: PointConfig): string =>
   config.path === 'encoder' ? `seq ${config.seq}` : decodeStrategy(config);
-
-/** Fields two points must share to be a fused/unfused pair (everything that identifies them but the variant). */
-const pairKey = (config: PointConfig): string =>
-  KEY_FIELDS.filter((field) => field !== 'variant').map((field) => `${field}=${config[field]}`).join(' ');
 
 /** Speedups labelled on the heatmaps' colour bar. */
 const SPEEDUP_TICKS = [0.25, 0.5, 1, 2, 4, 8];

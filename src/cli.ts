@@ -50,6 +50,7 @@ const OPTIONS = {
   'top-p': { type: 'string' },
   temperature: { type: 'string' },
   'full-length': { type: 'boolean' },
+  graph: { type: 'boolean' },
   'no-graph': { type: 'boolean' },
   mode: { type: 'string' },
   'profile-kernels': { type: 'boolean' },
@@ -113,7 +114,8 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
   --top-k LIST --top-p LIST --temperature LIST
                         sampling (decoding at beam 1)
   --full-length         every sequence at full length (no padding)
-  --no-graph            no CUDA graph replay
+  --graph, --no-graph   every variant replays a CUDA graph (the unfused encoder included), or none does
+                        (default: fused replays one, unfused launches each kernel from the host)
   --mode LIST           auto, cold, hot or both (= cold,hot): cold flushes the L2 before each run, hot
                         times back-to-back runs; auto (default) is cold under 1 ms, else hot
   --profile-kernels     also trace ${PROFILE_ITERATIONS} units per point with CUPTI: time per stage and kernel (cuda)
@@ -194,6 +196,12 @@ function defined<T extends object>(entries: T): Partial<T> {
   return Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
+/** --graph or --no-graph (not both); undefined leaves each variant's default. */
+function graphOverride(f: Flags): boolean | undefined {
+  if (f.graph && f['no-graph']) throw new ConfigError('graph', 'graph: --graph and --no-graph contradict each other');
+  return f.graph ? true : f['no-graph'] ? false : undefined;
+}
+
 function sweepOverrides(f: Flags): SweepOverrides {
   const list = (field: string, text: string | undefined) => (text === undefined ? undefined : numbers(field, text));
   const one = (field: string, text: string | undefined) => (text === undefined ? undefined : single(field, text));
@@ -217,7 +225,7 @@ function sweepOverrides(f: Flags): SweepOverrides {
     vocab: one('vocab', f.vocab),
     seed: one('seed', f.seed),
     full_length: f['full-length'] ? true : undefined,
-    graph: f['no-graph'] ? false : undefined,
+    graph: graphOverride(f),
   });
   validateOverrides(overrides);
   return overrides;

@@ -106,3 +106,17 @@ export const KEY_FIELDS = [
 export function configKey(c: PointConfig): string {
   return KEY_FIELDS.map((field) => `${field}=${c[field]}`).join(' ');
 }
+
+/**
+ * Whether a variant replays a CUDA graph unless told otherwise: fused does, as FasterTransformer
+ * would be deployed; unfused launches every kernel from the host, as a framework runs the layer.
+ */
+export const defaultGraph = (variant: VariantName): boolean => variant !== 'unfused';
+
+/**
+ * The key of a point's fused/unfused pair: every identifying field but the variant and how its
+ * kernels are launched (a graph replay computes exactly what eager launches compute).
+ */
+export function pairKey(c: PointConfig): string {
+  return KEY_FIELDS.filter((field) => field !== 'variant' && field !== 'graph').map((field) => `${field}=${c[field]}`).join(' ');
+}

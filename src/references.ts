@@ -5,7 +5,7 @@
 //   reference backend's outputs, computed once per model shape and kept for the other variants and
 //   precisions of that shape (the CPU computes the same values whatever the precision asked for).
 // A CPU point has no reference: it is the reference, checked by its invariants and by the tests.
-import { configKey, type PointConfig } from './config.js';
+import { configKey, defaultGraph, pairKey, type PointConfig } from './config.js';
 import type { ReferenceOutputs } from './correctness.js';
 import { flopCount } from './flops.js';
 import { nativeErrorCode, type NativeAddon, type NativeOutputs } from './native.js';
@@ -62,8 +62,8 @@ export function engineReferences(addon: NativeAddon): ReferenceSource {
   // Only the latest unfused outputs are kept: the next point is the fused one that needs them.
   let lastUnfused: { key: string; outputs: NativeOutputs } | undefined;
   const unfusedOutputs = (config: PointConfig): NativeOutputs => {
-    const unfused: PointConfig = { ...config, variant: 'unfused' };
-    return lastUnfused?.key === configKey(unfused) ? lastUnfused.outputs : runOnce(addon, unfused);
+    const unfused: PointConfig = { ...config, variant: 'unfused', graph: defaultGraph('unfused') };
+    return lastUnfused?.key === pairKey(config) ? lastUnfused.outputs : runOnce(addon, unfused);
   };
   return {
     of(config) {
@@ -74,7 +74,7 @@ export function engineReferences(addon: NativeAddon): ReferenceSource {
       return references;
     },
     offer(config, outputs) {
-      lastUnfused = config.variant === 'unfused' ? { key: configKey(config), outputs } : undefined;
+      lastUnfused = config.variant === 'unfused' ? { key: pairKey(config), outputs } : undefined;
     },
   };
 }

@@ -2,7 +2,7 @@
 // reporters, the dashboard and the gate. A results file that does not match is rejected with the
 // path of the first offending field.
 import { z } from 'zod';
-import { BACKENDS, MODES, PATHS, PRECISIONS, VARIANTS } from './config.js';
+import { BACKENDS, configKey, MODES, PATHS, PRECISIONS, VARIANTS, type PointConfig } from './config.js';
 import { STOP_REASONS } from './stopping.js';
 
 export const SCHEMA_ID = 'ftbench/results@1';
@@ -120,7 +120,18 @@ export const PointSchema = z.object({
   gemms: z.array(GemmChoiceSchema).optional(),
   started_at: z.string(),
   duration_s: finite,
-});
+}).transform(launchedAsRecorded);
+
+/**
+ * Runs from before the unfused encoder could replay a graph recorded `graph: true` (the option's old
+ * default) on unfused points that launched every kernel eagerly. The notes say what ran: such a
+ * point is read with `graph: false` and the key that goes with it, as it would be recorded today.
+ */
+function launchedAsRecorded<P extends { key: string; config: PointConfig; notes: Record<string, string> }>(point: P): P {
+  if (!point.config.graph || point.notes.graph !== 'off') return point;
+  const config = { ...point.config, graph: false };
+  return { ...point, config, key: configKey(config) };
+}
 
 export const DroppedSchema = z.object({ config: z.record(z.string(), z.unknown()), reason: z.string() });
 

@@ -3,7 +3,7 @@
 // never run; every point produced passes validateConfig.
 import type { ModelDims, Profile, Sweep, SweepAxes } from '../suites/axes.js';
 import {
-  configKey, DEFAULT_CONFIG, PRECISIONS, requireRange, validateConfig, ConfigError,
+  configKey, DEFAULT_CONFIG, defaultGraph, PRECISIONS, requireRange, validateConfig, ConfigError,
   type BackendName, type PathName, type PointConfig, type PrecisionName, type VariantName,
 } from './config.js';
 import type { Dropped } from './schema.js';
@@ -99,6 +99,9 @@ export function dropReason(c: PointConfig): string | undefined {
   if (c.temperature !== DEFAULT_CONFIG.temperature && c.top_k === 0 && c.top_p === 0) {
     return `temperature ${c.temperature} without top_k or top_p: temperature only changes sampling`;
   }
+  if (c.backend === 'cuda' && c.variant === 'unfused' && c.graph && c.path !== 'encoder') {
+    return `graph on the unfused ${c.path}: it launches each step from the host (only the encoder's unfused forward replays a graph)`;
+  }
   const support = BACKEND_SUPPORT[c.backend];
   if (!support.precisions.includes(c.precision)) {
     return `precision ${c.precision} on the ${c.backend} backend: it runs ${support.precisions.join(', ')} only`;
@@ -143,7 +146,6 @@ function sweepConfigs(sweep: Sweep, path: PathName, backend: BackendName, overri
     mem_len: memLen,
     max_seq: sweep.max_seq ?? Math.max(...seq, memLen),
     full_length: overrides.full_length ?? DEFAULT_CONFIG.full_length,
-    graph: overrides.graph ?? DEFAULT_CONFIG.graph,
     seed: overrides.seed ?? DEFAULT_CONFIG.seed,
   };
   // The cpu backend's single variant runs in place of each variant asked for.
@@ -158,7 +160,7 @@ function sweepConfigs(sweep: Sweep, path: PathName, backend: BackendName, overri
     temperature: unique(sweep.temperature ?? [DEFAULT_CONFIG.temperature]),
     mode: unique(sweep.mode ?? [DEFAULT_CONFIG.mode]),
     variant: variants,
-  }).map((axes) => ({ ...base, ...axes }));
+  }).map((axes) => ({ ...base, ...axes, graph: overrides.graph ?? defaultGraph(axes.variant) }));
 }
 
 /**

@@ -56,6 +56,7 @@ describe('bench CLI', () => {
     refused(['--variant', 'fused,fast'], 'ftbench: variant must be one of fused, unfused, reference, got fast');
     refused(['--path', 'gpt'], 'ftbench: path must be one of encoder, decoder, decoding, got gpt');
     refused(['--backend', 'tpu'], 'ftbench: backend must be one of cpu, cuda, got tpu');
+    refused(['--graph', '--no-graph'], 'ftbench: graph: --graph and --no-graph contradict each other');
     refused(['--min-samples', '0'], 'ftbench: min_samples must be 1..1000000, got 0');
     refused(['--min-time=-5'], 'ftbench: min_time must be >= 0 (seconds), got -5');
     refused(['--max-noise', '0'], 'ftbench: max_noise must be > 0 (%), got 0');
@@ -71,7 +72,7 @@ describe('bench CLI', () => {
     assert.equal(result.status, 0);
     assert.match(result.stdout, /^usage: npm run bench -- \[options\]/);
     for (const flag of ['--profile', '--backend', '--path', '--variant', '--precision', '--batch', '--beam', '--seq', '--steps', '--layers',
-      '--heads', '--head-size', '--inter-size', '--vocab', '--top-k', '--top-p', '--temperature', '--full-length', '--no-graph', '--seed',
+      '--heads', '--head-size', '--inter-size', '--vocab', '--top-k', '--top-p', '--temperature', '--full-length', '--graph', '--no-graph', '--seed',
       '--min-samples', '--min-time', '--max-noise', '--timeout', '--warmup', '--out', '--run-id', '--markdown']) {
       assert.ok(result.stdout.includes(flag), flag);
     }

@@ -122,6 +122,18 @@ describe('results files', () => {
     assert.throws(() => readResults(badPoint), { message: new RegExp(`^${badPoint}:2: invalid results line: point\\.duration_s: `) });
   });
 
+  test('an unfused point of an older run, recorded graph=true but launched eagerly, is read as it ran', () => {
+    const unfused = { ...cpuConfig(), backend: 'cuda' as const, variant: 'unfused' as const, graph: true };
+    const eager = okPoint(unfused, [2, 2.5], { notes: { graph: 'off' } });
+    const graphed = okPoint({ ...unfused, variant: 'fused' }, [1, 1.5], { notes: { graph: 'on' } });
+    const { writer } = writeRun('before-unfused-graphs', [eager, graphed]);
+    const [read, kept] = readResults(writer.jsonPath).results.points;
+    assert.equal(read.config.graph, false);
+    assert.equal(read.key, eager.key.replace('graph=true', 'graph=false'));
+    assert.deepEqual(kept, graphed);
+    assert.deepEqual(readResults(writer.jsonlPath).results.points[0], read);
+  });
+
   test('default run id: <profile>-<yyyymmdd-hhmmss> in UTC', () => {
     assert.equal(defaultRunId('smoke', new Date('2026-03-04T05:06:07.890Z')), 'smoke-20260304-050607');
   });

@@ -110,6 +110,18 @@ describe('overrides', () => {
     assert.ok(points.filter((c) => c.path === 'decoding').every((c) => c.vocab === 50));
   });
 
+  test('graph: fused replays one and unfused launches eagerly unless told; only the unfused encoder can replay one', () => {
+    const graphs = (overrides = {}) => expandProfile(PROFILES.smoke, 'cuda', overrides);
+    const byDefault = graphs().points;
+    assert.ok(byDefault.every((c) => c.graph === (c.variant === 'fused')));
+    const everyGraph = graphs({ graph: true });
+    assert.ok(everyGraph.points.every((c) => c.graph && (c.variant === 'fused' || c.path === 'encoder')));
+    assert.equal(count(everyGraph.points, (c) => c.variant === 'unfused'), 4);
+    assert.ok(reasons(everyGraph.dropped).includes(
+      'decoder and beam-search decoding, 8 steps: graph on the unfused decoding: it launches each step from the host (only the encoder\'s unfused forward replays a graph)'));
+    assert.ok(graphs({ graph: false }).points.every((c) => !c.graph));
+  });
+
   test('beam > 1 on the encoder is dropped with the reason', () => {
     const { points, dropped } = expandProfile(PROFILES.smoke, 'cpu', { beam: [4] });
     assert.equal(count(points, (c) => c.path === 'encoder'), 0);

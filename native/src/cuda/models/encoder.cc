@@ -349,7 +349,7 @@ class UnfusedEncoder final : public EncoderBase {
     plan(dense("attn_out", dtype_, tf32_, m, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
     plan(dense("ffn1", dtype_, tf32_, m, hidden_size_, inter_, inter_), ffn1_gemm_);
     plan(dense("ffn2", dtype_, tf32_, m, inter_, hidden_size_, hidden_size_), ffn2_gemm_);
-    prepare(false);
+    prepare(config.graph);
   }
 
  protected:
