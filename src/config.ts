@@ -103,8 +103,11 @@ export const KEY_FIELDS = [
   'inter_size', 'vocab', 'mem_len', 'top_k', 'top_p', 'temperature', 'length_penalty', 'full_length', 'graph', 'mode',
 ] as const satisfies readonly (keyof PointConfig)[];
 
+const keyOf = (fields: readonly (keyof PointConfig)[], c: PointConfig): string =>
+  fields.map((field) => `${field}=${c[field]}`).join(' ');
+
 export function configKey(c: PointConfig): string {
-  return KEY_FIELDS.map((field) => `${field}=${c[field]}`).join(' ');
+  return keyOf(KEY_FIELDS, c);
 }
 
 /**
@@ -113,10 +116,12 @@ export function configKey(c: PointConfig): string {
  */
 export const defaultGraph = (variant: VariantName): boolean => variant !== 'unfused';
 
+const PAIR_FIELDS = KEY_FIELDS.filter((field) => field !== 'variant' && field !== 'graph');
+
 /**
  * The key of a point's fused/unfused pair: every identifying field but the variant and how its
  * kernels are launched (a graph replay computes exactly what eager launches compute).
  */
 export function pairKey(c: PointConfig): string {
-  return KEY_FIELDS.filter((field) => field !== 'variant' && field !== 'graph').map((field) => `${field}=${c[field]}`).join(' ');
+  return keyOf(PAIR_FIELDS, c);
 }

@@ -50,10 +50,7 @@ cublasLtMatrixLayout_t make_layout(DType dtype, int rows, int cols, int ld, int 
 
 template <typename T>
 T get_config(const cublasLtMatmulAlgo_t& algo, cublasLtMatmulAlgoConfigAttributes_t attribute) {
-  T value{};
-  size_t written = 0;
-  cublasLtMatmulAlgoConfigGetAttribute(&algo, attribute, &value, sizeof(value), &written);
-  return value;
+  return algo_attribute<T>(cublasLtMatmulAlgoConfigGetAttribute, algo, attribute);
 }
 
 template <typename T>

@@ -14,6 +14,16 @@ namespace ftb::cuda {
 
 void check_cublas(cublasStatus_t status, const std::string& stage);
 
+// One attribute of `algo`, read with cuBLASLt's getter of its kind (configuration or capability).
+template <typename T, typename Attribute>
+T algo_attribute(cublasStatus_t (*get)(const cublasLtMatmulAlgo_t*, Attribute, void*, size_t, size_t*),
+                 const cublasLtMatmulAlgo_t& algo, Attribute attribute) {
+  T value{};
+  size_t written = 0;
+  get(&algo, attribute, &value, sizeof(value), &written);
+  return value;
+}
+
 struct GemmEngine::Impl {
   cublasLtHandle_t handle = nullptr;
   DeviceBuffer workspace;

@@ -69,10 +69,7 @@ struct Candidate {
 
 template <typename T>
 T capability(const cublasLtMatmulAlgo_t& algo, cublasLtMatmulAlgoCapAttributes_t attribute) {
-  T value{};
-  size_t written = 0;
-  cublasLtMatmulAlgoCapGetAttribute(&algo, attribute, &value, sizeof(value), &written);
-  return value;
+  return algo_attribute<T>(cublasLtMatmulAlgoCapGetAttribute, algo, attribute);
 }
 
 std::vector<uint32_t> capability_list(const cublasLtMatmulAlgo_t& algo, cublasLtMatmulAlgoCapAttributes_t attribute) {
@@ -337,7 +334,7 @@ GemmTuned tune(const Gemm::Plan& plan) {
   }
   const int rounds = kConfirmFactor * tuning.samples;
   double heuristic_ms = 0, best_confirmed_ms = 0;
-  bool confirmed = best != nullptr;
+  bool confirmed = false;
   if (best != nullptr) {
     // Each order once: a run's time can depend on which algorithm ran before it.
     const std::vector<double> first = bench.median_ms({&heuristic.algo, &best->algo}, rounds);
