@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compareRuns, GateInputError } from '../src/gate/compare.js';
-import { parseResults, parseStreamLine, ResultsFormatError, SCHEMA_ID, type Point, type Results } from '../src/schema.js';
+import { parseResults, parseStreamLine, ResultsFormatError, SCHEMA_ID, type Point, type Results } from '../src/results/schema.js';
 import { loadAssets, renderHtml, type PageAssets } from './html.js';
 import { buildDashboard, comparisonView, readPointExtras, type ExtrasReading } from './shape.js';
 

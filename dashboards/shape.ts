@@ -6,10 +6,10 @@
 // Strings that reach plotly (names, hover text, category labels) go through plotlyText(): plotly
 // renders a subset of HTML in them, so results-file strings are entity-escaped there. Strings that
 // reach the DOM are inserted by page.ts with textContent and need no escaping here.
-import { KEY_FIELDS, pairKey, PATHS, PRECISIONS, type PathName, type PointConfig, type PrecisionName } from '../src/config.js';
+import { KEY_FIELDS, pairKey, PATHS, PRECISIONS, type PathName, type PointConfig, type PrecisionName } from '../src/engine/config.js';
 import { formatChange, type Comparison, type Verdict } from '../src/gate/compare.js';
-import type { Environment, Point, Results, Summary } from '../src/schema.js';
-import { deviceCeilings } from '../src/env.js';
+import type { Environment, Point, Results, Summary } from '../src/results/schema.js';
+import { deviceCeilings } from '../src/measure/environment.js';
 
 // ---------------------------------------------------------------------------------------------
 // Display types (the JSON embedded in the page; page.ts imports these types)

@@ -1,6 +1,6 @@
 // Column definitions shared by the reporters: the CSV columns (names are a contract: the first 22
 // are issue 2's list, in its order) and the display columns of the console and markdown tables.
-import type { Point } from '../src/schema.js';
+import type { Point } from '../src/results/schema.js';
 
 export type CsvValue = string | number | null;
 

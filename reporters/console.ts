@@ -1,6 +1,6 @@
 // The console table (at most 120 columns): a header, then one row per point as it finishes, with
 // an indented line under any point that failed or is incorrect.
-import type { Point } from '../src/schema.js';
+import type { Point } from '../src/results/schema.js';
 import { DISPLAY_COLUMNS, problemOf, type DisplayColumn } from './columns.js';
 
 const SEPARATOR = ' ';

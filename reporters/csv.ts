@@ -1,6 +1,6 @@
 // One CSV row per point (csv-stringify); columns in CSV_COLUMNS order, empty cells for nulls.
 import { stringify } from 'csv-stringify/sync';
-import type { Results } from '../src/schema.js';
+import type { Results } from '../src/results/schema.js';
 import { CSV_COLUMNS } from './columns.js';
 
 export const CSV_HEADER: readonly string[] = CSV_COLUMNS.map((column) => column.name);

@@ -1,9 +1,9 @@
 // The GEMM CSVs (csv-stringify): `<run-id>.gemm.csv`, one row per GEMM per point of a run (what each
 // point ran and where its algorithm came from), and the GEMM suite's, one row per shape.
 import { stringify } from 'csv-stringify/sync';
-import { describeAlgo } from '../src/gemm-cache.js';
-import type { GemmSuiteRow } from '../src/gemm-tuning.js';
-import type { Results } from '../src/schema.js';
+import { describeAlgo } from '../src/gemm/cache.js';
+import type { GemmSuiteRow } from '../src/gemm/tuning.js';
+import type { Results } from '../src/results/schema.js';
 
 const POINT_FIELDS = ['path', 'variant', 'precision', 'batch', 'beam', 'seq', 'top_k', 'top_p'] as const;
 const SHAPE_FIELDS = ['m', 'n', 'k', 'batch_count', 'trans_a', 'trans_b', 'dtype', 'epilogue'] as const;

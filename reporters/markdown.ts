@@ -1,6 +1,6 @@
 // A markdown summary of a run for pull requests and CI job summaries: what ran where, the points
 // table, and every point that failed or is incorrect.
-import type { Results } from '../src/schema.js';
+import type { Results } from '../src/results/schema.js';
 import { DISPLAY_COLUMNS, problemOf } from './columns.js';
 
 /** Text safe inside a markdown table cell: pipes, backslashes and markup characters escaped. */

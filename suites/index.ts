@@ -1,6 +1,6 @@
 // The profile registry: `--profile <name>` looks a profile up here.
-import { requireOneOf } from '../src/config.js';
-import type { Profile } from './axes.js';
+import { requireOneOf } from '../src/engine/config.js';
+import type { Profile } from '../src/sweep/axes.js';
 import { a100 } from './profiles/a100.js';
 import { decoding } from './profiles/decoding.js';
 import { h100 } from './profiles/h100.js';

@@ -2,8 +2,8 @@
 // the engine refuses the same config with the same message.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, validateConfig, type PointConfig } from '../src/config.js';
-import { nativeErrorCode } from '../src/native.js';
+import { ConfigError, validateConfig, type PointConfig } from '../src/engine/config.js';
+import { nativeErrorCode } from '../src/engine/native.js';
 import { addonOrSkip, cpuConfig } from './harness-fixtures.js';
 
 interface Case {

@@ -2,9 +2,9 @@
 // broken in exactly that way; comparisons with references; the CPU engine's own outputs pass.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { PointConfig } from '../src/config.js';
-import { checkOutputs, relativeL2, type Verdict } from '../src/correctness.js';
-import type { NativeOutputs } from '../src/native.js';
+import type { PointConfig } from '../src/engine/config.js';
+import { checkOutputs, relativeL2, type Verdict } from '../src/check/correctness.js';
+import type { NativeOutputs } from '../src/engine/native.js';
 import { addonOrSkip, cpuConfig } from './harness-fixtures.js';
 
 function outputs(fields: Partial<Record<keyof NativeOutputs, ArrayLike<number> | number>>): NativeOutputs {

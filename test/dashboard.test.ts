@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { configKey } from '../src/config.js';
+import { configKey } from '../src/engine/config.js';
 import { compareRuns } from '../src/gate/compare.js';
-import { parseResults } from '../src/schema.js';
+import { parseResults } from '../src/results/schema.js';
 import { dashboardHtml, defaultOutput, loadRun, main } from '../dashboards/cli.js';
 import { embedJson, escapeHtml, renderHtml } from '../dashboards/html.js';
 import {

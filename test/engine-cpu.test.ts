@@ -3,8 +3,8 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { DEFAULT_CONFIG } from '../src/config.js';
-import { loadAddon, TensorId, type NativeConfig, type NativeOutputs } from '../src/native.js';
+import { DEFAULT_CONFIG } from '../src/engine/config.js';
+import { loadAddon, TensorId, type NativeConfig, type NativeOutputs } from '../src/engine/native.js';
 import { philox4x32_10, randomInt, randomSymmetric, streamOf } from './support/philox.js';
 import {
   gatherTree,

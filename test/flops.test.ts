@@ -1,7 +1,7 @@
 // The analytic FLOP counts, term by term on tiny shapes, and at BERT-base scale.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bytesMoved, flopCount } from '../src/flops.js';
+import { bytesMoved, flopCount } from '../src/measure/flops.js';
 import { cpuConfig } from './harness-fixtures.js';
 
 describe('flopCount', () => {

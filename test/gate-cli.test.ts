@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Results } from '../src/schema.js';
+import type { Results } from '../src/results/schema.js';
 import { H100_DEVICE, lognormalSamples, makePoint, makeResults, pointConfig, seededRandom } from './gate-fixtures.js';
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/gate/cli.js');
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/gate.js');
 
 let dir: string;
 

@@ -1,7 +1,7 @@
 // Fixtures for the gate's tests: a seeded generator of timing samples and schema-valid results files
 // built from them.
-import { configKey, DEFAULT_CONFIG, type PointConfig } from '../src/config.js';
-import { parseResults, SCHEMA_ID, type Point, type Results, type Summary } from '../src/schema.js';
+import { configKey, DEFAULT_CONFIG, type PointConfig } from '../src/engine/config.js';
+import { parseResults, SCHEMA_ID, type Point, type Results, type Summary } from '../src/results/schema.js';
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
 export function seededRandom(seed: number): () => number {

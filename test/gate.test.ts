@@ -1,13 +1,13 @@
 // The gate's statistics and decisions, on synthetic sample streams from fixed seeds.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { configKey } from '../src/config.js';
+import { configKey } from '../src/engine/config.js';
 import { compareRuns, GateInputError } from '../src/gate/compare.js';
-import type { Results } from '../src/schema.js';
-import { environmentMismatch } from '../src/gate/env.js';
+import type { Results } from '../src/results/schema.js';
+import { environmentMismatch } from '../src/gate/env-mismatch.js';
 import { renderMarkdown, renderTable, TABLE_WIDTH, type GateContext } from '../src/gate/format.js';
 import { deviceSlug } from '../src/gate/promote.js';
-import { pairwiseDifferenceRank, ratioInterval } from '../src/gate/stats.js';
+import { pairwiseDifferenceRank, ratioInterval } from '../src/gate/hodges-lehmann.js';
 import {
   H100_DEVICE, lognormalSamples, makePoint, makeResults, pointConfig, pointPair, seededRandom, standardNormal,
 } from './gate-fixtures.js';

@@ -1,4 +1,4 @@
-// The GEMM tuning cache (src/gemm-cache.ts) and the tuning / suite drivers (src/gemm-tuning.ts) on a
+// The GEMM tuning cache (src/gemm/cache.ts) and the tuning / suite drivers (src/gemm/tuning.ts) on a
 // scripted engine: keying, device and version mismatch, missing shapes, malformed files, merging,
 // and the GEMM CSVs. The tuner itself runs on the GPU (test/gpu-gemm.test.ts).
 import assert from 'node:assert/strict';
@@ -7,14 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { GEMM_CHOICES_HEADER, GEMM_SUITE_HEADER, renderGemmChoicesCsv } from '../reporters/gemm-csv.js';
-import { main } from '../src/cli.js';
+import { main } from '../src/cli/main.js';
 import {
   cacheFileName, describeAlgo, gemmKey, GemmCacheError, loadGemmCache, mergeEntries, readGemmCache, writeGemmCache,
   type CacheDevice, type GemmEntry,
-} from '../src/gemm-cache.js';
-import { gemmSuite, tuneGemms, untunedShapes, writeGemmSuite, GEMM_SUITE_SCHEMA, GemmSuiteSchema } from '../src/gemm-tuning.js';
-import type { GemmTuningOptions, NativeAddon, NativeGemmChoice, NativeGemmTuned } from '../src/native.js';
-import type { GemmAlgo, GemmShape } from '../src/schema.js';
+} from '../src/gemm/cache.js';
+import { gemmSuite, tuneGemms, untunedShapes, writeGemmSuite, GEMM_SUITE_SCHEMA, GemmSuiteSchema } from '../src/gemm/tuning.js';
+import type { GemmTuningOptions, NativeAddon, NativeGemmChoice, NativeGemmTuned } from '../src/engine/native.js';
+import type { GemmAlgo, GemmShape } from '../src/results/schema.js';
 import { cpuConfig, ENVIRONMENT, okPoint } from './harness-fixtures.js';
 
 const H100: CacheDevice = { gpu: 'NVIDIA H100 80GB HBM3', compute_capability: '9.0', cuda_runtime: '13.0', cublas: 'cuBLASLt 13.1.0' };

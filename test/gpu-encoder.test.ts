@@ -3,8 +3,8 @@
 // the cuda backend, and is skipped with the reason everywhere else.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { nativeErrorCode, type NativeConfig, type NativeGemmChoice } from '../src/native.js';
-import { relativeL2 } from '../src/correctness.js';
+import { nativeErrorCode, type NativeConfig, type NativeGemmChoice } from '../src/engine/native.js';
+import { relativeL2 } from '../src/check/correctness.js';
 import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
 
 type Precision = 'fp32' | 'tf32' | 'fp16' | 'bf16';

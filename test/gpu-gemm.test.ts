@@ -1,4 +1,4 @@
-// GEMM autotuning on the GPU (native/src/cuda/gemm/gemm_tuner.cc through src/gemm-tuning.ts): a small
+// GEMM autotuning on the GPU (native/src/cuda/gemm/gemm_tuner.cc through src/gemm/tuning.ts): a small
 // encoder's and decoding's shapes tuned into a cache file, the models' outputs with the tuned
 // algorithms against the CPU reference, two other processes loading the cache and planning the same
 // algorithms, and the GEMM suite's timings. Skipped visibly without the cuda backend.
@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { relativeL2 } from '../src/correctness.js';
-import { DEFAULT_CONFIG, type PointConfig } from '../src/config.js';
-import { cacheDevice, gemmKey, loadGemmCache, readGemmCache, type GemmEntry } from '../src/gemm-cache.js';
-import { gemmSuite, tuneGemms } from '../src/gemm-tuning.js';
-import { projectRoot, type NativeGemmChoice } from '../src/native.js';
+import { relativeL2 } from '../src/check/correctness.js';
+import { DEFAULT_CONFIG, type PointConfig } from '../src/engine/config.js';
+import { cacheDevice, gemmKey, loadGemmCache, readGemmCache, type GemmEntry } from '../src/gemm/cache.js';
+import { gemmSuite, tuneGemms } from '../src/gemm/tuning.js';
+import { projectRoot, type NativeGemmChoice } from '../src/engine/native.js';
 import { cudaAvailability, runModel } from './support/cuda.js';
 
 const { addon, skip } = cudaAvailability();
@@ -33,8 +33,8 @@ const TOLERANCE = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2 } as const;
 function planInAnotherProcess(cacheFile: string, config: PointConfig): NativeGemmChoice[] {
   const module = (name: string) => JSON.stringify(pathToFileURL(path.join(projectRoot, 'dist/src', name)).href);
   const script = `
-    const { loadAddon } = await import(${module('native.js')});
-    const { readGemmCache } = await import(${module('gemm-cache.js')});
+    const { loadAddon } = await import(${module('engine/native.js')});
+    const { readGemmCache } = await import(${module('gemm/cache.js')});
     const addon = loadAddon();
     addon.setGemmTable('cuda', readGemmCache(${JSON.stringify(cacheFile)}).entries, { enabled: false });
     console.log(JSON.stringify(addon.planGemms('cuda', ${JSON.stringify(config)})));`;

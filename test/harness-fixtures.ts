@@ -1,9 +1,9 @@
 // Fixtures for the harness tests: schema-valid configs, points and environments, and the addon
 // (or the reason the tests that need it are skipped).
-import { configKey, DEFAULT_CONFIG, type PointConfig } from '../src/config.js';
-import { loadAddon, type NativeAddon } from '../src/native.js';
-import { summarizePoint } from '../src/runner.js';
-import type { Environment, Point, RunInfo } from '../src/schema.js';
+import { configKey, DEFAULT_CONFIG, type PointConfig } from '../src/engine/config.js';
+import { loadAddon, type NativeAddon } from '../src/engine/native.js';
+import { summarizePoint } from '../src/measure/runner.js';
+import type { Environment, Point, RunInfo } from '../src/results/schema.js';
 
 export function cpuConfig(overrides: Partial<PointConfig> = {}): PointConfig {
   return { ...DEFAULT_CONFIG, backend: 'cpu', path: 'encoder', variant: 'reference', precision: 'fp32', ...overrides };

@@ -1,7 +1,7 @@
 // Sweep progress: the bar redrawn in place on a terminal, plain lines elsewhere, the ETA at the pace so far.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatDuration, pointLabel, Progress } from '../src/progress.js';
+import { formatDuration, pointLabel, Progress } from '../src/run/progress.js';
 import { cpuConfig } from './harness-fixtures.js';
 
 function stream(isTTY: boolean) {

@@ -7,7 +7,7 @@ import { consoleHeader, consoleRow, renderConsoleTable } from '../reporters/cons
 import { CSV_HEADER, renderCsv } from '../reporters/csv.js';
 import { renderJson } from '../reporters/json.js';
 import { renderMarkdown } from '../reporters/markdown.js';
-import { parseResults, SCHEMA_ID, type Results } from '../src/schema.js';
+import { parseResults, SCHEMA_ID, type Results } from '../src/results/schema.js';
 import { cpuConfig, ENVIRONMENT, failedPoint, okPoint, runInfo } from './harness-fixtures.js';
 
 const encoder = okPoint(cpuConfig({ batch: 4, seq: 32 }), [0.5, 0.25, 0.75]);

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CSV_HEADER } from '../reporters/csv.js';
-import { defaultRunId, readResults, ResultsWriter } from '../src/results-io.js';
-import { SCHEMA_ID, type Results } from '../src/schema.js';
+import { defaultRunId, readResults, ResultsWriter } from '../src/results/io.js';
+import { SCHEMA_ID, type Results } from '../src/results/schema.js';
 import { cpuConfig, ENVIRONMENT, failedPoint, okPoint, runInfo } from './harness-fixtures.js';
 
 let dir: string;

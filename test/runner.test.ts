@@ -2,13 +2,13 @@
 // the real CPU engine.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Measurement } from '../suites/axes.js';
-import type { PointConfig } from '../src/config.js';
-import { flopCount } from '../src/flops.js';
-import type { NativeAddon, NativeGemmChoice, NativeModel, NativeOutputs, NativeProfile, NativeSample } from '../src/native.js';
-import { CPU_REFERENCE_MAX_FLOP, engineReferences } from '../src/references.js';
-import { MIN_WARMUP_ITERATIONS, runPoint, WARMUP_CAP_MS } from '../src/runner.js';
-import { PointSchema } from '../src/schema.js';
+import type { Measurement } from '../src/sweep/axes.js';
+import type { PointConfig } from '../src/engine/config.js';
+import { flopCount } from '../src/measure/flops.js';
+import type { NativeAddon, NativeGemmChoice, NativeModel, NativeOutputs, NativeProfile, NativeSample } from '../src/engine/native.js';
+import { CPU_REFERENCE_MAX_FLOP, engineReferences } from '../src/check/references.js';
+import { MIN_WARMUP_ITERATIONS, runPoint, WARMUP_CAP_MS } from '../src/measure/runner.js';
+import { PointSchema } from '../src/results/schema.js';
 import { addonOrSkip, cpuConfig } from './harness-fixtures.js';
 
 const nativeError = (code: string, message: string) => Object.assign(new Error(message), { code });

@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { readResults } from '../src/results-io.js';
-import type { Point } from '../src/schema.js';
+import { readResults } from '../src/results/io.js';
+import type { Point } from '../src/results/schema.js';
 import { addonOrSkip } from './harness-fixtures.js';
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 const { skip } = addonOrSkip();
 /** Encoder seq {16, 32} and decoding (beam search and sampling) at batch 1, quickly measured. */
 const SWEEP = ['bench', '--profile', 'smoke', '--backend', 'cpu', '--batch', '1', '--path', 'encoder,decoding', '--min-samples', '3', '--min-time', '0.001'];

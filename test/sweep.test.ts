@@ -2,10 +2,10 @@
 // with its reason.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Profile } from '../suites/axes.js';
+import type { Profile } from '../src/sweep/axes.js';
 import { getProfile, PROFILES } from '../suites/index.js';
-import { ConfigError, validateConfig, type PointConfig } from '../src/config.js';
-import { expandProfile, validateOverrides } from '../src/sweep.js';
+import { ConfigError, validateConfig, type PointConfig } from '../src/engine/config.js';
+import { expandProfile, validateOverrides } from '../src/sweep/expand.js';
 
 const count = (points: readonly PointConfig[], predicate: (c: PointConfig) => boolean) => points.filter(predicate).length;
 const reasons = (dropped: { reason: string }[]) => [...new Set(dropped.map((d) => d.reason))];

@@ -1,7 +1,7 @@
 // Compares a candidate run with a baseline, point by point, and decides which points regressed.
 //
 // Per matched point (same configKey), with ratio = candidate median / baseline median and ci the
-// 99% Hodges–Lehmann/Mann–Whitney interval for that ratio from the retained samples (stats.ts):
+// 99% Hodges–Lehmann/Mann–Whitney interval for that ratio from the retained samples (hodges-lehmann.ts):
 //   slower  ratio > 1 + threshold      and ci[0] > 1   (a real change, bigger than the threshold)
 //   faster  ratio < 1 / (1 + threshold) and ci[1] < 1   (the same in log space)
 //   noisy   otherwise, when the interval cannot resolve a threshold-sized change: its half-width
@@ -15,10 +15,10 @@
 // not regressions. `noisy` counts as a regression only with `strict`.
 // Metric host_ms: results carry host time as a median only (no per-sample host times), so no
 // interval exists; those points get the ratio of host medians and verdict `noisy` ("cannot bound").
-import { configKey, type PointConfig } from '../config.js';
-import type { Point, Results } from '../schema.js';
-import { environmentMismatch } from './env.js';
-import { CONFIDENCE, ratioInterval } from './stats.js';
+import { configKey, type PointConfig } from '../engine/config.js';
+import type { Point, Results } from '../results/schema.js';
+import { environmentMismatch } from './env-mismatch.js';
+import { CONFIDENCE, ratioInterval } from './hodges-lehmann.js';
 
 export type Verdict = 'faster' | 'slower' | 'same' | 'noisy' | 'incomparable';
 

@@ -1,8 +1,8 @@
 // The gate's outputs: a console table (<= 120 columns), a markdown summary for CI job summaries and
 // a JSON verdicts document.
-import { KEY_FIELDS, type PointConfig } from '../config.js';
-import type { Results } from '../schema.js';
-import { CONFIDENCE } from './stats.js';
+import { KEY_FIELDS, type PointConfig } from '../engine/config.js';
+import type { Results } from '../results/schema.js';
+import { CONFIDENCE } from './hodges-lehmann.js';
 import type { Comparison, Metric, PointComparison, Verdict } from './compare.js';
 
 export const TABLE_WIDTH = 120;

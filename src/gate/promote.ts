@@ -2,7 +2,7 @@
 // <device>.json.prev so a bad promotion can be undone by hand.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Results } from '../schema.js';
+import type { Results } from '../results/schema.js';
 import { GateInputError } from './compare.js';
 
 export const BASELINES_DIR = path.join('results', 'baselines');

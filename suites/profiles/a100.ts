@@ -1,14 +1,14 @@
 // FasterTransformer's published benchmark matrix (their A100 tables; ../shared/REFERENCE.md §2),
 // runnable on any CUDA GPU: the name says whose table it reproduces.
-import type { Profile, Sweep } from '../axes.js';
-import type { PrecisionName } from '../../src/config.js';
+import type { Profile, Sweep } from '../../src/sweep/axes.js';
+import type { PrecisionName } from '../../src/engine/config.js';
 
 /** BERT-base. */
 export const BERT_BASE = { layers: 12, heads: 12, head_size: 64, inter_size: 3072 } as const;
 /** FT's decoding benchmark model; FT's decoding sample feeds a memory as long as the output (128). */
 export const FT_DECODER = { layers: 6, heads: 8, head_size: 64, inter_size: 2048, vocab: 31538, mem_len: 128 } as const;
 export const FT_STEPS = [128];
-/** The baseline first: its outputs are the next (fused) point's reference, with no extra run (src/references.ts). */
+/** The baseline first: its outputs are the next (fused) point's reference, with no extra run (src/check/references.ts). */
 export const BOTH_VARIANTS: Sweep['variant'] = ['unfused', 'fused'];
 
 /**

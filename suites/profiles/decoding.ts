@@ -1,7 +1,7 @@
 // The decoder and decoding paths alone (issue #4's committed run): FT's decoding matrix at 32 steps,
 // the length of FT's decoding sample (batch 8, beam 4: the 8 ms target; the decoder's per-step
 // latency), plus batch 128, beam 4 over 128 steps for the 120 000 tokens/s target.
-import type { Profile } from '../axes.js';
+import type { Profile } from '../../src/sweep/axes.js';
 import { A100_MEASUREMENT, BOTH_VARIANTS, decodingSweeps, FT_DECODER } from './a100.js';
 
 const precisions: Profile['sweeps'][number]['precision'] = ['fp32', 'fp16', 'bf16'];

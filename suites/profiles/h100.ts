@@ -1,5 +1,5 @@
 // The a100 matrix grown to what an H100 holds: tf32 too, batch up to 256, encoder seq 512.
-import type { Profile } from '../axes.js';
+import type { Profile } from '../../src/sweep/axes.js';
 import { ftMatrix, GPU_MEASUREMENT } from './a100.js';
 
 export const h100: Profile = {

@@ -1,6 +1,6 @@
 // Tiny shapes over all three paths: small enough for the CPU reference on 2 cores (CI), and a
 // quick sanity sweep on a GPU.
-import type { Profile } from '../axes.js';
+import type { Profile } from '../../src/sweep/axes.js';
 import { BOTH_VARIANTS } from './a100.js';
 
 const SMALL_MODEL = { layers: 2, heads: 2, head_size: 16, inter_size: 128 } as const;

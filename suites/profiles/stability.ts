@@ -1,7 +1,7 @@
 // The same six points (0.3 - 10 ms, encoder and decoding, fused fp16) for stability runs:
 // `npm run bench -- --profile stability --repeat 5` measures them five times in one process; their
 // medians should agree within 1% (results/h100/stability-*.csv).
-import type { Profile, Sweep } from '../axes.js';
+import type { Profile, Sweep } from '../../src/sweep/axes.js';
 import { BERT_BASE, FT_DECODER, GPU_MEASUREMENT } from './a100.js';
 
 const fusedFp16: Pick<Sweep, 'variant' | 'precision'> = { variant: ['fused'], precision: ['fp16'] };

@@ -1,6 +1,6 @@
 // What the GPU test files share: the addon when it has the cuda backend (else why the tests are
 // skipped), and one run of a model with its outputs, notes and GEMMs.
-import { loadAddon, type NativeAddon, type NativeConfig } from '../../src/native.js';
+import { loadAddon, type NativeAddon, type NativeConfig } from '../../src/engine/native.js';
 
 export function cudaAvailability(): { addon?: NativeAddon; skip?: string } {
   let addon: NativeAddon;

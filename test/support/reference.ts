@@ -1,7 +1,7 @@
 // An independent float64 implementation of native/MODEL.md on tiny shapes: the check on the CPU
 // reference engine. Only the weights and inputs come from the addon (so both run on identical
 // values); the math is written here from the spec, with no rounding to fp32.
-import { loadAddon, TensorId, type NativeConfig } from '../../src/native.js';
+import { loadAddon, TensorId, type NativeConfig } from '../../src/engine/native.js';
 import { randomUnit, streamOf } from './philox.js';
 
 type Vector = number[];

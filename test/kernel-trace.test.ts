@@ -1,8 +1,8 @@
 // Kernel traces summarised per stage and per kernel, per unit of work, against the measured median.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { NativeTraceRecord } from '../src/native.js';
-import { kernelName, kernelProfile, NO_STAGE } from '../src/profile.js';
+import type { NativeTraceRecord } from '../src/engine/native.js';
+import { kernelName, kernelProfile, NO_STAGE } from '../src/measure/kernel-trace.js';
 
 const record = (name: string, stage: string, startNs: number, endNs: number, kind: NativeTraceRecord['kind'] = 'kernel'): NativeTraceRecord => ({
   kind, name, stage, startNs, endNs, grid: Int32Array.from([8, 12, 1]), block: Int32Array.from([128, 1, 1]),

@@ -6,9 +6,9 @@
 // `<run-id>.gemm.csv`.
 import fs from 'node:fs';
 import path from 'node:path';
-import { renderCsv } from '../reporters/csv.js';
-import { renderGemmChoicesCsv } from '../reporters/gemm-csv.js';
-import { renderJson } from '../reporters/json.js';
+import { renderCsv } from '../../reporters/csv.js';
+import { renderGemmChoicesCsv } from '../../reporters/gemm-csv.js';
+import { renderJson } from '../../reporters/json.js';
 import {
   parseResults, parseStreamLine, ResultsFormatError, SCHEMA_ID, StreamLineSchema,
   type Dropped, type Environment, type Point, type Results, type RunInfo, type StreamLine,

@@ -1,14 +1,14 @@
-// The reference outputs a point is compared with (src/correctness.ts does the comparing):
+// The reference outputs a point is compared with (src/check/correctness.ts does the comparing):
 // - a fused CUDA point: the unfused variant of the same config: the outputs of the unfused point just
 //   measured when the sweep ran it right before (profiles list unfused first), else one extra run;
 // - any CUDA point whose CPU reference is cheap enough (≤ CPU_REFERENCE_MAX_FLOP): the CPU
 //   reference backend's outputs, computed once per model shape and kept for the other variants and
 //   precisions of that shape (the CPU computes the same values whatever the precision asked for).
 // A CPU point has no reference: it is the reference, checked by its invariants and by the tests.
-import { configKey, defaultGraph, pairKey, type PointConfig } from './config.js';
+import { configKey, defaultGraph, pairKey, type PointConfig } from '../engine/config.js';
 import type { ReferenceOutputs } from './correctness.js';
-import { flopCount } from './flops.js';
-import { nativeErrorCode, type NativeAddon, type NativeOutputs } from './native.js';
+import { flopCount } from '../measure/flops.js';
+import { nativeErrorCode, type NativeAddon, type NativeOutputs } from '../engine/native.js';
 
 /** The CPU reference runs for points of at most this many FLOPs (BERT-base b1 s128 is 2.2e10). */
 export const CPU_REFERENCE_MAX_FLOP = 5e10;

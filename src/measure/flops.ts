@@ -7,7 +7,7 @@
 // FasterTransformer reports them, so a variant that skips padding shows a higher effective rate.
 // Not counted: bias adds, LayerNorm, softmax, GELU/ReLU, embedding lookup, beam search / sampling
 // (each O(elements), small next to the GEMMs at these sizes).
-import { hiddenSize, type PointConfig } from './config.js';
+import { hiddenSize, type PointConfig } from '../engine/config.js';
 
 type FlopConfig = Pick<PointConfig, 'path' | 'layers' | 'heads' | 'head_size' | 'inter_size' | 'vocab' | 'batch' | 'beam' | 'seq' | 'mem_len'>;
 type BytesConfig = FlopConfig & Pick<PointConfig, 'precision'>;

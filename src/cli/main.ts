@@ -7,25 +7,25 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Measurement, Profile } from '../suites/axes.js';
-import { getProfile, PROFILES } from '../suites/index.js';
-import { consoleHeader, consoleRow } from '../reporters/console.js';
-import { renderMarkdown } from '../reporters/markdown.js';
+import type { Measurement, Profile } from '../sweep/axes.js';
+import { getProfile, PROFILES } from '../../suites/index.js';
+import { consoleHeader, consoleRow } from '../../reporters/console.js';
+import { renderMarkdown } from '../../reporters/markdown.js';
 import {
   BACKENDS, ConfigError, configKey, PATHS, PRECISIONS, requireOneOf, requireRange, VARIANTS, MODES, type BackendName, type MeasureMode, type PointConfig,
-} from './config.js';
-import { captureEnvironment, commandLine, deviceCeilings } from './env.js';
-import { loadAddon, type NativeAddon } from './native.js';
-import { defaultRunId, ResultsWriter } from './results-io.js';
-import { PointSupervisor } from './isolation.js';
-import { Progress } from './progress.js';
-import type { PointWork } from './runner.js';
-import { ResultsFormatError, type Dropped, type Environment, type Point } from './schema.js';
-import { expandProfile, validateOverrides, type SweepOverrides } from './sweep.js';
-import { DEFAULT_GEMM_CACHE_DIR, GemmCacheError, type GemmEntry } from './gemm-cache.js';
+} from '../engine/config.js';
+import { captureEnvironment, commandLine, deviceCeilings } from '../measure/environment.js';
+import { loadAddon, type NativeAddon } from '../engine/native.js';
+import { defaultRunId, ResultsWriter } from '../results/io.js';
+import { PointSupervisor } from '../run/supervisor.js';
+import { Progress } from '../run/progress.js';
+import type { PointWork } from '../measure/runner.js';
+import { ResultsFormatError, type Dropped, type Environment, type Point } from '../results/schema.js';
+import { expandProfile, validateOverrides, type SweepOverrides } from '../sweep/expand.js';
+import { DEFAULT_GEMM_CACHE_DIR, GemmCacheError, type GemmEntry } from '../gemm/cache.js';
 import {
   GEMM_SUITE_SCHEMA, gemmSuite, gemmSuiteSummary, openGemmCache, tuneGemms, tuneSummary, untunedShapes, writeGemmSuite,
-} from './gemm-tuning.js';
+} from '../gemm/tuning.js';
 
 const EXIT_OK = 0;
 const EXIT_POINT_FAILED = 1;

@@ -5,12 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { renderGemmSuiteCsv } from '../reporters/gemm-csv.js';
-import { configKey, type PointConfig, type PrecisionName } from './config.js';
-import { describeAlgo, gemmKey, loadGemmCache, cacheDevice, mergeEntries, writeGemmCache, type GemmEntry, type LoadedCache } from './gemm-cache.js';
-import { nativeErrorCode, type NativeAddon, type NativeGemmChoice } from './native.js';
-import { writeFileAtomic } from './results-io.js';
-import { EnvSchema, GemmShapeSchema, type GemmChoice, type GemmShape, type Point } from './schema.js';
+import { renderGemmSuiteCsv } from '../../reporters/gemm-csv.js';
+import { configKey, type PointConfig, type PrecisionName } from '../engine/config.js';
+import { describeAlgo, gemmKey, loadGemmCache, cacheDevice, mergeEntries, writeGemmCache, type GemmEntry, type LoadedCache } from './cache.js';
+import { nativeErrorCode, type NativeAddon, type NativeGemmChoice } from '../engine/native.js';
+import { writeFileAtomic } from '../results/io.js';
+import { EnvSchema, GemmShapeSchema, type GemmChoice, type GemmShape, type Point } from '../results/schema.js';
 
 /** The tuning cache of the GPU and library versions the addon runs on (`file` instead, when given). */
 export function openGemmCache(addon: NativeAddon, file?: string): LoadedCache {

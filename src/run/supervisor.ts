@@ -1,13 +1,13 @@
-// Runs each point in a worker process (src/point-worker.ts), so that a point that crashes the engine
+// Runs each point in a worker process (src/run/point-worker.ts), so that a point that crashes the engine
 // (CUDA fault, abort, signal) or never finishes is recorded as that point's error and the sweep
 // goes on in a fresh worker. One worker serves point after point while none fails, so the engine's
 // one-time costs (CUDA context, library handles, CPU references) are paid once.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { PointConfig } from './config.js';
+import type { PointConfig } from '../engine/config.js';
 import type { WorkReply, WorkRequest } from './point-worker.js';
-import { failedPoint, type PointWork } from './runner.js';
-import type { Point } from './schema.js';
+import { failedPoint, type PointWork } from '../measure/runner.js';
+import type { Point } from '../results/schema.js';
 
 const WORKER = fileURLToPath(new URL('./point-worker.js', import.meta.url));
 

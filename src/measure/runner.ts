@@ -1,21 +1,21 @@
 // Runs points. For each point the model is built once, warmed up, then measured: tinybench drives
 // the loop and times each call on the host clock (launch + sync latency), while the task records
 // the backend's own duration of the iteration (CPU: host clock inside the engine; CUDA: events).
-// The backend durations are the point's samples; src/stopping.ts decides when there are enough.
+// The backend durations are the point's samples; src/measure/stop-rule.ts decides when there are enough.
 // runPoint is a plain function of (config, options) -> Point; the CLI runs it in a worker process
-// (src/isolation.ts).
+// (src/run/supervisor.ts).
 import { Bench } from 'tinybench';
-import type { Measurement } from '../suites/axes.js';
-import { configKey, type MeasureMode, type PointConfig } from './config.js';
-import type { DeviceCeilings } from './env.js';
-import { checkOutputs } from './correctness.js';
+import type { Measurement } from '../sweep/axes.js';
+import { configKey, type MeasureMode, type PointConfig } from '../engine/config.js';
+import type { DeviceCeilings } from './environment.js';
+import { checkOutputs } from '../check/correctness.js';
 import { bytesMoved, flopCount } from './flops.js';
-import { loadAddon, nativeErrorCode, type NativeAddon, type NativeGemmTuned, type NativeModel, type NativeSample } from './native.js';
-import { kernelProfile } from './profile.js';
-import { engineReferences, type ReferenceSource } from './references.js';
-import type { Point, Summary } from './schema.js';
-import { median, summarize } from './stats.js';
-import { StopRule, type StopReason } from './stopping.js';
+import { loadAddon, nativeErrorCode, type NativeAddon, type NativeGemmTuned, type NativeModel, type NativeSample } from '../engine/native.js';
+import { kernelProfile } from './kernel-trace.js';
+import { engineReferences, type ReferenceSource } from '../check/references.js';
+import type { Point, Summary } from '../results/schema.js';
+import { median, summarize } from './sample-stats.js';
+import { StopRule, type StopReason } from './stop-rule.js';
 
 /** Warm-up runs at least this many iterations, however short `warmup_ms` is... */
 export const MIN_WARMUP_ITERATIONS = 3;
@@ -101,7 +101,7 @@ function checkedMs(sample: NativeSample): NativeSample {
 
 /**
  * Warms `model` up (single units, by backend time), then samples it, cold or hot, until the stop
- * rule says enough (src/stopping.ts). Samples taken at a throttled SM clock are discarded.
+ * rule says enough (src/measure/stop-rule.ts). Samples taken at a throttled SM clock are discarded.
  */
 export function measureModel(model: NativeModel, m: Measurement, mode: MeasureMode = 'auto', ceilings?: DeviceCeilings): Measured {
   const plan = samplingPlan(mode, warmUp(model, m));

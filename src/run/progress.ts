@@ -1,6 +1,6 @@
 // Sweep progress on stderr. On a terminal: one bar, redrawn in place, with point i / n, the point
 // running and the time left at the pace so far. Elsewhere (CI logs, pipes): one plain line per point.
-import type { PointConfig } from './config.js';
+import type { PointConfig } from '../engine/config.js';
 
 /** "42s", "3m05s", "1h02m". */
 export function formatDuration(seconds: number): string {

@@ -1,11 +1,11 @@
-// The child process that runs points for the supervisor (src/isolation.ts): each message in is one
+// The child process that runs points for the supervisor (src/run/supervisor.ts): each message in is one
 // point to run, each message out its record. A crash here (a CUDA fault, an abort, a signal) ends
 // only this process; the supervisor records it for the point and starts another.
-import type { PointConfig } from './config.js';
-import { loadAddon } from './native.js';
-import { engineReferences } from './references.js';
-import { runPoint, type PointWork } from './runner.js';
-import type { Point } from './schema.js';
+import type { PointConfig } from '../engine/config.js';
+import { loadAddon } from '../engine/native.js';
+import { engineReferences } from '../check/references.js';
+import { runPoint, type PointWork } from '../measure/runner.js';
+import type { Point } from '../results/schema.js';
 
 export interface WorkRequest {
   config: PointConfig;

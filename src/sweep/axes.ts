@@ -1,6 +1,6 @@
 // The vocabulary of a benchmark profile: a Sweep is one model (its dims) crossed with lists of
 // values per axis; a Profile is named sweeps plus how long to measure each point.
-import type { MeasureMode, PathName, PrecisionName, VariantName } from '../src/config.js';
+import type { MeasureMode, PathName, PrecisionName, VariantName } from '../engine/config.js';
 
 /** List-valued axes: a sweep runs the cartesian product of these. */
 export interface SweepAxes {
@@ -16,7 +16,7 @@ export interface SweepAxes {
   top_k?: number[];
   top_p?: number[];
   temperature?: number[];
-  /** How samples are taken (src/runner.ts); absent = ['auto']. */
+  /** How samples are taken (src/measure/runner.ts); absent = ['auto']. */
   mode?: MeasureMode[];
 }
 
@@ -39,7 +39,7 @@ export type Sweep = SweepAxes & ModelDims & {
   name: string;
 };
 
-/** How long each point is measured (src/stopping.ts has the rule). */
+/** How long each point is measured (src/measure/stop-rule.ts has the rule). */
 export interface Measurement {
   min_samples: number;
   /** Backend-clock time the samples must add up to, ms. */

@@ -1,7 +1,7 @@
 // Typed access to the native addon (native/src/addon/addon.cc). Everything that touches the engine
 // goes through this module.
-import type { GemmEntry } from './gemm-cache.js';
-import type { GemmChoice } from './schema.js';
+import type { GemmEntry } from '../gemm/cache.js';
+import type { GemmChoice } from '../results/schema.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -139,8 +139,8 @@ export const TensorId = {
   SamplingDraw: 160,
 } as const;
 
-/** The repository (package) root: dist/src/native.js is two levels below it. */
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository (package) root: dist/src/engine/native.js is three levels below it. */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Where the addon is: FTBENCH_ADDON, else native/build/Release/ftbench.node. */
 export function addonPath(): string {

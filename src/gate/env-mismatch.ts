@@ -1,6 +1,6 @@
 // Whether two runs were measured on the same kind of machine and software: timings from different
 // GPUs, drivers, CUDA/cuBLAS versions or precision sets do not compare.
-import type { Results } from '../schema.js';
+import type { Results } from '../results/schema.js';
 
 /**
  * env.device fields that must match: the backend, the device's name and every driver/library

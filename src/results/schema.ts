@@ -2,8 +2,8 @@
 // reporters, the dashboard and the gate. A results file that does not match is rejected with the
 // path of the first offending field.
 import { z } from 'zod';
-import { BACKENDS, configKey, MODES, PATHS, PRECISIONS, VARIANTS, type PointConfig } from './config.js';
-import { STOP_REASONS } from './stopping.js';
+import { BACKENDS, configKey, MODES, PATHS, PRECISIONS, VARIANTS, type PointConfig } from '../engine/config.js';
+import { STOP_REASONS } from '../measure/stop-rule.js';
 
 export const SCHEMA_ID = 'ftbench/results@1';
 
@@ -35,15 +35,15 @@ export const SummarySchema = z.object({
   gpu_ms_p90: finite,
   gpu_ms_stdev: finite,
   noise_pct: finite,
-  /** Which rule ended the sampling (src/stopping.ts); absent in runs from before it was recorded. */
+  /** Which rule ended the sampling (src/measure/stop-rule.ts); absent in runs from before it was recorded. */
   stop_reason: z.enum(STOP_REASONS).optional(),
   host_ms_median: finite.nullable(),
   tokens_per_s: finite,
   tflops: finite.nullable(),
   // Absent in runs from before each was recorded:
-  /** bytesMoved (src/flops.ts) over the median, GB/s. */
+  /** bytesMoved (src/measure/flops.ts) over the median, GB/s. */
   gbps: finite.optional(),
-  /** How the samples were taken (src/runner.ts) and how many units each sample ran. */
+  /** How the samples were taken (src/measure/runner.ts) and how many units each sample ran. */
   mode: z.enum(['cold', 'hot']).optional(),
   units_per_sample: count.optional(),
   /** Samples dropped for a throttled SM clock; the mean SM clock of the kept ones (null: the backend has none). */
@@ -55,7 +55,7 @@ export const SummarySchema = z.object({
 });
 
 /**
- * A kernel trace of the point (--profile-kernels, src/profile.ts); times are per unit of work:
+ * A kernel trace of the point (--profile-kernels, src/measure/kernel-trace.ts); times are per unit of work:
  * event_ms of the traced (eager) units, kernel_ms their kernels', memcpys' and memsets' time, gap_pct
  * the share of the measured median outside them.
  */
@@ -66,7 +66,7 @@ export const KernelTimeSchema = z.object({
   grid: z.string().nullable(), block: z.string().nullable(),
 });
 
-/** A GEMM's key fields (src/gemm-cache.ts keys tuned algorithms by them). */
+/** A GEMM's key fields (src/gemm/cache.ts keys tuned algorithms by them). */
 export const GEMM_DTYPES = ['f32', 'f32/tf32', 'f16', 'bf16'] as const;
 export const GemmShapeSchema = z.object({
   m: count, n: count, k: count, batch_count: count,

@@ -5,7 +5,7 @@
 //   noise-stable  the noise has stopped changing: over the last NOISE_WINDOW samples it moved by
 //                 less than NOISE_STABLE_FRACTION of its value (more samples would not lower it);
 //   timeout       `timeout_ms` of wall time since the first sample.
-import type { Measurement } from '../suites/axes.js';
+import type { Measurement } from '../sweep/axes.js';
 
 export const STOP_REASONS = ['noise', 'noise-stable', 'timeout'] as const;
 export type StopReason = (typeof STOP_REASONS)[number];

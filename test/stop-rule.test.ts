@@ -2,9 +2,9 @@
 // that has stopped changing, or the timeout.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Measurement } from '../suites/axes.js';
-import { NOISE_WINDOW, StopRule, type StopReason } from '../src/stopping.js';
-import { summarize } from '../src/stats.js';
+import type { Measurement } from '../src/sweep/axes.js';
+import { NOISE_WINDOW, StopRule, type StopReason } from '../src/measure/stop-rule.js';
+import { summarize } from '../src/measure/sample-stats.js';
 import { seededRandom as seeded } from './gate-fixtures.js';
 
 const CRITERIA: Measurement = { min_samples: 10, min_time_ms: 250, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 100 };

@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseResults, ResultsFormatError, SCHEMA_ID, type Results } from '../schema.js';
-import { compareRuns, DEFAULT_THRESHOLD, GateInputError, METRICS, type Comparison, type Metric } from './compare.js';
-import { renderMarkdown, renderTable, verdictsDocument, type GateContext } from './format.js';
-import { checkDeviceSlug, deviceSlug, promoteBaseline } from './promote.js';
+import { parseResults, ResultsFormatError, SCHEMA_ID, type Results } from '../results/schema.js';
+import { compareRuns, DEFAULT_THRESHOLD, GateInputError, METRICS, type Comparison, type Metric } from '../gate/compare.js';
+import { renderMarkdown, renderTable, verdictsDocument, type GateContext } from '../gate/format.js';
+import { checkDeviceSlug, deviceSlug, promoteBaseline } from '../gate/promote.js';
 
 const USAGE = `usage:
   npm run gate -- --baseline <a.json> --candidate <b.json|dir> [--threshold 5%|0.05] [--metric gpu_ms|host_ms]

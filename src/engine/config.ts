@@ -6,7 +6,7 @@ export const PATHS = ['encoder', 'decoder', 'decoding'] as const;
 export const VARIANTS = ['fused', 'unfused', 'reference'] as const;
 export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16'] as const;
 export const BACKENDS = ['cpu', 'cuda'] as const;
-/** How a point's samples are taken (src/runner.ts): cold flushes the L2 before each run, hot times
+/** How a point's samples are taken (src/measure/runner.ts): cold flushes the L2 before each run, hot times
  * back-to-back runs, auto picks cold for points under 1 ms and hot for the others. */
 export const MODES = ['auto', 'cold', 'hot'] as const;
 

@@ -1,7 +1,7 @@
 // Sample summaries on arrays with known answers (linear-interpolated percentiles, numpy's default).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { median, percentileOfSorted, summarize } from '../src/stats.js';
+import { median, percentileOfSorted, summarize } from '../src/measure/sample-stats.js';
 
 const close = (actual: number, expected: number, what: string) =>
   assert.ok(Math.abs(actual - expected) <= 1e-12 * Math.max(1, Math.abs(expected)), `${what}: ${actual} != ${expected}`);

@@ -2,8 +2,8 @@
 // engine stage and per kernel, per unit of work. The trace is of eager launches (stages need them),
 // slowed on the host by the tracing itself, so its kernel time is set against the point's measured
 // median: their difference (gap_pct) is what the device spends between kernels, launch gaps.
-import type { NativeProfile, NativeTraceRecord } from './native.js';
-import type { KernelTime, Point, StageTime } from './schema.js';
+import type { NativeProfile, NativeTraceRecord } from '../engine/native.js';
+import type { KernelTime, Point, StageTime } from '../results/schema.js';
 
 const durationMs = (r: NativeTraceRecord): number => (r.endNs - r.startNs) / 1e6;
 const dims = (d: Int32Array): string => Array.from(d).join('x');

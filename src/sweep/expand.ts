@@ -1,12 +1,12 @@
 // Sweep expansion: a profile's sweeps (with CLI overrides) become the list of points to run.
 // Combinations that make no sense, or that the backend cannot run, are dropped with a reason and
 // never run; every point produced passes validateConfig.
-import type { ModelDims, Profile, Sweep, SweepAxes } from '../suites/axes.js';
+import type { ModelDims, Profile, Sweep, SweepAxes } from './axes.js';
 import {
   configKey, DEFAULT_CONFIG, defaultGraph, PRECISIONS, requireRange, validateConfig, ConfigError,
   type BackendName, type PathName, type PointConfig, type PrecisionName, type VariantName,
-} from './config.js';
-import type { Dropped } from './schema.js';
+} from '../engine/config.js';
+import type { Dropped } from '../results/schema.js';
 
 /** What each backend can run. The cpu backend's one variant stands for every variant asked for. */
 export const BACKEND_SUPPORT: Readonly<Record<BackendName, { precisions: readonly PrecisionName[]; variants: readonly VariantName[] }>> = {

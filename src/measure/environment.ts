@@ -2,9 +2,9 @@
 // the backend's device (the addon), Node, the git state of the checkout, the command line.
 import { execFileSync } from 'node:child_process';
 import si from 'systeminformation';
-import { PRECISIONS, type BackendName, type PrecisionName } from './config.js';
-import { projectRoot, type NativeAddon } from './native.js';
-import type { Environment } from './schema.js';
+import { PRECISIONS, type BackendName, type PrecisionName } from '../engine/config.js';
+import { projectRoot, type NativeAddon } from '../engine/native.js';
+import type { Environment } from '../results/schema.js';
 
 export interface GitState {
   commit: string | null;
@@ -45,7 +45,7 @@ export async function captureEnvironment(addon: NativeAddon, backend: BackendNam
   return { host: await hostInfo(), device: { ...addon.deviceInfo(backend), ...Object.fromEntries(peaks) }, git: gitState() };
 }
 
-/** What a point's measurement needs to know of the device (src/runner.ts). */
+/** What a point's measurement needs to know of the device (src/measure/runner.ts). */
 export interface DeviceCeilings {
   /** The SM clock samples are checked against (throttle detection); 0: no clock to check. */
   sm_clock_max_mhz: number;

@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from './results-io.js';
-import { GemmAlgoSchema, GemmShapeSchema, type GemmAlgo, type GemmShape } from './schema.js';
+import { writeFileAtomic } from '../results/io.js';
+import { GemmAlgoSchema, GemmShapeSchema, type GemmAlgo, type GemmShape } from '../results/schema.js';
 
 export const GEMM_CACHE_SCHEMA = 'ftbench/gemm-cache@1';
 export const DEFAULT_GEMM_CACHE_DIR = 'results/gemm';

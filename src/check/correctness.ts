@@ -6,9 +6,9 @@
 //   or the CPU reference): relative L2 error ‖x − ref‖ / ‖ref‖ of the hidden states (encoder,
 //   decoder) or of the scores (decoding, whose output ids must also match exactly).
 // `max_rel_err` is the largest (finite) relative L2 error over the references; null when there are none.
-import { hiddenSize, type PointConfig, type PrecisionName } from './config.js';
-import type { NativeOutputs } from './native.js';
-import type { Check } from './schema.js';
+import { hiddenSize, type PointConfig, type PrecisionName } from '../engine/config.js';
+import type { NativeOutputs } from '../engine/native.js';
+import type { Check } from '../results/schema.js';
 
 /** Relative L2 error allowed against a reference computed in fp32/fp64 (issue 3's limits). */
 export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2 };
