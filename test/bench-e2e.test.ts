@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CSV_HEADER } from '../reporters/csv.js';
-import { readResults } from '../src/results/io.js';
+import { readResults } from '../src/results/reader.js';
 import { addonOrSkip } from './harness-fixtures.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');

@@ -12,7 +12,8 @@ import {
   cacheFileName, describeAlgo, gemmKey, GemmCacheError, loadGemmCache, mergeEntries, readGemmCache, writeGemmCache,
   type CacheDevice, type GemmEntry,
 } from '../src/gemm/cache.js';
-import { gemmSuite, tuneGemms, untunedShapes, writeGemmSuite, GEMM_SUITE_SCHEMA, GemmSuiteSchema } from '../src/gemm/tuning.js';
+import { writeGemmSuite } from '../src/cli/gemm-suite.js';
+import { gemmSuite, tuneGemms, untunedShapes, GEMM_SUITE_SCHEMA, GemmSuiteSchema } from '../src/gemm/tuning.js';
 import type { GemmTuningOptions, NativeAddon, NativeGemmChoice, NativeGemmTuned } from '../src/engine/native.js';
 import type { GemmAlgo, GemmShape } from '../src/results/schema.js';
 import { cpuConfig, ENVIRONMENT, okPoint } from './harness-fixtures.js';

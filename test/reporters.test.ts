@@ -5,7 +5,6 @@ import { describe, test } from 'node:test';
 import { formatMs, formatRate, formatTflops } from '../reporters/columns.js';
 import { consoleHeader, consoleRow, renderConsoleTable } from '../reporters/console.js';
 import { CSV_HEADER, renderCsv } from '../reporters/csv.js';
-import { renderJson } from '../reporters/json.js';
 import { renderMarkdown } from '../reporters/markdown.js';
 import { parseResults, SCHEMA_ID, type Results } from '../src/results/schema.js';
 import { cpuConfig, ENVIRONMENT, failedPoint, okPoint, runInfo } from './harness-fixtures.js';
@@ -92,13 +91,5 @@ describe('markdown', () => {
     assert.ok(text.includes('- backend=cpu path=encoder variant=reference precision=fp16 batch=1 beam=1 seq=16 layers=1 heads=2 head\\_size=8 '));
     assert.ok(text.includes(': error: precision must be fp32, got "fp16" \\| really\n'));
     assert.ok(text.includes(': incorrect: hidden finite (hidden\\[3\\] = NaN)\n'));
-  });
-});
-
-describe('json', () => {
-  test('the whole run, parseable back to the same results', () => {
-    const run = results();
-    assert.deepEqual(parseResults(JSON.parse(renderJson(run)), 'rendered'), run);
-    assert.throws(() => renderJson({ ...run, points: [{ ...encoder, status: 'fine' as never }] }));
   });
 });

@@ -6,8 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CSV_HEADER } from '../reporters/csv.js';
-import { defaultRunId, readResults, ResultsWriter } from '../src/results/io.js';
-import { SCHEMA_ID, type Results } from '../src/results/schema.js';
+import { writeRunReports } from '../reporters/run-files.js';
+import { readResults, readResultsDir } from '../src/results/reader.js';
+import { defaultRunId, renderResultsJson, ResultsWriter } from '../src/results/writer.js';
+import { parseResults, SCHEMA_ID, type Results } from '../src/results/schema.js';
 import { cpuConfig, ENVIRONMENT, failedPoint, okPoint, runInfo } from './harness-fixtures.js';
 
 let dir: string;
@@ -22,7 +24,9 @@ const DROPPED = [{ config: { ...cpuConfig({ beam: 4 }) }, reason: 'encoder: beam
 function writeRun(id: string, points = POINTS): { writer: ResultsWriter; results: Results } {
   const writer = new ResultsWriter(dir, { run: runInfo(id), env: ENVIRONMENT, dropped: DROPPED });
   for (const point of points) writer.append(point);
-  return { writer, results: writer.finish(new Date('2026-11-22T10:00:42.500Z')) };
+  const results = writer.finish(new Date('2026-11-22T10:00:42.500Z'));
+  writeRunReports(writer.basePath, results);
+  return { writer, results };
 }
 
 describe('results files', () => {
@@ -44,7 +48,7 @@ describe('results files', () => {
     const lines = fs.readFileSync(writer.jsonlPath, 'utf8').split('\n');
     assert.equal(lines.length, 1 + POINTS.length + 1); // header, points, '' after the last newline
     assert.equal(JSON.parse(lines[0]).type, 'header');
-    const csv = fs.readFileSync(writer.csvPath, 'utf8').trimEnd().split('\n');
+    const csv = fs.readFileSync(`${writer.basePath}.csv`, 'utf8').trimEnd().split('\n');
     assert.equal(csv[0], CSV_HEADER.join(','));
     assert.equal(csv.length, 1 + POINTS.length);
     assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('round-trip')).sort(),
@@ -132,6 +136,30 @@ describe('results files', () => {
     assert.equal(read.key, eager.key.replace('graph=true', 'graph=false'));
     assert.deepEqual(kept, graphed);
     assert.deepEqual(readResults(writer.jsonlPath).results.points[0], read);
+  });
+
+  test('the JSON document parses back to the same run; a point the schema rejects is refused', () => {
+    const { results } = writeRun('json-document');
+    assert.deepEqual(parseResults(JSON.parse(renderResultsJson(results)), 'rendered'), results);
+    assert.throws(() => renderResultsJson({ ...results, points: [{ ...POINTS[0], status: 'fine' as never }] }));
+  });
+
+  test('a directory: its finished runs by file name, other JSON files skipped', () => {
+    const runs = fs.mkdtempSync(path.join(dir, 'dir-'));
+    const first = new ResultsWriter(runs, { run: runInfo('b-run'), env: ENVIRONMENT, dropped: [] });
+    const second = new ResultsWriter(runs, { run: runInfo('a-run'), env: ENVIRONMENT, dropped: [] });
+    first.append(POINTS[0]);
+    first.finish(new Date('2026-11-22T10:00:42.500Z'));
+    second.finish(new Date('2026-11-22T10:00:43.000Z'));
+    fs.writeFileSync(path.join(runs, 'cache.json'), JSON.stringify({ schema: 'ftbench/gemm-cache@1', entries: [] }));
+    const read = readResultsDir(runs);
+    assert.deepEqual(read.map((run) => [path.basename(run.file), run.results.run.id, run.results.points.length]),
+      [['a-run.json', 'a-run', 0], ['b-run.json', 'b-run', 1]]);
+  });
+
+  test('a missing file is named', () => {
+    const missing = path.join(dir, 'nowhere.json');
+    assert.throws(() => readResults(missing), { name: 'ResultsFormatError', message: `${missing}: no such file` });
   });
 
   test('default run id: <profile>-<yyyymmdd-hhmmss> in UTC', () => {

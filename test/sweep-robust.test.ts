@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { readResults } from '../src/results/io.js';
+import { readResults } from '../src/results/reader.js';
 import type { Point } from '../src/results/schema.js';
 import { addonOrSkip } from './harness-fixtures.js';
 

@@ -2,12 +2,13 @@
 // `npm run gate -- --baseline a.json --candidate b.json ...`: exit 0 no regression, 1 regression,
 // 2 unusable input (one line on stderr). `--promote run.json` makes a run its device's baseline.
 import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseResults, ResultsFormatError, SCHEMA_ID, type Results } from '../results/schema.js';
+import { readResults, readResultsDir, readResultsText } from '../results/reader.js';
+import { SCHEMA_ID, type Results } from '../results/schema.js';
 import { compareRuns, DEFAULT_THRESHOLD, GateInputError, METRICS, type Comparison, type Metric } from '../gate/compare.js';
 import { renderMarkdown, renderTable, verdictsDocument, type GateContext } from '../gate/format.js';
 import { checkDeviceSlug, deviceSlug, promoteBaseline } from '../gate/promote.js';
+import { EXIT, isBadInput, reportBadInput } from './exit.js';
 
 const USAGE = `usage:
   npm run gate -- --baseline <a.json> --candidate <b.json|dir> [--threshold 5%|0.05] [--metric gpu_ms|host_ms]
@@ -15,10 +16,6 @@ const USAGE = `usage:
   npm run gate -- --promote <run.json> [--device <name>]   (writes results/baselines/<name>.json)
 A directory as --candidate stands for its newest run (latest run.started_at among its ${SCHEMA_ID} files).
 exit: 0 no regression, 1 regression, 2 unusable input`;
-
-const EXIT_PASS = 0;
-const EXIT_REGRESSION = 1;
-const EXIT_UNUSABLE = 2;
 
 const OPTIONS = {
   baseline: { type: 'string' },
@@ -55,39 +52,17 @@ function parseMetric(text: string): Metric {
 
 interface LoadedRun {
   file: string;
-  text: string;
   results: Results;
 }
 
-/** The text of `file` and its JSON value. */
-function readJson(file: string): { text: string; data: unknown } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new GateInputError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${(error as Error).message})`);
-  }
-  try {
-    return { text, data: JSON.parse(text) };
-  } catch (error) {
-    throw new GateInputError(`${file}: not JSON (${(error as Error).message})`);
-  }
-}
-
-function loadRun(file: string, json = readJson(file)): LoadedRun {
-  return { file, text: json.text, results: parseResults(json.data, file) };
+function loadRun(file: string): LoadedRun {
+  return { file, results: readResults(file).results };
 }
 
 /** The run of `file`, or of the newest results file in `file` when it is a directory. */
 function loadCandidate(file: string): LoadedRun {
   if (!fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) return loadRun(file);
-  const runs: LoadedRun[] = [];
-  for (const name of fs.readdirSync(file).filter((entry) => entry.endsWith('.json')).sort()) {
-    const json = readJson(path.join(file, name));
-    // Other JSON files (GEMM tuning caches, ...) may sit beside the runs: only results files count.
-    if ((json.data as { schema?: unknown } | null)?.schema === SCHEMA_ID) runs.push(loadRun(path.join(file, name), json));
-  }
+  const runs = readResultsDir(file);
   if (runs.length === 0) throw new GateInputError(`${file}: no ${SCHEMA_ID} files in this directory`);
   return runs.reduce((newest, run) => (run.results.run.started_at > newest.results.run.started_at ? run : newest));
 }
@@ -101,11 +76,12 @@ function promote(flags: Flags & { promote: string }): number {
   refuseWith(flags, '--promote', ['baseline', 'candidate', 'threshold', 'metric', 'strict', 'allow-env-mismatch', 'markdown', 'json']);
   const run = loadRun(flags.promote);
   const device = flags.device === undefined ? deviceSlug(run.results) : checkDeviceSlug(flags.device);
-  const { file, previous } = promoteBaseline(run.text, device);
+  // The run's own bytes: a baseline is the file as it was measured, not a re-rendering of it.
+  const { file, previous } = promoteBaseline(readResultsText(flags.promote), device);
   const notOk = run.results.points.filter((point) => point.status !== 'ok' || point.correct === false).length;
   process.stdout.write(`promoted run ${run.results.run.id} (${run.results.points.length} points${
     notOk > 0 ? `, ${notOk} failed or incorrect` : ''}) to ${file}${previous ? `; previous kept as ${previous}` : ''}\n`);
-  return EXIT_PASS;
+  return EXIT.ok;
 }
 
 function writeOutput(flag: string, file: string, text: string): void {
@@ -139,7 +115,7 @@ function gate(flags: Flags): number {
   const nothing = nothingComparable(comparison);
   if (nothing) throw new GateInputError(nothing);
   const context: GateContext = { baseline, candidate, threshold, metric, strict };
-  const exitCode = comparison.regressions > 0 ? EXIT_REGRESSION : EXIT_PASS;
+  const exitCode = comparison.regressions > 0 ? EXIT.failed : EXIT.ok;
   process.stdout.write(renderTable(comparison, context));
   if (flags.markdown !== undefined) writeOutput('--markdown', flags.markdown, renderMarkdown(comparison, context));
   if (flags.json !== undefined) {
@@ -153,23 +129,15 @@ function main(argv: readonly string[]): number {
     const { values: flags } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
     if (flags.help) {
       process.stdout.write(`${USAGE}\n`);
-      return EXIT_PASS;
+      return EXIT.ok;
     }
     return flags.promote !== undefined ? promote({ ...flags, promote: flags.promote }) : gate(flags);
   } catch (error) {
-    if (error instanceof GateInputError || error instanceof ResultsFormatError || isParseArgsError(error)) {
-      process.stderr.write(`gate: ${(error as Error).message}\n`);
-      return EXIT_UNUSABLE;
-    }
+    if (isBadInput(error)) return reportBadInput('gate', error);
     // Exit 1 means "regression" to CI, so even a bug in the gate must not exit 1.
     process.stderr.write(`gate: internal error: ${(error as Error).stack ?? String(error)}\n`);
-    return EXIT_UNUSABLE;
+    return EXIT.badInput;
   }
-}
-
-function isParseArgsError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
 process.exitCode = main(process.argv.slice(2));

@@ -1,5 +1,6 @@
 // Point configuration and its validation: the same rules and messages as the engine's
 // (native/src/common/config.cc), checked before the addon is touched.
+import { InputError } from '../input-error.js';
 import type { NativeConfig } from './native.js';
 
 export const PATHS = ['encoder', 'decoder', 'decoding'] as const;
@@ -29,13 +30,12 @@ export interface PointConfig extends NativeConfig {
 }
 
 /** An invalid value; `field` names the offending field. */
-export class ConfigError extends Error {
+export class ConfigError extends InputError {
   constructor(
     readonly field: string,
     message: string,
   ) {
     super(message);
-    this.name = 'ConfigError';
   }
 }
 

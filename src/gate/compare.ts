@@ -19,6 +19,7 @@ import { configKey, type PointConfig } from '../engine/config.js';
 import type { Point, Results } from '../results/schema.js';
 import { environmentMismatch } from './env-mismatch.js';
 import { CONFIDENCE, ratioInterval } from './hodges-lehmann.js';
+import { InputError } from '../input-error.js';
 
 export type Verdict = 'faster' | 'slower' | 'same' | 'noisy' | 'incomparable';
 
@@ -62,12 +63,7 @@ export interface CompareOptions {
 export const DEFAULT_THRESHOLD = 0.05;
 
 /** Input the gate cannot use (refused runs, bad options, unreadable files): CLI exit 2. */
-export class GateInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GateInputError';
-  }
-}
+export class GateInputError extends InputError {}
 
 interface Settings {
   threshold: number;

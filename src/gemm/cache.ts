@@ -7,8 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../results/io.js';
+import { writeFileAtomic } from '../results/writer.js';
 import { GemmAlgoSchema, GemmShapeSchema, type GemmAlgo, type GemmShape } from '../results/schema.js';
+import { InputError } from '../input-error.js';
 
 export const GEMM_CACHE_SCHEMA = 'ftbench/gemm-cache@1';
 export const DEFAULT_GEMM_CACHE_DIR = 'results/gemm';
@@ -44,12 +45,7 @@ export type CacheDevice = z.infer<typeof CacheDeviceSchema>;
 export type GemmCache = z.infer<typeof GemmCacheSchema>;
 
 /** A cache file that cannot be used as one; the message names the file and the field. */
-export class GemmCacheError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GemmCacheError';
-  }
-}
+export class GemmCacheError extends InputError {}
 
 /** The key of a shape: "<batch>x<m>x<n>x<k> <NN|NT|TN|TT> <dtype> <epilogue>". */
 export function gemmKey(shape: GemmShape): string {

@@ -2,14 +2,10 @@
 // model without running it (the addon's planGemms): tuning with the engine's tuner on, so every shape
 // the cache lacks is tuned as it is planned (native/src/cuda/gemm/gemm_tuner.cc); the suite with
 // bench on, so every shape's chosen algorithm is timed against cuBLASLt's heuristic.
-import fs from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
-import { renderGemmSuiteCsv } from '../../reporters/gemm-csv.js';
 import { configKey, type PointConfig, type PrecisionName } from '../engine/config.js';
 import { describeAlgo, gemmKey, loadGemmCache, cacheDevice, mergeEntries, writeGemmCache, type GemmEntry, type LoadedCache } from './cache.js';
 import { nativeErrorCode, type NativeAddon, type NativeGemmChoice } from '../engine/native.js';
-import { writeFileAtomic } from '../results/io.js';
 import { EnvSchema, GemmShapeSchema, type GemmChoice, type GemmShape, type Point } from '../results/schema.js';
 
 /** The tuning cache of the GPU and library versions the addon runs on (`file` instead, when given). */
@@ -180,15 +176,6 @@ export const GemmSuiteSchema = z.object({
   failed: z.array(z.string()),
 });
 export type GemmSuiteResults = z.infer<typeof GemmSuiteSchema>;
-
-/** Writes `<dir>/<run id>.json` and `.csv`; returns their paths. */
-export function writeGemmSuite(dir: string, suite: GemmSuiteResults): string[] {
-  fs.mkdirSync(dir, { recursive: true });
-  const base = path.join(dir, suite.run.id);
-  writeFileAtomic(`${base}.json`, `${JSON.stringify(GemmSuiteSchema.parse(suite), null, 1)}\n`);
-  writeFileAtomic(`${base}.csv`, renderGemmSuiteCsv(suite.rows));
-  return [`${base}.json`, `${base}.csv`];
-}
 
 /** The suite in a few lines: counts, the tuned/heuristic extremes, the best rates. */
 export function gemmSuiteSummary(rows: readonly GemmSuiteRow[]): string[] {

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { BACKENDS, configKey, MODES, PATHS, PRECISIONS, VARIANTS, type PointConfig } from '../engine/config.js';
 import { STOP_REASONS } from '../measure/stop-rule.js';
+import { InputError } from '../input-error.js';
 
 export const SCHEMA_ID = 'ftbench/results@1';
 
@@ -184,12 +185,7 @@ export type Results = z.infer<typeof ResultsSchema>;
 export type StreamLine = z.infer<typeof StreamLineSchema>;
 
 /** A results file that does not match the schema; the message names the file and field. */
-export class ResultsFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ResultsFormatError';
-  }
-}
+export class ResultsFormatError extends InputError {}
 
 function describeIssues(error: z.ZodError): string {
   return error.issues

@@ -1,16 +1,13 @@
-// Writing and reading results files.
+// Writing a run's results files.
 // A run writes `<out>/<run-id>.jsonl` while it runs: a header line, then one line per finished
 // point, each appended and fsynced, so a run killed at any moment keeps every finished point.
-// When the run ends, `<run-id>.json` (the whole run; written to a temporary file then renamed, so
-// it is either absent or complete), `<run-id>.csv` and, when points recorded their GEMMs,
-// `<run-id>.gemm.csv`.
+// When the run ends, `<run-id>.json`: the whole run, written to a temporary file then renamed, so it
+// is either absent or complete. (The reporters write their files beside it: reporters/run-files.ts.)
 import fs from 'node:fs';
 import path from 'node:path';
-import { renderCsv } from '../../reporters/csv.js';
-import { renderGemmChoicesCsv } from '../../reporters/gemm-csv.js';
-import { renderJson } from '../../reporters/json.js';
+import { parseStream, readResultsText } from './reader.js';
 import {
-  parseResults, parseStreamLine, ResultsFormatError, SCHEMA_ID, StreamLineSchema,
+  ResultsFormatError, ResultsSchema, SCHEMA_ID, StreamLineSchema,
   type Dropped, type Environment, type Point, type Results, type RunInfo, type StreamLine,
 } from './schema.js';
 
@@ -18,6 +15,11 @@ import {
 export function defaultRunId(profile: string, at: Date): string {
   const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${profile}-${stamp}`;
+}
+
+/** The whole run as one JSON document, validated first: a harness bug must never write a file the reader rejects. */
+export function renderResultsJson(results: Results): string {
+  return `${JSON.stringify(ResultsSchema.parse(results), null, 2)}\n`;
 }
 
 /** Writes `text` to `file` through a temporary file in the same folder and a rename. */
@@ -40,10 +42,10 @@ export interface RunHeader {
 }
 
 export class ResultsWriter {
+  /** `<dir>/<run id>`: the run's files are this with an extension. */
+  readonly basePath: string;
   readonly jsonlPath: string;
   readonly jsonPath: string;
-  readonly csvPath: string;
-  readonly gemmCsvPath: string;
   readonly header: RunHeader;
   private readonly points: Point[] = [];
   private fd: number | undefined;
@@ -54,11 +56,9 @@ export class ResultsWriter {
    */
   constructor(dir: string, header: RunHeader, resumed?: readonly Point[]) {
     fs.mkdirSync(dir, { recursive: true });
-    const base = path.join(dir, header.run.id);
-    this.jsonlPath = `${base}.jsonl`;
-    this.jsonPath = `${base}.json`;
-    this.csvPath = `${base}.csv`;
-    this.gemmCsvPath = `${base}.gemm.csv`;
+    this.basePath = path.join(dir, header.run.id);
+    this.jsonlPath = `${this.basePath}.jsonl`;
+    this.jsonPath = `${this.basePath}.json`;
     this.header = header;
     if (resumed) {
       this.fd = fs.openSync(this.jsonlPath, 'a');
@@ -89,15 +89,10 @@ export class ResultsWriter {
    */
   static resume(dir: string, runId: string): ResultsWriter {
     const file = path.join(dir, `${runId}.jsonl`);
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ResultsFormatError(`no run ${runId} to resume: ${file} does not exist`);
-      throw error;
-    }
+    if (!fs.existsSync(file)) throw new ResultsFormatError(`no run ${runId} to resume: ${file} does not exist`);
+    const text = readResultsText(file);
     const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-    const { results } = readStream(complete, file);
+    const { results } = parseStream(complete, file);
     fs.truncateSync(file, Buffer.byteLength(complete));
     return new ResultsWriter(dir, { run: results.run, env: results.env, dropped: results.dropped }, results.points);
   }
@@ -112,7 +107,7 @@ export class ResultsWriter {
     this.points.push(point);
   }
 
-  /** Closes the JSONL and writes the JSON and CSVs of the whole run; returns what was written. */
+  /** Closes the JSONL and writes the JSON of the whole run; returns what was written. */
   finish(finishedAt: Date): Results {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
@@ -124,55 +119,7 @@ export class ResultsWriter {
       points: this.points,
       dropped: this.header.dropped,
     };
-    writeFileAtomic(this.jsonPath, renderJson(results));
-    writeFileAtomic(this.csvPath, renderCsv(results));
-    const gemms = renderGemmChoicesCsv(results);
-    if (gemms !== undefined) writeFileAtomic(this.gemmCsvPath, gemms);
+    writeFileAtomic(this.jsonPath, renderResultsJson(results));
     return results;
   }
-}
-
-export interface ReadResults {
-  results: Results;
-  /** Problems that did not stop the read (a half-written last JSONL line). */
-  warnings: string[];
-}
-
-/** The run of a JSONL stream: its header and every complete point line. */
-function readStream(text: string, file: string): ReadResults {
-  const lines = text.split('\n');
-  const warnings: string[] = [];
-  // The writer ends every line with a newline, so a complete stream's last element is empty. A
-  // non-empty one was being written when the run was killed: kept if it parses, else reported.
-  const last = lines.pop();
-  if (last) {
-    try {
-      parseStreamLine(last, `${file}:${lines.length + 1}`);
-      lines.push(last);
-    } catch {
-      warnings.push(`${file}:${lines.length + 1}: incomplete last line ignored (the run was stopped while writing it)`);
-    }
-  }
-  if (lines.length === 0) throw new ResultsFormatError(`${file}: no header line`);
-  const [header, ...rest] = lines.map((line, i) => parseStreamLine(line, `${file}:${i + 1}`));
-  if (header.type !== 'header') throw new ResultsFormatError(`${file}:1: the first line must be the header, got a ${header.type} line`);
-  const points = rest.map((line, i) => {
-    if (line.type !== 'point') throw new ResultsFormatError(`${file}:${i + 2}: a second header line`);
-    return line.point;
-  });
-  const results = parseResults({ schema: header.schema, run: header.run, env: header.env, points, dropped: header.dropped }, file);
-  return { results, warnings };
-}
-
-/** Reads and validates a `.json` results file or a `.jsonl` stream (possibly of an unfinished run). */
-export function readResults(file: string): ReadResults {
-  const text = fs.readFileSync(file, 'utf8');
-  if (file.endsWith('.jsonl')) return readStream(text, file);
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new ResultsFormatError(`${file}: not JSON (${(error as Error).message})`);
-  }
-  return { results: parseResults(data, file), warnings: [] };
 }

@@ -1,0 +1,142 @@
+// The plan of a bench run: a new run (its JSONL opened, its options recorded in run.options) or a
+// resumed one (the options read back from the run's header and checked again, the points its stream
+// lacks), with how each point is measured.
+import fs from 'node:fs';
+import { getProfile } from '../../suites/index.js';
+import { configKey, type PointConfig } from '../engine/config.js';
+import type { NativeAddon } from '../engine/native.js';
+import { captureEnvironment, commandLine, deviceCeilings } from '../measure/environment.js';
+import type { PointWork } from '../measure/runner.js';
+import { ResultsFormatError, type Dropped, type Environment } from '../results/schema.js';
+import { defaultRunId, ResultsWriter } from '../results/writer.js';
+import type { Measurement } from '../sweep/axes.js';
+import { expandProfile, validateOverrides, type SweepOverrides } from '../sweep/expand.js';
+import { DEFAULT_POINT_TIMEOUT_S, PROFILE_ITERATIONS, type BenchRequest } from './args.js';
+import { UsageError } from './exit.js';
+import { chooseBackend, gemmTable, requestedSweep, requireCuda, type GemmTable } from './sweep-plan.js';
+
+/** "N× reason" lines, one per distinct reason, in first-seen order. */
+function droppedSummary(dropped: readonly Dropped[]): string[] {
+  const counts = new Map<string, number>();
+  for (const { reason } of dropped) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  return [...counts].map(([reason, count]) => `  dropped ${count}x ${reason}`);
+}
+
+/** A run ready to go: where it writes, the points still to run, and how. */
+export interface SweepPlan {
+  writer: ResultsWriter;
+  /** Points still to run, with their repeat index (0 unless the run repeats its sweep). */
+  points: { config: PointConfig; repeat: number }[];
+  /** Passes over the sweep (--repeat); points carry their pass when there are several. */
+  repeats: number;
+  work: PointWork;
+  pointTimeoutS: number;
+  /** The GEMM tuning cache the points look their GEMMs up in (cuda). */
+  gemmCache?: string;
+}
+
+/** A run's options as recorded in run.options (resume reads them back). */
+interface RecordedOptions {
+  measurement: Measurement;
+  overrides: SweepOverrides;
+  pointTimeoutS: number;
+  profileKernels: boolean;
+  repeat: number;
+}
+
+/** The sweep's points `repeat` times over, whole sweep after whole sweep. */
+const repeated = (configs: PointConfig[], repeat: number): SweepPlan['points'] =>
+  Array.from({ length: repeat }, (_, r) => configs.map((config) => ({ config, repeat: r }))).flat();
+
+/** A point's identity within a run: its key, and its repeat when the run repeats. */
+const runKey = (config: PointConfig, repeat = 0): string => `${configKey(config)} #${repeat}`;
+
+/** run.options of a new run, as recordedOptions reads them back, with the expansion's notes. */
+const optionsRecord = (o: RecordedOptions, notes: string[]): Record<string, unknown> => ({
+  measurement: o.measurement, overrides: o.overrides, notes, point_timeout_s: o.pointTimeoutS, profile_kernels: o.profileKernels,
+  repeat: o.repeat,
+});
+
+/** How each point of a run is measured: the run's options, its device's ceilings and the GEMM table (cuda). */
+const pointWork = (options: RecordedOptions, env: Environment, gemms?: GemmTable): PointWork => ({
+  measurement: options.measurement,
+  ceilings: deviceCeilings(env),
+  ...(options.profileKernels ? { profileIterations: PROFILE_ITERATIONS } : {}),
+  ...(gemms ? { gemmTable: gemms.entries } : {}),
+});
+
+/** A new run of the requested profile; prints what it will run. */
+export async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepPlan> {
+  const { backend, profile, expansion } = requestedSweep(addon, request);
+  const measurement: Measurement = { ...profile.measurement, ...request.measurement };
+  if (request.profileKernels && backend === 'cpu') throw new UsageError('--profile-kernels needs the cuda backend (kernel traces come from CUPTI)');
+  if (request.tune) requireCuda(backend, '--tune');
+  const options: RecordedOptions = {
+    measurement, overrides: request.overrides, pointTimeoutS: request.pointTimeoutS, profileKernels: request.profileKernels,
+    repeat: request.repeat,
+  };
+  const startedAt = new Date();
+  const env = await captureEnvironment(addon, backend);
+  const gemms = backend === 'cuda' ? gemmTable(addon, expansion.points, request.gemmCache, request.tune) : undefined;
+  const writer = new ResultsWriter(request.out, {
+    run: {
+      id: request.runId ?? defaultRunId(profile.name, startedAt),
+      started_at: startedAt.toISOString(),
+      finished_at: null,
+      wall_s: null,
+      command: commandLine(),
+      profile: profile.name,
+      backend,
+      options: { ...optionsRecord(options, expansion.notes), ...(gemms ? { gemm_cache: gemms.file } : {}) },
+    },
+    env,
+    dropped: expansion.dropped,
+  });
+  const device = addon.deviceInfo(backend).name ?? backend;
+  console.log(`ftbench: profile ${profile.name} on ${device} (${backend}): ${expansion.points.length} points, ` +
+    `${expansion.dropped.length} combinations dropped -> ${writer.jsonlPath}`);
+  for (const note of expansion.notes) console.log(`  note: ${note}`);
+  for (const line of droppedSummary(expansion.dropped)) console.log(line);
+  return {
+    writer, points: repeated(expansion.points, options.repeat), repeats: options.repeat,
+    work: pointWork(options, env, gemms), pointTimeoutS: options.pointTimeoutS, gemmCache: gemms?.file,
+  };
+}
+
+/** The options a run recorded (see newRun), checked again: the file may have been edited. */
+function recordedOptions(options: Record<string, unknown>): RecordedOptions {
+  const measurement = options.measurement as Partial<Measurement> | undefined;
+  const valid = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  const fields = ['min_samples', 'min_time_ms', 'max_noise_pct', 'timeout_ms', 'warmup_ms'] as const;
+  if (!measurement || !fields.every((field) => valid(measurement[field]))) {
+    throw new ResultsFormatError(`run.options.measurement must hold ${fields.join(', ')}`);
+  }
+  const overrides = (options.overrides ?? {}) as SweepOverrides;
+  validateOverrides(overrides);
+  const pointTimeoutS = options.point_timeout_s ?? DEFAULT_POINT_TIMEOUT_S;
+  if (!(typeof pointTimeoutS === 'number' && pointTimeoutS > 0)) throw new ResultsFormatError('run.options.point_timeout_s must be > 0');
+  const repeat = options.repeat ?? 1;
+  if (!(typeof repeat === 'number' && Number.isInteger(repeat) && repeat >= 1)) throw new ResultsFormatError('run.options.repeat must be an integer >= 1');
+  return { measurement: measurement as Measurement, overrides, pointTimeoutS, profileKernels: options.profile_kernels === true, repeat };
+}
+
+/** Run `id` in `request.out`, to be finished: its profile's points whose keys its JSONL lacks. */
+export function resumedRun(addon: NativeAddon, request: BenchRequest & { resume: string }): SweepPlan {
+  const writer = ResultsWriter.resume(request.out, request.resume);
+  const { run } = writer.header;
+  const options = recordedOptions(run.options);
+  const backend = chooseBackend(addon, run.backend);
+  const expansion = expandProfile(getProfile(run.profile), backend, options.overrides);
+  const done = new Set(writer.written.map((point) => runKey(point.config, point.repeat)));
+  const all = repeated(expansion.points, options.repeat);
+  const points = all.filter((point) => !done.has(runKey(point.config, point.repeat)));
+  console.log(`ftbench: resuming run ${run.id} (profile ${run.profile}, ${backend}): ${all.length - points.length} of ` +
+    `${all.length} points done, ${points.length} to run -> ${writer.jsonlPath}`);
+  // The run's own cache where it had one (it may have been written since: it is read again).
+  const recorded = typeof run.options.gemm_cache === 'string' && fs.existsSync(run.options.gemm_cache) ? run.options.gemm_cache : undefined;
+  const gemms = backend === 'cuda' ? gemmTable(addon, [], recorded, false) : undefined;
+  return {
+    writer, points, repeats: options.repeat, pointTimeoutS: options.pointTimeoutS,
+    work: pointWork(options, writer.header.env, gemms), gemmCache: gemms?.file,
+  };
+}

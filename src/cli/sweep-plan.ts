@@ -1,0 +1,69 @@
+// What every bench-side command starts from: the engine, the backend and profile a request names
+// (defaults: cuda when built, the profile for the device), the expanded sweep, and for cuda the GEMM
+// tuning cache the points look their GEMMs up in (tuning the shapes it lacks when asked).
+import { getProfile, PROFILES } from '../../suites/index.js';
+import type { BackendName, PointConfig } from '../engine/config.js';
+import { loadAddon, type NativeAddon } from '../engine/native.js';
+import { openGemmCache, tuneGemms, tuneSummary } from '../gemm/tuning.js';
+import type { GemmEntry } from '../gemm/cache.js';
+import type { Profile } from '../sweep/axes.js';
+import { expandProfile } from '../sweep/expand.js';
+import type { BenchRequest } from './args.js';
+import { UsageError } from './exit.js';
+
+/** The addon; failing to load it (not built, wrong platform) is a usage error, reported in one line. */
+export function engine(): NativeAddon {
+  try {
+    return loadAddon();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export function chooseBackend(addon: NativeAddon, requested: BackendName | undefined): BackendName {
+  const built = addon.backends();
+  if (requested === undefined) return built.includes('cuda') ? 'cuda' : 'cpu';
+  if (!built.includes(requested)) throw new UsageError(`backend ${requested} is not built into this addon (built: ${built.join(', ')})`);
+  return requested;
+}
+
+function defaultProfile(addon: NativeAddon, backend: BackendName): Profile {
+  if (backend === 'cpu') return PROFILES.smoke;
+  return (addon.deviceInfo('cuda').name ?? '').includes('H100') ? PROFILES.h100 : PROFILES.a100;
+}
+
+/** The profile, backend and points a request names; a usage error when nothing is left to run. */
+export function requestedSweep(addon: NativeAddon, request: BenchRequest, overrides = request.overrides) {
+  const backend = chooseBackend(addon, request.backend);
+  const profile = request.profile === undefined ? defaultProfile(addon, backend) : getProfile(request.profile);
+  const expansion = expandProfile(profile, backend, overrides);
+  if (expansion.points.length === 0) {
+    const why = expansion.dropped.length > 0 ? `every combination was dropped (${expansion.dropped[0].reason})` : 'no sweep matches';
+    throw new UsageError(`nothing to run in profile ${profile.name} on the ${backend} backend: ${why}`);
+  }
+  return { backend, profile, expansion };
+}
+
+export function requireCuda(backend: BackendName, what: string): void {
+  if (backend !== 'cuda') throw new UsageError(`${what} needs the cuda backend (GEMMs run through cuBLASLt)`);
+}
+
+/** The GEMM cache a cuda run's points look their GEMMs up in: its file and entries. */
+export interface GemmTable {
+  file: string;
+  entries: GemmEntry[];
+}
+
+/** The GEMM cache's entries for a cuda sweep, after tuning the shapes it lacks when `tune`; says which cache is used. */
+export function gemmTable(addon: NativeAddon, configs: readonly PointConfig[], file: string | undefined, tune: boolean): GemmTable {
+  const cache = openGemmCache(addon, file);
+  if (!tune) {
+    for (const warning of cache.warnings) console.log(`  gemm: ${warning}`);
+    if (cache.entries.length > 0) console.log(`  gemm: ${cache.entries.length} tuned shapes from ${cache.file}`);
+    return { file: cache.file, entries: cache.entries };
+  }
+  console.log(`  gemm: tuning the shapes ${cache.file} lacks`);
+  const report = tuneGemms(addon, configs, cache, (line) => console.log(`  tune ${line}`));
+  for (const line of tuneSummary(report, cache.file)) console.log(`  gemm: ${line}`);
+  return { file: cache.file, entries: report.entries };
+}

@@ -1,0 +1,73 @@
+// `ftbench --help`: the bench and tune usage text, with the profiles' descriptions.
+import { PROFILES } from '../../suites/index.js';
+import { DEFAULT_GEMM_CACHE_DIR } from '../gemm/cache.js';
+import { DEFAULT_OUT, DEFAULT_POINT_TIMEOUT_S, PROFILE_ITERATIONS } from './args.js';
+
+/** `text` broken into lines of at most `width` characters, each starting with `indent`. */
+function wrap(text: string, width: number, indent: string): string {
+  const lines = [indent];
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1;
+    if (lines[last].length + word.length + 1 > width && lines[last].trim()) lines.push(`${indent}  ${word}`);
+    else lines[last] += lines[last].trim() ? ` ${word}` : word;
+  }
+  return lines.join('\n');
+}
+
+export const USAGE = `usage: npm run bench -- [options]        (or: ftbench bench [options])
+       npm run tune -- [options]         (or: ftbench tune [options])
+
+bench runs a profile's sweep point by point and writes <out>/<run-id>.jsonl (as points finish), .json,
+.csv (and .gemm.csv: the GEMMs each point ran, cuda). tune plans the profile's points and tunes every
+GEMM shape the tuning cache (${DEFAULT_GEMM_CACHE_DIR}/<gpu>-cuda<ver>-cublas<ver>.json) lacks.
+Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis in every sweep.
+
+  --profile NAME        ${Object.keys(PROFILES).join(' | ')}
+                        (default: smoke on the cpu backend; on cuda, h100 on an H100, else a100)
+  --backend NAME        cpu | cuda (default: cuda when the addon has it, else cpu)
+  --path LIST           keep only these paths: encoder, decoder, decoding
+  --variant LIST        fused, unfused (cuda); the cpu backend runs one variant, reference
+  --precision LIST      fp32, tf32, fp16, bf16 (the cpu backend runs fp32)
+  --batch LIST          batch sizes
+  --beam LIST           beam widths (decoder, decoding)
+  --seq LIST            encoder sequence lengths (and decoder/decoding steps unless --steps)
+  --steps LIST          decoder/decoding steps
+  --layers N --heads N --head-size N --inter-size N --vocab N
+                        model dims, one value each
+  --top-k LIST --top-p LIST --temperature LIST
+                        sampling (decoding at beam 1)
+  --full-length         every sequence at full length (no padding)
+  --graph, --no-graph   every variant replays a CUDA graph (the unfused encoder included), or none does
+                        (default: fused replays one, unfused launches each kernel from the host)
+  --mode LIST           auto, cold, hot or both (= cold,hot): cold flushes the L2 before each run, hot
+                        times back-to-back runs; auto (default) is cold under 1 ms, else hot
+  --profile-kernels     also trace ${PROFILE_ITERATIONS} units per point with CUPTI: time per stage and kernel (cuda)
+  --seed N              seed of the weights, inputs and sampling draws
+  --min-samples N       samples per point at least (default: the profile's, 20 on the GPU)
+  --min-time S          backend time the samples add up to at least, seconds (GPU default 0.25)
+  --max-noise PCT       past both minimums, stop once the samples' relative stdev is <= PCT (default 1)
+                        (or once it stops changing)
+  --timeout S           stop sampling a point after S seconds of wall time (GPU default 10)
+  --warmup S            backend time run before samples are kept, seconds (GPU default 0.1)
+  --out DIR             where the run's files go (default ${DEFAULT_OUT})
+  --run-id ID           the files' name (default <profile>-<yyyymmdd-hhmmss>, UTC)
+  --repeat N            run the whole sweep N times in one process (stability runs; points carry repeat)
+  --resume ID           finish run ID in --out: runs its points missing from <ID>.jsonl, with the run's
+                        own profile and options (no other sweep or measurement flag)
+  --point-timeout S     a point still running after S seconds is stopped and recorded as an error
+                        (default ${DEFAULT_POINT_TIMEOUT_S})
+  --markdown FILE       append a markdown summary of the run to FILE (e.g. $GITHUB_STEP_SUMMARY)
+  --tune                tune the shapes the GEMM cache lacks before running (cuda)
+  --suite NAME          points (default): the sweep; gemm: each distinct GEMM shape of the profile at
+                        fp32, tf32, fp16 and bf16 (unless --precision), tuned vs cuBLASLt's heuristic,
+                        written to <out>/gemm-<profile>-<date>.{json,csv} (cuda)
+  --gemm-cache FILE     the GEMM tuning cache to use (default: the device's file in ${DEFAULT_GEMM_CACHE_DIR})
+  -h, --help            this text
+
+profiles:
+${Object.values(PROFILES).map((p) => wrap(`${p.name}: ${p.description}`, 100, '  ')).join('\n')}
+
+Each point runs in a worker process: a crash or a timeout is recorded for that point and the sweep
+goes on. Ctrl-C stops after the current point (twice: at once) and still writes the run's files.
+
+exit: 0 every point ok and correct, 1 a point failed or is incorrect, 2 bad input, 130 interrupted`;
