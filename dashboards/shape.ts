@@ -9,7 +9,7 @@
 import { KEY_FIELDS, pairKey, PATHS, PRECISIONS, type PathName, type PointConfig, type PrecisionName } from '../src/engine/config.js';
 import { formatChange, type Comparison, type Verdict } from '../src/gate/compare.js';
 import type { Environment, Point, Results, Summary } from '../src/results/schema.js';
-import { deviceCeilings } from '../src/measure/environment.js';
+import { deviceCeilings } from '../src/results/device-ceilings.js';
 
 // ---------------------------------------------------------------------------------------------
 // Display types (the JSON embedded in the page; page.ts imports these types)

@@ -1,7 +1,7 @@
 // The GEMM CSVs (csv-stringify): `<run-id>.gemm.csv`, one row per GEMM per point of a run (what each
 // point ran and where its algorithm came from), and the GEMM suite's, one row per shape.
 import { stringify } from 'csv-stringify/sync';
-import { describeAlgo } from '../src/gemm/cache.js';
+import { describeAlgo } from '../src/engine/gemm-types.js';
 import type { GemmSuiteRow } from '../src/gemm/tuning.js';
 import type { Results } from '../src/results/schema.js';
 

@@ -9,13 +9,13 @@ import { describe, test } from 'node:test';
 import { GEMM_CHOICES_HEADER, GEMM_SUITE_HEADER, renderGemmChoicesCsv } from '../reporters/gemm-csv.js';
 import { main } from '../src/cli/main.js';
 import {
-  cacheFileName, describeAlgo, gemmKey, GemmCacheError, loadGemmCache, mergeEntries, readGemmCache, writeGemmCache,
-  type CacheDevice, type GemmEntry,
+  cacheFileName, gemmKey, GemmCacheError, loadGemmCache, mergeEntries, readGemmCache, writeGemmCache,
+  type CacheDevice,
 } from '../src/gemm/cache.js';
 import { writeGemmSuite } from '../src/cli/gemm-suite.js';
 import { gemmSuite, tuneGemms, untunedShapes, GEMM_SUITE_SCHEMA, GemmSuiteSchema } from '../src/gemm/tuning.js';
 import type { GemmTuningOptions, NativeAddon, NativeGemmChoice, NativeGemmTuned } from '../src/engine/native.js';
-import type { GemmAlgo, GemmShape } from '../src/results/schema.js';
+import { describeAlgo, type GemmAlgo, type GemmEntry, type GemmShape } from '../src/engine/gemm-types.js';
 import { cpuConfig, ENVIRONMENT, okPoint } from './harness-fixtures.js';
 
 const H100: CacheDevice = { gpu: 'NVIDIA H100 80GB HBM3', compute_capability: '9.0', cuda_runtime: '13.0', cublas: 'cuBLASLt 13.1.0' };

@@ -5,7 +5,7 @@ import { getProfile, PROFILES } from '../../suites/index.js';
 import type { BackendName, PointConfig } from '../engine/config.js';
 import { loadAddon, type NativeAddon } from '../engine/native.js';
 import { openGemmCache, tuneGemms, tuneSummary } from '../gemm/tuning.js';
-import type { GemmEntry } from '../gemm/cache.js';
+import type { GemmEntry } from '../engine/gemm-types.js';
 import type { Profile } from '../sweep/axes.js';
 import { expandProfile } from '../sweep/expand.js';
 import type { BenchRequest } from './args.js';

@@ -1,11 +1,10 @@
 // Typed access to the native addon (native/src/addon/addon.cc). Everything that touches the engine
 // goes through this module.
-import type { GemmEntry } from '../gemm/cache.js';
-import type { GemmChoice } from '../results/schema.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
+import type { GemmChoice, GemmEntry } from './gemm-types.js';
 
 /** The engine's view of a point: snake_case fields, as validated in native/src/common/config.cc. */
 export interface NativeConfig {

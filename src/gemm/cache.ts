@@ -1,5 +1,5 @@
 // The GEMM tuning cache: results/gemm/<gpu>-cuda<ver>-cublas<ver>.json, written by `npm run tune`
-// (src/tune.ts) and handed to the engine, which looks each GEMM it plans up in it. An entry is keyed
+// (src/cli/tune.ts) and handed to the engine, which looks each GEMM it plans up in it. An entry is keyed
 // by (batch count, m, n, k, transposes, data/compute type, epilogue) and holds the winner's whole
 // cuBLASLt configuration, its time, the heuristic's time and what tuning tried and rejected.
 // A cache made on another GPU or with other CUDA / cuBLAS versions is ignored with a warning; a
@@ -8,29 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../results/writer.js';
-import { GemmAlgoSchema, GemmShapeSchema, type GemmAlgo, type GemmShape } from '../results/schema.js';
+import { GemmEntrySchema, type GemmEntry, type GemmShape } from '../engine/gemm-types.js';
 import { InputError } from '../input-error.js';
 
 export const GEMM_CACHE_SCHEMA = 'ftbench/gemm-cache@1';
 export const DEFAULT_GEMM_CACHE_DIR = 'results/gemm';
 
-const count = z.number().int().nonnegative();
-const ms = z.number().finite().positive();
-
-export const GemmEntrySchema = z.object({
-  key: z.string(),
-  shape: GemmShapeSchema,
-  algo: GemmAlgoSchema,
-  /** Nothing beat cuBLASLt's heuristic by more than 1 %: its algorithm is the one kept. */
-  heuristic_kept: z.boolean(),
-  tuned_ms: ms,
-  heuristic_ms: ms,
-  candidates_tried: count,
-  /** Candidates whose output differed from the heuristic's beyond the type's tolerance (or failed). */
-  rejected: z.array(z.string()),
-  roles: z.array(z.string()),
-  tuned_at: z.string(),
-});
 export const CacheDeviceSchema = z.object({
   gpu: z.string().min(1), compute_capability: z.string(), cuda_runtime: z.string().min(1), cublas: z.string().min(1),
 });
@@ -40,7 +23,6 @@ export const GemmCacheSchema = z.object({
   entries: z.array(GemmEntrySchema),
 });
 
-export type GemmEntry = z.infer<typeof GemmEntrySchema>;
 export type CacheDevice = z.infer<typeof CacheDeviceSchema>;
 export type GemmCache = z.infer<typeof GemmCacheSchema>;
 
@@ -51,11 +33,6 @@ export class GemmCacheError extends InputError {}
 export function gemmKey(shape: GemmShape): string {
   const transposes = `${shape.trans_a ? 'T' : 'N'}${shape.trans_b ? 'T' : 'N'}`;
   return `${shape.batch_count}x${shape.m}x${shape.n}x${shape.k} ${transposes} ${shape.dtype} ${shape.epilogue}`;
-}
-
-/** "algo 66 tile 18 stages 4 splitk 1 reduction 0 swizzle 0 custom 0 cluster 0 workspace 0": an algorithm in one cell. */
-export function describeAlgo(algo: GemmAlgo): string {
-  return (Object.keys(algo) as (keyof GemmAlgo)[]).map((field) => `${field === 'id' ? 'algo' : field} ${algo[field]}`).join(' ');
 }
 
 /** What a cache is valid for, from a run's device fields (the addon's deviceInfo). */

@@ -4,9 +4,10 @@
 // bench on, so every shape's chosen algorithm is timed against cuBLASLt's heuristic.
 import { z } from 'zod';
 import { configKey, type PointConfig, type PrecisionName } from '../engine/config.js';
-import { describeAlgo, gemmKey, loadGemmCache, cacheDevice, mergeEntries, writeGemmCache, type GemmEntry, type LoadedCache } from './cache.js';
+import { gemmKey, loadGemmCache, cacheDevice, mergeEntries, writeGemmCache, type LoadedCache } from './cache.js';
 import { nativeErrorCode, type NativeAddon, type NativeGemmChoice } from '../engine/native.js';
-import { EnvSchema, GemmShapeSchema, type GemmChoice, type GemmShape, type Point } from '../results/schema.js';
+import { describeAlgo, GemmShapeSchema, type GemmChoice, type GemmEntry, type GemmShape } from '../engine/gemm-types.js';
+import { EnvSchema, type Point } from '../results/schema.js';
 
 /** The tuning cache of the GPU and library versions the addon runs on (`file` instead, when given). */
 export function openGemmCache(addon: NativeAddon, file?: string): LoadedCache {

@@ -2,7 +2,7 @@
 // the backend's device (the addon), Node, the git state of the checkout, the command line.
 import { execFileSync } from 'node:child_process';
 import si from 'systeminformation';
-import { PRECISIONS, type BackendName, type PrecisionName } from '../engine/config.js';
+import type { BackendName } from '../engine/config.js';
 import { projectRoot, type NativeAddon } from '../engine/native.js';
 import type { Environment } from '../results/schema.js';
 
@@ -43,35 +43,6 @@ async function hostInfo(): Promise<Environment['host']> {
 export async function captureEnvironment(addon: NativeAddon, backend: BackendName): Promise<Environment> {
   const peaks = Object.entries(addon.calibrate(backend)).map(([key, value]) => [key, String(value)]);
   return { host: await hostInfo(), device: { ...addon.deviceInfo(backend), ...Object.fromEntries(peaks) }, git: gitState() };
-}
-
-/** What a point's measurement needs to know of the device (src/measure/runner.ts). */
-export interface DeviceCeilings {
-  /** The SM clock samples are checked against (throttle detection); 0: no clock to check. */
-  sm_clock_max_mhz: number;
-  /** Measured copy bandwidth and GEMM TFLOP/s per precision; absent when not measured. */
-  peak_gbps?: number;
-  peak_tflops?: Partial<Record<PrecisionName, number>>;
-}
-
-function positiveNumber(text: string | undefined): number | undefined {
-  const value = Number(text);
-  return text !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
-}
-
-/** The ceilings recorded in an environment's device fields (sm_clock_max_mhz, peak_gbps, peak_tflops_<precision>). */
-export function deviceCeilings(env: Pick<Environment, 'device'>): DeviceCeilings {
-  const peakTflops: Partial<Record<PrecisionName, number>> = {};
-  for (const precision of PRECISIONS) {
-    const value = positiveNumber(env.device[`peak_tflops_${precision}`]);
-    if (value !== undefined) peakTflops[precision] = value;
-  }
-  const peakGbps = positiveNumber(env.device.peak_gbps);
-  return {
-    sm_clock_max_mhz: positiveNumber(env.device.sm_clock_max_mhz) ?? 0,
-    ...(peakGbps === undefined ? {} : { peak_gbps: peakGbps }),
-    ...(Object.keys(peakTflops).length > 0 ? { peak_tflops: peakTflops } : {}),
-  };
 }
 
 /** Quotes an argument for a POSIX shell when it needs it. */

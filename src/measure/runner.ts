@@ -7,7 +7,7 @@
 import { Bench } from 'tinybench';
 import type { Measurement } from '../sweep/axes.js';
 import { configKey, type MeasureMode, type PointConfig } from '../engine/config.js';
-import type { DeviceCeilings } from './environment.js';
+import type { DeviceCeilings } from '../results/device-ceilings.js';
 import { checkOutputs } from '../check/correctness.js';
 import { bytesMoved, flopCount } from './flops.js';
 import { loadAddon, nativeErrorCode, type NativeAddon, type NativeGemmTuned, type NativeModel, type NativeSample } from '../engine/native.js';

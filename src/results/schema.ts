@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { BACKENDS, configKey, MODES, PATHS, PRECISIONS, VARIANTS, type PointConfig } from '../engine/config.js';
 import { STOP_REASONS } from '../measure/stop-rule.js';
+import { GemmChoiceSchema } from '../engine/gemm-types.js';
 import { InputError } from '../input-error.js';
 
 export const SCHEMA_ID = 'ftbench/results@1';
@@ -65,36 +66,6 @@ export const StageTimeSchema = z.object({ name: z.string(), calls: finite, total
 export const KernelTimeSchema = z.object({
   name: z.string(), kind: z.enum(['kernel', 'memcpy', 'memset']), stage: z.string(), calls: finite, total_ms: finite, mean_ms: finite,
   grid: z.string().nullable(), block: z.string().nullable(),
-});
-
-/** A GEMM's key fields (src/gemm/cache.ts keys tuned algorithms by them). */
-export const GEMM_DTYPES = ['f32', 'f32/tf32', 'f16', 'bf16'] as const;
-export const GemmShapeSchema = z.object({
-  m: count, n: count, k: count, batch_count: count,
-  trans_a: z.boolean(), trans_b: z.boolean(),
-  dtype: z.enum(GEMM_DTYPES),
-  epilogue: z.enum(['none', 'bias', 'bias_gelu', 'bias_relu']),
-});
-/**
- * A cuBLASLt algorithm's whole configuration: values of cuBLASLt's own attributes, taken as it
- * reports them (enum ids such as cublasLtMatmulTile_t; split-K -1 on some Hopper algorithms).
- */
-const attribute = z.number().int();
-export const GemmAlgoSchema = z.object({
-  id: attribute, tile: attribute, stages: attribute, splitk: attribute, reduction: attribute, swizzle: attribute,
-  custom: attribute, inner: attribute, cluster: attribute, workspace: count,
-});
-/** A GEMM a point ran: its role in the model, shape, algorithm, and where the algorithm came from. */
-export const GemmChoiceSchema = GemmShapeSchema.extend({
-  role: z.string(),
-  algo: GemmAlgoSchema,
-  /** tuned: from the tuning cache; heuristic: cuBLASLt's first choice (the shape was not in the cache). */
-  source: z.enum(['tuned', 'heuristic']),
-  /** Why the heuristic ran though the cache had the shape. */
-  note: z.string().optional(),
-  /** The cache's confirmed times of the tuned and the heuristic algorithm; null without a cache entry. */
-  tuned_ms: finite.nullable(),
-  heuristic_ms: finite.nullable(),
 });
 
 export const CheckSchema = z.object({ name: z.string(), ok: z.boolean(), detail: z.string().optional() });
@@ -171,9 +142,6 @@ export const StreamLineSchema = z.discriminatedUnion('type', [
 ]);
 
 export type Summary = z.infer<typeof SummarySchema>;
-export type GemmShape = z.infer<typeof GemmShapeSchema>;
-export type GemmAlgo = z.infer<typeof GemmAlgoSchema>;
-export type GemmChoice = z.infer<typeof GemmChoiceSchema>;
 export type Check = z.infer<typeof CheckSchema>;
 export type StageTime = z.infer<typeof StageTimeSchema>;
 export type KernelTime = z.infer<typeof KernelTimeSchema>;
