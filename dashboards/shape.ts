@@ -6,10 +6,13 @@
 // Strings that reach plotly (names, hover text, category labels) go through plotlyText(): plotly
 // renders a subset of HTML in them, so results-file strings are entity-escaped there. Strings that
 // reach the DOM are inserted by page.ts with textContent and need no escaping here.
-import { KEY_FIELDS, pairKey, PATHS, PRECISIONS, type PathName, type PointConfig, type PrecisionName } from '../src/engine/config.js';
-import { formatChange, type Comparison, type Verdict } from '../src/gate/compare.js';
+import {
+  decodeStrategy, KEY_FIELDS, pairKey, PATHS, pointLabel, PRECISIONS, type PathName, type PointConfig, type PrecisionName,
+} from '../src/engine/config.js';
+import { formatChange, VERDICT_ORDER, type Comparison, type Verdict } from '../src/gate/compare.js';
 import type { Environment, Point, Results, Summary } from '../src/results/schema.js';
 import { deviceCeilings } from '../src/results/device-ceilings.js';
+import { BERT_BASE, FT_DECODER as FT_DECODING } from '../suites/models.js';
 
 // ---------------------------------------------------------------------------------------------
 // Display types (the JSON embedded in the page; page.ts imports these types)
@@ -115,23 +118,6 @@ const numberCell = (value: number | null | undefined, suffix = ''): Cell => ({
   sort: value ?? null,
 });
 const textCell = (value: string): Cell => ({ display: value, sort: value });
-
-/** How a decoder/decoding point picks tokens: "beam 4", "top-k 4", "top-p 0.75", "top-k 4, top-p 0.75". */
-export function decodeStrategy(config: Pick<PointConfig, 'beam' | 'top_k' | 'top_p'>): string {
-  const sampling = [config.top_k > 0 ? `top-k ${config.top_k}` : '', config.top_p > 0 ? `top-p ${config.top_p}` : '']
-    .filter(Boolean)
-    .join(', ');
-  return config.beam === 1 && sampling ? sampling : `beam ${config.beam}`;
-}
-
-/** A short human label for a point: "encoder fused fp16 b32 s128 12L 12×64". */
-export function pointLabel(config: PointConfig): string {
-  const strategy = config.path === 'encoder' ? '' : ` ${decodeStrategy(config)}`;
-  return (
-    `${config.path} ${config.variant} ${config.precision} b${config.batch} s${config.seq}${strategy}` +
-    ` ${config.layers}L ${config.heads}×${config.head_size}`
-  );
-}
 
 /** Makes labels unique by numbering repeats ("x", "x (2)"), so plotly categories never merge. */
 function uniqueLabels(labels: string[]): string[] {
@@ -506,8 +492,6 @@ export interface PublishedFigure {
   value: number;
 }
 
-const BERT_BASE: Partial<PointConfig> = { layers: 12, heads: 12, head_size: 64, inter_size: 3072 };
-const FT_DECODING: Partial<PointConfig> = { layers: 6, heads: 8, head_size: 64, inter_size: 2048, vocab: 31538 };
 const SWEEP_DECODING: Partial<PointConfig> = { ...FT_DECODING, seq: 128 };
 
 export const PUBLISHED_FIGURES: PublishedFigure[] = [
@@ -1026,8 +1010,6 @@ export function failuresTable(results: Results): Table | null {
 // ---------------------------------------------------------------------------------------------
 // Compare mode (the gate's verdicts)
 
-/** Legend and count order. */
-const VERDICT_ORDER: Verdict[] = ['slower', 'noisy', 'incomparable', 'faster', 'same'];
 const VERDICT_COLORS: Record<Verdict, string> = {
   slower: '#d62728',
   noisy: '#ff7f0e',

@@ -2,9 +2,10 @@
 // (they are test data, not measurements), so tests can predict every number the page shows.
 import { DEFAULT_CONFIG, configKey, type PointConfig } from '../src/engine/config.js';
 import { parseResults, SCHEMA_ID, type Point, type Results } from '../src/results/schema.js';
+import { BERT_BASE as BERT_BASE_DIMS, FT_DECODER } from '../suites/models.js';
 
-export const BERT_BASE = { layers: 12, heads: 12, head_size: 64, inter_size: 3072, max_seq: 512 };
-export const FT_DECODING = { layers: 6, heads: 8, head_size: 64, inter_size: 2048, vocab: 31538, max_seq: 128, seq: 128, mem_len: 128 };
+export const BERT_BASE = { ...BERT_BASE_DIMS, max_seq: 512 };
+export const FT_DECODING = { ...FT_DECODER, max_seq: 128, seq: 128, mem_len: 128 };
 
 export function config(fields: Partial<PointConfig> & Pick<PointConfig, 'path' | 'variant' | 'precision'>): PointConfig {
   return { ...DEFAULT_CONFIG, backend: 'cuda', ...fields };

@@ -5,14 +5,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { configKey } from '../src/engine/config.js';
+import { configKey, decodeStrategy, pointLabel } from '../src/engine/config.js';
 import { compareRuns } from '../src/gate/compare.js';
 import { parseResults } from '../src/results/schema.js';
 import { dashboardHtml, defaultOutput, loadRun, main } from '../dashboards/cli.js';
 import { embedJson, escapeHtml, renderHtml } from '../dashboards/html.js';
 import {
-  breakdownCharts, buildDashboard, comparisonView, decodeStrategy, efficiencyCharts, failuresTable, formatNumber,
-  gemmSection, headerGroups, hoverText, measuredPoints, pathViews, plotlyText, pointLabel, readPeaks, readPointExtras,
+  breakdownCharts, buildDashboard, comparisonView, efficiencyCharts, failuresTable, formatNumber,
+  gemmSection, headerGroups, hoverText, measuredPoints, pathViews, plotlyText, readPeaks, readPointExtras,
   referenceTable, speedupHeatmaps, type Chart, type MeasuredPoint, type Table, type Trace,
 } from '../dashboards/shape.js';
 import {
@@ -417,7 +417,7 @@ describe('compare mode', () => {
     const comparison = compareRuns(gpuResults(), slowerCandidate(), { allowEnvMismatch: true });
     const view = comparisonView(comparison, 'baseline.json');
     assert.equal(view.baseline, 'baseline.json');
-    assert.equal(view.summary, '1 regression · 1 slower · 0 noisy · 2 incomparable · 0 faster · 40 same · 0 added · 1 removed');
+    assert.equal(view.summary, '1 regression · 1 slower · 0 faster · 40 same · 0 noisy · 2 incomparable · 0 added · 1 removed');
     assert.deepEqual(view.warnings, ['environment differs from the baseline: device.driver: "580.95" vs "590.10"']);
     const first = view.table.rows[0].map((cell) => cell.display);
     assert.deepEqual(first.slice(0, 7), [

@@ -1,7 +1,8 @@
 // Sweep progress: the bar redrawn in place on a terminal, plain lines elsewhere, the ETA at the pace so far.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatDuration, pointLabel, Progress } from '../src/run/progress.js';
+import { pointLabel } from '../src/engine/config.js';
+import { formatDuration, Progress } from '../src/run/progress.js';
 import { cpuConfig } from './harness-fixtures.js';
 
 function stream(isTTY: boolean) {
@@ -15,9 +16,9 @@ describe('progress', () => {
     assert.deepEqual([formatDuration(0), formatDuration(42.4), formatDuration(185), formatDuration(3720)], ['0s', '42s', '3m05s', '1h02m']);
   });
 
-  test('labels name path, variant, precision, batch, beam, steps and sampling', () => {
-    assert.equal(pointLabel(cpuConfig({ seq: 128, batch: 32 })), 'encoder reference fp32 b32 seq128');
-    assert.equal(pointLabel(cpuConfig({ path: 'decoding', batch: 8, beam: 1, seq: 32, top_k: 4 })), 'decoding reference fp32 b8 beam1 seq32 top-k4');
+  test('labels name path, variant, precision, batch, steps, beam or sampling and the model', () => {
+    assert.equal(pointLabel(cpuConfig({ seq: 128, batch: 32 })), 'encoder reference fp32 b32 s128 1L 2×8');
+    assert.equal(pointLabel(cpuConfig({ path: 'decoding', batch: 8, beam: 1, seq: 32, top_k: 4 })), 'decoding reference fp32 b8 s32 top-k 4 1L 2×8');
   });
 
   test('a terminal gets one bar, redrawn in place, with i / n and the ETA', () => {

@@ -97,6 +97,18 @@ export const hiddenSize = (c: Pick<PointConfig, 'heads' | 'head_size'>): number 
 export const isSampling = (c: Pick<PointConfig, 'beam' | 'top_k' | 'top_p'>): boolean =>
   c.beam === 1 && (c.top_k > 0 || c.top_p > 0);
 
+/** How a decoder/decoding point picks tokens: "beam 4", "top-k 4", "top-p 0.75", "top-k 4, top-p 0.75". */
+export function decodeStrategy(c: Pick<PointConfig, 'beam' | 'top_k' | 'top_p'>): string {
+  const sampling = [c.top_k > 0 ? `top-k ${c.top_k}` : '', c.top_p > 0 ? `top-p ${c.top_p}` : ''].filter(Boolean).join(', ');
+  return c.beam === 1 && sampling ? sampling : `beam ${c.beam}`;
+}
+
+/** A point in a few words, wherever one is shown (progress, dashboard): "encoder fused fp16 b32 s128 12L 12×64". */
+export function pointLabel(c: PointConfig): string {
+  const strategy = c.path === 'encoder' ? '' : ` ${decodeStrategy(c)}`;
+  return `${c.path} ${c.variant} ${c.precision} b${c.batch} s${c.seq}${strategy} ${c.layers}L ${c.heads}×${c.head_size}`;
+}
+
 /** Fields that identify a point across runs (the gate and --resume match on this key). */
 export const KEY_FIELDS = [
   'backend', 'path', 'variant', 'precision', 'batch', 'beam', 'seq', 'layers', 'heads', 'head_size',

@@ -22,6 +22,8 @@ import { CONFIDENCE, ratioInterval } from './hodges-lehmann.js';
 import { InputError } from '../input-error.js';
 
 export type Verdict = 'faster' | 'slower' | 'same' | 'noisy' | 'incomparable';
+/** The order verdicts are counted and listed in, by every output (console, markdown, dashboard). */
+export const VERDICT_ORDER: readonly Verdict[] = ['slower', 'faster', 'same', 'noisy', 'incomparable'];
 
 export interface PointComparison {
   key: string;

@@ -3,7 +3,7 @@
 import { KEY_FIELDS, type PointConfig } from '../engine/config.js';
 import type { Results } from '../results/schema.js';
 import { CONFIDENCE } from './hodges-lehmann.js';
-import type { Comparison, Metric, PointComparison, Verdict } from './compare.js';
+import { VERDICT_ORDER, type Comparison, type Metric, type PointComparison } from './compare.js';
 
 export const TABLE_WIDTH = 120;
 export const VERDICTS_SCHEMA = 'ftbench/gate@1';
@@ -17,15 +17,14 @@ export interface GateContext {
   strict: boolean;
 }
 
-const VERDICT_ORDER: readonly Verdict[] = ['slower', 'faster', 'same', 'noisy', 'incomparable'];
-
 /** Key fields whose values differ between the compared points (the rest say nothing). */
 function varyingFields(configs: readonly PointConfig[]): (keyof PointConfig)[] {
   const varying = KEY_FIELDS.filter((field) => new Set(configs.map((config) => config[field])).size > 1);
   return varying.length > 0 ? varying : ['path', 'variant', 'precision'];
 }
 
-const pointLabel = (config: PointConfig, fields: readonly (keyof PointConfig)[]): string =>
+/** The point's values of `fields` (the ones that vary in this comparison), as field=value. */
+const keyFieldsText = (config: PointConfig, fields: readonly (keyof PointConfig)[]): string =>
   fields.map((field) => `${field}=${config[field]}`).join(' ');
 
 const formatRatio = (ratio: number | null): string => (ratio === null ? '-' : ratio.toFixed(3));
@@ -75,7 +74,7 @@ export function renderTable(comparison: Comparison, context: GateContext): strin
   for (const point of comparison.points) {
     const verdict = point.regression ? `${point.verdict}!` : point.verdict;
     lines.push(row([verdict, formatRatio(point.ratio), formatCi(point.ci), formatMs(point.baseline_ms),
-      formatMs(point.candidate_ms)], pointLabel(point.config, fields)));
+      formatMs(point.candidate_ms)], keyFieldsText(point.config, fields)));
     lines.push(fit(`${' '.repeat(13)}${point.reason}`, TABLE_WIDTH));
   }
   for (const key of comparison.added) lines.push(fit(`added:   ${key}`, TABLE_WIDTH));
@@ -99,7 +98,7 @@ function markdownTable(points: readonly PointComparison[], fields: readonly (key
   for (const point of points) {
     const verdict = point.regression ? `**${point.verdict}** (regression)` : point.verdict;
     lines.push(`| ${[verdict, formatRatio(point.ratio), formatCi(point.ci), formatMs(point.baseline_ms),
-      formatMs(point.candidate_ms), pointLabel(point.config, fields), point.reason].map(cell).join(' | ')} |`);
+      formatMs(point.candidate_ms), keyFieldsText(point.config, fields), point.reason].map(cell).join(' | ')} |`);
   }
   return lines;
 }

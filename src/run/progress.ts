@@ -1,6 +1,6 @@
 // Sweep progress on stderr. On a terminal: one bar, redrawn in place, with point i / n, the point
 // running and the time left at the pace so far. Elsewhere (CI logs, pipes): one plain line per point.
-import type { PointConfig } from '../engine/config.js';
+import { pointLabel, type PointConfig } from '../engine/config.js';
 
 /** "42s", "3m05s", "1h02m". */
 export function formatDuration(seconds: number): string {
@@ -8,13 +8,6 @@ export function formatDuration(seconds: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-/** A point in a few words: "decoding fused fp16 b8 beam4 seq128 top-k4". */
-export function pointLabel(c: PointConfig): string {
-  const sampling = c.top_k > 0 ? ` top-k${c.top_k}` : c.top_p > 0 ? ` top-p${c.top_p}` : '';
-  const beam = c.path === 'encoder' ? '' : ` beam${c.beam}`;
-  return `${c.path} ${c.variant} ${c.precision} b${c.batch}${beam} seq${c.seq}${sampling}`;
 }
 
 const BAR_WIDTH = 24;

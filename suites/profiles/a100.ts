@@ -2,11 +2,10 @@
 // runnable on any CUDA GPU: the name says whose table it reproduces.
 import type { Profile, Sweep } from '../../src/sweep/axes.js';
 import type { PrecisionName } from '../../src/engine/config.js';
+import { BERT_BASE, FT_DECODER } from '../models.js';
 
-/** BERT-base. */
-export const BERT_BASE = { layers: 12, heads: 12, head_size: 64, inter_size: 3072 } as const;
-/** FT's decoding benchmark model; FT's decoding sample feeds a memory as long as the output (128). */
-export const FT_DECODER = { layers: 6, heads: 8, head_size: 64, inter_size: 2048, vocab: 31538, mem_len: 128 } as const;
+/** FT's decoder as its decoding sample runs it: with a memory (encoder output) as long as the output, 128. */
+export const FT_DECODER_WITH_MEMORY = { ...FT_DECODER, mem_len: 128 } as const;
 export const FT_STEPS = [128];
 /** The baseline first: its outputs are the next (fused) point's reference, with no extra run (src/check/references.ts). */
 export const BOTH_VARIANTS: Sweep['variant'] = ['unfused', 'fused'];
@@ -35,7 +34,7 @@ export interface MatrixShape {
 
 /** FT's decoder, beam-search and sampling sweeps over `batch` for `steps`, fp32/fp16/bf16 and both variants. */
 export function decodingSweeps(shape: Pick<MatrixShape, 'precisions' | 'decodingBatch'>, steps: number[]): Sweep[] {
-  const decoding = { ...FT_DECODER, variant: BOTH_VARIANTS, precision: shape.precisions, batch: shape.decodingBatch, seq: steps };
+  const decoding = { ...FT_DECODER_WITH_MEMORY, variant: BOTH_VARIANTS, precision: shape.precisions, batch: shape.decodingBatch, seq: steps };
   return [
     { name: 'FT decoder and beam-search decoding', ...decoding, path: ['decoder', 'decoding'], beam: [1, 4, 32] },
     { name: 'FT top-k sampling', ...decoding, path: ['decoding'], top_k: [4, 32] },

@@ -2,7 +2,7 @@
 // the length of FT's decoding sample (batch 8, beam 4: the 8 ms target; the decoder's per-step
 // latency), plus batch 128, beam 4 over 128 steps for the 120 000 tokens/s target.
 import type { Profile } from '../../src/sweep/axes.js';
-import { A100_MEASUREMENT, BOTH_VARIANTS, decodingSweeps, FT_DECODER } from './a100.js';
+import { A100_MEASUREMENT, BOTH_VARIANTS, decodingSweeps, FT_DECODER_WITH_MEMORY } from './a100.js';
 
 const precisions: Profile['sweeps'][number]['precision'] = ['fp32', 'fp16', 'bf16'];
 
@@ -15,7 +15,7 @@ export const decoding: Profile = {
   sweeps: [
     ...decodingSweeps({ precisions, decodingBatch: [1, 8, 128] }, [32]),
     {
-      name: 'FT decoding throughput, batch 128 beam 4, 128 steps', ...FT_DECODER, path: ['decoding'], variant: BOTH_VARIANTS,
+      name: 'FT decoding throughput, batch 128 beam 4, 128 steps', ...FT_DECODER_WITH_MEMORY, path: ['decoding'], variant: BOTH_VARIANTS,
       precision: precisions, batch: [128], beam: [4], seq: [128],
     },
   ],

@@ -2,11 +2,12 @@
 // `npm run bench -- --profile stability --repeat 5` measures them five times in one process; their
 // medians should agree within 1% (results/h100/stability-*.csv).
 import type { Profile, Sweep } from '../../src/sweep/axes.js';
-import { BERT_BASE, FT_DECODER, GPU_MEASUREMENT } from './a100.js';
+import { BERT_BASE } from '../models.js';
+import { FT_DECODER_WITH_MEMORY, GPU_MEASUREMENT } from './a100.js';
 
 const fusedFp16: Pick<Sweep, 'variant' | 'precision'> = { variant: ['fused'], precision: ['fp16'] };
 const encoder = { ...BERT_BASE, ...fusedFp16 };
-const decoder = { ...FT_DECODER, ...fusedFp16 };
+const decoder = { ...FT_DECODER_WITH_MEMORY, ...fusedFp16 };
 
 export const stability: Profile = {
   name: 'stability',
