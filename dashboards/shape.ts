@@ -11,6 +11,7 @@ import {
 } from '../src/engine/config.js';
 import { formatChange, VERDICT_ORDER, type Comparison, type Verdict } from '../src/gate/compare.js';
 import type { Environment, Point, Results, Summary } from '../src/results/schema.js';
+import { describeAlgo } from '../src/engine/gemm-types.js';
 import { deviceCeilings } from '../src/results/device-ceilings.js';
 import { BERT_BASE, FT_DECODER as FT_DECODING } from '../suites/models.js';
 
@@ -142,10 +143,8 @@ const PATH_SYMBOL: Record<PathName, string> = { encoder: 'circle', decoder: 'dia
 const VARIANT_FILL: Record<PointConfig['variant'], string> = { fused: '', unfused: '-open', reference: '-dot' };
 
 // ---------------------------------------------------------------------------------------------
-// Optional per-point records that the results schema does not declare yet (GEMM choices, kernel and
-// stage breakdowns, GB/s). ResultsSchema strips unknown keys when parsing, so these are read from
-// the raw JSON, point by point (same order as results.points). A malformed record is skipped and
-// reported on the page; it never stops the dashboard.
+// Per-point records (GEMM choices, stage and kernel breakdowns, GB/s) from the schema's optional
+// point fields, in the shape the views take; a point without them has empty ones.
 
 export interface GemmRecord {
   role: string;
@@ -175,119 +174,17 @@ export interface PointExtras {
   kernels: TimedRecord[];
 }
 
-export interface ExtrasReading {
-  extras: PointExtras[];
-  issues: string[];
-}
-
-class RecordIssue extends Error {}
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function requireString(record: Json, field: string, where: string): string {
-  const value = record[field];
-  if (typeof value !== 'string') throw new RecordIssue(`${where}.${field}: expected a string`);
-  return value;
-}
-
-function requireNumber(record: Json, field: string, where: string): number {
-  const value = record[field];
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new RecordIssue(`${where}.${field}: expected a number`);
-  return value;
-}
-
-function optionalNumber(record: Json, field: string, where: string): number | null {
-  return record[field] === undefined || record[field] === null ? null : requireNumber(record, field, where);
-}
-
-function optionalString(record: Json, field: string, where: string): string | null {
-  return record[field] === undefined || record[field] === null ? null : requireString(record, field, where);
-}
-
-/** "algo=6 tile=128x256 stages=4" from an algorithm object, or the string as recorded. */
-function describeAlgo(value: unknown, where: string): string {
-  if (typeof value === 'string') return value;
-  if (isObject(value)) {
-    return Object.entries(value)
-      .map(([key, field]) => `${key}=${typeof field === 'object' ? JSON.stringify(field) : String(field)}`)
-      .join(' ');
-  }
-  throw new RecordIssue(`${where}.algo: expected a string or an object`);
-}
-
-function readGemm(record: Json, where: string): GemmRecord {
-  const gemm: GemmRecord = {
-    role: requireString(record, 'role', where),
-    m: requireNumber(record, 'm', where),
-    n: requireNumber(record, 'n', where),
-    k: requireNumber(record, 'k', where),
-    batch_count: optionalNumber(record, 'batch_count', where) ?? 1,
-    dtype: requireString(record, 'dtype', where),
-    algo: describeAlgo(record.algo, where),
-    source: requireString(record, 'source', where),
-    tuned_ms: optionalNumber(record, 'tuned_ms', where),
-    heuristic_ms: optionalNumber(record, 'heuristic_ms', where),
-  };
-  return gemm;
-}
-
-function readTimed(record: Json, where: string): TimedRecord {
+/** A point's optional records, as the views take them (absent fields give empty ones). */
+export function pointExtras(point: Point): PointExtras {
   return {
-    name: requireString(record, 'name', where),
-    stage: optionalString(record, 'stage', where),
-    calls: optionalNumber(record, 'calls', where),
-    total_ms: requireNumber(record, 'total_ms', where),
+    gbps: point.summary?.gbps ?? null,
+    gemms: (point.gemms ?? []).map((gemm) => ({
+      role: gemm.role, m: gemm.m, n: gemm.n, k: gemm.k, batch_count: gemm.batch_count, dtype: gemm.dtype,
+      algo: describeAlgo(gemm.algo), source: gemm.source, tuned_ms: gemm.tuned_ms, heuristic_ms: gemm.heuristic_ms,
+    })),
+    stages: (point.stages ?? []).map((stage) => ({ name: stage.name, stage: null, calls: stage.calls, total_ms: stage.total_ms })),
+    kernels: (point.kernels ?? []).map((kernel) => ({ name: kernel.name, stage: kernel.stage, calls: kernel.calls, total_ms: kernel.total_ms })),
   };
-}
-
-function readList<T>(value: unknown, where: string, read: (record: Json, where: string) => T, issues: string[]): T[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) {
-    issues.push(`${where}: expected an array`);
-    return [];
-  }
-  const records: T[] = [];
-  value.forEach((item, index) => {
-    const itemWhere = `${where}[${index}]`;
-    try {
-      if (!isObject(item)) throw new RecordIssue(`${itemWhere}: expected an object`);
-      records.push(read(item, itemWhere));
-    } catch (error) {
-      if (!(error instanceof RecordIssue)) throw error;
-      issues.push(`${error.message} (skipped)`);
-    }
-  });
-  return records;
-}
-
-/**
- * Reads `points[i].summary.gbps`, `points[i].gemms`, `points[i].stages` and `points[i].kernels` from
- * the raw (already schema-validated) results JSON. Absent fields give empty extras.
- */
-export function readPointExtras(raw: unknown): ExtrasReading {
-  const issues: string[] = [];
-  const points = isObject(raw) && Array.isArray(raw.points) ? raw.points : [];
-  const extras = points.map((point: unknown, index): PointExtras => {
-    const where = `points[${index}]`;
-    const record = isObject(point) ? point : {};
-    const summary = isObject(record.summary) ? record.summary : {};
-    let gbps: number | null = null;
-    try {
-      gbps = optionalNumber(summary, 'gbps', `${where}.summary`);
-    } catch (error) {
-      if (!(error instanceof RecordIssue)) throw error;
-      issues.push(`${error.message} (ignored)`);
-    }
-    return {
-      gbps,
-      gemms: readList(record.gemms, `${where}.gemms`, readGemm, issues),
-      stages: readList(record.stages, `${where}.stages`, readTimed, issues),
-      kernels: readList(record.kernels, `${where}.kernels`, readTimed, issues),
-    };
-  });
-  return { extras, issues };
 }
 
 export const NO_EXTRAS: PointExtras = { gbps: null, gemms: [], stages: [], kernels: [] };
@@ -1099,20 +996,21 @@ export function comparisonView(comparison: Comparison, baselineName: string): Co
 
 export interface DashboardInput {
   results: Results;
-  /** Optional per-point records read from the raw file by readPointExtras(). */
-  extras: ExtrasReading;
+  /** What the results reader reported without stopping (a half-written last JSONL line). */
+  readWarnings?: string[];
   /** The comparison with a baseline, shaped by comparisonView(). */
   comparison?: ComparisonView;
 }
 
 export function buildDashboard(input: DashboardInput): DashboardData {
-  const { results, extras } = input;
-  const points = measuredPoints(results, extras.extras);
+  const { results } = input;
+  const extras = results.points.map(pointExtras);
+  const points = measuredPoints(results, extras);
   const peaks = readPeaks(results.env);
   const warnings: string[] = [];
   if (results.run.finished_at === null) warnings.push('Partial run: it has not finished; only the points recorded so far are shown.');
   if (points.length === 0) warnings.push('No point finished with timings; there is nothing to chart.');
-  warnings.push(...extras.issues.map((issue) => `Unreadable optional record: ${issue}`));
+  warnings.push(...(input.readWarnings ?? []));
   const deviceName = results.env.device.name ?? results.run.backend;
   return {
     title: `ftbench · ${results.run.id} · ${deviceName}`,
@@ -1125,7 +1023,7 @@ export function buildDashboard(input: DashboardInput): DashboardData {
     references: referenceTable(points),
     gemms: gemmSection(points, peaks),
     breakdowns: breakdownCharts(points),
-    points: pointsTable(results, extras.extras),
+    points: pointsTable(results, extras),
     failures: failuresTable(results),
   };
 }

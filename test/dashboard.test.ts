@@ -7,12 +7,13 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { configKey, decodeStrategy, pointLabel } from '../src/engine/config.js';
 import { compareRuns } from '../src/gate/compare.js';
+import { readResults } from '../src/results/reader.js';
 import { parseResults } from '../src/results/schema.js';
-import { dashboardHtml, defaultOutput, loadRun, main } from '../dashboards/cli.js';
+import { dashboardHtml, defaultOutput, main } from '../dashboards/cli.js';
 import { embedJson, escapeHtml, renderHtml } from '../dashboards/html.js';
 import {
   breakdownCharts, buildDashboard, comparisonView, efficiencyCharts, failuresTable, formatNumber,
-  gemmSection, headerGroups, hoverText, measuredPoints, pathViews, plotlyText, readPeaks, readPointExtras,
+  gemmSection, headerGroups, hoverText, measuredPoints, pathViews, plotlyText, pointExtras, readPeaks,
   referenceTable, speedupHeatmaps, type Chart, type MeasuredPoint, type Table, type Trace,
 } from '../dashboards/shape.js';
 import {
@@ -21,10 +22,12 @@ import {
 
 const ASSETS = { plotly: 'window.Plotly = {};', page: 'document.title;' };
 
+/** The GPU fixture with its optional records (GEMMs, stages, kernels, GB/s), as the reader returns it. */
+const gpuRun = (deviceName?: string) => parseResults(gpuRawJson(gpuResults(deviceName)), 'fixture');
+
 function gpuPoints(): MeasuredPoint[] {
-  const raw = gpuRawJson();
-  const results = parseResults(raw, 'fixture');
-  return measuredPoints(results, readPointExtras(raw).extras);
+  const results = gpuRun();
+  return measuredPoints(results, results.points.map(pointExtras));
 }
 
 const traceNamed = (chart: Chart, name: string): Trace => {
@@ -84,15 +87,14 @@ describe('formatting', () => {
 });
 
 describe('optional per-point records', () => {
-  it('reads GB/s, GEMMs, stages and kernels where present, nothing where absent', () => {
-    const { extras, issues } = readPointExtras(gpuRawJson());
-    assert.deepEqual(issues, []);
-    const results = gpuResults();
+  it('takes GB/s, GEMMs, stages and kernels where present, nothing where absent', () => {
+    const results = gpuRun();
+    const extras = results.points.map(pointExtras);
     const index = results.points.findIndex((point) => point.key === configKey(config({ path: 'encoder', variant: 'fused', precision: 'fp16', ...BERT_BASE, batch: 32, seq: 128 })));
     assert.equal(extras[index].gbps, 3200);
     assert.deepEqual(extras[index].gemms[0], {
       role: 'qkv', m: 4096, n: 2304, k: 768, batch_count: 1, dtype: 'f16',
-      algo: 'id=66 tile=18 stages=4 splitk=1 reduction=0 swizzle=0 custom=0 inner=0 cluster=0 workspace=0',
+      algo: 'algo 66 tile 18 stages 4 splitk 1 reduction 0 swizzle 0 custom 0 inner 0 cluster 0 workspace 0',
       source: 'tuned', tuned_ms: 0.04, heuristic_ms: 0.05,
     });
     assert.deepEqual(extras[index].kernels[1], { name: 'softmax<half>', stage: 'attention', calls: 12, total_ms: 0.05 });
@@ -101,36 +103,17 @@ describe('optional per-point records', () => {
     assert.deepEqual(extras[decoding], { gbps: null, gemms: [], stages: [], kernels: [] });
   });
 
-  it('skips malformed records and says which field', () => {
-    const raw = {
-      points: [
-        {
-          summary: { gbps: 'fast' },
-          gemms: [{ role: 'qkv', n: 1, k: 1, dtype: 'fp16', algo: 'a', source: 'tuned', tuned_ms: 1 }, 'nope'],
-          kernels: { name: 'k' },
-          stages: [{ name: 'ffn', total_ms: 0.5 }, { name: 'attention', total_ms: 0.1, calls: 'x' }],
-        },
-        { gemms: [{ role: 'ffn1', m: 1, n: 1, k: 1, dtype: 'fp16', algo: 7, source: 'tuned' }] },
-      ],
-    };
-    const { extras, issues } = readPointExtras(raw);
-    assert.deepEqual(issues, [
-      'points[0].summary.gbps: expected a number (ignored)',
-      'points[0].gemms[0].m: expected a number (skipped)',
-      'points[0].gemms[1]: expected an object (skipped)',
-      'points[0].stages[1].calls: expected a number (skipped)',
-      'points[0].kernels: expected an array',
-      'points[1].gemms[0].algo: expected a string or an object (skipped)',
-    ]);
-    assert.deepEqual(extras[0].stages, [{ name: 'ffn', stage: null, calls: null, total_ms: 0.5 }]);
-    assert.deepEqual(extras[0].gemms, []);
-    assert.equal(extras[0].gbps, null);
+  it('a malformed record is refused by the reader, naming the field', () => {
+    const raw = gpuRawJson() as { points: Record<string, unknown>[] };
+    const index = raw.points.findIndex((point) => Array.isArray(point.gemms));
+    raw.points[index].gemms = [{ role: 'qkv', n: 1, k: 1 }];
+    assert.throws(() => parseResults(raw, 'bad.json'), { message: new RegExp(`^bad\\.json: invalid results file: points\\.${index}\\.gemms\\.0\\.m: `) });
   });
 
   it('takes a GEMM without times (a shape the tuning cache lacks)', () => {
-    const { extras, issues } = readPointExtras({ points: [{ gemms: [{ role: 'qkv', m: 1, n: 1, k: 1, dtype: 'f16', algo: 'a', source: 'heuristic' }] }] });
-    assert.deepEqual(issues, []);
-    assert.deepEqual(extras[0].gemms[0], { role: 'qkv', m: 1, n: 1, k: 1, batch_count: 1, dtype: 'f16', algo: 'a', source: 'heuristic', tuned_ms: null, heuristic_ms: null });
+    const results = gpuRun();
+    const ffn2 = results.points.map(pointExtras).flatMap((extra) => extra.gemms).find((gemm) => gemm.role === 'ffn2')!;
+    assert.deepEqual([ffn2.tuned_ms, ffn2.heuristic_ms, ffn2.source], [null, null, 'heuristic']);
   });
 });
 
@@ -364,7 +347,7 @@ describe('tables', () => {
   });
 
   it('the points table has every point, numbers sortable and failed ones blank', () => {
-    const data = buildDashboard({ results: gpuResults(), extras: readPointExtras(gpuRawJson()) });
+    const data = buildDashboard({ results: gpuRun() });
     assert.equal(data.points.rows.length, 44);
     const medianAt = data.points.columns.indexOf('median ms');
     const statusAt = data.points.columns.indexOf('status');
@@ -378,7 +361,7 @@ describe('tables', () => {
 
 describe('whole dashboard', () => {
   it('GPU run: every section', () => {
-    const data = buildDashboard({ results: gpuResults(), extras: readPointExtras(gpuRawJson()) });
+    const data = buildDashboard({ results: gpuRun() });
     assert.equal(data.title, 'ftbench · a100-20261122-100000 · Test GPU (synthetic)');
     assert.deepEqual(data.warnings, []);
     assert.equal(data.paths.length, 2);
@@ -390,11 +373,9 @@ describe('whole dashboard', () => {
   });
 
   it('CPU partial run: GPU-only sections omitted, partial run said', () => {
-    const data = buildDashboard({ results: cpuResults(), extras: { extras: [], issues: ['points[0].gemms: expected an array'] } });
-    assert.deepEqual(data.warnings, [
-      'Partial run: it has not finished; only the points recorded so far are shown.',
-      'Unreadable optional record: points[0].gemms: expected an array',
-    ]);
+    const cut = 'run.jsonl:4: incomplete last line ignored (the run was stopped while writing it)';
+    const data = buildDashboard({ results: cpuResults(), readWarnings: [cut] });
+    assert.deepEqual(data.warnings, ['Partial run: it has not finished; only the points recorded so far are shown.', cut]);
     assert.deepEqual(data.paths.map((view) => [view.path, view.facets.map((facet) => facet.label)]), [
       ['encoder', ['all points']],
       ['decoding', ['all points']],
@@ -406,7 +387,7 @@ describe('whole dashboard', () => {
   it('a run with no finished point says there is nothing to chart', () => {
     const results = gpuResults();
     const failed = { ...results, points: results.points.filter((point) => point.status !== 'ok') };
-    const data = buildDashboard({ results: failed, extras: { extras: [], issues: [] } });
+    const data = buildDashboard({ results: failed });
     assert.deepEqual(data.warnings, ['No point finished with timings; there is nothing to chart.']);
     assert.deepEqual(data.paths, []);
   });
@@ -444,7 +425,7 @@ describe('HTML', () => {
   });
 
   it('inlines both scripts, allows exactly them by hash, and no network', () => {
-    const data = buildDashboard({ results: gpuResults('<img src=x onerror=alert(1)>'), extras: readPointExtras(gpuRawJson()) });
+    const data = buildDashboard({ results: gpuRun('<img src=x onerror=alert(1)>') });
     const html = renderHtml(data, ASSETS);
     assert.match(html, /<title>ftbench · a100-20261122-100000 · &lt;img src=x onerror=alert\(1\)&gt;<\/title>/);
     assert.equal(html.match(/<img/g), null);
@@ -462,7 +443,7 @@ describe('HTML', () => {
   });
 
   it('refuses a script that would close its element', () => {
-    const data = buildDashboard({ results: cpuResults(), extras: { extras: [], issues: [] } });
+    const data = buildDashboard({ results: cpuResults() });
     assert.throws(() => renderHtml(data, { plotly: 'var s = "</script>";', page: '' }), {
       message: 'plotly.js contains "</script" and cannot be inlined into a <script> element',
     });
@@ -482,31 +463,44 @@ describe('CLI', () => {
 
   it('reads .json and .jsonl runs with their optional records', () => {
     const raw = gpuRawJson();
-    const fromJson = loadRun(write('run.json', JSON.stringify(raw)));
+    const fromJson = readResults(write('run.json', JSON.stringify(raw)));
     assert.equal(fromJson.results.points.length, 44);
-    assert.equal(fromJson.extras.extras.filter((extra) => extra.gemms.length > 0).length, 2);
+    assert.equal(fromJson.results.points.filter((point) => point.gemms !== undefined).length, 2);
     const results = gpuResults();
     const { points, ...rest } = raw as { points: unknown[] } & Record<string, unknown>;
     const header = { type: 'header', schema: rest.schema, run: { ...results.run, finished_at: null }, env: results.env, dropped: results.dropped };
     const lines = [header, ...points.slice(0, 5).map((point) => ({ type: 'point', point }))].map((line) => JSON.stringify(line));
-    const stream = loadRun(write('run.jsonl', `${lines.join('\n')}\n`));
+    const stream = readResults(write('run.jsonl', `${lines.join('\n')}\n`));
     assert.equal(stream.results.points.length, 5);
     assert.equal(stream.results.run.finished_at, null);
     // The first five points are fused fp32 encoder points, which carry GB/s in the raw fixture.
-    assert.deepEqual(stream.extras.extras.map((extra) => extra.gbps), [100, 800, 3200, 100, 800]);
+    assert.deepEqual(stream.results.points.map((point) => point.summary?.gbps), [100, 800, 3200, 100, 800]);
+  });
+
+  it('a killed run: the half-written last line is a warning on the page', () => {
+    const results = gpuResults();
+    const header = { type: 'header', schema: results.schema, run: { ...results.run, finished_at: null }, env: results.env, dropped: results.dropped };
+    const cut = JSON.stringify({ type: 'point', point: results.points[1] }).slice(0, 40);
+    const run = write('killed.jsonl', `${JSON.stringify(header)}\n${JSON.stringify({ type: 'point', point: results.points[0] })}\n${cut}`);
+    const json = /<script type="application\/json" id="ftbench-data">([^<]*)<\/script>/.exec(dashboardHtml({ run }, ASSETS))![1];
+    assert.deepEqual((JSON.parse(json) as ReturnType<typeof buildDashboard>).warnings, [
+      'Partial run: it has not finished; only the points recorded so far are shown.',
+      `${run}:3: incomplete last line ignored (the run was stopped while writing it)`,
+    ]);
   });
 
   it('names the file and the problem', () => {
-    assert.throws(() => loadRun(path.join(dir, 'missing.json')), /^DashboardInputError: cannot read .*missing\.json: ENOENT/);
+    const missing = path.join(dir, 'missing.json');
+    assert.throws(() => readResults(missing), { message: `${missing}: no such file` });
     const notJson = write('bad.json', '{');
-    assert.throws(() => loadRun(notJson), { message: new RegExp(`^${notJson.replace(/[.\\/]/g, '\\$&')}: not JSON \\(`) });
+    assert.throws(() => readResults(notJson), { message: new RegExp(`^${notJson.replace(/[.\\/]/g, '\\$&')}: not JSON \\(`) });
     const wrong = write('wrong.json', JSON.stringify({ schema: 'other' }));
-    assert.throws(() => loadRun(wrong), { message: `${wrong}: not an ftbench results file (schema is "other", expected "ftbench/results@1")` });
+    assert.throws(() => readResults(wrong), { message: `${wrong}: not an ftbench results file (schema is "other", expected "ftbench/results@1")` });
     const pointFirst = write('point-first.jsonl', `${JSON.stringify({ type: 'point', point: gpuResults().points[0] })}\n`);
-    assert.throws(() => loadRun(pointFirst), { message: `${pointFirst}:1: expected the header line, got a point line` });
+    assert.throws(() => readResults(pointFirst), { message: `${pointFirst}:1: the first line must be the header, got a point line` });
   });
 
-  it('writes the file; exit 2 on usage errors, 1 on bad input', () => {
+  it('writes the file; exit 2 on usage errors and on bad input', () => {
     const run = write('gpu.json', JSON.stringify(gpuRawJson()));
     const out = path.join(dir, 'nested', 'dash.html');
     assert.equal(main([run, '--out', out]), 0);
@@ -515,7 +509,7 @@ describe('CLI', () => {
     assert.ok(html.includes('window.Plotly = Plotly;'), 'plotly.js is inlined');
     assert.equal(main([]), 2);
     assert.equal(main([run, '--bogus']), 2);
-    assert.equal(main([path.join(dir, 'missing.json'), '--out', out]), 1);
+    assert.equal(main([path.join(dir, 'missing.json'), '--out', out]), 2);
     assert.equal(defaultOutput('results/h100/a100-2026-11-22.json'), path.join('results', 'runs', 'a100-2026-11-22.html'));
   });
 

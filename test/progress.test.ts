@@ -29,9 +29,9 @@ describe('progress', () => {
     progress.clear();
     progress.starting(cpuConfig({ batch: 32 }));
     assert.deepEqual(written, [
-      '\r\x1b[2K[######------------------] 2/4 encoder reference fp32 b8 seq16 · ETA -',
+      '\r\x1b[2K[######------------------] 2/4 encoder reference fp32 b8 s16 1L 2×8 · ETA -',
       '\r\x1b[2K',
-      '\r\x1b[2K[############------------] 3/4 encoder reference fp32 b32 seq16 · ETA 20s',
+      '\r\x1b[2K[############------------] 3/4 encoder reference fp32 b32 s16 1L 2×8 · ETA 20s',
     ]);
   });
 
@@ -42,6 +42,6 @@ describe('progress', () => {
     progress.finishedPoint(3);
     progress.clear();
     progress.starting(cpuConfig({ seq: 32 }));
-    assert.deepEqual(written, ['[1/2] encoder reference fp32 b1 seq16 (ETA -)\n', '[2/2] encoder reference fp32 b1 seq32 (ETA 3s)\n']);
+    assert.deepEqual(written, ['[1/2] encoder reference fp32 b1 s16 1L 2×8 (ETA -)\n', '[2/2] encoder reference fp32 b1 s32 1L 2×8 (ETA 3s)\n']);
   });
 });
