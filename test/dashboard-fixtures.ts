@@ -173,6 +173,9 @@ export function gpuRawJson(results: Results = gpuResults()): Record<string, unkn
   return raw;
 }
 
+/** The GPU fixture with its optional records (GEMMs, stages, kernels, GB/s), as the reader returns it. */
+export const gpuRun = (deviceName?: string): Results => parseResults(gpuRawJson(gpuResults(deviceName)), 'fixture');
+
 export function cpuResults(): Results {
   const points: Point[] = [];
   for (const path of ['encoder', 'decoding'] as const) {
