@@ -7,7 +7,9 @@ import { parseArgs } from 'node:util';
 import { compareRuns, GateInputError } from '../src/gate/compare.js';
 import { parseResults, parseStreamLine, ResultsFormatError, SCHEMA_ID, type Point, type Results } from '../src/schema.js';
 import { loadAssets, renderHtml, type PageAssets } from './html.js';
-import { buildDashboard, comparisonView, readPointExtras, type ExtrasReading } from './shape.js';
+import { readPointExtras, type ExtrasReading } from './point-extras.js';
+import { buildDashboard } from './shape.js';
+import { comparisonView } from './views/compare.js';
 
 const USAGE = 'usage: npm run dashboard -- <run.json|run.jsonl> [--compare <baseline.json>] [--out <file.html>]';
 

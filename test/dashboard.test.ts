@@ -1,4 +1,4 @@
-// Unit tests of the dashboard's data shaping (dashboards/shape.ts), HTML assembly (html.ts) and CLI.
+// Unit tests of the dashboard's data shaping (dashboards/shape.ts and its views/), HTML assembly (html.ts) and CLI.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,11 +10,20 @@ import { compareRuns } from '../src/gate/compare.js';
 import { parseResults } from '../src/schema.js';
 import { dashboardHtml, defaultOutput, loadRun, main } from '../dashboards/cli.js';
 import { embedJson, escapeHtml, renderHtml } from '../dashboards/html.js';
-import {
-  breakdownCharts, buildDashboard, comparisonView, decodeStrategy, efficiencyCharts, failuresTable, formatNumber,
-  gemmSection, headerGroups, hoverText, measuredPoints, pathViews, plotlyText, pointLabel, readPeaks, readPointExtras,
-  referenceTable, speedupHeatmaps, type Chart, type MeasuredPoint, type Table, type Trace,
-} from '../dashboards/shape.js';
+import { readPointExtras } from '../dashboards/point-extras.js';
+import { buildDashboard } from '../dashboards/shape.js';
+import { breakdownCharts } from '../dashboards/views/breakdowns.js';
+import { formatNumber, hoverText, measuredPoints, plotlyText, type MeasuredPoint } from '../dashboards/views/common.js';
+import { comparisonView } from '../dashboards/views/compare.js';
+import { efficiencyCharts } from '../dashboards/views/efficiency.js';
+import { gemmSection } from '../dashboards/views/gemms.js';
+import { headerGroups, readPeaks } from '../dashboards/views/header.js';
+import { speedupHeatmaps } from '../dashboards/views/heatmaps.js';
+import { decodeStrategy, pointLabel } from '../dashboards/views/labels.js';
+import { pathViews } from '../dashboards/views/paths.js';
+import { failuresTable } from '../dashboards/views/points.js';
+import { referenceTable } from '../dashboards/views/published.js';
+import type { Chart, Table, Trace } from '../dashboards/views/types.js';
 import {
   BERT_BASE, config, cpuResults, FT_DECODING, decodingMs, encoderMs, gpuRawJson, gpuResults, okPoint, slowerCandidate,
 } from './dashboard-fixtures.js';
