@@ -22,6 +22,19 @@ function peakLine(name: string, value: number, batches: number[], color: string)
   };
 }
 
+/** The measured peaks across the chart: copy bandwidth, or the GEMM peak of each precision shown. */
+function peakLines(measured: MeasuredPoint[], peaks: Peaks, metric: 'tflops' | 'gbps'): Trace[] {
+  const batches = distinctSorted(measured.map((point) => point.config.batch));
+  if (metric === 'gbps') {
+    return peaks.gbps === null ? [] : [peakLine(`measured copy peak ${formatNumber(peaks.gbps)} GB/s`, peaks.gbps, batches, '#555')];
+  }
+  return PRECISIONS.flatMap((precision) => {
+    const peak = peaks.tflops[precision];
+    if (peak === undefined || !measured.some((point) => point.config.precision === precision)) return [];
+    return [peakLine(`measured GEMM peak ${precision} ${formatNumber(peak)} TFLOP/s`, peak, batches, PRECISION_COLORS[precision])];
+  });
+}
+
 function efficiencyChart(points: MeasuredPoint[], peaks: Peaks, metric: 'tflops' | 'gbps'): Chart | null {
   const valueOf = (point: MeasuredPoint): number | null => (metric === 'tflops' ? point.summary.tflops : point.extras.gbps);
   const measured = points.filter((point) => valueOf(point) !== null);
@@ -51,18 +64,7 @@ function efficiencyChart(points: MeasuredPoint[], peaks: Peaks, metric: 'tflops'
         marker: { color: PRECISION_COLORS[precision], symbol: `${PATH_SYMBOL[path]}${VARIANT_FILL[variant]}`, size: 9, opacity: 0.85 },
       };
     });
-  const batches = distinctSorted(measured.map((point) => point.config.batch));
-  if (metric === 'gbps' && peaks.gbps !== null) {
-    traces.push(peakLine(`measured copy peak ${formatNumber(peaks.gbps)} GB/s`, peaks.gbps, batches, '#555'));
-  }
-  if (metric === 'tflops') {
-    for (const precision of PRECISIONS) {
-      const peak = peaks.tflops[precision];
-      if (peak !== undefined && measured.some((point) => point.config.precision === precision)) {
-        traces.push(peakLine(`measured GEMM peak ${precision} ${formatNumber(peak)} TFLOP/s`, peak, batches, PRECISION_COLORS[precision]));
-      }
-    }
-  }
+  traces.push(...peakLines(measured, peaks, metric));
   return {
     id: `efficiency-${metric}`,
     title: `achieved ${unit} per point${traces.some((trace) => trace.mode === 'lines') ? ' vs measured peaks' : ''}`,

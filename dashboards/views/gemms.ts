@@ -11,16 +11,23 @@ const gemmFlop = (gemm: GemmRecord): number => 2 * gemm.m * gemm.n * gemm.k * ge
 const tflopsAt = (gemm: GemmRecord, ms: number | null): number | null => (ms === null ? null : gemmFlop(gemm) / (ms * 1e9));
 
 /** The time of the algorithm the point ran: the tuned one when the source says so. */
-export const chosenMs = (gemm: GemmRecord): number | null =>
+const chosenMs = (gemm: GemmRecord): number | null =>
   gemm.source === 'tuned' ? (gemm.tuned_ms ?? gemm.heuristic_ms) : (gemm.heuristic_ms ?? gemm.tuned_ms);
 
 function gemmShape(gemm: GemmRecord): string {
   return `${gemm.role} ${gemm.m}×${gemm.n}×${gemm.k}${gemm.batch_count > 1 ? ` ×${gemm.batch_count}` : ''} ${gemm.dtype}`;
 }
 
-export function gemmSection(points: MeasuredPoint[], peaks: Peaks): { table: Table; chart: Chart } | null {
-  type Use = { gemm: GemmRecord; precision: PrecisionName; points: number };
-  const uses = new Map<string, Use>();
+/** A distinct GEMM at one precision, and how many points ran it. */
+interface GemmUse {
+  gemm: GemmRecord;
+  precision: PrecisionName;
+  points: number;
+}
+
+/** The distinct GEMMs of the points, by role, then size, then precision. */
+function gemmUses(points: MeasuredPoint[]): GemmUse[] {
+  const uses = new Map<string, GemmUse>();
   for (const point of points) {
     for (const gemm of point.extras.gemms) {
       const key = JSON.stringify([gemm, point.config.precision]);
@@ -29,11 +36,13 @@ export function gemmSection(points: MeasuredPoint[], peaks: Peaks): { table: Tab
       else uses.set(key, { gemm, precision: point.config.precision, points: 1 });
     }
   }
-  if (uses.size === 0) return null;
-  const rows = [...uses.values()].sort(
+  return [...uses.values()].sort(
     (a, b) => a.gemm.role.localeCompare(b.gemm.role) || gemmFlop(a.gemm) - gemmFlop(b.gemm) || a.precision.localeCompare(b.precision),
   );
-  const table: Table = {
+}
+
+function gemmTable(rows: GemmUse[], peaks: Peaks): Table {
+  return {
     columns: ['role', 'm×n×k', 'batch count', 'dtype', 'precision', 'algorithm', 'source', 'time ms', 'TFLOP/s', '% of peak', 'heuristic ms', 'tuned ms', 'tuned speedup', 'points'],
     rows: rows.map(({ gemm, precision, points: count }) => {
       const tflops = tflopsAt(gemm, chosenMs(gemm));
@@ -57,6 +66,9 @@ export function gemmSection(points: MeasuredPoint[], peaks: Peaks): { table: Tab
       ];
     }),
   };
+}
+
+function gemmChart(rows: GemmUse[]): Chart {
   const labels = uniqueLabels(rows.map(({ gemm, precision }) => `${gemmShape(gemm)} (${precision})`)).map(plotlyText);
   const bars = (name: string, timeOf: (gemm: GemmRecord) => number | null, color: string): Trace => ({
     type: 'bar',
@@ -68,12 +80,16 @@ export function gemmSection(points: MeasuredPoint[], peaks: Peaks): { table: Tab
     marker: { color },
   });
   return {
-    table,
-    chart: {
-      id: 'gemms',
-      title: 'GEMM TFLOP/s: heuristic vs tuned algorithm',
-      traces: [bars('heuristic', (gemm) => gemm.heuristic_ms, '#9ab'), bars('tuned', (gemm) => gemm.tuned_ms, '#1f77b4')],
-      layout: { barmode: 'group', xaxis: { type: 'category', automargin: true }, yaxis: { title: { text: 'TFLOP/s' } } },
-    },
+    id: 'gemms',
+    title: 'GEMM TFLOP/s: heuristic vs tuned algorithm',
+    traces: [bars('heuristic', (gemm) => gemm.heuristic_ms, '#9ab'), bars('tuned', (gemm) => gemm.tuned_ms, '#1f77b4')],
+    layout: { barmode: 'group', xaxis: { type: 'category', automargin: true }, yaxis: { title: { text: 'TFLOP/s' } } },
   };
+}
+
+/** The GEMM table and chart, or null when no point recorded its GEMMs. */
+export function gemmSection(points: MeasuredPoint[], peaks: Peaks): { table: Table; chart: Chart } | null {
+  const rows = gemmUses(points);
+  if (rows.length === 0) return null;
+  return { table: gemmTable(rows, peaks), chart: gemmChart(rows) };
 }

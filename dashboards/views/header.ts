@@ -45,23 +45,33 @@ function countByStatus(points: Point[]): string {
   return `${points.length} (${counts.ok} ok, ${counts.error} error, ${counts.oom} oom)`;
 }
 
-export function headerGroups(results: Results): FieldGroup[] {
-  const { run, env } = results;
-  const device: Field[] = DEVICE_FIELDS.filter(({ key }) => env.device[key] !== undefined).map(({ key, label, unit }) => ({
+/** The device fields in display order, then any others the backend recorded (peaks have their own group). */
+function deviceFields(device: Environment['device']): Field[] {
+  const fields: Field[] = DEVICE_FIELDS.filter(({ key }) => device[key] !== undefined).map(({ key, label, unit }) => ({
     label,
-    value: withUnit(env.device[key], unit),
+    value: withUnit(device[key], unit),
   }));
   const known = new Set(DEVICE_FIELDS.map(({ key }) => key));
-  for (const [key, value] of Object.entries(env.device)) {
-    if (!known.has(key) && !isPeakKey(key)) device.push({ label: key, value });
+  for (const [key, value] of Object.entries(device)) {
+    if (!known.has(key) && !isPeakKey(key)) fields.push({ label: key, value });
   }
-  const peaks = readPeaks(env);
-  const peakFields: Field[] = [];
-  if (peaks.gbps !== null) peakFields.push({ label: 'copy bandwidth', value: `${formatNumber(peaks.gbps)} GB/s` });
+  return fields;
+}
+
+function peakFields(peaks: Peaks): Field[] {
+  const fields: Field[] = [];
+  if (peaks.gbps !== null) fields.push({ label: 'copy bandwidth', value: `${formatNumber(peaks.gbps)} GB/s` });
   for (const precision of PRECISIONS) {
     const value = peaks.tflops[precision];
-    if (value !== undefined) peakFields.push({ label: `GEMM ${precision}`, value: `${formatNumber(value)} TFLOP/s` });
+    if (value !== undefined) fields.push({ label: `GEMM ${precision}`, value: `${formatNumber(value)} TFLOP/s` });
   }
+  return fields;
+}
+
+export function headerGroups(results: Results): FieldGroup[] {
+  const { run, env } = results;
+  const device = deviceFields(env.device);
+  const peaks = peakFields(readPeaks(env));
   const commit = env.git.commit === null ? 'unknown' : `${env.git.commit}${env.git.dirty ? ' (dirty tree)' : ''}`;
   const groups: FieldGroup[] = [
     { title: run.backend === 'cuda' ? 'Device' : 'Device (CPU backend)', fields: device },
@@ -90,6 +100,6 @@ export function headerGroups(results: Results): FieldGroup[] {
       ],
     },
   ];
-  if (peakFields.length > 0) groups.push({ title: 'Measured peaks', fields: peakFields });
+  if (peaks.length > 0) groups.push({ title: 'Measured peaks', fields: peaks });
   return groups;
 }
