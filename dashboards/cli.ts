@@ -9,7 +9,8 @@ import { EXIT, reportBadInput } from '../src/cli/exit.js';
 import { compareRuns } from '../src/gate/compare.js';
 import { readResults } from '../src/results/reader.js';
 import { loadAssets, renderHtml, type PageAssets } from './html.js';
-import { buildDashboard, comparisonView } from './shape.js';
+import { buildDashboard } from './shape.js';
+import { comparisonView } from './views/compare.js';
 
 const USAGE = 'usage: npm run dashboard -- <run.json|run.jsonl> [--compare <baseline.json>] [--out <file.html>]';
 

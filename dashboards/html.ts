@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { DashboardData } from './shape.js';
+import type { DashboardData } from './views/types.js';
 
 export interface PageAssets {
   /** plotly.js-dist's bundle. */

@@ -1,7 +1,7 @@
 // Browser side of the dashboard, inlined into the HTML file at build time (html.ts). It reads the
 // embedded DashboardData (shaped and formatted by shape.ts) and builds the DOM and the plots.
 // Every string goes into the DOM through textContent; listeners are attached here, never inline.
-import type { Cell, Chart, ComparisonView, DashboardData, FieldGroup, PathView, Table } from './shape.js';
+import type { Cell, Chart, ComparisonView, DashboardData, FieldGroup, PathView, Table } from './views/types.js';
 
 interface PlotlyApi {
   newPlot(root: HTMLElement, data: unknown[], layout: Record<string, unknown>, config: Record<string, unknown>): Promise<unknown>;

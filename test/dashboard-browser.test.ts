@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { dashboardHtml } from '../dashboards/cli.js';
-import { formatNumber } from '../dashboards/shape.js';
+import { formatNumber } from '../dashboards/views/common.js';
 import { cpuResults, ENCODER_GEMMS, ENCODER_KERNELS, encoderMs, gpuRawJson, gpuResults, slowerCandidate } from './dashboard-fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -5,11 +5,19 @@ import { describe, it } from 'node:test';
 import { configKey, decodeStrategy, pointLabel } from '../src/engine/config.js';
 import { compareRuns } from '../src/gate/compare.js';
 import { parseResults } from '../src/results/schema.js';
-import {
-  breakdownCharts, buildDashboard, comparisonView, efficiencyCharts, failuresTable, formatNumber,
-  gemmSection, headerGroups, hoverText, measuredPoints, pathViews, plotlyText, pointExtras, readPeaks,
-  referenceTable, speedupHeatmaps, type Chart, type MeasuredPoint, type Table, type Trace,
-} from '../dashboards/shape.js';
+import { pointExtras } from '../dashboards/point-extras.js';
+import { buildDashboard } from '../dashboards/shape.js';
+import { breakdownCharts } from '../dashboards/views/breakdowns.js';
+import { formatNumber, hoverText, measuredPoints, plotlyText, type MeasuredPoint } from '../dashboards/views/common.js';
+import { comparisonView } from '../dashboards/views/compare.js';
+import { efficiencyCharts } from '../dashboards/views/efficiency.js';
+import { gemmSection } from '../dashboards/views/gemms.js';
+import { headerGroups, readPeaks } from '../dashboards/views/header.js';
+import { speedupHeatmaps } from '../dashboards/views/heatmaps.js';
+import { pathViews } from '../dashboards/views/paths.js';
+import { failuresTable } from '../dashboards/views/points.js';
+import { referenceTable } from '../dashboards/views/published.js';
+import type { Chart, Table, Trace } from '../dashboards/views/types.js';
 import {
   BERT_BASE, config, cpuResults, FT_DECODING, decodingMs, encoderMs, gpuRawJson, gpuResults, gpuRun, okPoint, slowerCandidate,
 } from './dashboard-fixtures.js';

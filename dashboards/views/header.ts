@@ -1,0 +1,105 @@
+// The page header: the device, host and run fields of a results file, and the peaks measured on the
+// device (copy bandwidth, large-GEMM TFLOP/s), which the efficiency and GEMM views compare against.
+import { PRECISIONS, type PrecisionName } from '../../src/engine/config.js';
+import { deviceCeilings } from '../../src/results/device-ceilings.js';
+import type { Environment, Point, Results } from '../../src/results/schema.js';
+import { formatNumber } from './common.js';
+import type { Field, FieldGroup } from './types.js';
+
+export interface Peaks {
+  /** Measured device-to-device copy bandwidth, GB/s. */
+  gbps: number | null;
+  /** Measured large-GEMM TFLOP/s per precision. */
+  tflops: Partial<Record<PrecisionName, number>>;
+}
+
+/** Peaks from the environment's device map: `peak_gbps` and `peak_tflops_<precision>` (decimal strings). */
+export function readPeaks(env: Environment): Peaks {
+  const ceilings = deviceCeilings(env);
+  return { gbps: ceilings.peak_gbps ?? null, tflops: ceilings.peak_tflops ?? {} };
+}
+
+/** The CUDA backend's device fields (native/src/cuda/device_info.cc), in display order; others follow as recorded. */
+const DEVICE_FIELDS: { key: string; label: string; unit: string }[] = [
+  { key: 'name', label: 'GPU', unit: '' },
+  { key: 'compute_capability', label: 'compute capability', unit: '' },
+  { key: 'sm_count', label: 'SMs', unit: '' },
+  { key: 'memory_mb', label: 'memory', unit: ' MB' },
+  { key: 'l2_mb', label: 'L2', unit: ' MB' },
+  { key: 'sm_clock_max_mhz', label: 'max SM clock', unit: ' MHz' },
+  { key: 'sm_clock_mhz', label: 'SM clock at start', unit: ' MHz' },
+  { key: 'driver', label: 'driver', unit: '' },
+  { key: 'cuda_driver_api', label: 'CUDA driver API', unit: '' },
+  { key: 'cuda_runtime', label: 'CUDA runtime', unit: '' },
+  { key: 'cublas', label: 'cuBLAS', unit: '' },
+];
+
+/** The value with its unit when it is a number ("1980 MHz"), as recorded otherwise ("unavailable"). */
+const withUnit = (value: string, unit: string): string => (/^\d+(\.\d+)?$/.test(value) ? `${value}${unit}` : value);
+
+const isPeakKey = (key: string): boolean => key === 'peak_gbps' || key.startsWith('peak_tflops_');
+
+function countByStatus(points: Point[]): string {
+  const counts = { ok: 0, error: 0, oom: 0 };
+  for (const point of points) counts[point.status]++;
+  return `${points.length} (${counts.ok} ok, ${counts.error} error, ${counts.oom} oom)`;
+}
+
+/** The device fields in display order, then any others the backend recorded (peaks have their own group). */
+function deviceFields(device: Environment['device']): Field[] {
+  const fields: Field[] = DEVICE_FIELDS.filter(({ key }) => device[key] !== undefined).map(({ key, label, unit }) => ({
+    label,
+    value: withUnit(device[key], unit),
+  }));
+  const known = new Set(DEVICE_FIELDS.map(({ key }) => key));
+  for (const [key, value] of Object.entries(device)) {
+    if (!known.has(key) && !isPeakKey(key)) fields.push({ label: key, value });
+  }
+  return fields;
+}
+
+function peakFields(peaks: Peaks): Field[] {
+  const fields: Field[] = [];
+  if (peaks.gbps !== null) fields.push({ label: 'copy bandwidth', value: `${formatNumber(peaks.gbps)} GB/s` });
+  for (const precision of PRECISIONS) {
+    const value = peaks.tflops[precision];
+    if (value !== undefined) fields.push({ label: `GEMM ${precision}`, value: `${formatNumber(value)} TFLOP/s` });
+  }
+  return fields;
+}
+
+export function headerGroups(results: Results): FieldGroup[] {
+  const { run, env } = results;
+  const device = deviceFields(env.device);
+  const peaks = peakFields(readPeaks(env));
+  const commit = env.git.commit === null ? 'unknown' : `${env.git.commit}${env.git.dirty ? ' (dirty tree)' : ''}`;
+  const groups: FieldGroup[] = [
+    { title: run.backend === 'cuda' ? 'Device' : 'Device (CPU backend)', fields: device },
+    {
+      title: 'Host',
+      fields: [
+        { label: 'CPU', value: `${env.host.cpu} (${env.host.cores} cores)` },
+        { label: 'memory', value: `${formatNumber(env.host.memory_gb)} GB` },
+        { label: 'OS', value: env.host.os },
+        { label: 'Node', value: env.host.node },
+      ],
+    },
+    {
+      title: 'Run',
+      fields: [
+        { label: 'id', value: run.id },
+        { label: 'profile', value: run.profile },
+        { label: 'backend', value: run.backend },
+        { label: 'command', value: run.command },
+        { label: 'commit', value: commit },
+        { label: 'started', value: run.started_at },
+        { label: 'finished', value: run.finished_at ?? 'not finished (partial run)' },
+        { label: 'wall time', value: run.wall_s === null ? '–' : `${formatNumber(run.wall_s)} s` },
+        { label: 'points', value: countByStatus(results.points) },
+        { label: 'dropped', value: String(results.dropped.length) },
+      ],
+    },
+  ];
+  if (peaks.length > 0) groups.push({ title: 'Measured peaks', fields: peaks });
+  return groups;
+}
