@@ -8,8 +8,8 @@
 //   gemm/gemm.h      GemmEngine::plan(GemmSpec) -> Gemm::run(): cuBLASLt, the only cuBLAS user
 //   kernels/fill.h   fill_tensor(): the generator's exact values on the device, in the storage type
 //   timing/          EventTimer: CUDA events for Model::measure
-//   models/graph.h   CapturedGraph: capture a forward once, replay it
-//   models/gemm_specs.h  dense GEMM specs shared by the models
+//   utils/graph.h    CapturedGraph: capture a forward once, replay it (models and the GEMM tuner)
+//   utils/gemm_specs.h  the GEMM specs of the models and the calibration
 #pragma once
 #include <memory>
 

@@ -10,7 +10,7 @@
 #include "cuda/kernels/elementwise.h"
 #include "cuda/kernels/fill.h"
 #include "cuda/kernels/layernorm.h"
-#include "cuda/models/gemm_specs.h"
+#include "cuda/utils/gemm_specs.h"
 
 namespace ftb::cuda {
 namespace {
@@ -30,50 +30,6 @@ size_t layer_tensor_size(Tensor tensor, size_t h, size_t inter) {
     case Tensor::DecFfn2W: return inter * h;
     default: return h;  // output biases, LN gammas and betas
   }
-}
-
-// Strided-batched over rows·heads, one query row each: scores[1, n] = q[1, D]·K[n, D]ᵀ, K matrices
-// `n`·D apart ([rows, heads, n, D]); K/V are read at offsets that are multiples of plane_bytes.
-GemmSpec query_scores(const std::string& role, DType dtype, bool tf32, int batches, int n, int head_size,
-                   size_t plane_bytes) {
-  GemmSpec spec;
-  spec.role = role;
-  spec.dtype = dtype;
-  spec.tf32 = tf32;
-  spec.m = 1;
-  spec.n = n;
-  spec.k = head_size;
-  spec.trans_b = true;
-  spec.lda = spec.ldb = head_size;
-  spec.ldc = n;
-  spec.batch = batches;
-  spec.stride_a = head_size;
-  spec.stride_b = static_cast<long long>(n) * head_size;
-  spec.stride_c = n;
-  const size_t size = dtype_size(dtype);
-  spec.alignment = alignment_of({spec.stride_a * size, spec.stride_b * size, spec.stride_c * size, plane_bytes});
-  return spec;
-}
-
-// context[1, D] = p[1, n]·V[n, D], written straight into the merged [rows, heads·D] layout.
-GemmSpec query_context(const std::string& role, DType dtype, bool tf32, int batches, int n, int head_size,
-                   size_t plane_bytes) {
-  GemmSpec spec;
-  spec.role = role;
-  spec.dtype = dtype;
-  spec.tf32 = tf32;
-  spec.m = 1;
-  spec.n = head_size;
-  spec.k = n;
-  spec.lda = n;
-  spec.ldb = spec.ldc = head_size;
-  spec.batch = batches;
-  spec.stride_a = n;
-  spec.stride_b = static_cast<long long>(n) * head_size;
-  spec.stride_c = head_size;
-  const size_t size = dtype_size(dtype);
-  spec.alignment = alignment_of({spec.stride_a * size, spec.stride_b * size, spec.stride_c * size, plane_bytes});
-  return spec;
 }
 
 // Weights, memory and sizes shared by both variants.
@@ -265,8 +221,10 @@ class UnfusedStack final : public StackBase {
       plan(dense(roles[j], dtype_, tf32_, rows_, h_, h_, 3 * h_, Epilogue::None, alignment_of({j * h * dtype_size(dtype_)})),
            qkv_gemm_[j]);
     }
-    plan(query_scores("self_scores", dtype_, tf32_, batches, cache_len_, head_size_, cache_plane_bytes), self_scores_gemm_);
-    plan(query_context("self_context", dtype_, tf32_, batches, cache_len_, head_size_, cache_plane_bytes),
+    // One query row per (row, head): the contexts land straight in the merged [rows, heads·D] layout.
+    plan(attention_scores("self_scores", dtype_, tf32_, batches, 1, cache_len_, head_size_, cache_plane_bytes),
+         self_scores_gemm_);
+    plan(attention_context("self_context", dtype_, tf32_, batches, 1, cache_len_, head_size_, cache_plane_bytes),
          self_context_gemm_);
     plan(dense("self_out", dtype_, tf32_, rows_, h_, h_, h_), self_out_gemm_);
     plan(dense("cross_q", dtype_, tf32_, rows_, h_, h_, h_), cross_q_gemm_);
@@ -275,9 +233,9 @@ class UnfusedStack final : public StackBase {
                  Epilogue::None, alignment_of({j * h * dtype_size(dtype_)})),
            cross_kv_gemm_[j]);
     }
-    plan(query_scores("cross_scores", dtype_, tf32_, batches, mem_len_, head_size_, memory_plane_bytes),
+    plan(attention_scores("cross_scores", dtype_, tf32_, batches, 1, mem_len_, head_size_, memory_plane_bytes),
          cross_scores_gemm_);
-    plan(query_context("cross_context", dtype_, tf32_, batches, mem_len_, head_size_, memory_plane_bytes),
+    plan(attention_context("cross_context", dtype_, tf32_, batches, 1, mem_len_, head_size_, memory_plane_bytes),
          cross_context_gemm_);
     plan(dense("cross_out", dtype_, tf32_, rows_, h_, h_, h_), cross_out_gemm_);
     plan(dense("ffn1", dtype_, tf32_, rows_, h_, inter_, inter_), ffn1_gemm_);

@@ -15,12 +15,12 @@
 #include "cuda/kernels/segmented_sort.h"
 #include "cuda/kernels/step_input.h"
 #include "cuda/models/decoder_stack.h"
-#include "cuda/models/gemm_specs.h"
-#include "cuda/models/graph.h"
 #include "cuda/models/sampler.h"
 #include "cuda/timing/device_sampler.h"
 #include "cuda/timing/event_timer.h"
 #include "cuda/timing/kernel_trace.h"
+#include "cuda/utils/gemm_specs.h"
+#include "cuda/utils/graph.h"
 
 namespace ftb::cuda {
 namespace {
