@@ -16,9 +16,7 @@
 #include "cuda/kernels/step_input.h"
 #include "cuda/models/decoder_stack.h"
 #include "cuda/models/sampler.h"
-#include "cuda/timing/device_sampler.h"
-#include "cuda/timing/event_timer.h"
-#include "cuda/timing/kernel_trace.h"
+#include "cuda/timing/model_timing.h"
 #include "cuda/utils/gemm_specs.h"
 #include "cuda/utils/graph.h"
 
@@ -47,22 +45,12 @@ class StepModel : public Model {
   }
 
   Sample measure(const MeasureOptions& options) override {
-    context_->activate();
-    return sampler_.sample([this] { enqueue_run(); }, options, stream());
+    return timing_.measure([this] { enqueue_run(); }, options);
   }
 
-  // Eager steps (a graph replay would tie every kernel to one launch).
   KernelProfile profile(int iterations) override {
-    context_->activate();
-    context_->synchronize("run before the trace");
-    KernelTrace trace;
-    timer_.start(stream());
-    for (int i = 0; i < iterations; ++i) enqueue_run(/*eager=*/true);
-    timer_.stop(stream());
-    const double ms = timer_.elapsed_ms() / iterations;
-    context_->synchronize("traced runs");
-    return {iterations, ms, graph_.ready() ? "eager launches (the measured samples replay a CUDA graph per step)" : "eager launches",
-            trace.collect()};
+    return timing_.profile([this] { enqueue_run(/*eager=*/true); }, iterations, "run",
+                           graph_.ready() ? "a CUDA graph per step" : "");
   }
 
   std::map<std::string, std::string> notes() const override {
@@ -143,8 +131,7 @@ class StepModel : public Model {
   DeviceBuffer step_;
   GemmPlans gemms_;
   CapturedGraph graph_;
-  DeviceSampler sampler_{context_->properties()};
-  EventTimer timer_;
+  ModelTiming timing_{*context_};
 };
 
 class CudaDecoder final : public StepModel {

@@ -13,9 +13,8 @@
 #include "cuda/kernels/elementwise.h"
 #include "cuda/kernels/fill.h"
 #include "cuda/kernels/layernorm.h"
-#include "cuda/timing/device_sampler.h"
-#include "cuda/timing/event_timer.h"
 #include "cuda/timing/kernel_trace.h"
+#include "cuda/timing/model_timing.h"
 #include "cuda/utils/gemm_specs.h"
 #include "cuda/utils/graph.h"
 
@@ -88,22 +87,11 @@ class EncoderBase : public Model {
   }
 
   Sample measure(const MeasureOptions& options) override {
-    context_->activate();
-    return sampler_.sample([this] { launch_forward(); }, options, stream());
+    return timing_.measure([this] { launch_forward(); }, options);
   }
 
-  // Eager forwards (a graph replay would tie every kernel to one launch, hiding the stages).
   KernelProfile profile(int iterations) override {
-    context_->activate();
-    context_->synchronize("encoder forward before the trace");
-    KernelTrace trace;
-    timer_.start(stream());
-    for (int i = 0; i < iterations; ++i) enqueue();
-    timer_.stop(stream());
-    const double ms = timer_.elapsed_ms() / iterations;
-    context_->synchronize("traced encoder forwards");
-    return {iterations, ms, graph_.ready() ? "eager launches (the measured samples replay a CUDA graph)" : "eager launches",
-            trace.collect()};
+    return timing_.profile([this] { enqueue(); }, iterations, "encoder forward", graph_.ready() ? "a CUDA graph" : "");
   }
 
   Outputs outputs() override {
@@ -186,8 +174,7 @@ class EncoderBase : public Model {
   std::vector<std::array<DeviceBuffer, kLayerTensors>> weights_;
   GemmPlans gemms_;
   CapturedGraph graph_;
-  DeviceSampler sampler_{context_->properties()};
-  EventTimer timer_;
+  ModelTiming timing_{*context_};
 };
 
 class FusedEncoder final : public EncoderBase {
