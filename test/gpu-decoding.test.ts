@@ -1,7 +1,7 @@
 // The CUDA decoder and decoding paths (fused and unfused, four precisions) against the CPU reference
 // on small random models: decoder features within tolerance, fp32 beam search / greedy / sampling ids
 // identical to the reference, end-id stopping, sampling frequencies of a crafted logits row
-// (chi-square), notes, graph replay and memory hygiene. Runs where the addon has the cuda backend, and
+// (chi-square), notes, graph replay, the stages of kernel traces and memory hygiene. Runs where the addon has the cuda backend, and
 // is skipped with the reason everywhere else.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -57,6 +57,29 @@ function assertSameSearch(actual: NativeOutputs, expected: NativeOutputs, label:
   assert.ok(relativeL2(actual.scores, expected.scores) <= 1e-5, `${label}: scores`);
 }
 
+/** The decoder stack's stages in every step (native/src/cuda/models/decoder_stack.h), and memory_kv per run. */
+const STACK_STAGES = ['layernorm', 'qkv_gemm', 'self_attention', 'self_out_gemm', 'cross_q_gemm', 'cross_attention',
+  'cross_out_gemm', 'ffn1_gemm_relu', 'ffn2_gemm', 'bias_residual', 'memory_kv'];
+/** A decoding's own stages around the stack (native/src/cuda/models/decoding.h), besides its search. */
+const DECODING_STAGES = [...STACK_STAGES, 'step_counter', 'search_init', 'embedding', 'logits_gemm', 'finish_search'];
+
+/**
+ * Traces one run of `config` and checks every record names its stage, and that the stages are exactly
+ * `expected` (each of them launched something, none other did).
+ */
+function assertTraceStages(config: Partial<NativeConfig>, expected: readonly string[], label: string): void {
+  const model = new addon!.Model('cuda', config);
+  try {
+    const { records } = model.profile(1);
+    assert.ok(records.length > 0, `${label}: the trace has records`);
+    const unnamed = records.filter((r) => r.stage === '').map((r) => r.name);
+    assert.deepEqual(unnamed, [], `${label}: activities under no stage`);
+    assert.deepEqual([...new Set(records.map((r) => r.stage))].sort(), [...expected].sort(), `${label}: stages`);
+  } finally {
+    model.release();
+  }
+}
+
 function mostFrequent(ids: Int32Array): number {
   const counts = new Map<number, number>();
   for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -90,6 +113,13 @@ describe('CUDA decoder', { skip }, () => {
     assert.match(graphed.notes.graph, /^on/);
     assert.equal(eager.notes.graph, 'off');
     assert.deepEqual(graphed.outputs.hidden, eager.outputs.hidden);
+  });
+
+  test('a kernel trace names the stage of every activity: step input, the layer sub-steps, output', () => {
+    const config = { path: 'decoder', layers: 2, ...DECODER_SHAPES[0].config };
+    const stages = [...STACK_STAGES, 'step_counter', 'step_input', 'output'];
+    assertTraceStages({ ...config, variant: 'fused', precision: 'fp16' }, stages, 'fused fp16');
+    assertTraceStages({ ...config, variant: 'unfused', precision: 'fp32' }, [...stages, 'cache_clear'], 'unfused fp32');
   });
 });
 
@@ -229,6 +259,17 @@ describe('CUDA decoding', { skip }, () => {
     assert.deepEqual(['m', 'n', 'k', 'batch_count', 'dtype'].map((f) => gemm(unfused, 'self_scores')![f as 'm']), [1, 10, 8, 24, 'f32']);
     const sampling = runModel('cuda', { ...decodingBase, top_k: 4, variant: 'fused', precision: 'bf16' }).notes;
     assert.match(sampling.search, /^topk_sampling/);
+  });
+
+  test('a kernel trace names the stage of every activity: embedding, layer sub-steps, logits, search', () => {
+    assertTraceStages({ ...decodingBase, beam: 4, variant: 'fused', precision: 'fp16' },
+      [...DECODING_STAGES, 'beam_search'], 'fused beam search');
+    // The unfused beam search copies the caches by parents, which start cleared.
+    assertTraceStages({ ...decodingBase, beam: 4, variant: 'unfused', precision: 'fp32' },
+      [...DECODING_STAGES, 'beam_search', 'cache_clear', 'cache_reorder'], 'unfused beam search');
+    // stop_at_end reads the finished flags after every step.
+    assertTraceStages({ ...decodingBase, top_k: 4, stop_at_end: true, variant: 'fused', precision: 'bf16' },
+      [...DECODING_STAGES, 'sampling', 'stop_check'], 'fused sampling, stop_at_end');
   });
 
   test('a graph replay computes exactly what eager launches compute', () => {

@@ -7,9 +7,9 @@
 //   buffer.h         DeviceBuffer: RAII cudaMalloc/cudaFree
 //   gemm/gemm.h      GemmEngine::plan(GemmSpec) -> Gemm::run(): cuBLASLt, the only cuBLAS user
 //   kernels/fill.h   fill_tensor(): the generator's exact values on the device, in the storage type
-//   timing/          EventTimer: CUDA events for Model::measure
-//   models/graph.h   CapturedGraph: capture a forward once, replay it
-//   models/gemm_specs.h  dense GEMM specs shared by the models
+//   timing/          ModelTiming: every model's Model::measure (CUDA events) and Model::profile (CUPTI)
+//   utils/graph.h    CapturedGraph: capture a forward once, replay it (models and the GEMM tuner)
+//   utils/gemm_specs.h  the GEMM specs of the models and the calibration
 #pragma once
 #include <memory>
 

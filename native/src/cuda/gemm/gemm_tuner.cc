@@ -32,7 +32,7 @@
 #include "cuda/gemm/gemm_lt.h"
 #include "cuda/kernels/compare.h"
 #include "cuda/kernels/fill.h"
-#include "cuda/models/graph.h"
+#include "cuda/utils/graph.h"
 #include "engine/backend.h"
 
 namespace ftb::cuda {

@@ -10,7 +10,8 @@
 #include "cuda/kernels/elementwise.h"
 #include "cuda/kernels/fill.h"
 #include "cuda/kernels/layernorm.h"
-#include "cuda/models/gemm_specs.h"
+#include "cuda/timing/kernel_trace.h"
+#include "cuda/utils/gemm_specs.h"
 
 namespace ftb::cuda {
 namespace {
@@ -30,50 +31,6 @@ size_t layer_tensor_size(Tensor tensor, size_t h, size_t inter) {
     case Tensor::DecFfn2W: return inter * h;
     default: return h;  // output biases, LN gammas and betas
   }
-}
-
-// Strided-batched over rows·heads, one query row each: scores[1, n] = q[1, D]·K[n, D]ᵀ, K matrices
-// `n`·D apart ([rows, heads, n, D]); K/V are read at offsets that are multiples of plane_bytes.
-GemmSpec query_scores(const std::string& role, DType dtype, bool tf32, int batches, int n, int head_size,
-                   size_t plane_bytes) {
-  GemmSpec spec;
-  spec.role = role;
-  spec.dtype = dtype;
-  spec.tf32 = tf32;
-  spec.m = 1;
-  spec.n = n;
-  spec.k = head_size;
-  spec.trans_b = true;
-  spec.lda = spec.ldb = head_size;
-  spec.ldc = n;
-  spec.batch = batches;
-  spec.stride_a = head_size;
-  spec.stride_b = static_cast<long long>(n) * head_size;
-  spec.stride_c = n;
-  const size_t size = dtype_size(dtype);
-  spec.alignment = alignment_of({spec.stride_a * size, spec.stride_b * size, spec.stride_c * size, plane_bytes});
-  return spec;
-}
-
-// context[1, D] = p[1, n]·V[n, D], written straight into the merged [rows, heads·D] layout.
-GemmSpec query_context(const std::string& role, DType dtype, bool tf32, int batches, int n, int head_size,
-                   size_t plane_bytes) {
-  GemmSpec spec;
-  spec.role = role;
-  spec.dtype = dtype;
-  spec.tf32 = tf32;
-  spec.m = 1;
-  spec.n = head_size;
-  spec.k = n;
-  spec.lda = n;
-  spec.ldb = spec.ldc = head_size;
-  spec.batch = batches;
-  spec.stride_a = n;
-  spec.stride_b = static_cast<long long>(n) * head_size;
-  spec.stride_c = head_size;
-  const size_t size = dtype_size(dtype);
-  spec.alignment = alignment_of({spec.stride_a * size, spec.stride_b * size, spec.stride_c * size, plane_bytes});
-  return spec;
 }
 
 // Weights, memory and sizes shared by both variants.
@@ -180,6 +137,8 @@ class FusedStack final : public StackBase {
 
   void start(cudaStream_t s) override {
     const size_t memory_rows = static_cast<size_t>(config_.batch) * mem_len_;
+    TraceStages stage;
+    stage("memory_kv");
     for (int layer = 0; layer < config_.layers; ++layer) {
       void* kv = memory_kv(layer);
       cross_kv_gemm_.run(memory_.get(), weight(layer, Tensor::DecCrossKvW), kv, nullptr, 1.0f, s);
@@ -189,26 +148,40 @@ class FusedStack final : public StackBase {
 
   void step(void* x, int, cudaStream_t s) override {
     const size_t layer_cache = static_cast<size_t>(rows_) * h_ * cache_len_ * dtype_size(dtype_);
+    TraceStages stage;
+    stage("layernorm");
     norm(0, Tensor::DecSelfLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
     for (int l = 0; l < config_.layers; ++l) {
+      stage("qkv_gemm");
       qkv_gemm_.run(normed_.get(), weight(l, Tensor::DecSelfQkvW), qkv_.get(), nullptr, 1.0f, s);
+      stage("self_attention");
       masked_self_attention(dtype_, qkv_.get(), weight(l, Tensor::DecSelfQkvB), k_cache_.as<char>() + l * layer_cache,
                             v_cache_.as<char>() + l * layer_cache, cache_indir_, step_, ctx_.get(), rows_,
                             config_.beam, heads_, head_size_, cache_len_, s);
+      stage("self_out_gemm");
       self_out_gemm_.run(ctx_.get(), weight(l, Tensor::DecSelfOutW), projected_.get(), nullptr, 1.0f, s);
+      stage("layernorm");
       norm(l, Tensor::DecCrossLnGamma, x, projected_.get(), weight(l, Tensor::DecSelfOutB), normed_.get(), x, s);
+      stage("cross_q_gemm");
       cross_q_gemm_.run(normed_.get(), weight(l, Tensor::DecCrossQW), query_.get(), nullptr, 1.0f, s);
+      stage("cross_attention");
       cross_attention(dtype_, query_.get(), weight(l, Tensor::DecCrossQB), memory_kv(l), memory_lengths_dev_.as<int>(),
                       ctx_.get(), rows_, config_.beam, heads_, head_size_, mem_len_, s);
+      stage("cross_out_gemm");
       cross_out_gemm_.run(ctx_.get(), weight(l, Tensor::DecCrossOutW), projected_.get(), nullptr, 1.0f, s);
+      stage("layernorm");
       norm(l, Tensor::DecFfnLnGamma, x, projected_.get(), weight(l, Tensor::DecCrossOutB), normed_.get(), x, s);
+      stage("ffn1_gemm_relu");
       ffn1_gemm_.run(normed_.get(), weight(l, Tensor::DecFfn1W), inter_buf_.get(),
                      relu_epilogue_ ? weight(l, Tensor::DecFfn1B) : nullptr, 1.0f, s);
       if (!relu_epilogue_) bias_relu(dtype_, inter_buf_.get(), weight(l, Tensor::DecFfn1B), rows_, inter_, s);
+      stage("ffn2_gemm");
       ffn2_gemm_.run(inter_buf_.get(), weight(l, Tensor::DecFfn2W), projected_.get(), nullptr, 1.0f, s);
       if (l + 1 < config_.layers) {
+        stage("layernorm");
         norm(l + 1, Tensor::DecSelfLnGamma, x, projected_.get(), weight(l, Tensor::DecFfn2B), normed_.get(), x, s);
       } else {
+        stage("bias_residual");
         add_bias_residual(dtype_, x, projected_.get(), weight(l, Tensor::DecFfn2B), rows_, h_, s);
       }
     }
@@ -265,8 +238,10 @@ class UnfusedStack final : public StackBase {
       plan(dense(roles[j], dtype_, tf32_, rows_, h_, h_, 3 * h_, Epilogue::None, alignment_of({j * h * dtype_size(dtype_)})),
            qkv_gemm_[j]);
     }
-    plan(query_scores("self_scores", dtype_, tf32_, batches, cache_len_, head_size_, cache_plane_bytes), self_scores_gemm_);
-    plan(query_context("self_context", dtype_, tf32_, batches, cache_len_, head_size_, cache_plane_bytes),
+    // One query row per (row, head): the contexts land straight in the merged [rows, heads·D] layout.
+    plan(attention_scores("self_scores", dtype_, tf32_, batches, 1, cache_len_, head_size_, cache_plane_bytes),
+         self_scores_gemm_);
+    plan(attention_context("self_context", dtype_, tf32_, batches, 1, cache_len_, head_size_, cache_plane_bytes),
          self_context_gemm_);
     plan(dense("self_out", dtype_, tf32_, rows_, h_, h_, h_), self_out_gemm_);
     plan(dense("cross_q", dtype_, tf32_, rows_, h_, h_, h_), cross_q_gemm_);
@@ -275,9 +250,9 @@ class UnfusedStack final : public StackBase {
                  Epilogue::None, alignment_of({j * h * dtype_size(dtype_)})),
            cross_kv_gemm_[j]);
     }
-    plan(query_scores("cross_scores", dtype_, tf32_, batches, mem_len_, head_size_, memory_plane_bytes),
+    plan(attention_scores("cross_scores", dtype_, tf32_, batches, 1, mem_len_, head_size_, memory_plane_bytes),
          cross_scores_gemm_);
-    plan(query_context("cross_context", dtype_, tf32_, batches, mem_len_, head_size_, memory_plane_bytes),
+    plan(attention_context("cross_context", dtype_, tf32_, batches, 1, mem_len_, head_size_, memory_plane_bytes),
          cross_context_gemm_);
     plan(dense("cross_out", dtype_, tf32_, rows_, h_, h_, h_), cross_out_gemm_);
     plan(dense("ffn1", dtype_, tf32_, rows_, h_, inter_, inter_), ffn1_gemm_);
@@ -296,9 +271,12 @@ class UnfusedStack final : public StackBase {
   }
 
   void start(cudaStream_t s) override {
+    TraceStages stage;
+    stage("cache_clear");
     // Every score column is computed, masked or not: stale entries must be finite.
     for (DeviceBuffer& c : caches_) check(cudaMemsetAsync(c.get(), 0, c.bytes(), s), "clearing the K/V caches");
     const int memory_rows = rows_ * mem_len_;
+    stage("memory_kv");
     gather_rows(dtype_, memory_.get(), memory_rows_.get(), memory_token_rows_.as<int>(), memory_rows, h_, s);
     for (int l = 0; l < config_.layers; ++l) {
       for (int j = 0; j < 2; ++j) {
@@ -314,10 +292,16 @@ class UnfusedStack final : public StackBase {
   void step(void* x, int t, cudaStream_t s) override {
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_size_));
     const size_t rh = static_cast<size_t>(rows_) * h_;
+    // The stages of the fused variant, each kernel under the stage of the fused kernel doing its work
+    // (the q/k/v biases and the cache write under self_attention), the encoder's way.
+    TraceStages stage;
     for (int l = 0; l < config_.layers; ++l) {
+      stage("layernorm");
       norm(l, Tensor::DecSelfLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
       for (int j = 0; j < 3; ++j) {
+        stage("qkv_gemm");
         qkv_gemm_[j].run(normed_.get(), columns(l, Tensor::DecSelfQkvW, j, h_), qkv_[j].get(), nullptr, 1.0f, s);
+        stage("self_attention");
         add_bias(dtype_, qkv_[j].get(), columns(l, Tensor::DecSelfQkvB, j, h_), rows_, h_, s);
       }
       void* k_cache = cache_plane(0, l);
@@ -326,28 +310,37 @@ class UnfusedStack final : public StackBase {
       self_scores_gemm_.run(qkv_[0].get(), k_cache, scores_.get(), nullptr, 1.0f, s);
       masked_softmax(dtype_, scores_.get(), rows_, heads_, config_.beam, cache_len_, scale, t + 1, nullptr, s);
       self_context_gemm_.run(scores_.get(), v_cache, ctx_.get(), nullptr, 1.0f, s);
-      residual_projection(self_out_gemm_, l, Tensor::DecSelfOutW, x, s);
+      residual_projection(stage, "self_out_gemm", self_out_gemm_, l, Tensor::DecSelfOutW, x, s);
 
+      stage("layernorm");
       norm(l, Tensor::DecCrossLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
+      stage("cross_q_gemm");
       cross_q_gemm_.run(normed_.get(), weight(l, Tensor::DecCrossQW), qkv_[0].get(), nullptr, 1.0f, s);
+      stage("cross_attention");
       add_bias(dtype_, qkv_[0].get(), weight(l, Tensor::DecCrossQB), rows_, h_, s);
       cross_scores_gemm_.run(qkv_[0].get(), memory_plane(memory_k_, l), scores_.get(), nullptr, 1.0f, s);
       masked_softmax(dtype_, scores_.get(), rows_, heads_, config_.beam, mem_len_, scale, 0,
                      memory_lengths_dev_.as<int>(), s);
       cross_context_gemm_.run(scores_.get(), memory_plane(memory_v_, l), ctx_.get(), nullptr, 1.0f, s);
-      residual_projection(cross_out_gemm_, l, Tensor::DecCrossOutW, x, s);
+      residual_projection(stage, "cross_out_gemm", cross_out_gemm_, l, Tensor::DecCrossOutW, x, s);
 
+      stage("layernorm");
       norm(l, Tensor::DecFfnLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
+      stage("ffn1_gemm_relu");
       ffn1_gemm_.run(normed_.get(), weight(l, Tensor::DecFfn1W), inter_buf_.get(), nullptr, 1.0f, s);
       add_bias(dtype_, inter_buf_.get(), weight(l, Tensor::DecFfn1B), rows_, inter_, s);
       bias_relu(dtype_, inter_buf_.get(), nullptr, rows_, inter_, s);
+      stage("ffn2_gemm");
       ffn2_gemm_.run(inter_buf_.get(), weight(l, Tensor::DecFfn2W), projected_.get(), nullptr, 1.0f, s);
+      stage("bias_residual");
       add_bias(dtype_, projected_.get(), weight(l, Tensor::DecFfn2B), rows_, h_, s);
       add_tensors(dtype_, x, x, projected_.get(), rh, s);
     }
   }
 
   void reorder(const int* parents, int t, cudaStream_t s) override {
+    TraceStages stage;
+    stage("cache_reorder");
     reorder_cache(dtype_, caches_[current_].get(), caches_[1 - current_].get(), parents, 2 * config_.layers, rows_,
                   config_.beam, heads_, head_size_, cache_len_, t, s);
     current_ = 1 - current_;
@@ -361,9 +354,12 @@ class UnfusedStack final : public StackBase {
   }
 
  private:
-  // x += ctx · W + b, in three kernels.
-  void residual_projection(const Gemm& gemm, int layer, Tensor w, void* x, cudaStream_t s) {
+  // x += ctx · W + b, in three kernels: the GEMM under `gemm_stage`, then bias_residual.
+  void residual_projection(TraceStages& stage, const char* gemm_stage, const Gemm& gemm, int layer, Tensor w, void* x,
+                           cudaStream_t s) {
+    stage(gemm_stage);
     gemm.run(ctx_.get(), weight(layer, w), projected_.get(), nullptr, 1.0f, s);
+    stage("bias_residual");
     add_bias(dtype_, projected_.get(), weight(layer, static_cast<Tensor>(static_cast<int>(w) + 1)), rows_, h_, s);
     add_tensors(dtype_, x, x, projected_.get(), static_cast<size_t>(rows_) * h_, s);
   }

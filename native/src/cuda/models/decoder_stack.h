@@ -8,6 +8,10 @@
 //   unfused: one kernel per operation: q, k, v GEMMs, bias adds, cache write, q·Kᵀ and p·V as
 //            strided-batched GEMMs over the whole cache with a masked softmax between, residual adds,
 //            LayerNorms; memory K/V replicated per beam; the caches copied by parents on reorder.
+// Trace stages (timing/kernel_trace.h), the same in both variants: memory_kv (and cache_clear) per
+// run; per layer of a step layernorm, qkv_gemm, self_attention, self_out_gemm, cross_q_gemm,
+// cross_attention, cross_out_gemm, ffn1_gemm_relu, ffn2_gemm, bias_residual (the unfused residual
+// adds; fused, only the last layer's); cache_reorder (unfused).
 #pragma once
 #include <cuda_runtime.h>
 

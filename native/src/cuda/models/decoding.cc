@@ -15,12 +15,11 @@
 #include "cuda/kernels/segmented_sort.h"
 #include "cuda/kernels/step_input.h"
 #include "cuda/models/decoder_stack.h"
-#include "cuda/models/gemm_specs.h"
-#include "cuda/models/graph.h"
 #include "cuda/models/sampler.h"
-#include "cuda/timing/device_sampler.h"
-#include "cuda/timing/event_timer.h"
 #include "cuda/timing/kernel_trace.h"
+#include "cuda/timing/model_timing.h"
+#include "cuda/utils/gemm_specs.h"
+#include "cuda/utils/graph.h"
 
 namespace ftb::cuda {
 namespace {
@@ -47,22 +46,12 @@ class StepModel : public Model {
   }
 
   Sample measure(const MeasureOptions& options) override {
-    context_->activate();
-    return sampler_.sample([this] { enqueue_run(); }, options, stream());
+    return timing_.measure([this] { enqueue_run(); }, options);
   }
 
-  // Eager steps (a graph replay would tie every kernel to one launch).
   KernelProfile profile(int iterations) override {
-    context_->activate();
-    context_->synchronize("run before the trace");
-    KernelTrace trace;
-    timer_.start(stream());
-    for (int i = 0; i < iterations; ++i) enqueue_run(/*eager=*/true);
-    timer_.stop(stream());
-    const double ms = timer_.elapsed_ms() / iterations;
-    context_->synchronize("traced runs");
-    return {iterations, ms, graph_.ready() ? "eager launches (the measured samples replay a CUDA graph per step)" : "eager launches",
-            trace.collect()};
+    return timing_.profile([this] { enqueue_run(/*eager=*/true); }, iterations, "run",
+                           graph_.ready() ? "a CUDA graph per step" : "");
   }
 
   std::map<std::string, std::string> notes() const override {
@@ -125,7 +114,10 @@ class StepModel : public Model {
 
  private:
   void enqueue_run(bool eager = false) {
+    TraceStages stage;
+    stage("step_counter");
     check(cudaMemsetAsync(step(), 0, sizeof(int), stream()), "resetting the step counter");
+    stage.close();
     enqueue_start();
     steps_run_ = 0;
     for (int t = 0; t < config_.seq; ++t) {
@@ -143,8 +135,7 @@ class StepModel : public Model {
   DeviceBuffer step_;
   GemmPlans gemms_;
   CapturedGraph graph_;
-  DeviceSampler sampler_{context_->properties()};
-  EventTimer timer_;
+  ModelTiming timing_{*context_};
 };
 
 class CudaDecoder final : public StepModel {
@@ -173,11 +164,19 @@ class CudaDecoder final : public StepModel {
   }
   void enqueue_start() override { stack_->start(stream()); }
   void enqueue_step(int t) override {
+    TraceStages stage;
+    stage("step_input");
     select_step_input(dtype_, input_.get(), step(), x_.get(), static_cast<size_t>(rows_) * h_, stream());
+    stage.close();
     stack_->step(x_.get(), t, stream());
+    stage("step_counter");
     advance_step(step(), stream());
   }
-  void enqueue_finish() override { to_float(dtype_, x_.get(), output_.as<float>(), static_cast<size_t>(rows_) * h_, stream()); }
+  void enqueue_finish() override {
+    TraceStages stage;
+    stage("output");
+    to_float(dtype_, x_.get(), output_.as<float>(), static_cast<size_t>(rows_) * h_, stream());
+  }
   std::map<std::string, std::string> path_notes() const override { return {}; }
 
  private:
@@ -274,28 +273,42 @@ class CudaDecoding final : public StepModel {
   }
 
   void enqueue_start() override {
+    TraceStages stage;
+    stage("search_init");
     init_search(state(), rows_, config_.beam, config_.start_id, stream());
+    stage.close();
     stack_->start(stream());
   }
 
   void enqueue_step(int t) override {
     cudaStream_t s = stream();
+    TraceStages stage;
+    stage("embedding");
     embed_tokens(dtype_, embedding_.get(), ints(kIds), positions_.as<double>(), std::sqrt(static_cast<double>(h_)),
                  step(), x_.get(), rows_, h_, s);
+    stage.close();
     stack_->step(x_.get(), t, s);
+    stage("layernorm");
     layernorm(dtype_, x_.get(), nullptr, nullptr, final_gamma_.get(), final_beta_.get(), normed_.get(), rows_, h_, s);
+    stage("logits_gemm");
     logits_gemm_.run(normed_.get(), logits_w_.get(), logits_.get(), bias_epilogue_ ? logits_b_.get() : nullptr, 1.0f, s);
     if (!bias_epilogue_) add_bias(dtype_, logits_.get(), logits_b_.get(), rows_, vocab_padded_, s);
+    stage.close();
     search(t);
+    stage("step_counter");
     advance_step(step(), s);
   }
 
   void enqueue_finish() override {
+    TraceStages stage;
+    stage("finish_search");
     finish_search(state(), steps_run_, config_.batch, config_.beam, config_.length_penalty, ints(kOutputIds),
                   ints(kOutLengths), out_cum_.as<float>(), out_scores_.as<float>(), stream());
   }
 
   bool all_finished() override {
+    TraceStages stage;
+    stage("stop_check");
     const std::vector<int> finished = download<int>(ints(kFinished), rows_, "finished flags");
     return std::all_of(finished.begin(), finished.end(), [](int done) { return done != 0; });
   }
@@ -328,9 +341,12 @@ class CudaDecoding final : public StepModel {
             ints(kParentIds)};
   }
 
+  // Under beam_search or sampling; the unfused variant's cache reorder under the stack's own stage.
   void search(int t) {
     cudaStream_t s = stream();
     const int vocab = config_.vocab, beam = config_.beam;
+    TraceStages stage;
+    stage(search_ == Search::Sampling ? "sampling" : "beam_search");
     switch (search_) {
       case Search::BeamTopK:
         beam_topk(dtype_, logits_.get(), vocab_padded_, rows_, vocab, beam, config_.end_id, state(), topk_chunks_,
@@ -347,6 +363,7 @@ class CudaDecoding final : public StepModel {
         sort_.run(keys_.as<float>(), sorted_keys_.as<float>(), ids_.as<int>(), sorted_ids_.as<int>(), s);
         beam_commit(sorted_keys_.as<float>(), sorted_ids_.as<int>(), beam * vocab, beam, true, config_.batch, beam,
                     vocab, config_.end_id, state(), step(), nullptr, config_.seq, s);
+        stage.close();
         if (beam > 1) stack_->reorder(ints(kParents), t, s);
         break;
       case Search::Sampling:

@@ -4,6 +4,9 @@
 //             multiple of 8) -> beam search (beam_search.h) or sampling (sampling.h); gather-tree at
 //             the end. fused: the step is captured once into a CUDA graph and replayed (config.graph),
 //             every kernel reading t from a device counter; unfused: eager launches.
+// Trace stages around the stack's own (decoder_stack.h): step_counter, step_input / embedding,
+// layernorm (final), logits_gemm, beam_search or sampling, stop_check (stop_at_end), search_init,
+// finish_search, output (decoder).
 #pragma once
 #include <memory>
 

@@ -13,11 +13,10 @@
 #include "cuda/kernels/elementwise.h"
 #include "cuda/kernels/fill.h"
 #include "cuda/kernels/layernorm.h"
-#include "cuda/models/gemm_specs.h"
-#include "cuda/models/graph.h"
-#include "cuda/timing/device_sampler.h"
-#include "cuda/timing/event_timer.h"
 #include "cuda/timing/kernel_trace.h"
+#include "cuda/timing/model_timing.h"
+#include "cuda/utils/gemm_specs.h"
+#include "cuda/utils/graph.h"
 
 namespace ftb::cuda {
 namespace {
@@ -37,43 +36,6 @@ size_t layer_tensor_size(Tensor tensor, size_t hidden, size_t inter) {
     case Tensor::EncFfn2W: return inter * hidden;
     default: return hidden;  // output biases, LN gammas and betas
   }
-}
-
-// Batched over batch·heads: scores[S, S] = q[S, D]·k[S, D]ᵀ, and context[S, D] = probs[S, S]·v[S, D].
-GemmSpec attention_scores(DType dtype, bool tf32, int batches, int seq, int head_size) {
-  GemmSpec spec;
-  spec.role = "attn_scores";
-  spec.dtype = dtype;
-  spec.tf32 = tf32;
-  spec.m = spec.n = seq;
-  spec.k = head_size;
-  spec.trans_b = true;
-  spec.lda = spec.ldb = head_size;
-  spec.ldc = seq;
-  spec.batch = batches;
-  spec.stride_a = spec.stride_b = static_cast<long long>(seq) * head_size;
-  spec.stride_c = static_cast<long long>(seq) * seq;
-  const size_t size = dtype_size(dtype);
-  spec.alignment = alignment_of({spec.stride_a * size, spec.stride_c * size});
-  return spec;
-}
-
-GemmSpec attention_context(DType dtype, bool tf32, int batches, int seq, int head_size) {
-  GemmSpec spec;
-  spec.role = "attn_context";
-  spec.dtype = dtype;
-  spec.tf32 = tf32;
-  spec.m = seq;
-  spec.n = head_size;
-  spec.k = seq;
-  spec.lda = seq;
-  spec.ldb = spec.ldc = head_size;
-  spec.batch = batches;
-  spec.stride_a = static_cast<long long>(seq) * seq;
-  spec.stride_b = spec.stride_c = static_cast<long long>(seq) * head_size;
-  const size_t size = dtype_size(dtype);
-  spec.alignment = alignment_of({spec.stride_a * size, spec.stride_b * size});
-  return spec;
 }
 
 // What both variants share: weights and inputs generated on the device, lengths, the fp32 output,
@@ -125,22 +87,11 @@ class EncoderBase : public Model {
   }
 
   Sample measure(const MeasureOptions& options) override {
-    context_->activate();
-    return sampler_.sample([this] { launch_forward(); }, options, stream());
+    return timing_.measure([this] { launch_forward(); }, options);
   }
 
-  // Eager forwards (a graph replay would tie every kernel to one launch, hiding the stages).
   KernelProfile profile(int iterations) override {
-    context_->activate();
-    context_->synchronize("encoder forward before the trace");
-    KernelTrace trace;
-    timer_.start(stream());
-    for (int i = 0; i < iterations; ++i) enqueue();
-    timer_.stop(stream());
-    const double ms = timer_.elapsed_ms() / iterations;
-    context_->synchronize("traced encoder forwards");
-    return {iterations, ms, graph_.ready() ? "eager launches (the measured samples replay a CUDA graph)" : "eager launches",
-            trace.collect()};
+    return timing_.profile([this] { enqueue(); }, iterations, "encoder forward", graph_.ready() ? "a CUDA graph" : "");
   }
 
   Outputs outputs() override {
@@ -223,8 +174,7 @@ class EncoderBase : public Model {
   std::vector<std::array<DeviceBuffer, kLayerTensors>> weights_;
   GemmPlans gemms_;
   CapturedGraph graph_;
-  DeviceSampler sampler_{context_->properties()};
-  EventTimer timer_;
+  ModelTiming timing_{*context_};
 };
 
 class FusedEncoder final : public EncoderBase {
@@ -252,8 +202,8 @@ class FusedEncoder final : public EncoderBase {
       v_ = buffer(heads_elems, "encoder attention v");
       ctx_heads_ = buffer(heads_elems, "encoder attention context per head");
       scores_ = buffer(static_cast<size_t>(batch_) * heads_ * seq_ * seq_, "encoder attention scores");
-      plan(attention_scores(dtype_, tf32_, batch_ * heads_, seq_, head_size_), scores_gemm_);
-      plan(attention_context(dtype_, tf32_, batch_ * heads_, seq_, head_size_), context_gemm_);
+      plan(attention_scores("attn_scores", dtype_, tf32_, batch_ * heads_, seq_, seq_, head_size_), scores_gemm_);
+      plan(attention_context("attn_context", dtype_, tf32_, batch_ * heads_, seq_, seq_, head_size_), context_gemm_);
     }
     prepare(config.graph);
   }
@@ -344,8 +294,8 @@ class UnfusedEncoder final : public EncoderBase {
                  alignment_of({j * h * dtype_size(dtype_)})),
            qkv_gemm_[j]);
     }
-    plan(attention_scores(dtype_, tf32_, batch_ * heads_, seq_, head_size_), scores_gemm_);
-    plan(attention_context(dtype_, tf32_, batch_ * heads_, seq_, head_size_), context_gemm_);
+    plan(attention_scores("attn_scores", dtype_, tf32_, batch_ * heads_, seq_, seq_, head_size_), scores_gemm_);
+    plan(attention_context("attn_context", dtype_, tf32_, batch_ * heads_, seq_, seq_, head_size_), context_gemm_);
     plan(dense("attn_out", dtype_, tf32_, m, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
     plan(dense("ffn1", dtype_, tf32_, m, hidden_size_, inter_, inter_), ffn1_gemm_);
     plan(dense("ffn2", dtype_, tf32_, m, inter_, hidden_size_, hidden_size_), ffn2_gemm_);

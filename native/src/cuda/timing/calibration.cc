@@ -7,6 +7,7 @@
 #include "cuda/check.h"
 #include "cuda/kernels/fill.h"
 #include "cuda/timing/event_timer.h"
+#include "cuda/utils/gemm_specs.h"
 
 namespace ftb::cuda {
 namespace {
@@ -40,12 +41,8 @@ double gemm_tflops(CudaContext& context, Precision precision) {
   ModelConfig config;
   fill_tensor(dtype, a.get(), count, config, Tensor::EncoderInput, 0, context.stream());
   fill_tensor(dtype, b.get(), count, config, Tensor::EncoderInput, 1, context.stream());
-  GemmSpec spec;
-  spec.role = "calibration";
-  spec.dtype = dtype;
-  spec.tf32 = precision == Precision::TF32;
-  spec.m = spec.n = spec.k = spec.lda = spec.ldb = spec.ldc = kGemmSize;
-  const Gemm gemm = context.gemm().plan(spec);
+  const Gemm gemm = context.gemm().plan(
+      dense("calibration", dtype, precision == Precision::TF32, kGemmSize, kGemmSize, kGemmSize, kGemmSize));
   const double ms = median_ms(context.stream(), [&] { gemm.run(a.get(), b.get(), c.get(), nullptr, 1.0f, context.stream()); });
   return 2.0 * n * n * n / (ms * 1e-3) / 1e12;
 }

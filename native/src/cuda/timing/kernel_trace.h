@@ -24,8 +24,10 @@ class KernelTrace {
 };
 
 // Names the stages of the launches that follow on this thread, in launch order: stage("qkv_gemm")
-// closes the stage before it and opens this one; the destructor closes the last. Costs a flag test
-// when no trace is running.
+// closes the stage before it and opens this one; close() (or the destructor) closes the last. Code
+// that names its own stages (a decoder stack's step) is called with no stage open, so that a launch
+// it left unnamed shows as such rather than under the caller's stage. Costs a flag test when no
+// trace is running.
 class TraceStages {
  public:
   TraceStages() = default;
@@ -34,9 +36,9 @@ class TraceStages {
   TraceStages& operator=(const TraceStages&) = delete;
 
   void operator()(const char* stage);
+  void close();
 
  private:
-  void close();
   bool open_ = false;
 };
 

@@ -1,4 +1,4 @@
-#include "cuda/models/graph.h"
+#include "cuda/utils/graph.h"
 
 #include "cuda/check.h"
 
