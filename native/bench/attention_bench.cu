@@ -2,10 +2,11 @@
 // src/cuda/kernels/attention.h), runnable on a GPU machine without Node or cuBLAS. Inputs are random,
 // never zero (q|k|v and the QKV bias); the context is poisoned (NaN) before every run so an unwritten
 // row fails. The reference is a plain fp32 CUDA kernel of the same math that, unlike the fused
-// kernel, adds the k bias (softmax cancels it) and the v bias per key. Timing: CUDA events around one
+// kernel, adds the k bias (softmax cancels it) and the v bias per key; it covers the first 8 sequences
+// of each shape (the rest are checked for NaN only). Timing: CUDA events around one
 // launch, L2 flushed before each, median of 50, at full length unless the row says "rand" (lengths
-// uniform in [seq/2, seq], the harness's default). Exits 1 when a relative L2 error exceeds 2e-3
-// (fp16) or 1e-2 (bf16), or on any CUDA error.
+// uniform in [seq/2, seq], the harness's default) or "edges" (untimed). TFLOP/s counts 4·D·heads·Σlen².
+// Exits 1 when a relative L2 error exceeds 2e-3 (fp16) or 1e-2 (bf16), or on any CUDA error.
 //
 // Build and run from the repository root (sm_80 works too: -arch=sm_80):
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Inative/src -o /tmp/attention_bench \
@@ -113,25 +114,31 @@ __global__ void reference_attention(const T* qkv, const T* bias, float* out, con
   }
 }
 
+// Full: every sequence `seq` long. Uniform: lengths uniform in [seq/2, seq] (the harness's default).
+// Edges: uniform in [1, seq] after the tile edges 1, 64, 65, 128, 129 (one token, one key tile or
+// query tile exactly, one past it).
+enum class Lengths { Full, Uniform, Edges };
+
 struct Shape {
   const char* label;
   int batch, seq, heads, head_size;
-  bool random_lengths;
+  Lengths lengths;
   bool timed;
 };
 
 std::vector<int> make_lengths(const Shape& shape, uint32_t seed) {
   std::vector<int> lengths(shape.batch, shape.seq);
-  if (!shape.random_lengths) return lengths;
+  if (shape.lengths == Lengths::Full) return lengths;
   uint64_t state = 0x2545F4914F6CDD1Dull ^ seed;
+  const int lo = shape.lengths == Lengths::Uniform ? std::max(1, shape.seq / 2) : 1;
   for (int& len : lengths) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
-    const int lo = std::max(1, shape.seq / 2);
     len = lo + static_cast<int>((state >> 33) % static_cast<uint64_t>(shape.seq - lo + 1));
   }
-  // Edge lengths: one token, exactly one key tile, one past it.
-  const int edges[] = {1, 64, 65};
-  for (int i = 0; i < 3 && i < shape.batch && shape.seq >= edges[i]; ++i) lengths[i] = edges[i];
+  if (shape.lengths == Lengths::Edges) {
+    const int edges[] = {1, 64, 65, 128, 129};
+    for (int i = 0; i < 5 && i < shape.batch; ++i) lengths[i] = std::min(edges[i], shape.seq);
+  }
   return lengths;
 }
 
@@ -139,6 +146,8 @@ template <typename T>
 DType dtype_of() {
   return std::is_same_v<T, __half> ? DType::F16 : DType::BF16;
 }
+
+constexpr int kCheckedSequences = 8;
 
 struct Outcome {
   double max_error, relative_l2, median_us, tflops;
@@ -178,7 +187,10 @@ Outcome run_shape(const Shape& shape, uint32_t seed, void* flush, size_t flush_b
   const size_t ref_smem = sizeof(float) * (shape.head_size + max_len);
   cuda_ok(cudaFuncSetAttribute(reference_attention<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024),
           "reference smem");
-  reference_attention<T><<<dim3(tokens, shape.heads), 128, ref_smem>>>(qkv, bias, ref, d_offsets, d_token_seq,
+  // The fp32 reference is slow: it covers the first kCheckedSequences sequences (every edge length);
+  // every other row is still checked for NaN (unwritten: the poison survives).
+  const int checked_tokens = offsets[std::min(shape.batch, kCheckedSequences)];
+  reference_attention<T><<<dim3(checked_tokens, shape.heads), 128, ref_smem>>>(qkv, bias, ref, d_offsets, d_token_seq,
                                                                         shape.heads, shape.head_size);
   cuda_ok(cudaGetLastError(), "reference_attention");
 
@@ -191,13 +203,16 @@ Outcome run_shape(const Shape& shape, uint32_t seed, void* flush, size_t flush_b
   cuda_ok(cudaDeviceSynchronize(), "fused_attention");
 
   std::vector<T> got(static_cast<size_t>(tokens) * hidden);
-  std::vector<float> want(got.size());
+  std::vector<float> want(static_cast<size_t>(checked_tokens) * hidden);
   cuda_ok(cudaMemcpy(got.data(), ctx, sizeof(T) * got.size(), cudaMemcpyDeviceToHost), "copy ctx");
   cuda_ok(cudaMemcpy(want.data(), ref, sizeof(float) * want.size(), cudaMemcpyDeviceToHost), "copy ref");
   double max_error = 0.0, diff2 = 0.0, ref2 = 0.0;
-  for (size_t i = 0; i < got.size(); ++i) {
+  for (size_t i = want.size(); i < got.size(); ++i) {
+    if (std::isnan(static_cast<float>(got[i]))) max_error = NAN;
+  }
+  for (size_t i = 0; i < want.size(); ++i) {
     const double error = std::fabs(static_cast<double>(static_cast<float>(got[i])) - want[i]);
-    max_error = std::isnan(error) ? NAN : std::max(max_error, error);
+    max_error = std::isnan(error) || std::isnan(max_error) ? NAN : std::max(max_error, error);
     diff2 += error * error;
     ref2 += static_cast<double>(want[i]) * want[i];
   }
@@ -232,18 +247,19 @@ Outcome run_shape(const Shape& shape, uint32_t seed, void* flush, size_t flush_b
 }
 
 const Shape kShapes[] = {
-    {"edges b5 s200", 5, 200, 12, 64, true, false},
-    {"edges b5 s200", 5, 200, 12, 128, true, false},
-    {"b3 s1024 rand", 3, 1024, 6, 128, true, false},
-    {"b1 s128", 1, 128, 12, 64, false, true},
-    {"b8 s128", 8, 128, 12, 64, false, true},
-    {"b32 s128", 32, 128, 12, 64, false, true},
-    {"b32 s128 rand", 32, 128, 12, 64, true, true},
-    {"b32 s384", 32, 384, 12, 64, false, true},
-    {"b32 s384 rand", 32, 384, 12, 64, true, true},
-    {"b32 s512", 32, 512, 12, 64, false, true},
-    {"b32 s1024", 32, 1024, 12, 64, false, true},
-    {"b32 s384 D128", 32, 384, 6, 128, false, true},
+    {"edges b7 s200", 7, 200, 12, 64, Lengths::Edges, false},
+    {"edges b40 s300", 40, 300, 12, 64, Lengths::Edges, false},  // enough blocks for 2 m-tiles per warp
+    {"edges b7 s200", 7, 200, 12, 128, Lengths::Edges, false},
+    {"b3 s1024 rand", 3, 1024, 6, 128, Lengths::Uniform, false},
+    {"b1 s128", 1, 128, 12, 64, Lengths::Full, true},
+    {"b8 s128", 8, 128, 12, 64, Lengths::Full, true},
+    {"b32 s128", 32, 128, 12, 64, Lengths::Full, true},
+    {"b32 s128 rand", 32, 128, 12, 64, Lengths::Uniform, true},
+    {"b32 s384", 32, 384, 12, 64, Lengths::Full, true},
+    {"b32 s384 rand", 32, 384, 12, 64, Lengths::Uniform, true},
+    {"b32 s512", 32, 512, 12, 64, Lengths::Full, true},
+    {"b32 s1024", 32, 1024, 12, 64, Lengths::Full, true},
+    {"b32 s384 D128", 32, 384, 6, 128, Lengths::Full, true},
 };
 
 }  // namespace

@@ -226,7 +226,7 @@ __device__ __forceinline__ void attend_key_tile(WarpRows<D, kMTiles>& w, const T
 // exactly. The bias of v is added once to the output: the softmax weights of a row sum to one. Only
 // q needs its bias, added while staging the q tile.
 template <typename T, int D, int kMTiles>
-__global__ void __launch_bounds__(kMhaThreads, 2)
+__global__ void __launch_bounds__(kMhaThreads, D <= 64 && kMTiles == 1 ? 4 : 2)
     fused_mha_kernel(const T* qkv, const T* bias, T* ctx, const int* seq_offsets, int heads, float scale_log2) {
   using Tile = MhaTile<D, kMTiles>;
   constexpr int LD = Tile::kStride;
@@ -356,6 +356,15 @@ void launch_fused_mha(const void* qkv, const void* bias, void* ctx, const int* s
       static_cast<const T*>(qkv), static_cast<const T*>(bias), static_cast<T*>(ctx), seq_offsets, heads, scale_log2);
 }
 
+// Two m-tiles per warp halve the shared-memory reads per MMA but double each block's work: when the
+// 128-row blocks would not fill two per SM (b8 s128: 96 blocks on 132 SMs), 64-row blocks finish sooner.
+bool fills_two_blocks_per_sm(int blocks) {
+  int device = 0, sms = 0;
+  check(cudaGetDevice(&device), "fused_mha: current device");
+  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "fused_mha: SM count");
+  return blocks >= 2 * sms;
+}
+
 }  // namespace
 
 bool fused_attention_supported(DType dtype, int head_size) {
@@ -369,8 +378,11 @@ void fused_attention(DType dtype, const void* qkv, const void* qkv_bias, void* c
   }
   const auto run = [&](auto zero) {
     using T = decltype(zero);
-    if (head_size == 64) {
+    constexpr int kWideRows = MhaTile<64, 2>::kQueryRows;
+    if (head_size == 64 && fills_two_blocks_per_sm(batch * heads * ((seq + kWideRows - 1) / kWideRows))) {
       launch_fused_mha<T, 64, 2>(qkv, qkv_bias, ctx, seq_offsets, batch, seq, heads, stream);
+    } else if (head_size == 64) {
+      launch_fused_mha<T, 64, 1>(qkv, qkv_bias, ctx, seq_offsets, batch, seq, heads, stream);
     } else {
       launch_fused_mha<T, 128, 1>(qkv, qkv_bias, ctx, seq_offsets, batch, seq, heads, stream);
     }
