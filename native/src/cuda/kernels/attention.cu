@@ -1,3 +1,5 @@
+// The fused encoder's attention on packed tokens: FlashAttention-2-style fused_mha (mma.sync, S×S
+// scores kept in registers) for fp16/bf16 with head size 64 or 128, and the fallback's qkv split.
 #include <cmath>
 #include <type_traits>
 
