@@ -5,6 +5,13 @@ import type { NativeConfig } from './native.js';
 
 export const PATHS = ['encoder', 'decoder', 'decoding'] as const;
 export const VARIANTS = ['fused', 'unfused', 'reference'] as const;
+/**
+ * Peers: the engines users run today, measured by the same runner on the same weights (peers/torch/):
+ * Hugging Face / PyTorch eager, the same replayed from CUDA graphs, torch.compile, HF generate().
+ * (Not on the variant axis yet: the peers' runner backend adds them.)
+ */
+export const PEER_VARIANTS = ['torch-eager', 'torch-graph', 'torch-compile', 'hf-generate'] as const;
+
 export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16'] as const;
 export const BACKENDS = ['cpu', 'cuda'] as const;
 /** How a point's samples are taken (src/measure/runner.ts): cold flushes the L2 before each run, hot times
@@ -13,6 +20,9 @@ export const MODES = ['auto', 'cold', 'hot'] as const;
 
 export type PathName = (typeof PATHS)[number];
 export type VariantName = (typeof VARIANTS)[number];
+export type PeerVariantName = (typeof PEER_VARIANTS)[number];
+export const isPeerVariant = (variant: string): variant is PeerVariantName =>
+  (PEER_VARIANTS as readonly string[]).includes(variant);
 export type PrecisionName = (typeof PRECISIONS)[number];
 export type BackendName = (typeof BACKENDS)[number];
 export type MeasureMode = (typeof MODES)[number];
