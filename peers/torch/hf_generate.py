@@ -53,8 +53,9 @@ class HfGenerateUnit:
         self.generate_options: dict[str, Any] = {
             "max_new_tokens": config.seq, "min_new_tokens": config.seq, "num_beams": config.beam,
             "num_return_sequences": config.beam, "do_sample": config.sampling, "use_cache": True,
-            "length_penalty": config.length_penalty, "early_stopping": False,
         }
+        if config.beam > 1:
+            self.generate_options.update(length_penalty=config.length_penalty, early_stopping=False)
         if config.sampling:
             self.generate_options.update(top_k=config.top_k if config.top_k > 0 else None,
                                          top_p=config.top_p if config.top_p > 0 else None,

@@ -255,6 +255,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-compile", action="store_true", help="skip torch-compile (its compile takes minutes)")
     parser.add_argument("--no-timings", action="store_true", help="skip the (f) timings at the H200 shapes")
+    parser.add_argument("--timings-only", action="store_true", help="run only hello and the (f) timings")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (checkpoints, worker log)")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="ftb-peer-selftest-")
@@ -262,18 +263,20 @@ def main() -> int:
     client = WorkerClient(os.path.join(workdir, "worker.log"))
     test = SelfTest(workdir, client, checks)
     hello = client.request("hello")
-    if checks.check("hello: torch with a CUDA device", bool(hello.get("cuda_available")), str(hello)):
+    ready = checks.check("hello: torch with a CUDA device", bool(hello.get("cuda_available")), str(hello))
+    if ready and not args.timings_only:
         checks.section("(a) encoder", lambda: test.encoder(not args.no_compile))
         checks.section("(b) decoding", lambda: test.decoding(not args.no_compile))
         checks.section("(c) measure", test.timing)
         checks.section("(d) errors", test.errors)
         checks.section("(e) hf-generate", test.hf_generate)
-        if not args.no_timings:
-            checks.section("(f) timings", test.timings)
+    if ready and not args.no_timings:
+        checks.section("(f) timings", test.timings)
     code = client.close()
     checks.check("worker exits 0 on exit", code == 0, f"exit code {code}")
-    print(f"{checks.passed} passed, {checks.failed} failed (work directory {workdir}{'' if args.keep else ', removed'})")
-    if not args.keep and checks.failed == 0:
+    remove = not args.keep and checks.failed == 0
+    print(f"{checks.passed} passed, {checks.failed} failed (work directory {workdir}{', removed' if remove else ''})")
+    if remove:
         shutil.rmtree(workdir, ignore_errors=True)
     return 1 if checks.failed else 0
 
