@@ -10,12 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadCheckpoint } from '../src/checkpoints/load.js';
 import { readResults } from '../src/results/reader.js';
+import { relativeL2 } from '../src/check/correctness.js';
 import type { NativeAddon } from '../src/engine/native.js';
 import { addonOrSkip } from './harness-fixtures.js';
 import { writeFixture, type FixtureDtype, type FixtureFamily, type FixtureOptions } from './support/checkpoint-fixtures.js';
 import { hfEncoder } from './support/hf-reference.js';
+import { runCheckpoint } from './support/checkpoint-run.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 const { addon, skip } = addonOrSkip();
@@ -29,34 +30,11 @@ const LENGTHS = [12, 7];
 /** Fixed ids: never RoBERTa's padding id 1 within the lengths. */
 const IDS = Array.from({ length: BATCH }, (_, b) => Array.from({ length: SEQ }, (_, s) => (b * 37 + s * 11 + 3) % 97 + 2));
 
-function relativeL2(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
-
 /** The CPU backend's hidden states of a folder's model for IDS / LENGTHS. */
 function cpuHidden(engine: NativeAddon, dir: string): Float32Array {
-  const { spec, tensors } = loadCheckpoint(dir);
-  const config = {
-    path: 'encoder', variant: 'reference', precision: 'fp32', layers: spec.layers, heads: spec.heads, head_size: spec.hidden / spec.heads,
-    inter_size: spec.inter_size, batch: BATCH, seq: SEQ, max_seq: SEQ, layer_norm_eps: spec.layer_norm_eps, activation: spec.activation,
-  };
-  const model = new engine.Model('cpu', config, {
-    tensors, ids: Int32Array.from(IDS.flat()), lengths: Int32Array.from(LENGTHS), position_offset: spec.position_offset,
-  });
-  try {
-    model.run();
-    const outputs = model.outputs();
-    assert.deepEqual(Array.from(outputs.lengths), LENGTHS);
-    return outputs.hidden;
-  } finally {
-    model.release();
-  }
+  const run = runCheckpoint(engine, 'cpu', dir, IDS, LENGTHS);
+  assert.deepEqual(Array.from(run.lengths), LENGTHS);
+  return run.hidden;
 }
 
 const CASES: [FixtureFamily, FixtureDtype, FixtureOptions][] = [

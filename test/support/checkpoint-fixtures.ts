@@ -1,6 +1,6 @@
 // Tiny Hugging Face-style checkpoints built in TypeScript for the tests (no transformers here): a
 // test-only safetensors builder, config.json of each family, and weights drawn from a seeded
-// generator as multiples of 1/64 (exact in F32, F16 and BF16, so every dtype stores the same model).
+// generator as multiples of 1/64 or 1/512 (exact in F32, F16 and BF16: every dtype stores the same model).
 // test/fixtures/checkpoints/make_fixtures.py makes the same kind of folders with transformers itself.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -107,11 +107,15 @@ function tensorShapes(family: FixtureFamily, o: Required<FixtureOptions>): [stri
   return shapes;
 }
 
-/** Values of one tensor: LN gammas near 1, the rest small multiples of 1/64. */
+/**
+ * Values of one tensor: LN gammas 1 ± 1/4 and embeddings ±1 in steps of 1/64; Linear weights and
+ * biases ±3/32 in steps of 1/512 (attention scores stay moderate, as with trained weights).
+ */
 function fixtureValues(name: string, count: number, next: () => number): Float32Array {
   const gamma = /(LayerNorm|layer_norm)\.weight$/.test(name);
-  const span = name.includes('embeddings.') && !gamma ? 64 : 16;
-  return Float32Array.from({ length: count }, () => (gamma ? 1 : 0) + Math.round((next() * 2 - 1) * span) / 64);
+  const embedding = name.startsWith('embeddings.') && !gamma;
+  const [offset, steps, step] = gamma ? [1, 16, 64] : embedding ? [0, 64, 64] : [0, 48, 512];
+  return Float32Array.from({ length: count }, () => offset + Math.round((next() * 2 - 1) * steps) / step);
 }
 
 export interface Fixture {

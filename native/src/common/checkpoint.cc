@@ -3,18 +3,6 @@
 namespace ftb {
 namespace {
 
-size_t layer_tensor_elements(Tensor tensor, size_t h, size_t inter) {
-  switch (tensor) {
-    case Tensor::EncQkvW: return h * 3 * h;
-    case Tensor::EncQkvB: return 3 * h;
-    case Tensor::EncAttnOutW: return h * h;
-    case Tensor::EncFfn1W: return h * inter;
-    case Tensor::EncFfn1B: return inter;
-    case Tensor::EncFfn2W: return inter * h;
-    default: return h;
-  }
-}
-
 void require_size(const Checkpoint& checkpoint, const std::string& name, size_t expected) {
   const size_t got = checkpoint_tensor(checkpoint, name).size();
   if (got != expected) {
@@ -67,7 +55,7 @@ void validate_checkpoint(const ModelConfig& config) {
     for (int id = static_cast<int>(Tensor::EncQkvW); id <= static_cast<int>(Tensor::EncFfnLnBeta); ++id) {
       const auto tensor = static_cast<Tensor>(id);
       require_size(c, "layer." + std::to_string(layer) + "." + layer_tensor_name(tensor),
-                   layer_tensor_elements(tensor, h, config.inter_size));
+                   encoder_layer_tensor_size(tensor, h, config.inter_size));
     }
   }
   const int vocab = embedding_rows(c, "embeddings.word", config.hidden());

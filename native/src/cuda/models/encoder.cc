@@ -28,18 +28,6 @@ constexpr int kLayerTensors = 12;
 
 int tensor_slot(Tensor tensor) { return static_cast<int>(tensor) - static_cast<int>(Tensor::EncQkvW); }
 
-size_t layer_tensor_size(Tensor tensor, size_t hidden, size_t inter) {
-  switch (tensor) {
-    case Tensor::EncQkvW: return hidden * 3 * hidden;
-    case Tensor::EncQkvB: return 3 * hidden;
-    case Tensor::EncAttnOutW: return hidden * hidden;
-    case Tensor::EncFfn1W: return hidden * inter;
-    case Tensor::EncFfn1B: return inter;
-    case Tensor::EncFfn2W: return inter * hidden;
-    default: return hidden;  // output biases, LN gammas and betas
-  }
-}
-
 // What both variants share: weights and inputs generated on the device (or a checkpoint's, converted
 // once, with its embedding layer), lengths, the fp32 output, timing and the run/measure/outputs
 // protocol. A variant provides enqueue(): one forward on the stream.
@@ -80,7 +68,7 @@ class EncoderBase : public Model {
       for (int slot = 0; slot < kLayerTensors; ++slot) {
         const Tensor tensor = static_cast<Tensor>(static_cast<int>(Tensor::EncQkvW) + slot);
         weights_[layer][slot] =
-            DeviceBuffer(layer_tensor_size(tensor, hidden_size_, inter_) * elem,
+            DeviceBuffer(encoder_layer_tensor_size(tensor, hidden_size_, inter_) * elem,
                          "encoder layer " + std::to_string(layer) + " weights");
       }
     }
