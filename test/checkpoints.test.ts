@@ -14,7 +14,7 @@ import { readResults } from '../src/results/reader.js';
 import { relativeL2 } from '../src/check/correctness.js';
 import type { NativeAddon } from '../src/engine/native.js';
 import { addonOrSkip } from './harness-fixtures.js';
-import { writeFixture, type FixtureDtype, type FixtureFamily, type FixtureOptions } from './support/checkpoint-fixtures.js';
+import { safetensorsBytes, writeFixture, type FixtureDtype, type FixtureFamily, type FixtureOptions } from './support/checkpoint-fixtures.js';
 import { hfEncoder } from './support/hf-reference.js';
 import { runCheckpoint } from './support/checkpoint-run.js';
 
@@ -58,6 +58,24 @@ describe('checkpoints on the cpu backend against float64 Hugging Face', { skip }
       assert.ok(error < 1e-5, `relative L2 error ${error}`);
     });
   }
+
+  test('shards (model.safetensors.index.json), model_type xlm-roberta and legacy gamma / beta names: the same model', () => {
+    const single = writeFixture(path.join(root, 'single'), 'roberta');
+    const dir = path.join(root, 'sharded');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...single.config, model_type: 'xlm-roberta' }));
+    const legacy = (name: string) => name.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta');
+    const entries = Object.entries(single.tensors).map(([name, tensor]) => [legacy(name), tensor] as const);
+    const shards = [entries.slice(0, 9), entries.slice(9)];
+    const weightMap: Record<string, string> = {};
+    shards.forEach((shard, i) => {
+      const file = `model-0000${i + 1}-of-00002.safetensors`;
+      fs.writeFileSync(path.join(dir, file), safetensorsBytes(Object.fromEntries(shard)));
+      for (const [name] of shard) weightMap[name] = file;
+    });
+    fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    assert.deepEqual(cpuHidden(addon!, dir), cpuHidden(addon!, single.dir));
+  });
 
   test('the erf and tanh GELUs give different models (the activation reaches the engine)', () => {
     const erf = writeFixture(path.join(root, 'gelu-erf'), 'bert', { hiddenAct: 'gelu' });
