@@ -28,13 +28,21 @@ constexpr int kLayerTensors = 12;
 
 int tensor_slot(Tensor tensor) { return static_cast<int>(tensor) - static_cast<int>(Tensor::EncQkvW); }
 
+ModelConfig without_checkpoint(const ModelConfig& config) {
+  ModelConfig copy = config;
+  copy.checkpoint.reset();
+  return copy;
+}
+
 // What both variants share: weights and inputs generated on the device (or a checkpoint's, converted
 // once, with its embedding layer), lengths, the fp32 output, timing and the run/measure/outputs
 // protocol. A variant provides enqueue(): one forward on the stream.
 class EncoderBase : public Model {
  public:
   EncoderBase(const ModelConfig& config, std::shared_ptr<CudaContext> context)
-      : config_(config),
+      : config_(without_checkpoint(config)),
+        checkpoint_(config.checkpoint),
+        position_offset_(config.checkpoint ? config.checkpoint->position_offset : 0),
         context_(std::move(context)),
         dtype_(storage_type(config.precision)),
         tf32_(config.precision == Precision::TF32),
@@ -122,21 +130,23 @@ class EncoderBase : public Model {
   // modules loaded) and, when asked, captures the forward into a graph. Called by the variants'
   // constructors once their buffers and GEMM plans exist.
   void prepare(bool use_graph) {
+    // The checkpoint's host copy is let go once its tensors are on the device.
+    const std::shared_ptr<const Checkpoint> checkpoint = std::move(checkpoint_);
     if (context_->planning_only()) return;
     cudaStream_t s = stream();
     for (int layer = 0; layer < config_.layers; ++layer) {
       for (int slot = 0; slot < kLayerTensors; ++slot) {
         const Tensor tensor = static_cast<Tensor>(static_cast<int>(Tensor::EncQkvW) + slot);
-        if (config_.checkpoint) {
-          fill_from_host(dtype_, weights_[layer][slot].get(), checkpoint_tensor(*config_.checkpoint, tensor, layer), s);
+        if (checkpoint) {
+          fill_from_host(dtype_, weights_[layer][slot].get(), checkpoint_tensor(*checkpoint, tensor, layer), s);
         } else {
           fill_tensor(dtype_, weights_[layer][slot].get(), weights_[layer][slot].bytes() / dtype_size(dtype_),
                       config_, tensor, layer, s);
         }
       }
     }
-    if (config_.checkpoint) {
-      upload_embeddings(*config_.checkpoint);
+    if (checkpoint) {
+      upload_embeddings(*checkpoint);
     } else {
       fill_tensor(dtype_, input_.get(), input_.bytes() / dtype_size(dtype_), config_, Tensor::EncoderInput, 0, s);
     }
@@ -149,12 +159,12 @@ class EncoderBase : public Model {
   }
 
   const void* weight(int layer, Tensor tensor) const { return weights_[layer][tensor_slot(tensor)].get(); }
-  bool has_embeddings() const { return config_.checkpoint != nullptr; }
+  bool has_embeddings() const { return word_.bytes() > 0; }
   // out[r] = the embedding of padded token token_rows[r] (r itself when token_rows is null), r < rows.
   void embed(void* out, const int* token_rows, size_t rows, cudaStream_t s) const {
     embed_layernorm(dtype_, ids_dev_.as<int>(), token_rows, word_.get(), position_.get(),
                     token_type_.bytes() > 0 ? token_type_.get() : nullptr, emb_gamma_.get(), emb_beta_.get(), out,
-                    rows, seq_, config_.checkpoint->position_offset, hidden_size_, eps_, s);
+                    rows, seq_, position_offset_, hidden_size_, eps_, s);
   }
   cudaStream_t stream() const { return context_->stream(); }
   void plan(const GemmSpec& spec, Gemm& slot) { gemms_.plan(context_->gemm(), spec, slot); }
@@ -162,7 +172,9 @@ class EncoderBase : public Model {
     return DeviceBuffer(elements * dtype_size(dtype_), what);
   }
 
-  const ModelConfig config_;
+  const ModelConfig config_;  // without the checkpoint, which only prepare() reads
+  std::shared_ptr<const Checkpoint> checkpoint_;
+  const int position_offset_;  // a checkpoint's position offset (0 for the synthetic model)
   const std::shared_ptr<CudaContext> context_;
   const DType dtype_;
   const bool tf32_;
