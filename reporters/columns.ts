@@ -10,7 +10,9 @@ export interface CsvColumn {
 }
 
 const summaryValue = (key: keyof NonNullable<Point['summary']>) => (p: Point): CsvValue => p.summary?.[key] ?? null;
-const configValue = (key: keyof Point['config']) => (p: Point): CsvValue => {
+/** The config's scalar fields (a checkpoint's model and settings are not CSV columns). */
+type ScalarField = Exclude<keyof Point['config'], 'model' | 'layer_norm_eps' | 'activation'>;
+const configValue = (key: ScalarField) => (p: Point): CsvValue => {
   const value = p.config[key];
   return typeof value === 'boolean' ? String(value) : value;
 };

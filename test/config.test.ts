@@ -2,7 +2,7 @@
 // the engine refuses the same config with the same message.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, validateConfig, type PointConfig } from '../src/engine/config.js';
+import { ConfigError, configKey, pairKey, validateConfig, type PointConfig } from '../src/engine/config.js';
 import { nativeErrorCode } from '../src/engine/native.js';
 import { addonOrSkip, cpuConfig } from './harness-fixtures.js';
 
@@ -75,3 +75,18 @@ describe('validateConfig', () => {
     }
   });
 });
+
+describe('point keys and checkpoints', () => {
+  const model = { dir: 'm', type: 'roberta', name: 'tiny', sha256: '0123456789abcdef'.repeat(4), weights: [] };
+
+  test('a synthetic point keeps the key of older runs; a checkpoint\'s key and pair key name its model', () => {
+    const synthetic = cpuConfig();
+    assert.equal(configKey(synthetic), 'backend=cpu path=encoder variant=reference precision=fp32 batch=1 beam=1 seq=16 layers=1 ' +
+      'heads=2 head_size=8 inter_size=64 vocab=64 mem_len=0 top_k=0 top_p=0 temperature=1 length_penalty=0 full_length=false graph=true mode=auto');
+    const checkpoint = { ...synthetic, model };
+    assert.equal(configKey(checkpoint), `${configKey(synthetic)} model=roberta@0123456789abcdef`);
+    assert.equal(pairKey(checkpoint), `${pairKey(synthetic)} model=roberta@0123456789abcdef`);
+    assert.notEqual(configKey({ ...checkpoint, model: { ...model, sha256: 'f'.repeat(64) } }), configKey(checkpoint));
+  });
+});
+

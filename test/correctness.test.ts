@@ -215,3 +215,29 @@ describe('the CPU engine', { skip }, () => {
     assert.deepEqual(failed(checkOutputs(config, out)).map((f) => f.split(':')[0]), ['beams sorted by score']);
   });
 });
+
+describe('checkpoint parity', () => {
+  const model = { dir: 'm', type: 'bert', name: 'tiny', sha256: 'ab'.repeat(32), weights: [] };
+  const hidden = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 0];
+  const lengths = [3, 2];
+  const reference = (values: number[]) => [{ name: 'cpu', outputs: outputs({ hidden: values, lengths }) }];
+  const config = (precision: PointConfig['precision']): PointConfig =>
+    ({ ...cpuConfig({ heads: 1, head_size: 2, batch: 2, seq: 3, max_seq: 3, model }), backend: 'cuda', variant: 'fused', precision });
+
+  test('a checkpoint point records parity_rel_err against the cpu reference and fails past its precision\'s limit', () => {
+    const off = hidden.map((v) => v * (1 + 1e-3));
+    const fp16 = checkOutputs(config('fp16'), outputs({ hidden: off, lengths }), reference(hidden));
+    assert.ok(Math.abs(fp16.parity_rel_err! - 1e-3) < 1e-6, String(fp16.parity_rel_err));
+    assert.equal(fp16.correct, true);
+    const tight = hidden.map((v) => v * (1 + 3e-3));
+    const failing = checkOutputs(config('fp16'), outputs({ hidden: tight, lengths }), reference(hidden));
+    assert.equal(failing.correct, false);
+    assert.match(failed(failing).join('\n'), /^checkpoint parity vs cpu: relative L2 error 3\.00e-3 > 0\.002$/m);
+  });
+
+  test('a synthetic point records none', () => {
+    const synthetic = { ...config('fp32'), model: undefined };
+    assert.equal(checkOutputs(synthetic, outputs({ hidden, lengths }), reference(hidden)).parity_rel_err, undefined);
+  });
+});
+

@@ -13,6 +13,13 @@ import type { Check } from '../results/schema.js';
 /** Relative L2 error allowed against a reference computed in fp32/fp64 (issue 3's limits). */
 export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2 };
 
+/**
+ * A checkpoint's parity limit (issue 19): relative L2 error of the valid tokens' hidden states against
+ * the CPU reference of the same weights and ids (the padded rows are zero in both, so the error over
+ * all rows is the error over the valid tokens).
+ */
+export const PARITY_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 2e-3, bf16: 2e-2 };
+
 /** What a point is compared with ("unfused", "cpu"): its outputs, or why they could not be computed. */
 export type ReferenceOutputs = { name: string; outputs: NativeOutputs } | { name: string; error: string };
 
@@ -22,6 +29,8 @@ export interface Verdict {
   checks: Check[];
   /** Decoding compared with a reference: the share of output ids equal to the unfused run's (else the CPU's). */
   ids_equal_fraction?: number;
+  /** A checkpoint's point compared with the CPU reference: the relative L2 error (see PARITY_TOLERANCE). */
+  parity_rel_err?: number;
 }
 
 type Numbers = ArrayLike<number>;
@@ -251,6 +260,16 @@ function referenceChecks(c: PointConfig, out: NativeOutputs, ref: ReferenceOutpu
   };
 }
 
+/** A checkpoint's parity with the CPU reference, when the point has one that ran. */
+function parity(c: PointConfig, out: NativeOutputs, references: readonly ReferenceOutputs[]): { check: Check; error: number } | undefined {
+  const cpu = references.find((ref) => ref.name === 'cpu');
+  if (c.model === undefined || cpu === undefined || 'error' in cpu || out.hidden.length !== cpu.outputs.hidden.length) return undefined;
+  const error = relativeL2(out.hidden, cpu.outputs.hidden);
+  const limit = PARITY_TOLERANCE[c.precision];
+  const detail = `relative L2 error ${error.toExponential(2)}`;
+  return { check: check('checkpoint parity vs cpu', error <= limit ? undefined : `${detail} > ${limit}`, `${detail} <= ${limit}`), error };
+}
+
 /** The verdict on a point's outputs: invariants of its path, then one comparison per reference. */
 export function checkOutputs(c: PointConfig, out: NativeOutputs, references: readonly ReferenceOutputs[] = []): Verdict {
   const checks = c.path === 'encoder' ? encoderChecks(c, out) : c.path === 'decoder' ? decoderChecks(c, out) : decodingChecks(c, out);
@@ -264,5 +283,11 @@ export function checkOutputs(c: PointConfig, out: NativeOutputs, references: rea
     // Infinity (a zero reference) fails its check; the results schema keeps finite errors only.
     if (compared.error !== null && Number.isFinite(compared.error)) maxRelErr = Math.max(maxRelErr ?? 0, compared.error);
   }
-  return { correct: checks.every((x) => x.ok), max_rel_err: maxRelErr, checks, ...(idsEqual === undefined ? {} : { ids_equal_fraction: idsEqual }) };
+  const modelParity = parity(c, out, references);
+  if (modelParity) checks.push(modelParity.check);
+  return {
+    correct: checks.every((x) => x.ok), max_rel_err: maxRelErr, checks,
+    ...(idsEqual === undefined ? {} : { ids_equal_fraction: idsEqual }),
+    ...(modelParity && Number.isFinite(modelParity.error) ? { parity_rel_err: modelParity.error } : {}),
+  };
 }

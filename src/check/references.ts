@@ -1,7 +1,8 @@
 // The reference outputs a point is compared with (src/check/correctness.ts does the comparing):
 // - a fused CUDA point: the unfused variant of the same config: the outputs of the unfused point just
 //   measured when the sweep ran it right before (profiles list unfused first), else one extra run;
-// - any CUDA point whose CPU reference is cheap enough (≤ CPU_REFERENCE_MAX_FLOP): the CPU
+// - any CUDA point whose CPU reference is cheap enough (≤ CPU_REFERENCE_MAX_FLOP), and every point of a
+//   checkpoint (--model, whose parity is recorded whatever it costs): the CPU
 //   reference backend's outputs, computed once per model shape and kept for the other variants and
 //   precisions of that shape (the CPU computes the same values whatever the precision asked for).
 // A CPU point has no reference: it is the reference, checked by its invariants and by the tests.
@@ -9,6 +10,7 @@ import { configKey, defaultGraph, pairKey, type PointConfig } from '../engine/co
 import type { ReferenceOutputs } from './correctness.js';
 import { flopCount } from '../measure/flops.js';
 import { nativeErrorCode, type NativeAddon, type NativeOutputs } from '../engine/native.js';
+import { createModel } from '../checkpoints/model.js';
 
 /** The CPU reference runs for points of at most this many FLOPs (BERT-base b1 s128 is 2.2e10). */
 export const CPU_REFERENCE_MAX_FLOP = 5e10;
@@ -22,7 +24,7 @@ export interface ReferenceSource {
 
 /** Runs `config` once on the engine and returns its outputs; the model is always released. */
 function runOnce(addon: NativeAddon, config: PointConfig): NativeOutputs {
-  const model = new addon.Model(config.backend, config);
+  const model = createModel(addon, config);
   try {
     model.run();
     return model.outputs();
@@ -70,7 +72,8 @@ export function engineReferences(addon: NativeAddon): ReferenceSource {
       if (config.backend === 'cpu') return [];
       const references: ReferenceOutputs[] = [];
       if (config.variant === 'fused') references.push(reference('unfused', () => unfusedOutputs(config)));
-      if (flopCount(config) <= CPU_REFERENCE_MAX_FLOP) references.push(reference('cpu', () => cpuOutputs(config)));
+      // A checkpoint's point always has its CPU reference: its parity is recorded (PARITY_TOLERANCE).
+      if (config.model !== undefined || flopCount(config) <= CPU_REFERENCE_MAX_FLOP) references.push(reference('cpu', () => cpuOutputs(config)));
       return references;
     },
     offer(config, outputs) {

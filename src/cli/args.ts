@@ -48,6 +48,8 @@ export const OPTIONS = {
   tune: { type: 'boolean' },
   suite: { type: 'string' },
   'gemm-cache': { type: 'string' },
+  model: { type: 'string' },
+  inputs: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -76,6 +78,9 @@ export interface BenchRequest {
   profileKernels: boolean;
   repeat: number;
   markdown?: string;
+  /** A Hugging Face model folder to run on the encoder path, and its token ids file. */
+  model?: string;
+  inputs?: string;
 }
 
 const items = (text: string): string[] => text.split(',').map((item) => item.trim());
@@ -160,6 +165,18 @@ function measurementOverrides(f: Flags): Partial<Measurement> {
   return measurement;
 }
 
+/** --model takes the encoder path and its dims from config.json; --inputs sets batch and seq. */
+function checkModelFlags(f: Flags): void {
+  if (f.inputs !== undefined && f.model === undefined) throw new UsageError('--inputs needs --model (token ids for a checkpoint)');
+  if (f.model === undefined) return;
+  const dims = (['layers', 'heads', 'head-size', 'inter-size', 'vocab'] as const).filter((name) => f[name] !== undefined);
+  if (dims.length > 0) throw new UsageError(`--model takes its dims from config.json: drop --${dims.join(', --')}`);
+  const other = f.path === undefined ? undefined : items(f.path).find((path) => path !== 'encoder');
+  if (other !== undefined) throw new UsageError(`--model runs the encoder path only, got --path ${other}`);
+  const shape = (['batch', 'seq'] as const).filter((name) => f[name] !== undefined);
+  if (f.inputs !== undefined && shape.length > 0) throw new UsageError(`--inputs sets batch and seq: drop --${shape.join(', --')}`);
+}
+
 function parseFlags(args: readonly string[]): Flags & { positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: [...args], options: OPTIONS, strict: true, allowPositionals: true });
@@ -198,6 +215,7 @@ export function parseBenchArgs(args: readonly string[]): BenchRequest | undefine
       .filter((name) => !['resume', 'out', 'markdown', 'help'].includes(name) && flags[name] !== undefined);
     if (fixed.length > 0) throw new UsageError(`--resume runs with the run's own options: drop --${fixed.join(', --')}`);
   }
+  checkModelFlags(flags);
   const repeat = flags.repeat === undefined ? 1 : single('repeat', flags.repeat);
   requireRange('repeat', repeat, 1, 1000);
   let pointTimeoutS = DEFAULT_POINT_TIMEOUT_S;
@@ -207,6 +225,7 @@ export function parseBenchArgs(args: readonly string[]): BenchRequest | undefine
   }
   const suite = flags.suite === undefined ? 'points' : requireOneOf('suite', flags.suite, SUITES);
   if (command === 'tune' && (flags.suite !== undefined || flags.tune)) throw new UsageError('tune takes neither --suite nor --tune');
+  if (flags.model !== undefined && (command === 'tune' || suite === 'gemm')) throw new UsageError('--model runs with bench on the points suite');
   return defined({
     command,
     suite,
@@ -223,5 +242,7 @@ export function parseBenchArgs(args: readonly string[]): BenchRequest | undefine
     profileKernels: flags['profile-kernels'] ?? false,
     repeat,
     markdown: flags.markdown,
+    model: flags.model,
+    inputs: flags.inputs,
   }) as BenchRequest;
 }

@@ -14,6 +14,7 @@ import type { Measurement } from '../sweep/axes.js';
 import { expandProfile, validateOverrides, type SweepOverrides } from '../sweep/expand.js';
 import { DEFAULT_POINT_TIMEOUT_S, PROFILE_ITERATIONS, type BenchRequest } from './args.js';
 import { UsageError } from './exit.js';
+import { modelPlan, withModel, type ModelRequest } from './model-plan.js';
 import { chooseBackend, gemmTable, requestedSweep, requireCuda, type GemmTable } from './sweep-plan.js';
 
 /** "N× reason" lines, one per distinct reason, in first-seen order. */
@@ -43,6 +44,8 @@ interface RecordedOptions {
   pointTimeoutS: number;
   profileKernels: boolean;
   repeat: number;
+  /** --model (and --inputs): the checkpoint the points run. */
+  model?: ModelRequest;
 }
 
 /** The sweep's points `repeat` times over, whole sweep after whole sweep. */
@@ -55,7 +58,7 @@ const runKey = (config: PointConfig, repeat = 0): string => `${configKey(config)
 /** run.options of a new run, as recordedOptions reads them back, with the expansion's notes. */
 const optionsRecord = (o: RecordedOptions, notes: string[]): Record<string, unknown> => ({
   measurement: o.measurement, overrides: o.overrides, notes, point_timeout_s: o.pointTimeoutS, profile_kernels: o.profileKernels,
-  repeat: o.repeat,
+  repeat: o.repeat, ...(o.model ? { model: o.model } : {}),
 });
 
 /** How each point of a run is measured: the run's options, its device's ceilings and the GEMM table (cuda). */
@@ -67,14 +70,24 @@ const pointWork = (options: RecordedOptions, env: Environment, gemms?: GemmTable
 });
 
 /** A new run of the requested profile; prints what it will run. */
+/** The checkpoint a run's points carry, with its dims as overrides; none without --model. */
+function checkpointPlan(model: ModelRequest | undefined, overrides: SweepOverrides) {
+  return model === undefined ? undefined : modelPlan(model, overrides);
+}
+
 export async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepPlan> {
-  const { backend, profile, expansion } = requestedSweep(addon, request);
+  const model: ModelRequest | undefined = request.model === undefined ? undefined
+    : { dir: request.model, ...(request.inputs === undefined ? {} : { inputs: request.inputs }) };
+  const checkpoint = checkpointPlan(model, request.overrides);
+  const requested = requestedSweep(addon, request, checkpoint?.overrides ?? request.overrides);
+  const { backend, profile } = requested;
+  const expansion = checkpoint ? { ...requested.expansion, points: withModel(requested.expansion.points, checkpoint) } : requested.expansion;
   const measurement: Measurement = { ...profile.measurement, ...request.measurement };
   if (request.profileKernels && backend === 'cpu') throw new UsageError('--profile-kernels needs the cuda backend (kernel traces come from CUPTI)');
   if (request.tune) requireCuda(backend, '--tune');
   const options: RecordedOptions = {
     measurement, overrides: request.overrides, pointTimeoutS: request.pointTimeoutS, profileKernels: request.profileKernels,
-    repeat: request.repeat,
+    repeat: request.repeat, ...(model ? { model } : {}),
   };
   const startedAt = new Date();
   const env = await captureEnvironment(addon, backend);
@@ -118,7 +131,14 @@ function recordedOptions(options: Record<string, unknown>): RecordedOptions {
   if (!(typeof pointTimeoutS === 'number' && pointTimeoutS > 0)) throw new ResultsFormatError('run.options.point_timeout_s must be > 0');
   const repeat = options.repeat ?? 1;
   if (!(typeof repeat === 'number' && Number.isInteger(repeat) && repeat >= 1)) throw new ResultsFormatError('run.options.repeat must be an integer >= 1');
-  return { measurement: measurement as Measurement, overrides, pointTimeoutS, profileKernels: options.profile_kernels === true, repeat };
+  const model = options.model as ModelRequest | undefined;
+  if (model !== undefined && (typeof model.dir !== 'string' || !['undefined', 'string'].includes(typeof model.inputs))) {
+    throw new ResultsFormatError('run.options.model must be {dir, inputs?} (strings)');
+  }
+  return {
+    measurement: measurement as Measurement, overrides, pointTimeoutS, profileKernels: options.profile_kernels === true, repeat,
+    ...(model ? { model } : {}),
+  };
 }
 
 /** Run `id` in `request.out`, to be finished: its profile's points whose keys its JSONL lacks. */
@@ -127,7 +147,9 @@ export function resumedRun(addon: NativeAddon, request: BenchRequest & { resume:
   const { run } = writer.header;
   const options = recordedOptions(run.options);
   const backend = chooseBackend(addon, run.backend);
-  const expansion = expandProfile(getProfile(run.profile), backend, options.overrides);
+  const checkpoint = checkpointPlan(options.model, options.overrides);
+  const expanded = expandProfile(getProfile(run.profile), backend, checkpoint?.overrides ?? options.overrides);
+  const expansion = checkpoint ? { ...expanded, points: withModel(expanded.points, checkpoint) } : expanded;
   const done = new Set(writer.written.map((point) => runKey(point.config, point.repeat)));
   const all = repeated(expansion.points, options.repeat);
   const points = all.filter((point) => !done.has(runKey(point.config, point.repeat)));

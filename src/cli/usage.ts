@@ -36,6 +36,10 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
                         model dims, one value each
   --top-k LIST --top-p LIST --temperature LIST
                         sampling (decoding at beam 1)
+  --model DIR           a Hugging Face BERT / RoBERTa / XLM-R / DistilBERT folder (config.json, safetensors):
+                        its weights on the encoder path, dims from config.json; parity_rel_err recorded
+  --inputs FILE         token ids for --model, JSON {ids: number[][], lengths?: number[]} (sets batch, seq;
+                        default: seeded random ids)
   --full-length         every sequence at full length (no padding)
   --graph, --no-graph   every variant replays a CUDA graph (the unfused encoder included), or none does
                         (default: fused replays one, unfused launches each kernel from the host)

@@ -30,6 +30,19 @@ export type MeasureMode = (typeof MODES)[number];
 export const MAX_BEAM = 32;
 export const MAX_TOP_K = 1024;
 
+/** A user's Hugging Face checkpoint a point runs (`--model`, src/checkpoints/); absent for the synthetic model. */
+export interface ModelRef {
+  /** The model folder, and the `--inputs` file of token ids when one was given. */
+  dir: string;
+  inputs?: string;
+  /** config.json's model_type and name. */
+  type: string;
+  name: string;
+  /** sha256 of the weights: the one file's, or of the shards' "file sha256" lines; and each file's. */
+  sha256: string;
+  weights: { file: string; sha256: string }[];
+}
+
 /** One benchmark point: which backend runs which model configuration. */
 export interface PointConfig extends NativeConfig {
   path: PathName;
@@ -37,6 +50,7 @@ export interface PointConfig extends NativeConfig {
   precision: PrecisionName;
   backend: BackendName;
   mode: MeasureMode;
+  model?: ModelRef;
 }
 
 /** An invalid value; `field` names the offending field. */
@@ -125,8 +139,11 @@ export const KEY_FIELDS = [
   'inter_size', 'vocab', 'mem_len', 'top_k', 'top_p', 'temperature', 'length_penalty', 'full_length', 'graph', 'mode',
 ] as const satisfies readonly (keyof PointConfig)[];
 
+/** A checkpoint's part of a key: absent for the synthetic model, so its keys are those of older runs. */
+const modelKeyPart = (c: PointConfig): string[] => (c.model ? [`model=${c.model.type}@${c.model.sha256.slice(0, 16)}`] : []);
+
 const keyOf = (fields: readonly (keyof PointConfig)[], c: PointConfig): string =>
-  fields.map((field) => `${field}=${c[field]}`).join(' ');
+  [...fields.map((field) => `${field}=${c[field]}`), ...modelKeyPart(c)].join(' ');
 
 export function configKey(c: PointConfig): string {
   return keyOf(KEY_FIELDS, c);

@@ -31,6 +31,18 @@ export interface NativeConfig {
   full_length: boolean;
   graph: boolean;
   seed: number;
+  /** Encoder settings a checkpoint's config.json sets (defaults 1e-6 and gelu_tanh, the synthetic model's). */
+  layer_norm_eps?: number;
+  activation?: 'gelu_tanh' | 'gelu_erf';
+}
+
+/** A checkpoint's weights in the engine's fp32 layouts and the token ids it runs on (native/src/common/checkpoint.h). */
+export interface NativeCheckpoint {
+  tensors: Record<string, Float32Array>;
+  /** [batch, seq] token ids and [batch] lengths. */
+  ids: Int32Array;
+  lengths: Int32Array;
+  position_offset: number;
 }
 
 /** Results of a model's last run; see native/src/engine/backend.h for shapes. */
@@ -99,7 +111,8 @@ export interface NativeModel {
 }
 
 export interface NativeAddon {
-  Model: new (backend: string, config: Partial<NativeConfig>) => NativeModel;
+  /** A model of `config`: the synthetic one, or `checkpoint`'s (converted once to the point's precision by the backend). */
+  Model: new (backend: string, config: Partial<NativeConfig>, checkpoint?: NativeCheckpoint) => NativeModel;
   backends(): string[];
   deviceInfo(backend: string): Record<string, string>;
   /** The device's measured ceilings: peak_gbps and peak_tflops_<precision>; {} on the cpu backend. */

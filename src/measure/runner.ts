@@ -12,6 +12,7 @@ import { checkOutputs } from '../check/correctness.js';
 import { bytesMoved, flopCount } from './flops.js';
 import { loadAddon, nativeErrorCode, type NativeAddon, type NativeGemmTuned, type NativeModel, type NativeSample } from '../engine/native.js';
 import { kernelProfile } from './kernel-trace.js';
+import { createModel } from '../checkpoints/model.js';
 import { engineReferences, type ReferenceSource } from '../check/references.js';
 import type { Point, Summary } from '../results/schema.js';
 import { median, summarize } from './sample-stats.js';
@@ -208,7 +209,7 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
   const seconds = () => (performance.now() - started) / 1000;
   let model: NativeModel | undefined;
   try {
-    model = new addon.Model(config.backend, config);
+    model = createModel(addon, config);
     const measured = measureModel(model, options.measurement, config.mode, options.ceilings);
     const profile = options.profileIterations ? kernelProfile(model.profile(options.profileIterations), median(measured.samples_ms)) : {};
     const outputs = model.outputs();

@@ -24,6 +24,13 @@ export const PointConfigSchema = z.object({
   seed: count,
   /** Absent in runs from before sampling modes: those were 'auto' by today's names. */
   mode: z.enum(MODES).default('auto'),
+  /** A user's checkpoint (--model) and the encoder settings its config.json sets; absent for the synthetic model. */
+  model: z.object({
+    dir: z.string(), inputs: z.string().optional(), type: z.string(), name: z.string(), sha256: z.string(),
+    weights: z.array(z.object({ file: z.string(), sha256: z.string() })),
+  }).optional(),
+  layer_norm_eps: finite.optional(),
+  activation: z.enum(['gelu_tanh', 'gelu_erf']).optional(),
 });
 
 /** Statistics of a point's retained samples (backend clock) and host latencies. */
@@ -79,6 +86,8 @@ export const PointSchema = z.object({
   samples_ms: z.array(finite),
   correct: z.boolean().nullable(),
   max_rel_err: finite.nullable(),
+  /** A checkpoint's point: relative L2 error of the valid tokens' hidden states against the CPU reference of the same inputs. */
+  parity_rel_err: finite.optional(),
   /** Decoding: share of output ids equal to the unfused run's (the CPU's for an unfused point). */
   ids_equal_fraction: finite.optional(),
   checks: z.array(CheckSchema),

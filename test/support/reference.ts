@@ -51,21 +51,22 @@ function apply(layer: Dense, x: Matrix): Matrix {
   );
 }
 
-function layerNorm(p: LayerNormParams, x: Matrix): Matrix {
+/** LayerNorm of each row, biased variance, eps 1e-6 unless a checkpoint sets another. */
+export function layerNorm(p: LayerNormParams, x: Matrix, eps = 1e-6): Matrix {
   return x.map((row) => {
     const mean = row.reduce((s, v) => s + v, 0) / row.length;
     const variance = row.reduce((s, v) => s + (v - mean) ** 2, 0) / row.length;
-    return row.map((v, i) => ((v - mean) / Math.sqrt(variance + 1e-6)) * p.gamma[i]! + p.beta[i]!);
+    return row.map((v, i) => ((v - mean) / Math.sqrt(variance + eps)) * p.gamma[i]! + p.beta[i]!);
   });
 }
 
-const addRows = (x: Matrix, y: Matrix): Matrix => x.map((row, i) => row.map((v, j) => v + y[i]![j]!));
-const gelu = (v: number): number => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+export const addRows = (x: Matrix, y: Matrix): Matrix => x.map((row, i) => row.map((v, j) => v + y[i]![j]!));
+export const gelu = (v: number): number => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
 const relu = (v: number): number => Math.max(v, 0);
 const columns = (x: Matrix, from: number, to: number): Matrix => x.map((row) => row.slice(from, to));
 
 /** Multi-head attention of one query over keys/values [count][h]: per head softmax(q·kᵀ/√d)·v. */
-function attention(q: Vector, keys: Matrix, vals: Matrix, heads: number, headSize: number): Vector {
+export function attention(q: Vector, keys: Matrix, vals: Matrix, heads: number, headSize: number): Vector {
   const out: Vector = [];
   for (let head = 0; head < heads; head += 1) {
     const lo = head * headSize;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 
+#include "common/checkpoint.h"
 #include "common/config.h"
 #include "common/philox.h"
 #include "common/tensors.h"
@@ -102,7 +103,40 @@ ftb::ModelConfig to_config(const Napi::Object& obj) {
   c.full_length = bool_field(obj, "full_length", c.full_length);
   c.graph = bool_field(obj, "graph", c.graph);
   c.seed = seed_field(obj);
+  if (obj.Has("layer_norm_eps") && !obj.Get("layer_norm_eps").IsUndefined()) {
+    if (!obj.Get("layer_norm_eps").IsNumber()) throw ftb::ConfigError("layer_norm_eps must be a number");
+    c.layer_norm_eps = obj.Get("layer_norm_eps").As<Napi::Number>().DoubleValue();
+  }
+  c.activation = ftb::parse_activation(string_field(obj, "activation", "gelu_tanh"));
   return c;
+}
+
+template <typename Array, typename T>
+std::vector<T> typed_field(const Napi::Object& obj, const char* key, napi_typedarray_type type, const char* what) {
+  const Napi::Value value = obj.Get(key);
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
+    throw ftb::ConfigError(std::string("checkpoint ") + key + " must be " + what);
+  }
+  const Array array = value.As<Array>();
+  return std::vector<T>(array.Data(), array.Data() + array.ElementLength());
+}
+
+// { tensors: { name: Float32Array }, ids: Int32Array, lengths: Int32Array, position_offset } ->
+// Checkpoint (values copied once; the backend converts them to the point's precision).
+std::shared_ptr<const ftb::Checkpoint> to_checkpoint(const Napi::Object& obj) {
+  auto checkpoint = std::make_shared<ftb::Checkpoint>();
+  if (!obj.Get("tensors").IsObject()) throw ftb::ConfigError("checkpoint tensors must be an object");
+  const Napi::Object tensors = obj.Get("tensors").As<Napi::Object>();
+  const Napi::Array names = tensors.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+    checkpoint->tensors[name] =
+        typed_field<Napi::Float32Array, float>(tensors, name.c_str(), napi_float32_array, "a Float32Array");
+  }
+  checkpoint->ids = typed_field<Napi::Int32Array, int>(obj, "ids", napi_int32_array, "an Int32Array");
+  checkpoint->lengths = typed_field<Napi::Int32Array, int>(obj, "lengths", napi_int32_array, "an Int32Array");
+  checkpoint->position_offset = int_field(obj, "position_offset", 0);
+  return checkpoint;
 }
 
 template <typename T, typename Array>
@@ -291,12 +325,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject()) {
-      throw Napi::TypeError::New(env, "Model(backend: string, config: object)");
+      throw Napi::TypeError::New(env, "Model(backend: string, config: object, checkpoint?: object)");
     }
     const std::string name = info[0].As<Napi::String>().Utf8Value();
     const Napi::Object config = info[1].As<Napi::Object>();
+    const bool has_checkpoint = info.Length() > 2 && info[2].IsObject();
     model_ = guarded(env, [&] {
-      const ftb::ModelConfig c = to_config(config);
+      ftb::ModelConfig c = to_config(config);
+      if (has_checkpoint) c.checkpoint = to_checkpoint(info[2].As<Napi::Object>());
       return ftb::with_injected_fault(ftb::backend(name).create_model(c), c);
     });
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/checkpoint.h"
+
 namespace ftb {
 namespace {
 
@@ -36,6 +38,13 @@ void validate(const ModelConfig& c) {
   } else {
     require_range("beam", c.beam, 1, kMaxBeam);
   }
+  if (!(c.layer_norm_eps > 0.0 && c.layer_norm_eps < 1.0)) {
+    throw ConfigError("layer_norm_eps must be in (0, 1), got " + std::to_string(c.layer_norm_eps));
+  }
+  if (c.path != Path::Encoder && (c.layer_norm_eps != 1e-6 || c.activation != Activation::GeluTanh)) {
+    throw ConfigError("layer_norm_eps and activation are encoder settings");
+  }
+  validate_checkpoint(c);
   if (c.path == Path::Decoding) {
     require_range("vocab", c.vocab, 2, 1 << 20);
     require_range("beam", c.beam, 1, std::min(kMaxBeam, c.vocab / 2));
@@ -97,6 +106,17 @@ const char* to_string(Precision precision) {
     case Precision::BF16: return "bf16";
   }
   return "?";
+}
+
+const char* to_string(Activation activation) {
+  return activation == Activation::GeluErf ? "gelu_erf" : "gelu_tanh";
+}
+
+Activation parse_activation(const std::string& text) {
+  for (Activation a : {Activation::GeluTanh, Activation::GeluErf}) {
+    if (text == to_string(a)) return a;
+  }
+  throw ConfigError("activation must be one of gelu_tanh, gelu_erf, got " + text);
 }
 
 Path parse_path(const std::string& text) {

@@ -3,6 +3,7 @@
 // the last line for callers that reach the engine directly.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@ namespace ftb {
 enum class Path { Encoder, Decoder, Decoding };
 enum class Variant { Fused, Unfused, Reference };
 enum class Precision { FP32, TF32, FP16, BF16 };
+// The encoder FFN's GELU: tanh form (FasterTransformer's, "gelu_new") or exact erf form (BERT's "gelu").
+enum class Activation { GeluTanh, GeluErf };
+
+struct Checkpoint;  // common/checkpoint.h: external weights and token ids of a user's model
 
 // An invalid configuration: the message names the field and its allowed range.
 struct ConfigError : std::invalid_argument {
@@ -42,6 +47,11 @@ struct ModelConfig {
   bool full_length = false;  // encoder/memory: every sequence at full length (no padding)
   bool graph = true;         // CUDA fused variants: capture and replay CUDA graphs
   uint64_t seed = 1;
+  double layer_norm_eps = 1e-6;  // every LayerNorm's eps (double: the reference adds it in fp64)
+  Activation activation = Activation::GeluTanh;
+  // A user's model (encoder path): its weights and token ids replace the Philox ones; null for the
+  // synthetic model.
+  std::shared_ptr<const Checkpoint> checkpoint;
 
   int hidden() const { return heads * head_size; }
   int rows() const { return batch * beam; }
@@ -61,8 +71,10 @@ void validate_sampling_probe(const ModelConfig& config, const std::vector<float>
 const char* to_string(Path path);
 const char* to_string(Variant variant);
 const char* to_string(Precision precision);
+const char* to_string(Activation activation);
 Path parse_path(const std::string& text);
 Variant parse_variant(const std::string& text);
 Precision parse_precision(const std::string& text);
+Activation parse_activation(const std::string& text);
 
 }  // namespace ftb

@@ -4,6 +4,18 @@
 
 namespace ftb {
 
+size_t encoder_layer_tensor_size(Tensor tensor, size_t h, size_t inter) {
+  switch (tensor) {
+    case Tensor::EncQkvW: return h * 3 * h;
+    case Tensor::EncQkvB: return 3 * h;
+    case Tensor::EncAttnOutW: return h * h;
+    case Tensor::EncFfn1W: return h * inter;
+    case Tensor::EncFfn1B: return inter;
+    case Tensor::EncFfn2W: return inter * h;
+    default: return h;  // output biases, LN gammas and betas
+  }
+}
+
 FillSpec fill_spec(Tensor tensor, const ModelConfig& config) {
   const float h = static_cast<float>(config.hidden());
   const float inter = static_cast<float>(config.inter_size);

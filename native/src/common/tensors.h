@@ -14,6 +14,7 @@
 //   inputs: encoder_input [batch, seq, h]; decoder_input [steps, batch·beam, h];
 //     memory [batch, mem_len, h] (shared by the beams of a sentence)
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "common/config.h"
@@ -41,6 +42,9 @@ enum class Tensor : uint32_t {
 constexpr uint32_t stream_of(Tensor tensor, int layer = 0) {
   return (static_cast<uint32_t>(layer) << 8) | static_cast<uint32_t>(tensor);
 }
+
+// Values of an encoder layer tensor (EncQkvW .. EncFfnLnBeta) for hidden size h and FFN size inter.
+size_t encoder_layer_tensor_size(Tensor tensor, size_t h, size_t inter);
 
 // value(i) = offset + scale * U(-1, 1)
 struct FillSpec {

@@ -1,6 +1,10 @@
 // The encoder path: a stack of post-LN BERT layers over the real tokens of each sequence only
-// (padding removed: GEMMs run on the packed Σ len_b rows, attention within each sequence).
+// (padding removed: GEMMs run on the packed Σ len_b rows, attention within each sequence). A
+// checkpoint's model starts from its token ids through the embedding layer; the synthetic model
+// from the generated EncoderInput.
 #include <algorithm>
+
+#include "common/checkpoint.h"
 
 #include "cpu/models.h"
 #include "cpu/ops.h"
@@ -27,13 +31,33 @@ EncoderLayer load_encoder_layer(const ModelConfig& c, int layer) {
           cpu::load_norm(c, Tensor::EncFfnLnGamma, Tensor::EncFfnLnBeta, layer)};
 }
 
+// The embedding layer's tables (checkpoints only).
+struct Embeddings {
+  const std::vector<float>* word = nullptr;
+  const std::vector<float>* position = nullptr;
+  const std::vector<float>* token_type = nullptr;  // optional
+  Norm norm;
+};
+
+Embeddings load_embeddings(const Checkpoint& c) {
+  Embeddings e;
+  e.word = &checkpoint_tensor(c, "embeddings.word");
+  e.position = &checkpoint_tensor(c, "embeddings.position");
+  if (c.tensors.count("embeddings.token_type") > 0) e.token_type = &checkpoint_tensor(c, "embeddings.token_type");
+  e.norm = {checkpoint_tensor(c, "embeddings.ln_gamma"), checkpoint_tensor(c, "embeddings.ln_beta")};
+  return e;
+}
+
 class CpuEncoder final : public HostTimedModel {
  public:
   explicit CpuEncoder(const ModelConfig& config)
       : config_(config),
-        input_(cpu::generate(config, Tensor::EncoderInput, 0,
-                             static_cast<size_t>(config.batch) * config.seq * config.hidden())),
-        lengths_(cpu::load_lengths(config, Tensor::EncoderLengths, config.seq)) {
+        input_(config.checkpoint ? std::vector<float>(static_cast<size_t>(config.batch) * config.seq * config.hidden())
+                                 : cpu::generate(config, Tensor::EncoderInput, 0,
+                                                 static_cast<size_t>(config.batch) * config.seq * config.hidden())),
+        lengths_(config.checkpoint ? config.checkpoint->lengths
+                                   : cpu::load_lengths(config, Tensor::EncoderLengths, config.seq)) {
+    if (config.checkpoint) embeddings_ = load_embeddings(*config.checkpoint);
     for (int layer = 0; layer < config.layers; ++layer) layers_.push_back(load_encoder_layer(config, layer));
     for (int length : lengths_) {
       offsets_.push_back(tokens_);
@@ -49,7 +73,11 @@ class CpuEncoder final : public HostTimedModel {
 
   void run() override {
     for (int b = 0; b < config_.batch; ++b) {
-      std::copy_n(input_.begin() + sequence_offset(b), lengths_[b] * config_.hidden(), x_.begin() + packed_offset(b));
+      if (config_.checkpoint) {
+        embed_sequence(b);
+      } else {
+        std::copy_n(input_.begin() + sequence_offset(b), lengths_[b] * config_.hidden(), x_.begin() + packed_offset(b));
+      }
     }
     for (const EncoderLayer& layer : layers_) forward(layer);
     ran_ = true;
@@ -72,18 +100,35 @@ class CpuEncoder final : public HostTimedModel {
   size_t sequence_offset(int b) const { return static_cast<size_t>(b) * config_.seq * config_.hidden(); }
   size_t packed_offset(int b) const { return static_cast<size_t>(offsets_[b]) * config_.hidden(); }
 
+  // x rows of sequence b's tokens = LN(word[id] + position[s + offset] + token_type[0]).
+  void embed_sequence(int b) {
+    const size_t h = config_.hidden();
+    const Checkpoint& c = *config_.checkpoint;
+    for (int s = 0; s < lengths_[b]; ++s) {
+      const size_t id = c.ids[static_cast<size_t>(b) * config_.seq + s];
+      const size_t position = s + c.position_offset;
+      cpu::embed(embeddings_.word->data() + id * h, embeddings_.position->data() + position * h,
+                 embeddings_.token_type != nullptr ? embeddings_.token_type->data() : nullptr, embeddings_.norm,
+                 static_cast<int>(h), config_.layer_norm_eps, x_.data() + packed_offset(b) + s * h);
+    }
+  }
+
   void forward(const EncoderLayer& layer) {
     const int h = config_.hidden();
     cpu::linear(layer.qkv, x_.data(), tokens_, qkv_.data());
     for (int b = 0; b < config_.batch; ++b) self_attention(b);
     cpu::linear(layer.attn_out, attn_.data(), tokens_, proj_.data());
     cpu::add(x_.data(), proj_.data(), tokens_ * h);
-    cpu::layer_norm(layer.attn_ln, x_.data(), tokens_, h);
+    cpu::layer_norm(layer.attn_ln, x_.data(), tokens_, h, config_.layer_norm_eps);
     cpu::linear(layer.ffn1, x_.data(), tokens_, inter_.data());
-    cpu::gelu(inter_.data(), tokens_ * config_.inter_size);
+    if (config_.activation == Activation::GeluErf) {
+      cpu::gelu_erf(inter_.data(), tokens_ * config_.inter_size);
+    } else {
+      cpu::gelu(inter_.data(), tokens_ * config_.inter_size);
+    }
     cpu::linear(layer.ffn2, inter_.data(), tokens_, proj_.data());
     cpu::add(x_.data(), proj_.data(), tokens_ * h);
-    cpu::layer_norm(layer.ffn_ln, x_.data(), tokens_, h);
+    cpu::layer_norm(layer.ffn_ln, x_.data(), tokens_, h, config_.layer_norm_eps);
   }
 
   // Attention of sequence b's tokens over its own tokens, read from the packed q | k | v rows.
@@ -98,7 +143,8 @@ class CpuEncoder final : public HostTimedModel {
 
   ModelConfig config_;
   std::vector<EncoderLayer> layers_;
-  std::vector<float> input_;  // [batch, seq, h]
+  Embeddings embeddings_;     // checkpoints only
+  std::vector<float> input_;  // [batch, seq, h] (synthetic model; zeros, the output's shape, for checkpoints)
   std::vector<int> lengths_;
   std::vector<int> offsets_;  // first packed row of each sequence
   int tokens_ = 0;            // Σ lengths

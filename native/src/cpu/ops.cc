@@ -57,7 +57,7 @@ void linear(const Linear& layer, const float* x, int rows, float* y) {
   });
 }
 
-void layer_norm(const Norm& norm, float* x, int rows, int n) {
+void layer_norm(const Norm& norm, float* x, int rows, int n, double eps) {
   for (int i = 0; i < rows; ++i) {
     float* xi = x + static_cast<size_t>(i) * n;
     double sum = 0.0;
@@ -65,7 +65,7 @@ void layer_norm(const Norm& norm, float* x, int rows, int n) {
     const double mean = sum / n;
     double squares = 0.0;
     for (int j = 0; j < n; ++j) squares += (xi[j] - mean) * (xi[j] - mean);
-    const double inv_std = 1.0 / std::sqrt(squares / n + 1e-6);
+    const double inv_std = 1.0 / std::sqrt(squares / n + eps);
     for (int j = 0; j < n; ++j) {
       xi[j] = static_cast<float>((xi[j] - mean) * inv_std * norm.gamma[j] + norm.beta[j]);
     }
@@ -82,6 +82,28 @@ void gelu(float* x, int n) {
     const double v = x[i];
     x[i] = static_cast<float>(0.5 * v * (1.0 + std::tanh(k * (v + 0.044715 * v * v * v))));
   }
+}
+
+void gelu_erf(float* x, int n) {
+  for (int i = 0; i < n; ++i) {
+    const double v = x[i];
+    x[i] = static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))));
+  }
+}
+
+void embed(const float* word, const float* position, const float* token_type, const Norm& norm, int n, double eps,
+           float* out) {
+  std::vector<double> sum(n);
+  double total = 0.0;
+  for (int j = 0; j < n; ++j) {
+    sum[j] = static_cast<double>(word[j]) + position[j] + (token_type != nullptr ? token_type[j] : 0.0);
+    total += sum[j];
+  }
+  const double mean = total / n;
+  double squares = 0.0;
+  for (int j = 0; j < n; ++j) squares += (sum[j] - mean) * (sum[j] - mean);
+  const double inv_std = 1.0 / std::sqrt(squares / n + eps);
+  for (int j = 0; j < n; ++j) out[j] = static_cast<float>((sum[j] - mean) * inv_std * norm.gamma[j] + norm.beta[j]);
 }
 
 void relu(float* x, int n) {

@@ -29,14 +29,23 @@ struct KeyRows {
 // y[rows, out] = x[rows, in] · w + b (fp64 accumulator per output element).
 void linear(const Linear& layer, const float* x, int rows, float* y);
 
-// x[rows, n] = LayerNorm(x) in place (mean and biased variance in fp64, eps 1e-6).
-void layer_norm(const Norm& norm, float* x, int rows, int n);
+// x[rows, n] = LayerNorm(x) in place (mean and biased variance in fp64; eps 1e-6 unless a
+// checkpoint's config sets another).
+void layer_norm(const Norm& norm, float* x, int rows, int n, double eps = 1e-6);
 
 // x += y, elementwise over n values.
 void add(float* x, const float* y, int n);
 
 // GELU, tanh form, in place.
 void gelu(float* x, int n);
+
+// GELU, exact erf form 0.5·x·(1 + erf(x/√2)), in place.
+void gelu_erf(float* x, int n);
+
+// One embedded token: out[h] = LayerNorm(word + position + token_type) with the sum, mean and
+// variance in fp64 and one rounding (token_type may be null).
+void embed(const float* word, const float* position, const float* token_type, const Norm& norm, int n, double eps,
+           float* out);
 
 // ReLU in place.
 void relu(float* x, int n);

@@ -1,5 +1,6 @@
 #include "cpu/weights.h"
 
+#include "common/checkpoint.h"
 #include "cpu/parallel.h"
 
 namespace ftb::cpu {
@@ -13,12 +14,23 @@ std::vector<float> generate(const ModelConfig& config, Tensor tensor, int layer,
   return values;
 }
 
+namespace {
+
+// A layer tensor: the checkpoint's (validated sizes) when the model has one, else generated.
+std::vector<float> layer_tensor(const ModelConfig& config, Tensor tensor, int layer, size_t count) {
+  if (config.checkpoint) return checkpoint_tensor(*config.checkpoint, tensor, layer);
+  return generate(config, tensor, layer, count);
+}
+
+}  // namespace
+
 Linear load_linear(const ModelConfig& config, Tensor weight, Tensor bias, int layer, int in, int out) {
-  return {in, out, generate(config, weight, layer, static_cast<size_t>(in) * out), generate(config, bias, layer, out)};
+  return {in, out, layer_tensor(config, weight, layer, static_cast<size_t>(in) * out),
+          layer_tensor(config, bias, layer, out)};
 }
 
 Norm load_norm(const ModelConfig& config, Tensor gamma, Tensor beta, int layer) {
-  return {generate(config, gamma, layer, config.hidden()), generate(config, beta, layer, config.hidden())};
+  return {layer_tensor(config, gamma, layer, config.hidden()), layer_tensor(config, beta, layer, config.hidden())};
 }
 
 std::vector<int> load_lengths(const ModelConfig& config, Tensor lengths, int len) {

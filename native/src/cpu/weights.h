@@ -10,7 +10,7 @@ namespace ftb::cpu {
 // The first `count` values of a tensor of `layer`.
 std::vector<float> generate(const ModelConfig& config, Tensor tensor, int layer, size_t count);
 
-// A dense layer [in, out] from its weight and bias tensors.
+// A dense layer [in, out] from its weight and bias tensors (the checkpoint's when config has one).
 Linear load_linear(const ModelConfig& config, Tensor weight, Tensor bias, int layer, int in, int out);
 
 // A LayerNorm over the hidden size from its gamma and beta tensors.

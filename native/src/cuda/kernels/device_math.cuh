@@ -88,6 +88,9 @@ __device__ __forceinline__ float gelu_tanh(float x) {
   return 0.5f * x * (1.0f + tanhf(inner));
 }
 
+// BERT's exact GELU (erf form), in fp32: what Hugging Face's hidden_act "gelu" computes.
+__device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f)); }
+
 // Calls body(T{}) with T the C++ type of `dtype`.
 template <typename Body>
 void dispatch_dtype(DType dtype, Body&& body) {

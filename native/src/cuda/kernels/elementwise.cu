@@ -7,7 +7,7 @@ namespace {
 
 constexpr unsigned int kThreads = 256;
 
-enum class Activation { None, Gelu, Relu };
+enum class Activation { None, Gelu, GeluErf, Relu };
 
 // Each thread handles one 16-byte vector; `vecs` counts vectors.
 template <typename T, Activation kActivation>
@@ -27,6 +27,9 @@ __global__ void bias_activation_kernel(T* x, const T* bias, size_t vecs, int col
   if (kActivation == Activation::Gelu) {
 #pragma unroll
     for (int i = 0; i < N; ++i) values[i] = gelu_tanh(values[i]);
+  } else if (kActivation == Activation::GeluErf) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) values[i] = gelu_erf(values[i]);
   } else if (kActivation == Activation::Relu) {
 #pragma unroll
     for (int i = 0; i < N; ++i) values[i] = fmaxf(values[i], 0.0f);
@@ -183,14 +186,23 @@ void add_bias(DType dtype, void* x, const void* bias, size_t rows, int cols, cud
   check_launch("add_bias");
 }
 
-void bias_gelu(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream) {
+void bias_gelu(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream, bool erf_form) {
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     const size_t vecs = rows * cols / kVec<T>;
-    bias_activation_kernel<T, Activation::Gelu><<<blocks_for(vecs, kThreads), kThreads, 0, stream>>>(
-        static_cast<T*>(x), static_cast<const T*>(bias), vecs, cols);
+    if (erf_form) {
+      bias_activation_kernel<T, Activation::GeluErf><<<blocks_for(vecs, kThreads), kThreads, 0, stream>>>(
+          static_cast<T*>(x), static_cast<const T*>(bias), vecs, cols);
+    } else {
+      bias_activation_kernel<T, Activation::Gelu><<<blocks_for(vecs, kThreads), kThreads, 0, stream>>>(
+          static_cast<T*>(x), static_cast<const T*>(bias), vecs, cols);
+    }
   });
-  check_launch(bias != nullptr ? "add_bias_gelu" : "gelu");
+  if (erf_form) {
+    check_launch(bias != nullptr ? "add_bias_gelu_erf" : "gelu_erf");
+  } else {
+    check_launch(bias != nullptr ? "add_bias_gelu" : "gelu");
+  }
 }
 
 void bias_relu(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream) {

@@ -13,8 +13,10 @@ namespace ftb::cuda {
 
 // x[r, c] += bias[c]
 void add_bias(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream);
-// x = GELU(x + bias) (bias may be null: x = GELU(x)); tanh form, fp32 math.
-void bias_gelu(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream);
+// x = GELU(x + bias) (bias may be null: x = GELU(x)); tanh form, or the exact erf form when
+// erf_form (checkpoints whose hidden_act is "gelu"); fp32 math.
+void bias_gelu(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream,
+               bool erf_form = false);
 // x = ReLU(x + bias) (bias may be null)
 void bias_relu(DType dtype, void* x, const void* bias, size_t rows, int cols, cudaStream_t stream);
 // x[r, c] += y[r, c] + bias[c]: a residual add with the preceding GEMM's bias

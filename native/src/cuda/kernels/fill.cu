@@ -1,3 +1,4 @@
+#include "cuda/buffer.h"
 #include "cuda/check.h"
 #include "cuda/kernels/device_math.cuh"
 #include "cuda/kernels/fill.h"
@@ -18,7 +19,30 @@ __global__ void fill_random_kernel(T* dst, size_t count, size_t cols, size_t ld,
   }
 }
 
+template <typename T>
+__global__ void convert_kernel(const float* src, T* dst, size_t count) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    dst[i] = from_float<T>(src[i]);
+  }
+}
+
 }  // namespace
+
+void fill_from_host(DType dtype, void* dst, const std::vector<float>& values, cudaStream_t stream) {
+  if (values.empty()) return;
+  DeviceBuffer staging(values.size() * sizeof(float), "checkpoint tensor staging");
+  check(cudaMemcpyAsync(staging.get(), values.data(), values.size() * sizeof(float), cudaMemcpyHostToDevice, stream),
+        "uploading a checkpoint tensor");
+  constexpr unsigned int kThreads = 256;
+  const unsigned int blocks = blocks_for(values.size(), kThreads) < 8192u ? blocks_for(values.size(), kThreads) : 8192u;
+  dispatch_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    convert_kernel<T><<<blocks, kThreads, 0, stream>>>(staging.as<float>(), static_cast<T*>(dst), values.size());
+  });
+  check_launch("convert_checkpoint_tensor");
+  check(cudaStreamSynchronize(stream), "converting a checkpoint tensor");
+}
 
 void fill_tensor(DType dtype, void* dst, size_t count, const ModelConfig& config, Tensor tensor, int layer,
                  cudaStream_t stream) {

@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <vector>
 
 #include "common/tensors.h"
 #include "cuda/dtype.h"
@@ -18,5 +19,9 @@ void fill_tensor(DType dtype, void* dst, size_t count, const ModelConfig& config
 // padding columns are zero (the logits weight and bias, padded to a multiple of 8 columns).
 void fill_tensor_padded(DType dtype, void* dst, size_t rows, size_t cols, size_t ld, const ModelConfig& config,
                         Tensor tensor, int layer, cudaStream_t stream);
+
+// dst[i] = values[i] rounded to `dtype` (a checkpoint's tensor, converted once on the device).
+// Synchronises the stream: the fp32 staging buffer is freed on return.
+void fill_from_host(DType dtype, void* dst, const std::vector<float>& values, cudaStream_t stream);
 
 }  // namespace ftb::cuda

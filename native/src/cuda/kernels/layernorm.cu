@@ -8,7 +8,7 @@ namespace {
 // One block per row; each thread keeps kVecsPerThread 16-byte vectors of the row in registers.
 template <typename T, int kVecsPerThread>
 __global__ void layernorm_kernel(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta, T* out,
-                                 T* sum_out, int cols) {
+                                 T* sum_out, int cols, float eps) {
   __shared__ float scratch[32];
   constexpr int N = kVec<T>;
   const int vecs = cols / N;
@@ -47,7 +47,7 @@ __global__ void layernorm_kernel(const T* x, const T* residual, const T* bias, c
       squares += d * d;
     }
   }
-  const float rstd = rsqrtf(block_sum(squares, scratch) / cols + 1e-6f);
+  const float rstd = rsqrtf(block_sum(squares, scratch) / cols + eps);
 #pragma unroll
   for (int i = 0; i < kVecsPerThread; ++i) {
     const int v = threadIdx.x + i * blockDim.x;
@@ -63,30 +63,30 @@ __global__ void layernorm_kernel(const T* x, const T* residual, const T* bias, c
 
 template <typename T, int kVecsPerThread>
 void launch(const void* x, const void* residual, const void* bias, const void* gamma, const void* beta, void* out,
-            void* sum_out, size_t rows, int cols, cudaStream_t stream) {
+            void* sum_out, size_t rows, int cols, float eps, cudaStream_t stream) {
   const int vecs = cols / kVec<T>;
   const int threads = ((vecs + kVecsPerThread - 1) / kVecsPerThread + 31) / 32 * 32;
   layernorm_kernel<T, kVecsPerThread><<<static_cast<unsigned int>(rows), threads, 0, stream>>>(
       static_cast<const T*>(x), static_cast<const T*>(residual), static_cast<const T*>(bias),
-      static_cast<const T*>(gamma), static_cast<const T*>(beta), static_cast<T*>(out), static_cast<T*>(sum_out), cols);
+      static_cast<const T*>(gamma), static_cast<const T*>(beta), static_cast<T*>(out), static_cast<T*>(sum_out), cols, eps);
 }
 
 }  // namespace
 
 void layernorm(DType dtype, const void* x, const void* residual, const void* bias, const void* gamma,
-               const void* beta, void* out, size_t rows, int cols, cudaStream_t stream, void* sum_out) {
+               const void* beta, void* out, size_t rows, int cols, cudaStream_t stream, void* sum_out, float eps) {
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     // Fewest vectors per thread that keep the block within 1024 threads (cols <= 32768 by validation).
     const int vecs = cols / kVec<T>;
     if (vecs <= 1024) {
-      launch<T, 1>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, stream);
+      launch<T, 1>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     } else if (vecs <= 2048) {
-      launch<T, 2>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, stream);
+      launch<T, 2>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     } else if (vecs <= 4096) {
-      launch<T, 4>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, stream);
+      launch<T, 4>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     } else {
-      launch<T, 8>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, stream);
+      launch<T, 8>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     }
   });
   check_launch(residual != nullptr ? "add_bias_residual_layernorm" : "layernorm");
