@@ -1,0 +1,80 @@
+"""The hf-generate peer (decoding path only): what most users run today, Hugging Face generate() with
+beam search or sampling on an encoder-decoder model of the point's dimensions (an M2M100 config:
+pre-LN layers, sinusoidal positions, ReLU FFN, sdpa attention; random weights, seeded).
+
+The memory tensor is fed as precomputed encoder outputs, so only decoding is timed, and
+min_new_tokens = max_new_tokens = seq makes every run take all steps. Its outputs are not
+compared with the engine's (different weights and semantics): only output_ids and lengths.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from checkpoint import PointConfig, config_error, load_tensors, require
+from environment import compute_dtype
+
+
+def pad_token(config: PointConfig) -> int:
+    """A token that is neither start nor end (M2M100 needs a distinct pad)."""
+    return next(t for t in range(3) if t not in (config.start_id, config.end_id))
+
+
+class HfGenerateUnit:
+    def __init__(self, torch: Any, config: PointConfig, checkpoint: str, peer: str) -> None:
+        if config.path != "decoding":
+            raise config_error(f"hf-generate runs the decoding path only, got path {config.path!r}")
+        from transformers import AutoModelForSeq2SeqLM, M2M100Config
+        from transformers.modeling_outputs import BaseModelOutput
+
+        self._torch = torch
+        self._config = config
+        dtype = compute_dtype(torch, config.precision)
+        inputs = load_tensors(checkpoint, "inputs.safetensors", "cuda")
+        source = f"{checkpoint}/inputs.safetensors"
+        memory_len = config.mem_len if config.mem_len > 0 else config.seq
+        memory = require(inputs, "memory", (config.batch, memory_len, config.hidden), source).to(dtype)
+        lengths = require(inputs, "memory_lengths", (config.batch,), source)
+        self.attention_mask = (torch.arange(memory_len, device="cuda")[None, :] < lengths[:, None]).long()
+        model_config = M2M100Config(
+            vocab_size=config.vocab, d_model=config.hidden, encoder_layers=1, decoder_layers=config.layers,
+            encoder_attention_heads=config.heads, decoder_attention_heads=config.heads,
+            encoder_ffn_dim=config.inter_size, decoder_ffn_dim=config.inter_size, activation_function="relu",
+            max_position_embeddings=max(config.seq, memory_len) + 2, dropout=0.0, attention_dropout=0.0,
+            activation_dropout=0.0, encoder_layerdrop=0.0, decoder_layerdrop=0.0, scale_embedding=True,
+            pad_token_id=pad_token(config), bos_token_id=config.start_id, eos_token_id=config.end_id,
+            decoder_start_token_id=config.start_id, forced_bos_token_id=None,
+        )
+        torch.manual_seed(config.seed)
+        model = AutoModelForSeq2SeqLM.from_config(model_config, attn_implementation="sdpa", dtype=dtype)
+        self.model = model.to("cuda").eval()
+        self.encoder_outputs = BaseModelOutput(last_hidden_state=memory)
+        self.generate_options: dict[str, Any] = {
+            "max_new_tokens": config.seq, "min_new_tokens": config.seq, "num_beams": config.beam,
+            "num_return_sequences": config.beam, "do_sample": config.sampling, "use_cache": True,
+        }
+        if config.beam > 1:
+            self.generate_options.update(length_penalty=config.length_penalty, early_stopping=False)
+        if config.sampling:
+            self.generate_options.update(top_k=config.top_k if config.top_k > 0 else None,
+                                         top_p=config.top_p if config.top_p > 0 else None,
+                                         temperature=config.temperature)
+        self.notes = {"model": "M2M100 (random weights)", "attention": "sdpa",
+                      "search": "sampling" if config.sampling else "beam"}
+        self.compile_s: float | None = None
+        self._last: Any = None
+
+    def run(self) -> None:
+        self._torch.manual_seed(self._config.seed)  # sampling draws repeat from unit to unit
+        self._last = self.model.generate(encoder_outputs=self.encoder_outputs, attention_mask=self.attention_mask,
+                                         **self.generate_options)
+
+    def outputs(self) -> tuple[dict[str, np.ndarray], int]:
+        if self._last is None:
+            raise config_error("outputs requested before a run")
+        ids = self._last[:, 1:].cpu().numpy().astype(np.int32)  # column 0 is the decoder start token
+        steps = ids.shape[1]
+        ended = ids == self._config.end_id
+        lengths = np.where(ended.any(axis=1), ended.argmax(axis=1) + 1, steps).astype(np.int32)
+        return {"output_ids": ids, "lengths": lengths}, steps
