@@ -11,10 +11,11 @@ import type { PointWork } from '../measure/runner.js';
 import { ResultsFormatError, type Dropped, type Environment } from '../results/schema.js';
 import { defaultRunId, ResultsWriter } from '../results/writer.js';
 import type { Measurement } from '../sweep/axes.js';
-import { expandProfile, validateOverrides, type SweepOverrides } from '../sweep/expand.js';
+import { expandProfile, validateOverrides, type PeerUnavailability, type SweepOverrides } from '../sweep/expand.js';
 import { DEFAULT_POINT_TIMEOUT_S, PROFILE_ITERATIONS, type BenchRequest } from './args.js';
 import { UsageError } from './exit.js';
-import { chooseBackend, gemmTable, requestedSweep, requireCuda, type GemmTable } from './sweep-plan.js';
+import { chooseBackend, gemmTable, planPeers, requestedSweep, requireCuda, type GemmTable } from './sweep-plan.js';
+import { PEER_VARIANTS } from '../engine/config.js';
 
 /** "N× reason" lines, one per distinct reason, in first-seen order. */
 function droppedSummary(dropped: readonly Dropped[]): string[] {
@@ -43,6 +44,8 @@ interface RecordedOptions {
   pointTimeoutS: number;
   profileKernels: boolean;
   repeat: number;
+  /** The peer variants the machine could not run when the run started (dropped; a resumed run drops them too). */
+  unavailablePeers: PeerUnavailability;
 }
 
 /** The sweep's points `repeat` times over, whole sweep after whole sweep. */
@@ -55,7 +58,7 @@ const runKey = (config: PointConfig, repeat = 0): string => `${configKey(config)
 /** run.options of a new run, as recordedOptions reads them back, with the expansion's notes. */
 const optionsRecord = (o: RecordedOptions, notes: string[]): Record<string, unknown> => ({
   measurement: o.measurement, overrides: o.overrides, notes, point_timeout_s: o.pointTimeoutS, profile_kernels: o.profileKernels,
-  repeat: o.repeat,
+  repeat: o.repeat, ...(Object.keys(o.unavailablePeers).length > 0 ? { unavailable_peers: o.unavailablePeers } : {}),
 });
 
 /** How each point of a run is measured: the run's options, its device's ceilings and the GEMM table (cuda). */
@@ -68,16 +71,19 @@ const pointWork = (options: RecordedOptions, env: Environment, gemms?: GemmTable
 
 /** A new run of the requested profile; prints what it will run. */
 export async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepPlan> {
-  const { backend, profile, expansion } = requestedSweep(addon, request);
+  const first = requestedSweep(addon, request);
+  const peers = await planPeers(first.expansion.points);
+  const { backend, profile, expansion } = Object.keys(peers.unavailable).length > 0
+    ? requestedSweep(addon, request, request.overrides, peers.unavailable) : first;
   const measurement: Measurement = { ...profile.measurement, ...request.measurement };
   if (request.profileKernels && backend === 'cpu') throw new UsageError('--profile-kernels needs the cuda backend (kernel traces come from CUPTI)');
   if (request.tune) requireCuda(backend, '--tune');
   const options: RecordedOptions = {
     measurement, overrides: request.overrides, pointTimeoutS: request.pointTimeoutS, profileKernels: request.profileKernels,
-    repeat: request.repeat,
+    repeat: request.repeat, unavailablePeers: peers.unavailable,
   };
   const startedAt = new Date();
-  const env = await captureEnvironment(addon, backend);
+  const env = { ...(await captureEnvironment(addon, backend)), ...(peers.env ? { peers: peers.env } : {}) };
   const gemms = backend === 'cuda' ? gemmTable(addon, expansion.points, request.gemmCache, request.tune) : undefined;
   const writer = new ResultsWriter(request.out, {
     run: {
@@ -118,7 +124,14 @@ function recordedOptions(options: Record<string, unknown>): RecordedOptions {
   if (!(typeof pointTimeoutS === 'number' && pointTimeoutS > 0)) throw new ResultsFormatError('run.options.point_timeout_s must be > 0');
   const repeat = options.repeat ?? 1;
   if (!(typeof repeat === 'number' && Number.isInteger(repeat) && repeat >= 1)) throw new ResultsFormatError('run.options.repeat must be an integer >= 1');
-  return { measurement: measurement as Measurement, overrides, pointTimeoutS, profileKernels: options.profile_kernels === true, repeat };
+  const unavailablePeers = (options.unavailable_peers ?? {}) as PeerUnavailability;
+  if (typeof unavailablePeers !== 'object' || Object.entries(unavailablePeers).some(([peer, why]) =>
+    !(PEER_VARIANTS as readonly string[]).includes(peer) || typeof why !== 'string')) {
+    throw new ResultsFormatError(`run.options.unavailable_peers must map peer variants (${PEER_VARIANTS.join(', ')}) to reasons`);
+  }
+  return {
+    measurement: measurement as Measurement, overrides, pointTimeoutS, profileKernels: options.profile_kernels === true, repeat, unavailablePeers,
+  };
 }
 
 /** Run `id` in `request.out`, to be finished: its profile's points whose keys its JSONL lacks. */
@@ -127,7 +140,7 @@ export function resumedRun(addon: NativeAddon, request: BenchRequest & { resume:
   const { run } = writer.header;
   const options = recordedOptions(run.options);
   const backend = chooseBackend(addon, run.backend);
-  const expansion = expandProfile(getProfile(run.profile), backend, options.overrides);
+  const expansion = expandProfile(getProfile(run.profile), backend, options.overrides, options.unavailablePeers);
   const done = new Set(writer.written.map((point) => runKey(point.config, point.repeat)));
   const all = repeated(expansion.points, options.repeat);
   const points = all.filter((point) => !done.has(runKey(point.config, point.repeat)));
