@@ -166,8 +166,9 @@ export class PeerBackend {
       const reply = await this.client.request({ op: 'load', peer: config.variant, checkpoint, config: nativeConfig(config) }, this.timeouts.load_ms);
       return new PeerModel(this.client, this.timeouts, path.join(this.dir, 'outputs'), loadNotes(config.variant, reply));
     } catch (error) {
-      if (error instanceof PeerError && error.code === 'ERR_FTB_UNAVAILABLE') this.unavailable = `peers unavailable: ${error.message}`;
-      throw engineCoded(error);
+      if (!(error instanceof PeerError && error.code === 'ERR_FTB_UNAVAILABLE')) throw engineCoded(error);
+      this.unavailable = `peers unavailable: ${error.message}`;
+      throw engineCoded(new PeerError(error.code, this.unavailable));
     }
   }
 

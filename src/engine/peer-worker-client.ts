@@ -87,7 +87,7 @@ export class PeerWorkerClient {
     if (this.dead) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(new PeerError('ERR_FTB_ENGINE', `the peer worker did not answer ${request.op} within ${timeoutMs / 1000} s (killed)`));
+        this.fail(new PeerError('ERR_FTB_ENGINE', `the peer worker did not answer within ${Number((timeoutMs / 1000).toPrecision(3))} s (killed)`));
       }, timeoutMs);
       this.pending.push({ op: request.op, resolve, reject, timer });
       this.child.stdin.write(`${JSON.stringify(request)}\n`);
