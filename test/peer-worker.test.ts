@@ -16,7 +16,7 @@ import { PointSchema } from '../src/results/schema.js';
 import type { Measurement } from '../src/sweep/axes.js';
 import { addonOrSkip } from './harness-fixtures.js';
 
-export const STANDIN = [process.execPath, 'test/support/peer-standin.mjs'];
+import { STANDIN } from './support/peer-standin-command.js';
 const FAST: PeerTimeouts = { load_ms: 10_000, request_ms: 10_000 };
 const measurement: Measurement = { min_samples: 3, min_time_ms: 0, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 0 };
 
