@@ -15,8 +15,8 @@ import { runPoint } from '../src/measure/runner.js';
 import { PointSchema } from '../src/results/schema.js';
 import type { Measurement } from '../src/sweep/axes.js';
 import { addonOrSkip } from './harness-fixtures.js';
-
 import { STANDIN } from './support/peer-standin-command.js';
+
 const FAST: PeerTimeouts = { load_ms: 10_000, request_ms: 10_000 };
 const measurement: Measurement = { min_samples: 3, min_time_ms: 0, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 0 };
 
@@ -80,6 +80,10 @@ const standinReferences: ReferenceSource = {
   offer: () => {},
 };
 
+/** A peer point of `variant` run by `peers`, against references holding the stand-in's outputs. */
+const runPeer = (peers: PeerBackend, variant: PeerVariantName) =>
+  runPoint(peerPoint(variant), { measurement, addon, peers, references: standinReferences });
+
 describe('peer points through the runner (stand-in worker)', { skip }, () => {
   const backends: PeerBackend[] = [];
   const backend = (timeouts = FAST) => {
@@ -113,7 +117,7 @@ describe('peer points through the runner (stand-in worker)', { skip }, () => {
 
   test('a peer point: measured by the runner, checked against its references, with the schema of every point', async () => {
     const peers = backend();
-    const point = await runPoint(peerPoint('torch-eager'), { measurement, addon, peers, references: standinReferences });
+    const point = await runPeer(peers, 'torch-eager');
     assert.equal(point.status, 'ok', point.error);
     assert.equal(point.correct, true);
     assert.equal(point.max_rel_err, 0);
@@ -140,11 +144,11 @@ describe('peer points through the runner (stand-in worker)', { skip }, () => {
   test('a worker that crashes fails its point; the next point starts a fresh worker', async () => {
     const peers = backend();
     const crashed = await withKnobs({ FTB_STANDIN_CRASH: 'measure' }, () =>
-      runPoint(peerPoint('torch-eager'), { measurement, addon, peers, references: standinReferences }));
+      runPeer(peers, 'torch-eager'));
     assert.equal(crashed.status, 'error');
     assert.equal(crashed.error, 'measure: the peer worker exited (exit code 3)');
     assert.equal(crashed.summary, null);
-    const next = await runPoint(peerPoint('torch-eager'), { measurement, addon, peers, references: standinReferences });
+    const next = await runPeer(peers, 'torch-eager');
     assert.equal(next.status, 'ok', next.error);
   });
 
@@ -152,7 +156,7 @@ describe('peer points through the runner (stand-in worker)', { skip }, () => {
     const peers = backend({ load_ms: 10_000, request_ms: 300 });
     const started = Date.now();
     const hung = await withKnobs({ FTB_STANDIN_HANG: 'measure:2' }, () =>
-      runPoint(peerPoint('torch-eager'), { measurement, addon, peers, references: standinReferences }));
+      runPeer(peers, 'torch-eager'));
     assert.equal(hung.status, 'error');
     assert.equal(hung.error, 'measure: the peer worker did not answer within 0.3 s (killed)');
     assert.ok(Date.now() - started < 5000);
@@ -161,10 +165,8 @@ describe('peer points through the runner (stand-in worker)', { skip }, () => {
   test('coded failures: OOM -> oom, a config the peer cannot run -> error; the worker stays in use', async () => {
     const log = requestLog();
     const peers = backend();
-    const points = await withKnobs({ FTB_STANDIN_FAIL: 'measure:ERR_FTB_OOM:2', FTB_STANDIN_LOG: log.file }, async () => [
-      await runPoint(peerPoint('torch-eager'), { measurement, addon, peers, references: standinReferences }),
-      await runPoint(peerPoint('torch-eager'), { measurement, addon, peers, references: standinReferences }),
-    ]);
+    const points = await withKnobs({ FTB_STANDIN_FAIL: 'measure:ERR_FTB_OOM:2', FTB_STANDIN_LOG: log.file },
+      async () => [await runPeer(peers, 'torch-eager'), await runPeer(peers, 'torch-eager')]);
     assert.deepEqual(points.map((p) => [p.status, p.error]), [
       ['oom', 'measure: stand-in failure injected at measure (FTB_STANDIN_FAIL)'],
       ['oom', 'measure: stand-in failure injected at measure (FTB_STANDIN_FAIL)'],
@@ -172,17 +174,15 @@ describe('peer points through the runner (stand-in worker)', { skip }, () => {
     // One worker served both points (one log), each model released after its failure.
     assert.deepEqual(log.ops().filter((op: string) => op !== 'measure'), ['load', 'release', 'load', 'release']);
     const refused = await withKnobs({ FTB_STANDIN_FAIL: 'load:ERR_FTB_CONFIG' }, () =>
-      runPoint(peerPoint('torch-compile'), { measurement, addon, peers: backend(), references: standinReferences }));
+      runPeer(backend(), 'torch-compile'));
     assert.deepEqual([refused.status, refused.error], ['error', 'load: stand-in failure injected at load (FTB_STANDIN_FAIL)']);
   });
 
   test('a worker without torch fails its peer points with the reason, and is not asked again', async () => {
     const log = requestLog();
     const peers = backend();
-    const points = await withKnobs({ FTB_STANDIN_NO_TORCH: '1', FTB_STANDIN_LOG: log.file }, async () => [
-      await runPoint(peerPoint('torch-eager'), { measurement, addon, peers, references: standinReferences }),
-      await runPoint(peerPoint('torch-graph'), { measurement, addon, peers, references: standinReferences }),
-    ]);
+    const points = await withKnobs({ FTB_STANDIN_NO_TORCH: '1', FTB_STANDIN_LOG: log.file },
+      async () => [await runPeer(peers, 'torch-eager'), await runPeer(peers, 'torch-graph')]);
     assert.deepEqual(points.map((p) => [p.status, p.error]), [
       ['error', 'peers unavailable: load: python3 has no torch'], ['error', 'peers unavailable: load: python3 has no torch'],
     ]);
