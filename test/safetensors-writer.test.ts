@@ -96,7 +96,8 @@ describe('checkpoint directories of the engine model', { skip }, () => {
     const dir = new CheckpointStore(addon!, tmp()).prepare(c);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')), checkpointConfig(c));
     const model = parse(path.join(dir, 'model.safetensors'));
-    assert.equal(Object.keys(model.header).length, 2 * 16);
+    assert.deepEqual(model.header.__metadata__, { format: 'pt' });
+    assert.equal(Object.keys(model.header).length, 1 + 2 * 16);
     const h = 8;
     const qkv = addon!.tensor(engine(c), TensorId.EncQkvW, 1, h * 3 * h);
     assert.deepEqual(f32(model, 'encoder.layer.1.attention.self.key.weight'), transposed(qkv, h, 3 * h, h, h));
@@ -124,7 +125,7 @@ describe('checkpoint directories of the engine model', { skip }, () => {
     assert.deepEqual(f32(model, 'decoder.layers.0.cross_attn.kv.weight'), transposed(addon!.tensor(engine(c), TensorId.DecCrossKvW, 0, 8 * 16), 8, 16));
     assert.deepEqual(model.header['decoder.layers.0.self_attn.qkv.weight'].shape, [24, 8]);
     const inputs = parse(path.join(dir, 'inputs.safetensors'));
-    assert.deepEqual(Object.keys(inputs.header), ['memory', 'memory_lengths', 'sampling_draws']);
+    assert.deepEqual(Object.keys(inputs.header), ['__metadata__', 'memory', 'memory_lengths', 'sampling_draws']);
     assert.deepEqual(inputs.header.memory.shape, [2, 6, 8]);
     const draws = inputs.header.sampling_draws;
     assert.deepEqual([draws.dtype, draws.shape], ['F64', [6]]);

@@ -15,6 +15,9 @@ type TensorName = keyof typeof TensorId;
 /** Output rows per chunk of a transposed write (a chunk holds rows × fan-in values). */
 const CHUNK_VALUES = 1 << 16;
 
+/** The metadata save_pretrained writes: some transformers versions refuse a checkpoint without it. */
+const METADATA = { format: 'pt' };
+
 /** The layer norm epsilon of MODEL.md, which the peers' configs declare. */
 const LAYER_NORM_EPS = 1e-6;
 
@@ -206,13 +209,13 @@ export class CheckpointStore {
       const dir = path.join(this.root, `model-${crypto.createHash('sha256').update(model).digest('hex').slice(0, 16)}`);
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(checkpointConfig(config), null, 2)}\n`);
-      writeSafetensors(path.join(dir, 'model.safetensors'), modelTensors(this.addon, config));
+      writeSafetensors(path.join(dir, 'model.safetensors'), modelTensors(this.addon, config), METADATA);
       this.current = { dir, model };
     }
     const inputs = inputsKey(config);
     if (this.current.inputs !== inputs) {
       this.current.inputs = undefined;
-      writeSafetensors(path.join(this.current.dir, 'inputs.safetensors'), inputTensors(this.addon, config));
+      writeSafetensors(path.join(this.current.dir, 'inputs.safetensors'), inputTensors(this.addon, config), METADATA);
       this.current.inputs = inputs;
     }
     return this.current.dir;

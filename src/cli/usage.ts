@@ -30,7 +30,7 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
                         (see --peers): a peer listed here runs in every sweep
   --peers LIST          add peers to the profile's sweeps (but those it keeps to the engine: a100, h100
                         and decoding add them to fp16/bf16 encoder and beam-search decoding only):
-                        torch-eager, torch-graph, torch-compile (opt-in: its compile takes minutes),
+                        torch-eager, torch-graph, torch-compile (its compile takes minutes a point),
                         hf-generate (decoding); they run on the cuda backend's GPU in python3 with torch
                         (peers/torch/), or are dropped with the reason ($FTBENCH_PEER_WORKER: another worker)
   --precision LIST      fp32, tf32, fp16, bf16 (the cpu backend runs fp32)
