@@ -14,6 +14,7 @@ import numpy as np
 from errors import config_error
 
 PATHS = ("encoder", "decoder", "decoding")
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "float": (int, float), "bool": bool}
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,7 @@ def point_config(raw: Any) -> PointConfig:
         if field.name not in raw:
             raise config_error(f"config.{field.name} is missing")
         value = raw[field.name]
-        kind = {"str": str, "int": int, "float": (int, float), "bool": bool}[str(field.type)]
-        if not isinstance(value, kind) or (field.type == "int" and isinstance(value, bool)):
+        if not isinstance(value, FIELD_TYPES[str(field.type)]) or (field.type == "int" and isinstance(value, bool)):
             raise config_error(f"config.{field.name} must be {field.type}, got {value!r}")
         # The engine holds these as fp32: round them alike so thresholds compare exactly as there.
         values[field.name] = float(np.float32(value)) if field.type == "float" else value
@@ -101,6 +101,14 @@ def read_json(directory: str) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise config_error(f"{path}: not a JSON object")
     return loaded
+
+
+def check_model_config(directory: str, expected: dict[str, Any]) -> None:
+    """config.json must describe the point's model: a mismatch is a config error, not a crash."""
+    loaded = read_json(directory)
+    for key, value in expected.items():
+        if loaded.get(key) != value:
+            raise config_error(f"{directory}/config.json: {key} is {loaded.get(key)!r}, the point needs {value!r}")
 
 
 def load_tensors(directory: str, name: str, device: str) -> dict[str, Any]:

@@ -15,36 +15,22 @@ from typing import Any, Callable
 
 import numpy as np
 
-from checkpoint import PointConfig, config_error, load_tensors, read_json, require
+from checkpoint import PointConfig, check_model_config, config_error, load_tensors, require
 from environment import compute_dtype
 from ft_decoder import DecoderStack, DecodingHead
 from graphs import capture, compile_max_autotune, warm_up
 from search import Search
 
 
-def check_decoding_config(directory: str, config: PointConfig) -> None:
-    loaded = read_json(directory)
-    expected = {
-        "model_type": "ftbench-decoding",
-        "hidden_size": config.hidden,
-        "num_layers": config.layers,
-        "num_heads": config.heads,
-        "head_size": config.head_size,
-        "intermediate_size": config.inter_size,
-        "vocab_size": config.vocab,
-    }
-    for key, value in expected.items():
-        if key == "vocab_size" and config.path != "decoding":
-            continue
-        if loaded.get(key) != value:
-            raise config_error(f"{directory}/config.json: {key} is {loaded.get(key)!r}, the point needs {value!r}")
-
-
 class DecodingUnit:
     """The decoder path (`seq` steps over DecoderInput, no search) or the decoding path."""
 
     def __init__(self, torch: Any, config: PointConfig, checkpoint: str, peer: str) -> None:
-        check_decoding_config(checkpoint, config)
+        expected = {"model_type": "ftbench-decoding", "hidden_size": config.hidden, "num_layers": config.layers,
+                    "num_heads": config.heads, "head_size": config.head_size, "intermediate_size": config.inter_size}
+        if config.path == "decoding":  # the decoder path has no embedding or logits
+            expected["vocab_size"] = config.vocab
+        check_model_config(checkpoint, expected)
         self._torch = torch
         self._config = config
         self._decoding = config.path == "decoding"
@@ -63,14 +49,13 @@ class DecodingUnit:
             self.head = DecodingHead(torch, config, weights, dtype, model_source)
             draws = None
             if config.sampling:
-                shape = (config.seq * config.batch,)
-                draws = require(inputs, "sampling_draws", shape, source).to(torch.float64).view(config.seq, config.batch)
+                draws = require(inputs, "sampling_draws", (config.seq * config.batch,), source).to(torch.float64).view(config.seq, config.batch)
             self.search = Search(torch, config, draws)
             self._flags = [torch.zeros(1, dtype=torch.bool, pin_memory=True) for _ in range(2)]
             self._flag_events = [torch.cuda.Event() for _ in range(2)]
         else:
-            shape = (config.seq, config.rows, config.hidden)
-            self.decoder_input = require(inputs, "decoder_input", shape, source).to(dtype)
+            steps_shape = (config.seq, config.rows, config.hidden)
+            self.decoder_input = require(inputs, "decoder_input", steps_shape, source).to(dtype)
             self.hidden = torch.zeros(config.rows, config.hidden, dtype=dtype, device="cuda")
         del weights, inputs
         self.notes = {"kv_cache": "static", "attention": "sdpa",
@@ -125,7 +110,13 @@ class DecodingUnit:
         torch = self._torch
         start = time.perf_counter()
         self._prologue_graph, _ = capture(torch, self._prologue)
-        warm_up(torch, lambda: (self._prologue(), self._static_step(), self._static_step()), calls=2)
+
+        def two_steps() -> None:  # both cache parities, before either step graph is captured
+            self._prologue()
+            self._static_step()
+            self._static_step()
+
+        warm_up(torch, two_steps, calls=2)
         self._prologue()
         graphs = []
         for _ in self.stack.caches:  # one graph per cache parity: step t replays graphs[t % count]

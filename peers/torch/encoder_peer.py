@@ -12,31 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from checkpoint import PointConfig, config_error, load_tensors, read_json, require
+from checkpoint import PointConfig, check_model_config, config_error, load_tensors, require
 from environment import compute_dtype
 from graphs import capture, compile_max_autotune, timed_warm_up
-
-
-def check_bert_config(directory: str, config: PointConfig) -> None:
-    """The checkpoint must describe the point's model: a mismatch is a config error, not a crash."""
-    loaded = read_json(directory)
-    expected = {
-        "model_type": "bert",
-        "hidden_size": config.hidden,
-        "num_hidden_layers": config.layers,
-        "num_attention_heads": config.heads,
-        "intermediate_size": config.inter_size,
-    }
-    for key, value in expected.items():
-        if loaded.get(key) != value:
-            raise config_error(f"{directory}/config.json: {key} is {loaded.get(key)!r}, the point needs {value!r}")
 
 
 class EncoderUnit:
     def __init__(self, torch: Any, config: PointConfig, checkpoint: str, peer: str) -> None:
         from transformers import BertModel
 
-        check_bert_config(checkpoint, config)
+        check_model_config(checkpoint, {
+            "model_type": "bert", "hidden_size": config.hidden, "num_hidden_layers": config.layers,
+            "num_attention_heads": config.heads, "intermediate_size": config.inter_size})
         self._torch = torch
         dtype = compute_dtype(torch, config.precision)
         model = BertModel.from_pretrained(checkpoint, attn_implementation="sdpa", dtype=dtype)

@@ -14,8 +14,8 @@ import numpy as np
 
 from selftest_io import Model, Values, bert_weights, decoding_weights, native_config, write_decoding_checkpoint, write_encoder_checkpoint
 
-BERT = dict(layers=12, heads=12, head_size=64, inter_size=3072, beam=1, mem_len=0, full_length=True, precision="fp16")
-FT = dict(layers=6, heads=8, head_size=64, inter_size=2048, vocab=31538, mem_len=128, full_length=True,
+BERT: dict[str, Any] = dict(layers=12, heads=12, head_size=64, inter_size=3072, beam=1, mem_len=0, full_length=True, precision="fp16")
+FT: dict[str, Any] = dict(layers=6, heads=8, head_size=64, inter_size=2048, vocab=31538, mem_len=128, full_length=True,
           precision="fp16", length_penalty=0.6, start_id=1, end_id=2, max_seq=512)
 # (peer, shape, table ms (torch-graph unless eager), iterations per sample)
 ENCODER_SHAPES = [((1, 32), 0.711, 50), ((1, 128), 0.750, 50), ((8, 128), 0.993, 50), ((32, 32), 1.070, 50),
