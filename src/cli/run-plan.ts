@@ -3,7 +3,7 @@
 // lacks), with how each point is measured.
 import fs from 'node:fs';
 import { getProfile } from '../../suites/index.js';
-import { configKey, type PointConfig } from '../engine/config.js';
+import { configKey, PEER_VARIANTS, type PointConfig } from '../engine/config.js';
 import type { NativeAddon } from '../engine/native.js';
 import { captureEnvironment, commandLine } from '../measure/environment.js';
 import { deviceCeilings } from '../results/device-ceilings.js';
@@ -15,7 +15,6 @@ import { expandProfile, validateOverrides, type PeerUnavailability, type SweepOv
 import { DEFAULT_POINT_TIMEOUT_S, PROFILE_ITERATIONS, type BenchRequest } from './args.js';
 import { UsageError } from './exit.js';
 import { chooseBackend, gemmTable, planPeers, requestedSweep, requireCuda, type GemmTable } from './sweep-plan.js';
-import { PEER_VARIANTS } from '../engine/config.js';
 
 /** "N× reason" lines, one per distinct reason, in first-seen order. */
 function droppedSummary(dropped: readonly Dropped[]): string[] {
