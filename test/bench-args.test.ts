@@ -53,7 +53,8 @@ describe('bench CLI', () => {
     refused(['--top-k', '2000'], 'ftbench: top_k must be 0..1024, got 2000');
     refused(['--top-p', '2'], 'ftbench: top_p must be 0..1, got 2');
     refused(['--temperature', '0'], 'ftbench: temperature must be > 0, got 0');
-    refused(['--variant', 'fused,fast'], 'ftbench: variant must be one of fused, unfused, reference, got fast');
+    refused(['--variant', 'fused,fast'], 'ftbench: variant must be one of fused, unfused, reference, torch-eager, torch-graph, torch-compile, hf-generate, got fast');
+    refused(['--peers', 'torch-eager,jax'], 'ftbench: peers must be one of torch-eager, torch-graph, torch-compile, hf-generate, got jax');
     refused(['--path', 'gpt'], 'ftbench: path must be one of encoder, decoder, decoding, got gpt');
     refused(['--backend', 'tpu'], 'ftbench: backend must be one of cpu, cuda, got tpu');
     refused(['--graph', '--no-graph'], 'ftbench: graph: --graph and --no-graph contradict each other');

@@ -10,7 +10,7 @@ interface Case {
   field: string;
   config: Partial<PointConfig>;
   message: string;
-  /** The engine's message differs (its JS layer checks types first); the TS one is still tested. */
+  /** The engine's message differs (its JS layer checks types first, or it knows no peers); the TS one is still tested. */
   tsOnly?: true;
 }
 
@@ -18,7 +18,8 @@ const decoding = { path: 'decoding', vocab: 64, max_seq: 16, seq: 8 } as const;
 
 const CASES: Case[] = [
   { field: 'path', config: { path: 'gpt' as never }, message: 'path must be one of encoder, decoder, decoding, got gpt' },
-  { field: 'variant', config: { variant: 'fast' as never }, message: 'variant must be one of fused, unfused, reference, got fast' },
+  // The engine runs no peer: its list is fused, unfused, reference.
+  { field: 'variant', config: { variant: 'fast' as never }, message: 'variant must be one of fused, unfused, reference, torch-eager, torch-graph, torch-compile, hf-generate, got fast', tsOnly: true },
   { field: 'precision', config: { precision: 'fp8x' as never }, message: 'precision must be one of fp32, tf32, fp16, bf16, got fp8x' },
   { field: 'backend', config: { backend: 'tpu' as never }, message: 'backend must be one of cpu, cuda, got tpu', tsOnly: true },
   { field: 'layers', config: { layers: 0 }, message: 'layers must be 1..64, got 0' },

@@ -70,11 +70,11 @@ const config = cpuConfig({ batch: 2, seq: 16, full_length: true });
 const measurement: Measurement = { min_samples: 3, min_time_ms: 45, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 25 };
 
 describe('runner', () => {
-  test('warm-up and samples stop once both minimums hold, counted in backend time', () => {
+  test('warm-up and samples stop once both minimums hold, counted in backend time', async () => {
     // Warm-up: 10 ms iterations until >= 25 ms and >= 3 iterations -> 3. Then samples until
     // >= 45 ms and >= 3 samples -> 5 samples.
     const { addon, log } = scriptedAddon({ durations: [10] });
-    const point = runPoint(config, { measurement, addon });
+    const point = await runPoint(config, { measurement, addon });
     assert.equal(MIN_WARMUP_ITERATIONS, 3);
     assert.equal(log.measured, 3 + 5);
     assert.deepEqual(point.samples_ms, [10, 10, 10, 10, 10]);
@@ -83,42 +83,42 @@ describe('runner', () => {
     assert.equal(log.released, 1);
   });
 
-  test('a point records the GEMMs its model ran; a model without GEMMs records none', () => {
+  test('a point records the GEMMs its model ran; a model without GEMMs records none', async () => {
     const gemm: NativeGemmChoice = {
       role: 'qkv', m: 32, n: 2304, k: 768, batch_count: 1, trans_a: false, trans_b: false, dtype: 'f16', epilogue: 'bias',
       algo: { id: 21, tile: 18, stages: 0, splitk: 1, reduction: 0, swizzle: 0, custom: 0, inner: 0, cluster: 0, workspace: 0 },
       source: 'tuned', tuned_ms: 0.004, heuristic_ms: 0.005,
     };
-    const point = runPoint(config, { measurement, addon: scriptedAddon({ durations: [10], gemms: [gemm] }).addon });
+    const point = await runPoint(config, { measurement, addon: scriptedAddon({ durations: [10], gemms: [gemm] }).addon });
     assert.deepEqual(PointSchema.parse(point).gemms, [gemm]);
-    assert.equal(runPoint(config, { measurement, addon: scriptedAddon({ durations: [10] }).addon }).gemms, undefined);
+    assert.equal((await runPoint(config, { measurement, addon: scriptedAddon({ durations: [10] }).addon })).gemms, undefined);
   });
 
-  test('long units warm up for WARMUP_CAP_MS, not three iterations', () => {
+  test('long units warm up for WARMUP_CAP_MS, not three iterations', async () => {
     // 600 ms units: the second reaches 1000 ms; a 5 s unit is its own warm-up.
     assert.equal(WARMUP_CAP_MS, 1000);
     const long = scriptedAddon({ durations: [600] });
-    runPoint(config, { measurement, addon: long.addon });
+    await runPoint(config, { measurement, addon: long.addon });
     assert.equal(long.log.measured, 2 + 3);
     const longer = scriptedAddon({ durations: [5000] });
-    runPoint(config, { measurement, addon: longer.addon });
+    await runPoint(config, { measurement, addon: longer.addon });
     assert.equal(longer.log.measured, 1 + 3);
   });
 
-  test('noisy samples go on until the noise stops changing, or the timeout', () => {
+  test('noisy samples go on until the noise stops changing, or the timeout', async () => {
     // Alternating 10 / 20 ms: 33% noise, never under 1%; it settles, so noise-stable ends it.
     const alternating = Array.from({ length: 400 }, (_, i) => (i % 2 === 0 ? 10 : 20));
-    const stable = runPoint(config, { measurement, addon: scriptedAddon({ durations: [10, 10, 10, ...alternating] }).addon });
+    const stable = await runPoint(config, { measurement, addon: scriptedAddon({ durations: [10, 10, 10, ...alternating] }).addon });
     assert.equal(stable.summary?.stop_reason, 'noise-stable');
     assert.ok(stable.samples_ms.length > 16, String(stable.samples_ms.length));
     // A timeout shorter than the minimums: the first sample past it stops the point.
     const { addon } = scriptedAddon({ durations: [10, 10, 10, ...alternating] });
-    const timedOut = runPoint(config, { measurement: { ...measurement, timeout_ms: 0 }, addon });
+    const timedOut = await runPoint(config, { measurement: { ...measurement, timeout_ms: 0 }, addon });
     assert.equal(timedOut.summary?.stop_reason, 'timeout');
     assert.equal(timedOut.samples_ms.length, 1);
   });
 
-  test('mode auto: cold (L2 flushed, one unit) under 1 ms, else hot batches of about 10 ms', () => {
+  test('mode auto: cold (L2 flushed, one unit) under 1 ms, else hot batches of about 10 ms', async () => {
     /** The calls as "<warm-up calls of one unit> then <samples> x <call>". */
     const shape = (calls: string[]) => {
       const warmup = calls.findIndex((call) => call !== '1');
@@ -126,55 +126,55 @@ describe('runner', () => {
       return `${warmup} then ${calls.length - warmup} x ${calls[warmup]}`;
     };
     const cold = scriptedAddon({ durations: [0.5] });
-    const coldPoint = runPoint(config, { measurement, addon: cold.addon });
+    const coldPoint = await runPoint(config, { measurement, addon: cold.addon });
     // Warm-up: 25 ms of 0.5 ms units = 50; samples: 45 ms of them = 90.
     assert.equal(shape(cold.log.calls), '50 then 90 x 1 cold');
     assert.deepEqual([coldPoint.summary?.mode, coldPoint.summary?.units_per_sample], ['cold', 1]);
     const hot = scriptedAddon({ durations: [2] });
-    const hotPoint = runPoint(config, { measurement, addon: hot.addon });
+    const hotPoint = await runPoint(config, { measurement, addon: hot.addon });
     // Warm-up: 13 units of 2 ms; samples of 5 units (10 ms), each 2 ms per unit: 23 of them reach 45 ms.
     assert.equal(shape(hot.log.calls), '13 then 23 x 5');
     assert.deepEqual([hotPoint.summary?.mode, hotPoint.summary?.units_per_sample], ['hot', 5]);
     // Forced modes win over the estimate.
     const forced = scriptedAddon({ durations: [2] });
-    runPoint({ ...config, mode: 'cold' }, { measurement, addon: forced.addon });
+    await runPoint({ ...config, mode: 'cold' }, { measurement, addon: forced.addon });
     assert.equal(shape(forced.log.calls), '13 then 23 x 1 cold');
   });
 
-  test('samples at a throttled SM clock (under 75% of the maximum) are discarded and counted', () => {
+  test('samples at a throttled SM clock (under 75% of the maximum) are discarded and counted', async () => {
     // Warm-up at 1980 MHz, then 1000 MHz (throttled) twice, then 1900 MHz.
     const { addon } = scriptedAddon({ durations: [10], clocks: [1980, 1980, 1980, 1000, 1000, 1900] });
-    const point = runPoint(config, { measurement, addon, ceilings: { sm_clock_max_mhz: 1980 } });
+    const point = await runPoint(config, { measurement, addon, ceilings: { sm_clock_max_mhz: 1980 } });
     assert.equal(point.summary?.discarded, 2);
     assert.equal(point.samples_ms.length, 5);
     assert.equal(point.summary?.sm_clock_mhz, 1900);
     // Without a clock to compare with, nothing is discarded.
-    const unchecked = runPoint(config, { measurement, addon: scriptedAddon({ durations: [10], clocks: [500] }).addon });
+    const unchecked = await runPoint(config, { measurement, addon: scriptedAddon({ durations: [10], clocks: [500] }).addon });
     assert.deepEqual([unchecked.summary?.discarded, unchecked.summary?.sm_clock_mhz], [0, 500]);
   });
 
-  test('% of the measured peaks, when the run has them', () => {
+  test('% of the measured peaks, when the run has them', async () => {
     const { addon } = scriptedAddon({ durations: [10] });
-    const point = runPoint(config, { measurement, addon, ceilings: { sm_clock_max_mhz: 0, peak_gbps: 1, peak_tflops: { fp32: 1e-3 } } });
+    const point = await runPoint(config, { measurement, addon, ceilings: { sm_clock_max_mhz: 0, peak_gbps: 1, peak_tflops: { fp32: 1e-3 } } });
     const s = point.summary!;
     assert.equal(s.pct_peak_gbps, 100 * s.gbps!);
     assert.equal(s.pct_peak_tflops, (100 * s.tflops!) / 1e-3);
-    const none = runPoint(config, { measurement, addon: scriptedAddon({ durations: [10] }).addon });
+    const none = await runPoint(config, { measurement, addon: scriptedAddon({ durations: [10] }).addon });
     assert.deepEqual([none.summary?.pct_peak_gbps, none.summary?.pct_peak_tflops], [null, null]);
   });
 
-  test('the minimum sample count wins when the time is reached first', () => {
+  test('the minimum sample count wins when the time is reached first', async () => {
     const { addon, log } = scriptedAddon({ durations: [100] });
-    const point = runPoint(config, { measurement: { min_samples: 4, min_time_ms: 1, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 1 }, addon });
+    const point = await runPoint(config, { measurement: { min_samples: 4, min_time_ms: 1, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 1 }, addon });
     assert.equal(point.samples_ms.length, 4);
     assert.equal(log.measured, MIN_WARMUP_ITERATIONS + 4);
   });
 
-  test('warm-up samples are not kept; the summary is of the kept ones', () => {
+  test('warm-up samples are not kept; the summary is of the kept ones', async () => {
     // Three 50 ms warm-up iterations reach the 25 ms budget; then 3, 1, 2, ... until >= 45 ms.
     const { addon } = scriptedAddon({ durations: [50, 50, 50, 3, 1, 2, 20, 20, 20] });
     // Any noise accepted: the minimums alone end the sampling.
-    const point = runPoint(config, { measurement: { ...measurement, max_noise_pct: 1000 }, addon });
+    const point = await runPoint(config, { measurement: { ...measurement, max_noise_pct: 1000 }, addon });
     assert.deepEqual(point.samples_ms, [3, 1, 2, 20, 20]);
     const s = point.summary!;
     assert.equal(s.gpu_ms_median, 3);
@@ -191,7 +191,7 @@ describe('runner', () => {
     assert.doesNotThrow(() => PointSchema.parse(point));
   });
 
-  test('engine errors become the point status; the model is always released', () => {
+  test('engine errors become the point status; the model is always released', async () => {
     const cases: [Script, string, string][] = [
       [{ createError: nativeError('ERR_FTB_OOM', 'CUDA out of memory in allocating x') }, 'oom', 'CUDA out of memory in allocating x'],
       [{ createError: nativeError('ERR_FTB_CONFIG', 'precision must be fp32 on the cpu backend, got fp16') }, 'error',
@@ -203,7 +203,7 @@ describe('runner', () => {
     ];
     for (const [script, status, message] of cases) {
       const { addon, log } = scriptedAddon(script);
-      const point = runPoint(config, { measurement, addon });
+      const point = await runPoint(config, { measurement, addon });
       assert.equal(point.status, status, message);
       assert.equal(point.error, message);
       assert.equal(point.summary, null);
@@ -214,9 +214,9 @@ describe('runner', () => {
     }
   });
 
-  test('an exception that is not the engine\'s is a harness bug: it propagates (after release)', () => {
+  test('an exception that is not the engine\'s is a harness bug: it propagates (after release)', async () => {
     const { addon, log } = scriptedAddon({ measureError: new TypeError('boom') });
-    assert.throws(() => runPoint(config, { measurement, addon }), { name: 'TypeError', message: 'boom' });
+    await assert.rejects(runPoint(config, { measurement, addon }), { name: 'TypeError', message: 'boom' });
     assert.equal(log.released, 1);
   });
 });
@@ -259,9 +259,9 @@ describe('references of a point', () => {
   const cuda = (overrides: Partial<PointConfig>): PointConfig => ({ ...config, backend: 'cuda', variant: 'fused', precision: 'fp16', ...overrides });
   const fast: Measurement = { min_samples: 2, min_time_ms: 0, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 0 };
 
-  test('a fused point is compared with its unfused variant and the CPU, each error recorded', () => {
+  test('a fused point is compared with its unfused variant and the CPU, each error recorded', async () => {
     const { addon, built } = referenceAddon({ 'cuda/fused': 1.001, 'cuda/unfused': 1, 'cpu/reference': 1.02 });
-    const point = runPoint(cuda({}), { measurement: fast, addon });
+    const point = await runPoint(cuda({}), { measurement: fast, addon });
     assert.equal(point.status, 'ok');
     assert.deepEqual(built, ['cuda/fused/fp16', 'cuda/unfused/fp16', 'cpu/reference/fp32']);
     assert.deepEqual(point.checks.filter((x) => x.name.startsWith('hidden vs')).map((x) => [x.name, x.ok]),
@@ -270,7 +270,7 @@ describe('references of a point', () => {
     assert.ok(Math.abs(point.max_rel_err! - 0.019 / 1.02) < 1e-6, `max_rel_err ${point.max_rel_err}`);
   });
 
-  test('the CPU reference is computed once per shape, and not at all past the FLOP limit', () => {
+  test('the CPU reference is computed once per shape, and not at all past the FLOP limit', async () => {
     const { addon, built } = referenceAddon({ 'cuda/fused': 1, 'cuda/unfused': 1, 'cpu/reference': 1 });
     const references = engineReferences(addon);
     for (const precision of ['fp16', 'bf16'] as const) {
@@ -285,22 +285,22 @@ describe('references of a point', () => {
     assert.deepEqual(references.of(cpuConfig()), []);
   });
 
-  test("an unfused point's outputs stand as the next fused point's reference, with no extra run", () => {
+  test("an unfused point's outputs stand as the next fused point's reference, with no extra run", async () => {
     const { addon, built } = referenceAddon({ 'cuda/fused': 1.001, 'cuda/unfused': 1, 'cpu/reference': 1 });
     const references = engineReferences(addon);
     const big = { layers: 64, heads: 16, head_size: 64, inter_size: 4096, batch: 64, seq: 512, max_seq: 512 };
-    runPoint(cuda({ ...big, variant: 'unfused' }), { measurement: fast, addon, references });
-    const fused = runPoint(cuda({ ...big }), { measurement: fast, addon, references });
+    await runPoint(cuda({ ...big, variant: 'unfused' }), { measurement: fast, addon, references });
+    const fused = await runPoint(cuda({ ...big }), { measurement: fast, addon, references });
     assert.deepEqual(built, ['cuda/unfused/fp16', 'cuda/fused/fp16']);
     assert.ok(Math.abs(fused.max_rel_err! - 0.001) < 1e-6);
     // Another shape: the kept outputs do not match it, so the unfused variant runs.
-    runPoint(cuda({ ...big, batch: 32 }), { measurement: fast, addon, references });
+    await runPoint(cuda({ ...big, batch: 32 }), { measurement: fast, addon, references });
     assert.deepEqual(built.slice(2), ['cuda/fused/fp16', 'cuda/unfused/fp16']);
   });
 
-  test('a reference that fails keeps the point and its measurement, with a failed check', () => {
+  test('a reference that fails keeps the point and its measurement, with a failed check', async () => {
     const { addon } = referenceAddon({ 'cuda/fused': 1, 'cpu/reference': 1 }, 'cuda/unfused/fp16');
-    const point = runPoint(cuda({}), { measurement: fast, addon });
+    const point = await runPoint(cuda({}), { measurement: fast, addon });
     assert.equal(point.status, 'ok');
     assert.ok(point.summary && point.samples_ms.length >= 2);
     assert.equal(point.correct, false);
@@ -315,9 +315,9 @@ const { addon, skip } = addonOrSkip();
 describe('runner on the CPU engine', { skip }, () => {
   const fast: Measurement = { min_samples: 3, min_time_ms: 1, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 1 };
 
-  test('a decoding point: ok, correct, backend samples, tokens per step', () => {
+  test('a decoding point: ok, correct, backend samples, tokens per step', async () => {
     const c = cpuConfig({ path: 'decoding', batch: 2, beam: 2, seq: 6, vocab: 32, mem_len: 4, max_seq: 6 });
-    const point = runPoint(c, { measurement: fast, addon });
+    const point = await runPoint(c, { measurement: fast, addon });
     assert.equal(point.status, 'ok', point.error);
     assert.equal(point.correct, true);
     assert.ok(point.samples_ms.length >= 3 && point.samples_ms.every((ms) => ms > 0));
@@ -325,8 +325,8 @@ describe('runner on the CPU engine', { skip }, () => {
     assert.ok(point.checks.some((x) => x.name === 'output ids = gather-tree of step ids and parent ids' && x.ok));
   });
 
-  test('a config the cpu backend refuses is an error point naming the field', () => {
-    const point = runPoint(cpuConfig({ precision: 'fp16' }), { measurement: fast, addon });
+  test('a config the cpu backend refuses is an error point naming the field', async () => {
+    const point = await runPoint(cpuConfig({ precision: 'fp16' }), { measurement: fast, addon });
     assert.equal(point.status, 'error');
     assert.equal(point.error, 'precision must be fp32 on the cpu backend, got fp16');
   });

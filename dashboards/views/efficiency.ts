@@ -7,7 +7,7 @@ import type { Chart, Trace } from './types.js';
 
 /** Efficiency scatter markers: shape by path, filled for fused, open for unfused, dotted for reference. */
 const PATH_SYMBOL: Record<PathName, string> = { encoder: 'circle', decoder: 'diamond', decoding: 'triangle-up' };
-const VARIANT_FILL: Record<PointConfig['variant'], string> = { fused: '', unfused: '-open', reference: '-dot' };
+const VARIANT_FILL: Partial<Record<PointConfig['variant'], string>> = { fused: '', unfused: '-open', reference: '-dot' };
 
 function peakLine(name: string, value: number, batches: number[], color: string): Trace {
   return {

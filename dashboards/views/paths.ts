@@ -7,8 +7,8 @@ import { compareFacetConfigs, describeBy, varyingDimensions } from './facets.js'
 import { figureMatches, PUBLISHED_FIGURES, referenceTrace, type PublishedFigure } from './published.js';
 import type { Chart, Facet, PathView, Trace } from './types.js';
 
-const VARIANT_DASH: Record<PointConfig['variant'], string> = { fused: 'solid', unfused: 'dash', reference: 'dot' };
-const VARIANT_SYMBOL: Record<PointConfig['variant'], string> = { fused: 'circle', unfused: 'square', reference: 'diamond' };
+const VARIANT_DASH: Partial<Record<PointConfig['variant'], string>> = { fused: 'solid', unfused: 'dash', reference: 'dot' };
+const VARIANT_SYMBOL: Partial<Record<PointConfig['variant'], string>> = { fused: 'circle', unfused: 'square', reference: 'diamond' };
 
 function lineTraces(points: MeasuredPoint[], metric: 'gpu_ms_median' | 'tokens_per_s'): Trace[] {
   const series = groupBy(points, (point) => seriesKey(point.config));

@@ -270,6 +270,16 @@ function parity(c: PointConfig, out: NativeOutputs, references: readonly Referen
   return { check: check('checkpoint parity vs cpu', error <= limit ? undefined : `${detail} > ${limit}`, `${detail} <= ${limit}`), error };
 }
 
+/**
+ * Why a point's outputs are not checked, or undefined: hf-generate runs generate()'s own beam search
+ * or sampling on a Hugging Face model of the same dims, whose outputs are not the engine's to compare.
+ */
+export function uncheckedReason(c: PointConfig): string | undefined {
+  return c.variant === 'hf-generate'
+    ? "unchecked: hf-generate runs generate()'s own search on an M2M100 model of the same dims with its own random weights"
+    : undefined;
+}
+
 /** The verdict on a point's outputs: invariants of its path, then one comparison per reference. */
 export function checkOutputs(c: PointConfig, out: NativeOutputs, references: readonly ReferenceOutputs[] = []): Verdict {
   const checks = c.path === 'encoder' ? encoderChecks(c, out) : c.path === 'decoder' ? decoderChecks(c, out) : decodingChecks(c, out);

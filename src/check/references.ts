@@ -1,12 +1,13 @@
 // The reference outputs a point is compared with (src/check/correctness.ts does the comparing):
-// - a fused CUDA point: the unfused variant of the same config: the outputs of the unfused point just
-//   measured when the sweep ran it right before (profiles list unfused first), else one extra run;
+// - a fused CUDA point or a peer's (src/engine/peer-model.ts): the unfused variant of the same config:
+//   the outputs of the unfused point measured last when the sweep ran it before the points of its
+//   pair (profiles list unfused first; the variant axis is innermost), else one extra run;
 // - any CUDA point whose CPU reference is cheap enough (≤ CPU_REFERENCE_MAX_FLOP), and every point of a
 //   checkpoint (--model, whose parity is recorded whatever it costs): the CPU
 //   reference backend's outputs, computed once per model shape and kept for the other variants and
 //   precisions of that shape (the CPU computes the same values whatever the precision asked for).
 // A CPU point has no reference: it is the reference, checked by its invariants and by the tests.
-import { configKey, defaultGraph, pairKey, type PointConfig } from '../engine/config.js';
+import { configKey, defaultGraph, isPeerVariant, pairKey, type PointConfig } from '../engine/config.js';
 import type { ReferenceOutputs } from './correctness.js';
 import { flopCount } from '../measure/flops.js';
 import { nativeErrorCode, type NativeAddon, type NativeOutputs } from '../engine/native.js';
@@ -61,7 +62,7 @@ export function engineReferences(addon: NativeAddon): ReferenceSource {
     }
     return outputs;
   };
-  // Only the latest unfused outputs are kept: the next point is the fused one that needs them.
+  // Only the latest unfused outputs are kept, while the points of its pair (fused, peers) follow.
   let lastUnfused: { key: string; outputs: NativeOutputs } | undefined;
   const unfusedOutputs = (config: PointConfig): NativeOutputs => {
     const unfused: PointConfig = { ...config, variant: 'unfused', graph: defaultGraph('unfused') };
@@ -71,13 +72,14 @@ export function engineReferences(addon: NativeAddon): ReferenceSource {
     of(config) {
       if (config.backend === 'cpu') return [];
       const references: ReferenceOutputs[] = [];
-      if (config.variant === 'fused') references.push(reference('unfused', () => unfusedOutputs(config)));
+      if (config.variant === 'fused' || isPeerVariant(config.variant)) references.push(reference('unfused', () => unfusedOutputs(config)));
       // A checkpoint's point always has its CPU reference: its parity is recorded (PARITY_TOLERANCE).
       if (config.model !== undefined || flopCount(config) <= CPU_REFERENCE_MAX_FLOP) references.push(reference('cpu', () => cpuOutputs(config)));
       return references;
     },
     offer(config, outputs) {
-      lastUnfused = config.variant === 'unfused' ? { key: pairKey(config), outputs } : undefined;
+      if (config.variant === 'unfused') lastUnfused = { key: pairKey(config), outputs };
+      else if (lastUnfused?.key !== pairKey(config)) lastUnfused = undefined;
     },
   };
 }

@@ -5,6 +5,7 @@
 // checkpoints with it (the reading half). Both share these definitions.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import { InputError } from '../input-error.js';
 
 /** Bytes per element of the dtypes ftbench writes or reads. */
@@ -177,4 +178,80 @@ export function fileSha256(file: string): string {
     fs.closeSync(fd);
   }
   return hash.digest('hex');
+}
+
+// ---- Writing ----
+
+/** A tensor to write: its header entry's dtype and shape, and its bytes, produced in order. */
+export interface TensorSource {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /**
+   * Hands the tensor's bytes to `write`, in order, in chunks of any size that add up to
+   * tensorBytes(dtype, shape): a large tensor is produced piece by piece, never held twice.
+   */
+  produce(write: (chunk: ArrayBufferView) => void): void;
+}
+
+/** The dtype of a typed array's elements. */
+function dtypeOf(values: Float32Array | Float64Array | Int32Array): SafetensorsDtype {
+  return values instanceof Float32Array ? 'F32' : values instanceof Float64Array ? 'F64' : 'I32';
+}
+
+/** A tensor whose values are all in memory already. */
+export function arrayTensor(name: string, shape: number[], values: Float32Array | Float64Array | Int32Array): TensorSource {
+  return { name, dtype: dtypeOf(values), shape, produce: (write) => write(values) };
+}
+
+/**
+ * The file's first bytes: the header length (u64 little-endian), then the JSON header, padded with
+ * spaces to a multiple of 8 bytes so that every tensor's data starts 8-byte aligned (as the
+ * reference implementation writes it). Tensors are laid out in the order given.
+ */
+export function safetensorsHeader(tensors: readonly Omit<TensorSource, 'produce'>[], metadata?: Record<string, string>): Buffer {
+  const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
+  let offset = 0;
+  for (const { name, dtype, shape } of tensors) {
+    if (name in header) throw new Error(`safetensors: tensor ${name} written twice`);
+    const end = offset + tensorBytes(dtype, shape);
+    header[name] = { dtype, shape, data_offsets: [offset, end] } satisfies SafetensorsEntry;
+    offset = end;
+  }
+  const json = JSON.stringify(header);
+  const length = Math.ceil(Buffer.byteLength(json) / 8) * 8;
+  const bytes = Buffer.alloc(8 + length, ' ');
+  bytes.writeBigUInt64LE(BigInt(length), 0);
+  bytes.write(json, 8, 'utf8');
+  return bytes;
+}
+
+/**
+ * Writes `tensors` to `file` as safetensors, each tensor's bytes as its source produces them (no
+ * copy of the whole file in memory). The file appears whole or not at all: it is written under a
+ * temporary name and renamed. Throws when a source produces more or fewer bytes than its shape says.
+ */
+export function writeSafetensors(file: string, tensors: readonly TensorSource[], metadata?: Record<string, string>): void {
+  if (os.endianness() !== 'LE') throw new Error('safetensors: writing needs a little-endian host');
+  const partial = `${file}.partial`;
+  const fd = fs.openSync(partial, 'w');
+  try {
+    fs.writeSync(fd, safetensorsHeader(tensors, metadata));
+    for (const tensor of tensors) {
+      const expected = tensorBytes(tensor.dtype, tensor.shape);
+      let written = 0;
+      tensor.produce((chunk) => {
+        written += chunk.byteLength;
+        if (written > expected) throw new Error(`safetensors: ${tensor.name} produced more than its ${expected} bytes`);
+        fs.writeSync(fd, new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      });
+      if (written !== expected) throw new Error(`safetensors: ${tensor.name} produced ${written} bytes, its shape says ${expected}`);
+    }
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(partial, { force: true });
+    throw error;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(partial, file);
 }

@@ -4,7 +4,8 @@
 import { parseArgs } from 'node:util';
 import { getProfile } from '../../suites/index.js';
 import {
-  BACKENDS, ConfigError, MODES, PATHS, PRECISIONS, requireOneOf, requireRange, VARIANTS, type BackendName, type MeasureMode,
+  BACKENDS, ConfigError, MODES, PATHS, PEER_VARIANTS, PRECISIONS, requireOneOf, requireRange, VARIANTS, type BackendName,
+  type MeasureMode,
 } from '../engine/config.js';
 import type { Measurement } from '../sweep/axes.js';
 import { validateOverrides, type SweepOverrides } from '../sweep/expand.js';
@@ -15,6 +16,7 @@ export const OPTIONS = {
   backend: { type: 'string' },
   path: { type: 'string' },
   variant: { type: 'string' },
+  peers: { type: 'string' },
   precision: { type: 'string' },
   batch: { type: 'string' },
   beam: { type: 'string' },
@@ -119,6 +121,7 @@ function sweepOverrides(f: Flags): SweepOverrides {
   const overrides: SweepOverrides = defined({
     path: f.path === undefined ? undefined : choices('path', f.path, PATHS),
     variant: f.variant === undefined ? undefined : choices('variant', f.variant, VARIANTS),
+    peers: f.peers === undefined ? undefined : choices('peers', f.peers, PEER_VARIANTS),
     precision: f.precision === undefined ? undefined : choices('precision', f.precision, PRECISIONS),
     batch: list('batch', f.batch),
     beam: list('beam', f.beam),

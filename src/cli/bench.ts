@@ -1,5 +1,5 @@
 // `ftbench bench`: runs a plan (new or resumed), then writes the run's JSON and the reporters' files
-// and says what passed. Exit 0 every point ok and correct, 1 a point failed or is incorrect, 130
+// and says what passed. Exit 0 every point ok and correct (or unchecked), 1 a point failed or is incorrect, 130
 // interrupted (the files are written; --resume finishes the run).
 import fs from 'node:fs';
 import { renderMarkdown } from '../../reporters/markdown.js';
@@ -12,7 +12,8 @@ import { newRun, resumedRun } from './run-plan.js';
 import { runPoints } from './run-points.js';
 import { engine } from './sweep-plan.js';
 
-const cleanPass = (p: Point): boolean => p.status === 'ok' && p.correct === true;
+/** ok and correct, or ok and unchecked (hf-generate: src/check/correctness.ts, uncheckedReason). */
+const cleanPass = (p: Point): boolean => p.status === 'ok' && p.correct !== false;
 
 export async function bench(request: BenchRequest): Promise<number> {
   const addon = engine();

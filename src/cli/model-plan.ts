@@ -2,7 +2,7 @@
 // folder is checked whole before the sweep starts (config.json, headers, shapes, inputs: exit 2 on
 // any problem); its dims replace the profile's, its ids file sets batch and seq, and every point
 // carries the model (its identity is part of the point's key) and its config.json's encoder settings.
-import { ConfigError, type ModelRef, type PointConfig } from '../engine/config.js';
+import { ConfigError, isPeerVariant, type ModelRef, type PointConfig } from '../engine/config.js';
 import { inspectCheckpoint, modelRef } from '../checkpoints/load.js';
 import type { EncoderSpec } from '../checkpoints/hf-config.js';
 import { readInputsFile } from '../checkpoints/inputs.js';
@@ -38,11 +38,16 @@ export function modelPlan(request: ModelRequest, overrides: SweepOverrides): Mod
   };
 }
 
-/** The sweep's points with the model attached; a seq past the model's positions is refused. */
+/**
+ * The sweep's points with the model attached; a seq past the model's positions is refused. Peer
+ * variants are refused too: the peers load the engine's own checkpoint of a point, not a user's.
+ */
 export function withModel(points: readonly PointConfig[], plan: ModelPlan): PointConfig[] {
   const positions = plan.spec.max_positions - plan.spec.position_offset;
   const long = points.find((point) => point.seq > positions);
   if (long !== undefined) throw new ConfigError('seq', `seq must be at most ${positions} (the model's positions), got ${long.seq}`);
+  const peer = points.find((point) => isPeerVariant(point.variant));
+  if (peer !== undefined) throw new ConfigError('variant', `--model runs the engine's variants only, got ${peer.variant}`);
   return points.map((point) => ({
     ...point, model: plan.ref, layer_norm_eps: plan.spec.layer_norm_eps, activation: plan.spec.activation,
   }));

@@ -3,7 +3,7 @@
 // lacks), with how each point is measured.
 import fs from 'node:fs';
 import { getProfile } from '../../suites/index.js';
-import { configKey, type PointConfig } from '../engine/config.js';
+import { configKey, PEER_VARIANTS, type PointConfig } from '../engine/config.js';
 import type { NativeAddon } from '../engine/native.js';
 import { captureEnvironment, commandLine } from '../measure/environment.js';
 import { deviceCeilings } from '../results/device-ceilings.js';
@@ -11,11 +11,11 @@ import type { PointWork } from '../measure/runner.js';
 import { ResultsFormatError, type Dropped, type Environment } from '../results/schema.js';
 import { defaultRunId, ResultsWriter } from '../results/writer.js';
 import type { Measurement } from '../sweep/axes.js';
-import { expandProfile, validateOverrides, type SweepOverrides } from '../sweep/expand.js';
+import { expandProfile, validateOverrides, type PeerUnavailability, type SweepOverrides } from '../sweep/expand.js';
 import { DEFAULT_POINT_TIMEOUT_S, PROFILE_ITERATIONS, type BenchRequest } from './args.js';
 import { UsageError } from './exit.js';
 import { modelPlan, withModel, type ModelRequest } from './model-plan.js';
-import { chooseBackend, gemmTable, requestedSweep, requireCuda, type GemmTable } from './sweep-plan.js';
+import { chooseBackend, gemmTable, planPeers, requestedSweep, requireCuda, type GemmTable } from './sweep-plan.js';
 
 /** "N× reason" lines, one per distinct reason, in first-seen order. */
 function droppedSummary(dropped: readonly Dropped[]): string[] {
@@ -46,6 +46,8 @@ interface RecordedOptions {
   repeat: number;
   /** --model (and --inputs): the checkpoint the points run. */
   model?: ModelRequest;
+  /** The peer variants the machine could not run when the run started (dropped; a resumed run drops them too). */
+  unavailablePeers: PeerUnavailability;
 }
 
 /** The sweep's points `repeat` times over, whole sweep after whole sweep. */
@@ -59,6 +61,7 @@ const runKey = (config: PointConfig, repeat = 0): string => `${configKey(config)
 const optionsRecord = (o: RecordedOptions, notes: string[]): Record<string, unknown> => ({
   measurement: o.measurement, overrides: o.overrides, notes, point_timeout_s: o.pointTimeoutS, profile_kernels: o.profileKernels,
   repeat: o.repeat, ...(o.model ? { model: o.model } : {}),
+  ...(Object.keys(o.unavailablePeers).length > 0 ? { unavailable_peers: o.unavailablePeers } : {}),
 });
 
 /** How each point of a run is measured: the run's options, its device's ceilings and the GEMM table (cuda). */
@@ -79,7 +82,10 @@ export async function newRun(addon: NativeAddon, request: BenchRequest): Promise
   const model: ModelRequest | undefined = request.model === undefined ? undefined
     : { dir: request.model, ...(request.inputs === undefined ? {} : { inputs: request.inputs }) };
   const checkpoint = checkpointPlan(model, request.overrides);
-  const requested = requestedSweep(addon, request, checkpoint?.overrides ?? request.overrides);
+  const overrides = checkpoint?.overrides ?? request.overrides;
+  const first = requestedSweep(addon, request, overrides);
+  const peers = await planPeers(first.expansion.points);
+  const requested = Object.keys(peers.unavailable).length > 0 ? requestedSweep(addon, request, overrides, peers.unavailable) : first;
   const { backend, profile } = requested;
   const expansion = checkpoint ? { ...requested.expansion, points: withModel(requested.expansion.points, checkpoint) } : requested.expansion;
   const measurement: Measurement = { ...profile.measurement, ...request.measurement };
@@ -87,10 +93,10 @@ export async function newRun(addon: NativeAddon, request: BenchRequest): Promise
   if (request.tune) requireCuda(backend, '--tune');
   const options: RecordedOptions = {
     measurement, overrides: request.overrides, pointTimeoutS: request.pointTimeoutS, profileKernels: request.profileKernels,
-    repeat: request.repeat, ...(model ? { model } : {}),
+    repeat: request.repeat, unavailablePeers: peers.unavailable, ...(model ? { model } : {}),
   };
   const startedAt = new Date();
-  const env = await captureEnvironment(addon, backend);
+  const env = { ...(await captureEnvironment(addon, backend)), ...(peers.env ? { peers: peers.env } : {}) };
   const gemms = backend === 'cuda' ? gemmTable(addon, expansion.points, request.gemmCache, request.tune) : undefined;
   const writer = new ResultsWriter(request.out, {
     run: {
@@ -135,8 +141,13 @@ function recordedOptions(options: Record<string, unknown>): RecordedOptions {
   if (model !== undefined && (typeof model.dir !== 'string' || !['undefined', 'string'].includes(typeof model.inputs))) {
     throw new ResultsFormatError('run.options.model must be {dir, inputs?} (strings)');
   }
+  const unavailablePeers = (options.unavailable_peers ?? {}) as PeerUnavailability;
+  if (typeof unavailablePeers !== 'object' || Object.entries(unavailablePeers).some(([peer, why]) =>
+    !(PEER_VARIANTS as readonly string[]).includes(peer) || typeof why !== 'string')) {
+    throw new ResultsFormatError(`run.options.unavailable_peers must map peer variants (${PEER_VARIANTS.join(', ')}) to reasons`);
+  }
   return {
-    measurement: measurement as Measurement, overrides, pointTimeoutS, profileKernels: options.profile_kernels === true, repeat,
+    measurement: measurement as Measurement, overrides, pointTimeoutS, profileKernels: options.profile_kernels === true, repeat, unavailablePeers,
     ...(model ? { model } : {}),
   };
 }
@@ -148,7 +159,7 @@ export function resumedRun(addon: NativeAddon, request: BenchRequest & { resume:
   const options = recordedOptions(run.options);
   const backend = chooseBackend(addon, run.backend);
   const checkpoint = checkpointPlan(options.model, options.overrides);
-  const expanded = expandProfile(getProfile(run.profile), backend, checkpoint?.overrides ?? options.overrides);
+  const expanded = expandProfile(getProfile(run.profile), backend, checkpoint?.overrides ?? options.overrides, options.unavailablePeers);
   const expansion = checkpoint ? { ...expanded, points: withModel(expanded.points, checkpoint) } : expanded;
   const done = new Set(writer.written.map((point) => runKey(point.config, point.repeat)));
   const all = repeated(expansion.points, options.repeat);

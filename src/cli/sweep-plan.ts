@@ -1,13 +1,16 @@
 // What every bench-side command starts from: the engine, the backend and profile a request names
 // (defaults: cuda when built, the profile for the device), the expanded sweep, and for cuda the GEMM
-// tuning cache the points look their GEMMs up in (tuning the shapes it lacks when asked).
+// tuning cache the points look their GEMMs up in (tuning the shapes it lacks when asked), and for
+// sweeps with peers, what the peer worker says it can run.
 import { getProfile, PROFILES } from '../../suites/index.js';
-import type { BackendName, PointConfig } from '../engine/config.js';
+import { isPeerVariant, type BackendName, type PeerVariantName, type PointConfig } from '../engine/config.js';
 import { loadAddon, type NativeAddon } from '../engine/native.js';
+import { probePeers } from '../engine/peer-worker-client.js';
 import { openGemmCache, tuneGemms, tuneSummary } from '../gemm/tuning.js';
 import type { GemmEntry } from '../engine/gemm-types.js';
 import type { Profile } from '../sweep/axes.js';
-import { expandProfile } from '../sweep/expand.js';
+import { expandProfile, type PeerUnavailability } from '../sweep/expand.js';
+import type { Environment } from '../results/schema.js';
 import type { BenchRequest } from './args.js';
 import { UsageError } from './exit.js';
 
@@ -33,10 +36,10 @@ function defaultProfile(addon: NativeAddon, backend: BackendName): Profile {
 }
 
 /** The profile, backend and points a request names; a usage error when nothing is left to run. */
-export function requestedSweep(addon: NativeAddon, request: BenchRequest, overrides = request.overrides) {
+export function requestedSweep(addon: NativeAddon, request: BenchRequest, overrides = request.overrides, unavailablePeers: PeerUnavailability = {}) {
   const backend = chooseBackend(addon, request.backend);
   const profile = request.profile === undefined ? defaultProfile(addon, backend) : getProfile(request.profile);
-  const expansion = expandProfile(profile, backend, overrides);
+  const expansion = expandProfile(profile, backend, overrides, unavailablePeers);
   if (expansion.points.length === 0) {
     const why = expansion.dropped.length > 0 ? `every combination was dropped (${expansion.dropped[0].reason})` : 'no sweep matches';
     throw new UsageError(`nothing to run in profile ${profile.name} on the ${backend} backend: ${why}`);
@@ -66,4 +69,27 @@ export function gemmTable(addon: NativeAddon, configs: readonly PointConfig[], f
   const report = tuneGemms(addon, configs, cache, (line) => console.log(`  tune ${line}`));
   for (const line of tuneSummary(report, cache.file)) console.log(`  gemm: ${line}`);
   return { file: cache.file, entries: report.entries };
+}
+
+/** What a run's peers run on (env.peers) and which peer variants cannot run here, and why. */
+export interface PeerPlan {
+  env?: Environment['peers'];
+  unavailable: PeerUnavailability;
+}
+
+/**
+ * Asks a peer worker hello once, when `points` has peer variants: the versions it runs on, and the
+ * peer variants that cannot run here (no python3, no torch, no CUDA GPU, not offered), with the reason.
+ */
+export async function planPeers(points: readonly PointConfig[]): Promise<PeerPlan> {
+  const variants = [...new Set(points.map((c) => c.variant).filter(isPeerVariant))];
+  if (variants.length === 0) return { unavailable: {} };
+  const probe = await probePeers();
+  const offered = (variant: PeerVariantName) => probe.hello?.peers.includes(variant) ?? false;
+  const unavailable: PeerUnavailability = Object.fromEntries(variants
+    .map((variant) => [variant, probe.unavailable ?? (offered(variant) ? undefined : 'the peer worker does not offer it')])
+    .filter(([, reason]) => reason !== undefined));
+  if (!probe.hello) return { unavailable };
+  const { python, torch, transformers, torch_cuda, cudnn, device } = probe.hello;
+  return { env: { python, torch, transformers, torch_cuda, cudnn, device }, unavailable };
 }

@@ -26,7 +26,13 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
                         (default: smoke on the cpu backend; on cuda, h100 on an H100, else a100)
   --backend NAME        cpu | cuda (default: cuda when the addon has it, else cpu)
   --path LIST           keep only these paths: encoder, decoder, decoding
-  --variant LIST        fused, unfused (cuda); the cpu backend runs one variant, reference
+  --variant LIST        fused, unfused (cuda; the cpu backend runs one variant, reference), and peers
+                        (see --peers): a peer listed here runs in every sweep
+  --peers LIST          add peers to the profile's sweeps (but those it keeps to the engine: a100, h100
+                        and decoding add them to fp16/bf16 encoder and beam-search decoding only):
+                        torch-eager, torch-graph, torch-compile (its compile takes minutes a point),
+                        hf-generate (decoding); they run on the cuda backend's GPU in python3 with torch
+                        (peers/torch/), or are dropped with the reason ($FTBENCH_PEER_WORKER: another worker)
   --precision LIST      fp32, tf32, fp16, bf16 (the cpu backend runs fp32)
   --batch LIST          batch sizes
   --beam LIST           beam widths (decoder, decoding)
@@ -74,4 +80,5 @@ ${Object.values(PROFILES).map((p) => wrap(`${p.name}: ${p.description}`, 100, ' 
 Each point runs in a worker process: a crash or a timeout is recorded for that point and the sweep
 goes on. Ctrl-C stops after the current point (twice: at once) and still writes the run's files.
 
-exit: 0 every point ok and correct, 1 a point failed or is incorrect, 2 bad input, 130 interrupted`;
+exit: 0 every point ok and correct (or unchecked: hf-generate), 1 a point failed or is incorrect, 2 bad input,
+130 interrupted`;

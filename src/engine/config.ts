@@ -4,13 +4,16 @@ import { InputError } from '../input-error.js';
 import type { NativeConfig } from './native.js';
 
 export const PATHS = ['encoder', 'decoder', 'decoding'] as const;
-export const VARIANTS = ['fused', 'unfused', 'reference'] as const;
+/** The native engine's variants (native/src/common/config.cc). */
+export const ENGINE_VARIANTS = ['fused', 'unfused', 'reference'] as const;
 /**
- * Peers: the engines users run today, measured by the same runner on the same weights (peers/torch/):
- * Hugging Face / PyTorch eager, the same replayed from CUDA graphs, torch.compile, HF generate().
- * (Not on the variant axis yet: the peers' runner backend adds them.)
+ * Peers: the engines users run today, measured by the same runner on the same weights (peers/torch/,
+ * src/engine/peer-model.ts): Hugging Face / PyTorch eager, the same replayed from CUDA graphs,
+ * torch.compile, HF generate() (decoding only).
  */
 export const PEER_VARIANTS = ['torch-eager', 'torch-graph', 'torch-compile', 'hf-generate'] as const;
+/** The variant axis: the engine's variants and the peers. */
+export const VARIANTS = [...ENGINE_VARIANTS, ...PEER_VARIANTS] as const;
 
 export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16'] as const;
 export const BACKENDS = ['cpu', 'cuda'] as const;
@@ -20,6 +23,7 @@ export const MODES = ['auto', 'cold', 'hot'] as const;
 
 export type PathName = (typeof PATHS)[number];
 export type VariantName = (typeof VARIANTS)[number];
+export type EngineVariantName = (typeof ENGINE_VARIANTS)[number];
 export type PeerVariantName = (typeof PEER_VARIANTS)[number];
 export const isPeerVariant = (variant: string): variant is PeerVariantName =>
   (PEER_VARIANTS as readonly string[]).includes(variant);
@@ -152,8 +156,10 @@ export function configKey(c: PointConfig): string {
 /**
  * Whether a variant replays a CUDA graph unless told otherwise: fused does, as FasterTransformer
  * would be deployed; unfused launches every kernel from the host, as a framework runs the layer.
+ * A peer's name says it (torch-graph replays graphs; --graph and --no-graph leave peers alone).
  */
-export const defaultGraph = (variant: VariantName): boolean => variant !== 'unfused';
+export const defaultGraph = (variant: VariantName): boolean =>
+  isPeerVariant(variant) ? variant === 'torch-graph' : variant !== 'unfused';
 
 const PAIR_FIELDS = KEY_FIELDS.filter((field) => field !== 'variant' && field !== 'graph');
 

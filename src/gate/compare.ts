@@ -15,7 +15,9 @@
 // not regressions. `noisy` counts as a regression only with `strict`.
 // Metric host_ms: results carry host time as a median only (no per-sample host times), so no
 // interval exists; those points get the ratio of host medians and verdict `noisy` ("cannot bound").
-import { configKey, type PointConfig } from '../engine/config.js';
+// Peer points (torch, Hugging Face: src/engine/peer-model.ts) get their verdicts but are never
+// regressions: the gate guards ftbench's engine, not the libraries it is compared with.
+import { configKey, isPeerVariant, type PointConfig } from '../engine/config.js';
 import type { Point, Results } from '../results/schema.js';
 import { environmentMismatch } from './env-mismatch.js';
 import { CONFIDENCE, ratioInterval } from './hodges-lehmann.js';
@@ -173,6 +175,12 @@ function comparePoint(key: string, base: Point, cand: Point, settings: Settings)
   return { key, config, ...timing, regression };
 }
 
+/** A peer point's comparison as reported: its verdict, never a regression. */
+function reportedOnlyForPeers(point: PointComparison): PointComparison {
+  if (!isPeerVariant(point.config.variant)) return point;
+  return { ...point, regression: false, reason: `${point.reason} (peer: reported, not gated)` };
+}
+
 const logMagnitude = (point: PointComparison): number => (point.ratio === null ? -1 : Math.abs(Math.log(point.ratio)));
 
 function byImportance(a: PointComparison, b: PointComparison): number {
@@ -208,7 +216,7 @@ export function compareRuns(baseline: Results, candidate: Results, options: Comp
   const points: PointComparison[] = [];
   for (const [key, cand] of after) {
     const base = before.get(key);
-    if (base) points.push(comparePoint(key, base, cand, settings));
+    if (base) points.push(reportedOnlyForPeers(comparePoint(key, base, cand, settings)));
   }
   points.sort(byImportance);
   return {

@@ -3,7 +3,7 @@
 // the cache lacks is tuned as it is planned (native/src/cuda/gemm/gemm_tuner.cc); the suite with
 // bench on, so every shape's chosen algorithm is timed against cuBLASLt's heuristic.
 import { z } from 'zod';
-import { configKey, type PointConfig, type PrecisionName } from '../engine/config.js';
+import { configKey, isPeerVariant, type PointConfig, type PrecisionName } from '../engine/config.js';
 import { gemmKey, loadGemmCache, cacheDevice, mergeEntries, writeGemmCache, type LoadedCache } from './cache.js';
 import { nativeErrorCode, type NativeAddon, type NativeGemmChoice } from '../engine/native.js';
 import { describeAlgo, GemmShapeSchema, type GemmChoice, type GemmEntry, type GemmShape } from '../engine/gemm-types.js';
@@ -24,8 +24,10 @@ interface Planned {
  * Plans every point's GEMMs under the table and options the engine has now; a point the engine
  * refuses is listed, not fatal. `planned(n)` is called after each point that brought n new shapes.
  */
-function planAll(addon: NativeAddon, configs: readonly PointConfig[], progress: (line: string) => void,
+function planAll(addon: NativeAddon, points: readonly PointConfig[], progress: (line: string) => void,
   planned: (added: number) => void = () => {}): Planned {
+  // A peer's GEMMs are its library's, not the engine's to tune.
+  const configs = points.filter((c) => !isPeerVariant(c.variant));
   const result: Planned = { shapes: new Map(), failed: [] };
   for (const [i, config] of configs.entries()) {
     let choices: NativeGemmChoice[];

@@ -2,18 +2,20 @@
 // the loop and times each call on the host clock (launch + sync latency), while the task records
 // the backend's own duration of the iteration (CPU: host clock inside the engine; CUDA: events).
 // The backend durations are the point's samples; src/measure/stop-rule.ts decides when there are enough.
-// runPoint is a plain function of (config, options) -> Point; the CLI runs it in a worker process
-// (src/run/supervisor.ts).
+// runPoint is a function of (config, options) -> Point; the CLI runs it in a worker process
+// (src/run/supervisor.ts). A peer variant's model runs in the peer worker (src/engine/peer-model.ts):
+// the same loop drives it, asynchronously; the engine's synchronous calls keep their synchronous loop.
 import { Bench } from 'tinybench';
 import type { Measurement } from '../sweep/axes.js';
-import { configKey, type MeasureMode, type PointConfig } from '../engine/config.js';
+import { configKey, isPeerVariant, type MeasureMode, type PointConfig } from '../engine/config.js';
 import type { DeviceCeilings } from '../results/device-ceilings.js';
-import { checkOutputs } from '../check/correctness.js';
+import { checkOutputs, uncheckedReason } from '../check/correctness.js';
 import { bytesMoved, flopCount } from './flops.js';
 import { loadAddon, nativeErrorCode, type NativeAddon, type NativeGemmTuned, type NativeModel, type NativeSample } from '../engine/native.js';
 import { kernelProfile } from './kernel-trace.js';
 import { createModel } from '../checkpoints/model.js';
 import { engineReferences, type ReferenceSource } from '../check/references.js';
+import { PeerModel, type PeerBackend } from '../engine/peer-model.js';
 import type { Point, Summary } from '../results/schema.js';
 import { median, summarize } from './sample-stats.js';
 import { StopRule, type StopReason } from './stop-rule.js';
@@ -43,8 +45,10 @@ export interface RunPointOptions {
   references?: ReferenceSource;
   /** The device's clock and peaks; no throttle check and no % of peak when absent. */
   ceilings?: DeviceCeilings;
-  /** Record a kernel trace of this many units after the measurement (cuda backend). */
+  /** Record a kernel trace of this many units after the measurement (cuda backend; not for peers). */
   profileIterations?: number;
+  /** Runs the points of peer variants (one worker per point worker process). */
+  peers?: PeerBackend;
 }
 
 /** What is measured of each point of a run, the same for all of them (serialisable: it goes to the worker). */
@@ -81,14 +85,17 @@ function samplingPlan(mode: MeasureMode, warmupMs: readonly number[]): { mode: '
   return { mode: resolved, units: resolved === 'cold' ? 1 : Math.max(1, Math.round(HOT_SAMPLE_MS / estimate)) };
 }
 
+/** The model of a point: the engine's, or a peer's (whose calls are requests to its worker). */
+export type PointModel = NativeModel | PeerModel;
+
 /** Runs single units of `model` until `warmup_ms` of backend time and MIN_WARMUP_ITERATIONS (or WARMUP_CAP_MS); their times. */
-function warmUp(model: NativeModel, m: Measurement): number[] {
+async function warmUp(model: PointModel, m: Measurement): Promise<number[]> {
   const times: number[] = [];
   let total = 0;
   const enough = () =>
     total >= m.warmup_ms && (times.length >= MIN_WARMUP_ITERATIONS || total >= Math.max(WARMUP_CAP_MS, m.warmup_ms));
   while (!enough()) {
-    times.push(checkedMs(model.measure(1)).ms);
+    times.push(checkedMs(await model.measure(1)).ms);
     total += times.at(-1)!;
   }
   return times;
@@ -104,8 +111,8 @@ function checkedMs(sample: NativeSample): NativeSample {
  * Warms `model` up (single units, by backend time), then samples it, cold or hot, until the stop
  * rule says enough (src/measure/stop-rule.ts). Samples taken at a throttled SM clock are discarded.
  */
-export function measureModel(model: NativeModel, m: Measurement, mode: MeasureMode = 'auto', ceilings?: DeviceCeilings): Measured {
-  const plan = samplingPlan(mode, warmUp(model, m));
+export async function measureModel(model: PointModel, m: Measurement, mode: MeasureMode = 'auto', ceilings?: DeviceCeilings): Promise<Measured> {
+  const plan = samplingPlan(mode, await warmUp(model, m));
   const samples: number[] = [];
   const clocks: number[] = [];
   const rule = new StopRule(m);
@@ -124,16 +131,16 @@ export function measureModel(model: NativeModel, m: Measurement, mode: MeasureMo
     throws: true,
     signal: stop.signal,
   });
-  bench.add('point', () => {
-    firstSampleAt ??= performance.now();
-    const sample = checkedMs(model.measure(plan.units, plan.mode === 'cold'));
+  // The stop rule's clock starts when the first sample's call does.
+  const sampleClock = () => (firstSampleAt ??= performance.now());
+  const takeSample = (sample: NativeSample, since: number) => {
     if (sample.smClockMhz > 0 && sample.smClockMhz < throttleBelow) {
       discarded++;
       pause(THROTTLE_PAUSE_MS);
     } else {
       samples.push(sample.ms);
       if (sample.smClockMhz > 0) clocks.push(sample.smClockMhz);
-      const reason = rule.add(sample.ms, performance.now() - firstSampleAt);
+      const reason = rule.add(sample.ms, performance.now() - since);
       if (reason) {
         stopReason = reason;
         stop.abort();
@@ -141,11 +148,21 @@ export function measureModel(model: NativeModel, m: Measurement, mode: MeasureMo
     }
     // Budget by backend time; the sample itself stays tinybench's host-clock latency.
     return { overriddenIterationCost: sample.ms * plan.units };
-  }, {
-    // Declared sync: tinybench would otherwise call the task once more to find out.
-    async: false,
-  });
-  const [task] = bench.runSync();
+  };
+  const cold = plan.mode === 'cold';
+  // Declared sync or async: tinybench would otherwise call the task once more to find out.
+  if (model instanceof PeerModel) {
+    bench.add('point', async () => {
+      const since = sampleClock();
+      return takeSample(checkedMs(await model.measure(plan.units, cold)), since);
+    }, { async: true });
+  } else {
+    bench.add('point', () => {
+      const since = sampleClock();
+      return takeSample(checkedMs(model.measure(plan.units, cold)), since);
+    }, { async: false });
+  }
+  const [task] = model instanceof PeerModel ? await bench.run() : bench.runSync();
   const result = task.result;
   if ((result.state !== 'completed' && result.state !== 'aborted-with-statistics') || !result.latency.samples) {
     throw new Error(`tinybench finished the point in state ${result.state}`);
@@ -196,30 +213,39 @@ export function summarizePoint(c: PointConfig, measured: Measured, decodingSteps
   };
 }
 
+/** The point's model: the engine's, or a peer's loaded in the peer worker. */
+async function loadModel(config: PointConfig, addon: NativeAddon, peers: PeerBackend | undefined): Promise<PointModel> {
+  if (!isPeerVariant(config.variant)) return createModel(addon, config);
+  if (!peers) throw new Error(`the runner has no peer backend for the ${config.variant} point (RunPointOptions.peers)`);
+  return peers.load({ ...config, variant: config.variant });
+}
+
 /**
  * Builds, measures, releases and checks the model of one point (against its references). Engine
  * errors (bad config for this backend, a failed kernel, out of memory, in the point or in computing
- * a reference) become the point's status; the model is always released. Other exceptions are
- * harness bugs and propagate.
+ * a reference; a peer's coded failure, its worker's death or silence) become the point's status; the
+ * model is always released. Other exceptions are harness bugs and propagate.
  */
-export function runPoint(config: PointConfig, options: RunPointOptions): Point {
+export async function runPoint(config: PointConfig, options: RunPointOptions): Promise<Point> {
   const addon = options.addon ?? loadAddon();
   const startedAt = new Date();
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
-  let model: NativeModel | undefined;
+  let model: PointModel | undefined;
   try {
-    model = createModel(addon, config);
-    const measured = measureModel(model, options.measurement, config.mode, options.ceilings);
-    const profile = options.profileIterations ? kernelProfile(model.profile(options.profileIterations), median(measured.samples_ms)) : {};
-    const outputs = model.outputs();
+    model = await loadModel(config, addon, options.peers);
+    const measured = await measureModel(model, options.measurement, config.mode, options.ceilings);
+    const profile = options.profileIterations && !(model instanceof PeerModel)
+      ? kernelProfile(model.profile(options.profileIterations), median(measured.samples_ms)) : {};
+    const outputs = await model.outputs();
     const notes = model.notes();
     const gemms = model.gemms();
     // Released before the references run, so that they have the device's memory to themselves.
-    model.release();
+    await model.release();
     model = undefined;
     const references = options.references ?? engineReferences(addon);
-    const verdict = checkOutputs(config, outputs, references.of(config));
+    const unchecked = uncheckedReason(config);
+    const verdict = unchecked ? { correct: null, max_rel_err: null, checks: [] } : checkOutputs(config, outputs, references.of(config));
     references.offer(config, outputs);
     return {
       key: configKey(config),
@@ -229,7 +255,7 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
       summary: summarizePoint(config, measured, outputs.stepsRun, options.ceilings),
       samples_ms: measured.samples_ms,
       ...verdict,
-      notes,
+      notes: unchecked ? { ...notes, correctness: unchecked } : notes,
       ...profile,
       ...(gemms.length > 0 ? { gemms } : {}),
       duration_s: seconds(),
@@ -239,7 +265,7 @@ export function runPoint(config: PointConfig, options: RunPointOptions): Point {
     if (code === undefined) throw error;
     return failedPoint(config, code === 'ERR_FTB_OOM' ? 'oom' : 'error', (error as Error).message, startedAt, seconds());
   } finally {
-    model?.release();
+    await model?.release();
   }
 }
 

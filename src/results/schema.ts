@@ -133,6 +133,11 @@ export const EnvSchema = z.object({
   }),
   device: z.record(z.string(), z.string()),
   git: z.object({ commit: z.string().nullable(), dirty: z.boolean().nullable() }),
+  /** What the peer worker runs on (its hello: python, torch, transformers, torch's CUDA, cuDNN, device); runs with peers only. */
+  peers: z.object({
+    python: z.string(), torch: z.string().nullable(), transformers: z.string().nullable(), torch_cuda: z.string().nullable(),
+    cudnn: z.string().nullable(), device: z.string().nullable(),
+  }).optional(),
 });
 
 export const ResultsSchema = z.object({

@@ -37,6 +37,8 @@ export interface ModelDims {
 export type Sweep = SweepAxes & ModelDims & {
   /** Says what the sweep reproduces (shown in dropped reasons and --help). */
   name: string;
+  /** false: --peers adds no peer variant to this sweep (the profile keeps it to the engine); absent: it does. */
+  peers?: false;
 };
 
 /** How long each point is measured (src/measure/stop-rule.ts has the rule). */

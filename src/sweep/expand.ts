@@ -1,15 +1,18 @@
 // Sweep expansion: a profile's sweeps (with CLI overrides) become the list of points to run.
 // Combinations that make no sense, or that the backend cannot run, are dropped with a reason and
-// never run; every point produced passes validateConfig.
+// never run; every point produced passes validateConfig. Peer variants (--peers) are dropped the
+// same way where they cannot run: off the cuda backend, off their path, or where the machine has no
+// peer worker that can run them (the caller asks the worker: src/engine/peer-worker-client.ts).
 import type { ModelDims, Profile, Sweep, SweepAxes } from './axes.js';
 import {
-  configKey, DEFAULT_CONFIG, defaultGraph, PRECISIONS, requireRange, validateConfig, ConfigError,
-  type BackendName, type PathName, type PointConfig, type PrecisionName, type VariantName,
+  configKey, DEFAULT_CONFIG, defaultGraph, isPeerVariant, PRECISIONS, requireRange, validateConfig, ConfigError,
+  type BackendName, type EngineVariantName, type PathName, type PeerVariantName, type PointConfig, type PrecisionName,
+  type VariantName,
 } from '../engine/config.js';
 import type { Dropped } from '../results/schema.js';
 
 /** What each backend can run. The cpu backend's one variant stands for every variant asked for. */
-export const BACKEND_SUPPORT: Readonly<Record<BackendName, { precisions: readonly PrecisionName[]; variants: readonly VariantName[] }>> = {
+export const BACKEND_SUPPORT: Readonly<Record<BackendName, { precisions: readonly PrecisionName[]; variants: readonly EngineVariantName[] }>> = {
   cpu: { precisions: ['fp32'], variants: ['reference'] },
   cuda: { precisions: PRECISIONS, variants: ['fused', 'unfused'] },
 };
@@ -19,12 +22,17 @@ export interface SweepOverrides extends Partial<Omit<SweepAxes, 'path'>>,
   Partial<Pick<ModelDims, 'layers' | 'heads' | 'head_size' | 'inter_size' | 'vocab'>> {
   /** Keeps only these paths of each sweep (a filter, not a replacement). */
   path?: PathName[];
+  /** Peer variants added to each sweep's variants (--peers), but to a sweep marked `peers: false`. */
+  peers?: PeerVariantName[];
   /** Decoder/decoding steps: replaces `seq` on those paths (and wins over `seq` there). */
   steps?: number[];
   full_length?: boolean;
   graph?: boolean;
   seed?: number;
 }
+
+/** Why each peer variant cannot run on this machine (the peer worker's hello says); absent: it can. */
+export type PeerUnavailability = Partial<Record<PeerVariantName, string>>;
 
 export interface Expansion {
   points: PointConfig[];
@@ -90,8 +98,16 @@ function samplingSettings(c: PointConfig): string[] {
   ].filter(Boolean);
 }
 
+/** Why a peer variant's point is not run, or undefined when it is. */
+function peerDropReason(c: PointConfig & { variant: PeerVariantName }, unavailable: PeerUnavailability): string | undefined {
+  if (c.backend !== 'cuda') return `variant ${c.variant} on the ${c.backend} backend: peers run on the cuda backend's GPU`;
+  if (c.variant === 'hf-generate' && c.path !== 'decoding') return `hf-generate on the ${c.path}: it runs the decoding path only`;
+  const why = unavailable[c.variant];
+  return why === undefined ? undefined : `${c.variant} unavailable: ${why}`;
+}
+
 /** Why a combination is not run, or undefined when it is. */
-export function dropReason(c: PointConfig): string | undefined {
+export function dropReason(c: PointConfig, unavailablePeers: PeerUnavailability = {}): string | undefined {
   if (c.path === 'encoder' && c.beam > 1) return `beam ${c.beam} on the encoder: beam width applies to the decoder and decoding paths`;
   const sampling = samplingSettings(c).join(', ');
   if (sampling && c.path !== 'decoding') return `${sampling} on the ${c.path}: sampling applies to the decoding path only`;
@@ -102,11 +118,12 @@ export function dropReason(c: PointConfig): string | undefined {
   if (c.backend === 'cuda' && c.variant === 'unfused' && c.graph && c.path !== 'encoder') {
     return `graph on the unfused ${c.path}: it launches each step from the host (only the encoder's unfused forward replays a graph)`;
   }
+  if (isPeerVariant(c.variant)) return peerDropReason({ ...c, variant: c.variant }, unavailablePeers);
   const support = BACKEND_SUPPORT[c.backend];
   if (!support.precisions.includes(c.precision)) {
     return `precision ${c.precision} on the ${c.backend} backend: it runs ${support.precisions.join(', ')} only`;
   }
-  if (!support.variants.includes(c.variant)) {
+  if (!(support.variants as readonly VariantName[]).includes(c.variant)) {
     return `variant ${c.variant} on the ${c.backend} backend: it runs ${support.variants.join(', ')}`;
   }
   return undefined;
@@ -117,7 +134,7 @@ function applyOverrides(sweep: Sweep, o: SweepOverrides): Sweep {
   return {
     ...sweep,
     path: o.path ? sweep.path.filter((path) => o.path!.includes(path)) : sweep.path,
-    variant: o.variant ?? sweep.variant,
+    variant: unique([...(o.variant ?? sweep.variant), ...(sweep.peers === false ? [] : o.peers ?? [])]),
     precision: o.precision ?? sweep.precision,
     batch: o.batch ?? sweep.batch,
     beam: o.beam ?? sweep.beam,
@@ -148,8 +165,10 @@ function sweepConfigs(sweep: Sweep, path: PathName, backend: BackendName, overri
     full_length: overrides.full_length ?? DEFAULT_CONFIG.full_length,
     seed: overrides.seed ?? DEFAULT_CONFIG.seed,
   };
-  // The cpu backend's single variant runs in place of each variant asked for.
-  const variants = backend === 'cpu' ? BACKEND_SUPPORT.cpu.variants : unique(sweep.variant);
+  // The cpu backend's single variant runs in place of each engine variant asked for (peers are dropped there).
+  const peers = sweep.variant.filter(isPeerVariant);
+  const engine = sweep.variant.filter((variant) => !isPeerVariant(variant));
+  const variants = backend === 'cpu' ? [...(engine.length > 0 ? BACKEND_SUPPORT.cpu.variants : []), ...unique(peers)] : unique(sweep.variant);
   return product({
     precision: unique(sweep.precision),
     batch: unique(sweep.batch),
@@ -160,7 +179,9 @@ function sweepConfigs(sweep: Sweep, path: PathName, backend: BackendName, overri
     temperature: unique(sweep.temperature ?? [DEFAULT_CONFIG.temperature]),
     mode: unique(sweep.mode ?? [DEFAULT_CONFIG.mode]),
     variant: variants,
-  }).map((axes) => ({ ...base, ...axes, graph: overrides.graph ?? defaultGraph(axes.variant) }));
+  }).map((axes) => ({
+    ...base, ...axes, graph: isPeerVariant(axes.variant) ? defaultGraph(axes.variant) : overrides.graph ?? defaultGraph(axes.variant),
+  }));
 }
 
 /**
@@ -168,18 +189,18 @@ function sweepConfigs(sweep: Sweep, path: PathName, backend: BackendName, overri
  * applied), minus dropped combinations (with reasons) and duplicates. Throws ConfigError when a
  * point that is not dropped fails validateConfig (e.g. an override out of range for a sweep).
  */
-export function expandProfile(profile: Profile, backend: BackendName, overrides: SweepOverrides = {}): Expansion {
+export function expandProfile(profile: Profile, backend: BackendName, overrides: SweepOverrides = {}, unavailablePeers: PeerUnavailability = {}): Expansion {
   const points: PointConfig[] = [];
   const dropped: Dropped[] = [];
   const notes = new Set<string>();
   const keys = new Set<string>();
   for (const sweep of profile.sweeps.map((s) => applyOverrides(s, overrides))) {
-    if (backend === 'cpu' && sweep.path.length > 0 && sweep.variant.some((v) => v !== 'reference')) {
+    if (backend === 'cpu' && sweep.path.length > 0 && sweep.variant.some((v) => v !== 'reference' && !isPeerVariant(v))) {
       notes.add('the cpu backend has one variant, reference: fused and unfused run once, as reference');
     }
     for (const path of sweep.path) {
       for (const config of sweepConfigs(sweep, path, backend, overrides)) {
-        const reason = dropReason(config);
+        const reason = dropReason(config, unavailablePeers);
         if (reason) {
           dropped.push({ config: { ...config }, reason: `${sweep.name}: ${reason}` });
           continue;

@@ -32,23 +32,46 @@ export interface MatrixShape {
   decodingBatch: number[];
 }
 
-/** FT's decoder, beam-search and sampling sweeps over `batch` for `steps`, fp32/fp16/bf16 and both variants. */
+/** The precisions --peers compares the engine with the peers at: those that users deploy. */
+export const PEER_PRECISIONS: readonly PrecisionName[] = ['fp16', 'bf16'];
+
+/**
+ * `sweep` split in two by precision: its other precisions (fp32, tf32) are the engine's alone, the
+ * peer precisions take --peers. Precision is the outermost axis of a path, so the points keep their order.
+ */
+function peersAtPeerPrecisions(sweep: Sweep): Sweep[] {
+  const parts: Sweep[] = [
+    { ...sweep, precision: sweep.precision.filter((p) => !PEER_PRECISIONS.includes(p)), peers: false },
+    { ...sweep, precision: sweep.precision.filter((p) => PEER_PRECISIONS.includes(p)) },
+  ];
+  return parts.filter((part) => part.precision.length > 0);
+}
+
+/**
+ * FT's decoder, beam-search and sampling sweeps over `batch` for `steps`, fp32/fp16/bf16 and both
+ * variants; --peers adds the peers to the fp16/bf16 beam-search decoding.
+ */
 export function decodingSweeps(shape: Pick<MatrixShape, 'precisions' | 'decodingBatch'>, steps: number[]): Sweep[] {
   const decoding = { ...FT_DECODER_WITH_MEMORY, variant: BOTH_VARIANTS, precision: shape.precisions, batch: shape.decodingBatch, seq: steps };
+  const beamSearch = { name: 'FT decoder and beam-search decoding', ...decoding, beam: [1, 4, 32] };
   return [
-    { name: 'FT decoder and beam-search decoding', ...decoding, path: ['decoder', 'decoding'], beam: [1, 4, 32] },
-    { name: 'FT top-k sampling', ...decoding, path: ['decoding'], top_k: [4, 32] },
-    { name: 'FT top-p sampling', ...decoding, path: ['decoding'], top_p: [0.75] },
+    { ...beamSearch, path: ['decoder'], peers: false },
+    ...peersAtPeerPrecisions({ ...beamSearch, path: ['decoding'] }),
+    { name: 'FT top-k sampling', ...decoding, path: ['decoding'], top_k: [4, 32], peers: false },
+    { name: 'FT top-p sampling', ...decoding, path: ['decoding'], top_p: [0.75], peers: false },
   ];
 }
 
-/** The encoder, decoder, beam-search and sampling sweeps of FT's matrix at the given sizes. */
+/**
+ * The encoder, decoder, beam-search and sampling sweeps of FT's matrix at the given sizes; --peers
+ * adds the peers to the fp16/bf16 encoder and beam-search decoding.
+ */
 export function ftMatrix(shape: MatrixShape): Sweep[] {
   const encoder: Sweep = {
     name: 'BERT-base encoder', ...BERT_BASE, variant: BOTH_VARIANTS, precision: shape.precisions, path: ['encoder'],
     batch: shape.encoderBatch, seq: shape.encoderSeq,
   };
-  return [encoder, ...decodingSweeps(shape, FT_STEPS)];
+  return [...peersAtPeerPrecisions(encoder), ...decodingSweeps(shape, FT_STEPS)];
 }
 
 export const a100: Profile = {
@@ -56,7 +79,7 @@ export const a100: Profile = {
   description:
     "FasterTransformer's published matrix: BERT-base encoder batch {1,8,32} x seq {32,128,384}; decoder/decoding " +
     '6 layers 8x64 vocab 31538, 128 steps, batch {1,8,128} x beam {1,4,32}, top-k {4,32}, top-p 0.75; fp32 (TF32 off), ' +
-    'fp16, bf16; fused and unfused',
+    'fp16, bf16; fused and unfused; --peers adds peers to the fp16/bf16 encoder and beam-search decoding',
   measurement: A100_MEASUREMENT,
   sweeps: ftMatrix({
     precisions: ['fp32', 'fp16', 'bf16'],
