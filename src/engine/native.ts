@@ -1,4 +1,4 @@
-// Typed access to the native addon (native/src/addon/addon.cc). Everything that touches the engine
+// Typed access to the native addon (native/src/addon/). Everything that touches the engine
 // goes through this module.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

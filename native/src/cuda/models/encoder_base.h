@@ -1,0 +1,94 @@
+// Internal to the GPU encoder (models/encoder.h is the public entry): what the fused and unfused
+// variants share, and the factories of the two variants (encoder_fused.cc, encoder_unfused.cc).
+// EncoderBase owns the weights and inputs generated on the device (or a checkpoint's, converted once,
+// with its embedding layer), the sequence lengths and their packed-row tables, the fp32 output,
+// timing, and the run/measure/profile/outputs protocol; a variant adds its activation buffers and
+// GEMM plans and provides enqueue(): one forward on the stream.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/checkpoint.h"
+#include "common/config.h"
+#include "common/tensors.h"
+#include "cuda/buffer.h"
+#include "cuda/context.h"
+#include "cuda/dtype.h"
+#include "cuda/gemm/gemm.h"
+#include "cuda/timing/model_timing.h"
+#include "cuda/utils/graph.h"
+#include "engine/backend.h"
+
+namespace ftb::cuda {
+
+class EncoderBase : public Model {
+ public:
+  EncoderBase(const ModelConfig& config, std::shared_ptr<CudaContext> context);
+
+  void run() override;
+  Sample measure(const MeasureOptions& options) override;
+  KernelProfile profile(int iterations) override;
+  Outputs outputs() override;
+  std::map<std::string, std::string> notes() const override;
+  std::vector<GemmChoice> gemms() const override;
+
+ protected:
+  // One forward pass queued on the stream.
+  virtual void enqueue() = 0;
+  virtual std::map<std::string, std::string> variant_notes() const = 0;
+
+  // Fills weights and inputs, uploads the length tables, runs one forward eagerly (every launch checked,
+  // modules loaded) and, when asked, captures the forward into a graph. Called by the variants'
+  // constructors once their buffers and GEMM plans exist.
+  void prepare(bool use_graph);
+
+  const void* weight(int layer, Tensor tensor) const { return weights_[layer][tensor_slot(tensor)].get(); }
+  bool has_embeddings() const { return word_.bytes() > 0; }
+  // out[r] = the embedding of padded token token_rows[r] (r itself when token_rows is null), r < rows.
+  void embed(void* out, const int* token_rows, size_t rows, cudaStream_t s) const;
+  cudaStream_t stream() const { return context_->stream(); }
+  void plan(const GemmSpec& spec, Gemm& slot) { gemms_.plan(context_->gemm(), spec, slot); }
+  DeviceBuffer buffer(size_t elements, const std::string& what) const {
+    return DeviceBuffer(elements * dtype_size(dtype_), what);
+  }
+
+  const ModelConfig config_;  // without the checkpoint, which only prepare() reads
+  std::shared_ptr<const Checkpoint> checkpoint_;
+  const int position_offset_;  // a checkpoint's position offset (0 for the synthetic model)
+  const std::shared_ptr<CudaContext> context_;
+  const DType dtype_;
+  const bool tf32_;
+  const int batch_, seq_, heads_, head_size_, hidden_size_, inter_;
+  const float eps_;       // LayerNorm eps (config.layer_norm_eps, 1e-6 for the synthetic model)
+  const bool gelu_erf_;   // exact erf GELU (a checkpoint's "gelu"); the tanh form otherwise
+  int tokens_ = 0;
+  std::vector<int> lengths_, seq_offsets_, token_rows_;
+  DeviceBuffer input_, output_, lengths_dev_, seq_offsets_dev_, token_rows_dev_;
+
+ private:
+  // The twelve per-layer tensors, EncQkvW .. EncFfnLnBeta (consecutive ids in common/tensors.h).
+  static constexpr int kLayerTensors = 12;
+  static int tensor_slot(Tensor tensor) { return static_cast<int>(tensor) - static_cast<int>(Tensor::EncQkvW); }
+
+  void launch_forward();
+  void allocate_embeddings(const Checkpoint& c);
+  void upload_embeddings(const Checkpoint& c);
+  void upload(DeviceBuffer& dst, const std::vector<int>& values, const char* stage);
+
+  std::vector<std::array<DeviceBuffer, kLayerTensors>> weights_;
+  DeviceBuffer word_, position_, token_type_, emb_gamma_, emb_beta_, ids_dev_;  // checkpoints only
+  GemmPlans gemms_;
+  CapturedGraph graph_;
+  ModelTiming timing_{*context_};
+};
+
+// The two variants (models/encoder.h describes them); make_cuda_encoder picks one by config.variant.
+std::unique_ptr<Model> make_fused_encoder(const ModelConfig& config, std::shared_ptr<CudaContext> context);
+std::unique_ptr<Model> make_unfused_encoder(const ModelConfig& config, std::shared_ptr<CudaContext> context);
+
+}  // namespace ftb::cuda

@@ -1,0 +1,130 @@
+// The fused GPU encoder (models/encoder.h): padding removed, one QKV GEMM, the fused attention kernel
+// (or the fused bias+split / scale+mask+softmax fallback), bias+residual+LayerNorm in one kernel and
+// bias+GELU in the FFN1 GEMM's epilogue where the precision allows. Trace stages: embedding or
+// remove_padding, then per layer qkv_gemm, attention, attn_out_gemm, layernorm, ffn1_gemm_gelu,
+// ffn2_gemm, layernorm, and remove_padding for the output.
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "cuda/kernels/attention.h"
+#include "cuda/kernels/elementwise.h"
+#include "cuda/kernels/layernorm.h"
+#include "cuda/models/encoder_base.h"
+#include "cuda/timing/kernel_trace.h"
+#include "cuda/utils/gemm_specs.h"
+
+namespace ftb::cuda {
+namespace {
+
+class FusedEncoder final : public EncoderBase {
+ public:
+  FusedEncoder(const ModelConfig& config, std::shared_ptr<CudaContext> context)
+      : EncoderBase(config, std::move(context)),
+        fused_attention_(fused_attention_supported(dtype_, head_size_)),
+        gelu_epilogue_(dtype_ != DType::F32 && !gelu_erf_) {
+    const size_t t = tokens_, h = hidden_size_;
+    hidden_ = buffer(t * h, "encoder hidden state");
+    qkv_ = buffer(t * 3 * h, "encoder qkv");
+    ctx_ = buffer(t * h, "encoder attention context");
+    projected_ = buffer(t * h, "encoder projection output");
+    inter_buf_ = buffer(t * inter_, "encoder ffn intermediate");
+    plan(dense("qkv", dtype_, tf32_, tokens_, hidden_size_, 3 * hidden_size_, 3 * hidden_size_), qkv_gemm_);
+    plan(dense("attn_out", dtype_, tf32_, tokens_, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
+    plan(dense("ffn1", dtype_, tf32_, tokens_, hidden_size_, inter_, inter_,
+               gelu_epilogue_ ? Epilogue::BiasGelu : Epilogue::None),
+         ffn1_gemm_);
+    plan(dense("ffn2", dtype_, tf32_, tokens_, inter_, hidden_size_, hidden_size_), ffn2_gemm_);
+    if (!fused_attention_) {
+      const size_t heads_elems = static_cast<size_t>(batch_) * heads_ * seq_ * head_size_;
+      q_ = buffer(heads_elems, "encoder attention q");
+      k_ = buffer(heads_elems, "encoder attention k");
+      v_ = buffer(heads_elems, "encoder attention v");
+      ctx_heads_ = buffer(heads_elems, "encoder attention context per head");
+      scores_ = buffer(static_cast<size_t>(batch_) * heads_ * seq_ * seq_, "encoder attention scores");
+      plan(attention_scores("attn_scores", dtype_, tf32_, batch_ * heads_, seq_, seq_, head_size_), scores_gemm_);
+      plan(attention_context("attn_context", dtype_, tf32_, batch_ * heads_, seq_, seq_, head_size_), context_gemm_);
+    }
+    prepare(config.graph);
+  }
+
+ protected:
+  void enqueue() override {
+    cudaStream_t s = stream();
+    const int* offsets = seq_offsets_dev_.as<int>();
+    TraceStages stage;
+    if (has_embeddings()) {
+      stage("embedding");
+      embed(hidden_.get(), token_rows_dev_.as<int>(), tokens_, s);
+    } else {
+      stage("remove_padding");
+      gather_rows(dtype_, input_.get(), hidden_.get(), token_rows_dev_.as<int>(), tokens_, hidden_size_, s);
+    }
+    for (int layer = 0; layer < config_.layers; ++layer) {
+      stage("qkv_gemm");
+      qkv_gemm_.run(hidden_.get(), weight(layer, Tensor::EncQkvW), qkv_.get(), nullptr, 1.0f, s);
+      stage("attention");
+      if (fused_attention_) {
+        fused_attention(dtype_, qkv_.get(), weight(layer, Tensor::EncQkvB), ctx_.get(), offsets, batch_, seq_, heads_,
+                        head_size_, s);
+      } else {
+        split_qkv_with_bias(dtype_, qkv_.get(), weight(layer, Tensor::EncQkvB), q_.get(), k_.get(), v_.get(), offsets,
+                            batch_, seq_, heads_, head_size_, s);
+        scores_gemm_.run(q_.get(), k_.get(), scores_.get(), nullptr, 1.0f, s);
+        softmax_rows(dtype_, scores_.get(), batch_, heads_, seq_, 1.0f / std::sqrt(static_cast<float>(head_size_)),
+                     lengths_dev_.as<int>(), s);
+        context_gemm_.run(scores_.get(), v_.get(), ctx_heads_.get(), nullptr, 1.0f, s);
+        merge_heads(dtype_, ctx_heads_.get(), ctx_.get(), offsets, batch_, seq_, heads_, head_size_, s);
+      }
+      stage("attn_out_gemm");
+      attn_out_gemm_.run(ctx_.get(), weight(layer, Tensor::EncAttnOutW), projected_.get(), nullptr, 1.0f, s);
+      stage("layernorm");
+      layernorm(dtype_, projected_.get(), hidden_.get(), weight(layer, Tensor::EncAttnOutB),
+                weight(layer, Tensor::EncAttnLnGamma), weight(layer, Tensor::EncAttnLnBeta), hidden_.get(), tokens_,
+                hidden_size_, s, nullptr, eps_);
+      stage("ffn1_gemm_gelu");
+      ffn1_gemm_.run(hidden_.get(), weight(layer, Tensor::EncFfn1W), inter_buf_.get(),
+                     gelu_epilogue_ ? weight(layer, Tensor::EncFfn1B) : nullptr, 1.0f, s);
+      if (!gelu_epilogue_) {
+        bias_gelu(dtype_, inter_buf_.get(), weight(layer, Tensor::EncFfn1B), tokens_, inter_, s, gelu_erf_);
+      }
+      stage("ffn2_gemm");
+      ffn2_gemm_.run(inter_buf_.get(), weight(layer, Tensor::EncFfn2W), projected_.get(), nullptr, 1.0f, s);
+      stage("layernorm");
+      layernorm(dtype_, projected_.get(), hidden_.get(), weight(layer, Tensor::EncFfn2B),
+                weight(layer, Tensor::EncFfnLnGamma), weight(layer, Tensor::EncFfnLnBeta), hidden_.get(), tokens_,
+                hidden_size_, s, nullptr, eps_);
+    }
+    stage("remove_padding");
+    write_output(dtype_, hidden_.get(), output_.as<float>(), lengths_dev_.as<int>(), offsets, batch_, seq_,
+                 hidden_size_, s);
+  }
+
+  std::map<std::string, std::string> variant_notes() const override {
+    return {{"attention", fused_attention_ ? "fused_mha (mma.sync, S×S kept in registers)"
+                                           : "add_qkv_bias_split_heads + batched GEMMs + scale_mask_softmax"},
+            {"remove_padding", "on"},
+            {"ffn1_bias_gelu", gelu_epilogue_ ? "cuBLASLt epilogue"
+                               : gelu_erf_    ? "add_bias_gelu_erf kernel"
+                                              : "add_bias_gelu kernel"}};
+  }
+
+ private:
+  const bool fused_attention_;
+  // fp16/bf16 take bias+GELU in the GEMM epilogue; fp32/tf32 keep the add_bias_gelu kernel, whose
+  // fp32 tanh matches the reference to fp32 rounding. cuBLASLt's GELU epilogue is the tanh form, so
+  // the exact erf GELU always takes the kernel.
+  const bool gelu_epilogue_;
+  DeviceBuffer hidden_, qkv_, ctx_, projected_, inter_buf_, q_, k_, v_, ctx_heads_, scores_;
+  Gemm qkv_gemm_, attn_out_gemm_, ffn1_gemm_, ffn2_gemm_, scores_gemm_, context_gemm_;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_fused_encoder(const ModelConfig& config, std::shared_ptr<CudaContext> context) {
+  return std::make_unique<FusedEncoder>(config, std::move(context));
+}
+
+}  // namespace ftb::cuda
