@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
+import { suiteUnless } from './support/suite.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { dashboardHtml } from '../dashboards/cli.js';
@@ -62,7 +63,7 @@ async function columnTexts(page: Page, section: string, header: string): Promise
   return page.locator(`#${section} tbody tr td:nth-child(${index + 1})`).allTextContents();
 }
 
-describe('dashboard in chromium', { skip }, () => {
+suiteUnless('dashboard in chromium', skip, () => {
   let context: BrowserContext;
   let profile: string;
   let dir: string;
