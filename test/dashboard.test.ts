@@ -156,7 +156,7 @@ describe('header', () => {
   it('reads peaks only from positive numbers', () => {
     const env = gpuResults().env;
     assert.deepEqual(readPeaks(env), { gbps: 3000, tflops: { fp32: 50, fp16: 700 } });
-    assert.deepEqual(readPeaks({ ...env, device: { peak_gbps: 'n/a', peak_tflops_bf16: '-1', peak_tflops_tf32: '390.5' } }), {
+    assert.deepEqual(readPeaks({ ...env, device: { peak_gbps: 'n/a', peak_tflops_bf16: -1, peak_tflops_tf32: 390.5 } }), {
       gbps: null,
       tflops: { tf32: 390.5 },
     });

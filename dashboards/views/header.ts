@@ -13,7 +13,7 @@ export interface Peaks {
   tflops: Partial<Record<PrecisionName, number>>;
 }
 
-/** Peaks from the environment's device map: `peak_gbps` and `peak_tflops_<precision>` (decimal strings). */
+/** Peaks from the environment's device map: `peak_gbps` and `peak_tflops_<precision>`. */
 export function readPeaks(env: Environment): Peaks {
   const ceilings = deviceCeilings(env);
   return { gbps: ceilings.peak_gbps ?? null, tflops: ceilings.peak_tflops ?? {} };
@@ -35,7 +35,7 @@ const DEVICE_FIELDS: { key: string; label: string; unit: string }[] = [
 ];
 
 /** The value with its unit when it is a number ("1980 MHz"), as recorded otherwise ("unavailable"). */
-const withUnit = (value: string, unit: string): string => (/^\d+(\.\d+)?$/.test(value) ? `${value}${unit}` : value);
+const withUnit = (value: string | number, unit: string): string => (typeof value === 'number' ? `${value}${unit}` : value);
 
 const isPeakKey = (key: string): boolean => key === 'peak_gbps' || key.startsWith('peak_tflops_');
 
@@ -47,13 +47,13 @@ function countByStatus(points: Point[]): string {
 
 /** The device fields in display order, then any others the backend recorded (peaks have their own group). */
 function deviceFields(device: Environment['device']): Field[] {
-  const fields: Field[] = DEVICE_FIELDS.filter(({ key }) => device[key] !== undefined).map(({ key, label, unit }) => ({
-    label,
-    value: withUnit(device[key], unit),
-  }));
+  const fields: Field[] = DEVICE_FIELDS.flatMap(({ key, label, unit }) => {
+    const value = device[key];
+    return value === undefined ? [] : [{ label, value: withUnit(value, unit) }];
+  });
   const known = new Set(DEVICE_FIELDS.map(({ key }) => key));
   for (const [key, value] of Object.entries(device)) {
-    if (!known.has(key) && !isPeakKey(key)) fields.push({ label: key, value });
+    if (!known.has(key) && !isPeakKey(key) && value !== undefined) fields.push({ label: key, value: String(value) });
   }
   return fields;
 }
