@@ -1,9 +1,11 @@
-// The page header: the device, host and run fields of a results file, and the peaks measured on the
-// device (copy bandwidth, large-GEMM TFLOP/s), which the efficiency and GEMM views compare against.
+// The page header: the device, host and run fields of a results file, the correctness of its points
+// (counts and the worst error per precision), and the peaks measured on the device (copy bandwidth,
+// large-GEMM TFLOP/s), which the efficiency and GEMM views compare against.
 import { PRECISIONS, type PrecisionName } from '../../src/engine/config.js';
 import { deviceCeilings } from '../../src/results/device-ceilings.js';
 import type { Environment, Point, Results } from '../../src/results/schema.js';
 import { formatNumber } from './common.js';
+import { pointLabel } from './labels.js';
 import type { Field, FieldGroup } from './types.js';
 
 export interface Peaks {
@@ -43,6 +45,27 @@ function countByStatus(points: Point[]): string {
   const counts = { ok: 0, error: 0, oom: 0 };
   for (const point of points) counts[point.status]++;
   return `${points.length} (${counts.ok} ok, ${counts.error} error, ${counts.oom} oom)`;
+}
+
+/**
+ * The correctness summary: how many points were checked correct or incorrect and how many were not
+ * checked (every point that ran: failed ones have no outputs to check), then the worst relative error
+ * of each precision with the point that had it.
+ */
+function correctnessFields(points: Point[]): Field[] {
+  const count = (correct: boolean | null): number => points.filter((point) => point.correct === correct).length;
+  const fields: Field[] = [
+    { label: 'correct', value: String(count(true)) },
+    { label: 'incorrect', value: String(count(false)) },
+    { label: 'unchecked', value: String(count(null)) },
+  ];
+  for (const precision of PRECISIONS) {
+    const worst = points
+      .filter((point) => point.config.precision === precision && point.max_rel_err !== null)
+      .reduce<Point | null>((most, point) => (most === null || point.max_rel_err! > most.max_rel_err! ? point : most), null);
+    if (worst) fields.push({ label: `worst error ${precision}`, value: `${formatNumber(worst.max_rel_err!)} (${pointLabel(worst.config)})` });
+  }
+  return fields;
 }
 
 /** The device fields in display order, then any others the backend recorded (peaks have their own group). */
@@ -100,6 +123,7 @@ export function headerGroups(results: Results): FieldGroup[] {
       ],
     },
   ];
+  groups.splice(1, 0, { title: 'Correctness', fields: correctnessFields(results.points) });
   if (peaks.length > 0) groups.push({ title: 'Measured peaks', fields: peaks });
   return groups;
 }
