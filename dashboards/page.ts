@@ -1,8 +1,7 @@
 // Browser side of the dashboard, inlined into the HTML file at build time (html.ts). It reads the
 // embedded DashboardData (shaped and formatted by shape.ts) and builds the DOM and the plots.
 // Every string goes into the DOM through textContent; listeners are attached here, never inline.
-import type { Distribution } from './views/distributions.js';
-import type { Cell, Chart, ComparisonView, DashboardData, FieldGroup, PathView, Table } from './views/types.js';
+import type { Cell, Chart, ComparisonView, DashboardData, Distribution, FieldGroup, PathView, Table } from './views/types.js';
 
 /** A drawn plot: plotly adds `on` to its element. */
 interface PlotElement extends HTMLElement {

@@ -4,12 +4,7 @@
 // page of a run with thousands of samples stays small.
 import { plotlyText, type MeasuredPoint } from './common.js';
 import { pointLabel } from './labels.js';
-
-export interface Distribution {
-  /** The point's label, escaped for plotly (it names the box). */
-  label: string;
-  samples: number[];
-}
+import type { Distribution } from './types.js';
 
 export function distributions(points: MeasuredPoint[]): Distribution[] {
   return points.map((point) => ({

@@ -2,7 +2,6 @@
 // page.ts turns into DOM nodes and plots. Each view module fills one part of DashboardData.
 import type { PathName } from '../../src/engine/config.js';
 import type { TraceType } from '../trace-types.js';
-import type { Distribution } from './distributions.js';
 
 /** A plotly trace: the fields the views set, plus plotly's own styling options. */
 export interface Trace {
@@ -63,6 +62,13 @@ export interface ComparisonView {
   removed: string[];
   table: Table;
   chart: Chart | null;
+}
+
+/** A measured point's samples (views/distributions.ts), drawn as a box when the point is clicked. */
+export interface Distribution {
+  /** The point's label, escaped for plotly (it names the box). */
+  label: string;
+  samples: number[];
 }
 
 export interface DashboardData {
