@@ -6,13 +6,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EXIT, reportBadInput } from '../src/cli/exit.js';
-import { compareRuns } from '../src/gate/compare.js';
 import { readResults } from '../src/results/reader.js';
-import { loadAssets, renderHtml, type PageAssets } from './html.js';
-import { buildDashboard } from './shape.js';
-import { comparisonView } from './views/compare.js';
+import { loadAssets, type PageAssets } from './html.js';
+import { renderDashboard } from './render.js';
 
-const USAGE = 'usage: npm run dashboard -- <run.json|run.jsonl> [--compare <baseline.json>] [--out <file.html>]';
+const USAGE = 'usage: ftbench dashboard <run.json|run.jsonl> [--compare <baseline.json>] [--out <file.html>]   (or: npm run dashboard -- ...)';
 
 export interface DashboardOptions {
   run: string;
@@ -22,10 +20,8 @@ export interface DashboardOptions {
 /** The dashboard HTML for a run file, compared with a baseline file when given. */
 export function dashboardHtml(options: DashboardOptions, assets: PageAssets = loadAssets()): string {
   const { results, warnings } = readResults(options.run);
-  const comparison = options.compare
-    ? comparisonView(compareRuns(readResults(options.compare).results, results, { allowEnvMismatch: true }), options.compare)
-    : undefined;
-  return renderHtml(buildDashboard({ results, readWarnings: warnings, comparison }), assets);
+  const baseline = options.compare ? { results: readResults(options.compare).results, name: options.compare } : undefined;
+  return renderDashboard(results, { baseline, readWarnings: warnings, assets });
 }
 
 /** Default output: the run's name under results/runs/ (git-ignored, where runs are written). */

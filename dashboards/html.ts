@@ -2,22 +2,20 @@
 // script, all inline. A Content-Security-Policy allows exactly these two scripts (by hash) and no
 // network access at all, so even a string that slipped past escaping could not run or fetch.
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DashboardData } from './views/types.js';
 
 export interface PageAssets {
-  /** plotly.js-dist's bundle. */
+  /** plotly.js, as the build bundles it from plotly.js-dist (only the trace types drawn, minified). */
   plotly: string;
   /** The compiled page script (dist/dashboards/page.js). */
   page: string;
 }
 
-/** Reads plotly.js-dist from node_modules and the compiled page script next to this module. */
+/** Reads the build's plotly bundle (build/plotly-bundle.ts) and the compiled page script next to this module. */
 export function loadAssets(): PageAssets {
-  const require = createRequire(import.meta.url);
-  const plotly = readFileSync(require.resolve('plotly.js-dist'), 'utf8');
+  const plotly = readFileSync(fileURLToPath(new URL('./plotly.min.js', import.meta.url)), 'utf8');
   const page = readFileSync(fileURLToPath(new URL('./page.js', import.meta.url)), 'utf8')
     // The map file is not shipped with the page; the reference would only produce a failed lookup.
     .replace(/^\/\/# sourceMappingURL=.*$/m, '');

@@ -1,10 +1,15 @@
 // Browser side of the dashboard, inlined into the HTML file at build time (html.ts). It reads the
 // embedded DashboardData (shaped and formatted by shape.ts) and builds the DOM and the plots.
 // Every string goes into the DOM through textContent; listeners are attached here, never inline.
-import type { Cell, Chart, ComparisonView, DashboardData, FieldGroup, PathView, Table } from './views/types.js';
+import type { Cell, Chart, ComparisonView, DashboardData, Distribution, FieldGroup, PathView, Table } from './views/types.js';
+
+/** A drawn plot: plotly adds `on` to its element. */
+interface PlotElement extends HTMLElement {
+  on(event: 'plotly_click', handler: (event: { points: { customdata?: unknown }[] }) => void): void;
+}
 
 interface PlotlyApi {
-  newPlot(root: HTMLElement, data: unknown[], layout: Record<string, unknown>, config: Record<string, unknown>): Promise<unknown>;
+  newPlot(root: HTMLElement, data: unknown[], layout: Record<string, unknown>, config: Record<string, unknown>): Promise<PlotElement>;
   react(root: HTMLElement, data: unknown[], layout: Record<string, unknown>, config: Record<string, unknown>): Promise<unknown>;
 }
 declare const Plotly: PlotlyApi;
@@ -35,24 +40,51 @@ function element<K extends keyof HTMLElementTagNameMap>(
 const layoutOf = (chart: Chart): Record<string, unknown> => ({ ...BASE_LAYOUT, ...chart.layout });
 
 /** Plots waiting to be drawn: plotly sizes a plot to its box once, so draw after the layout is whole. */
-const undrawn: (() => void)[] = [];
+const undrawn = new Map<Element, { chart: Chart; onClick?: (customdata: unknown) => void }>();
+
+function draw(target: HTMLElement, chart: Chart, onClick?: (customdata: unknown) => void): void {
+  void Plotly.newPlot(target, chart.traces, layoutOf(chart), PLOT_CONFIG).then((drawn) => {
+    if (onClick) drawn.on('plotly_click', (event) => onClick(event.points[0]?.customdata));
+  });
+}
 
 /**
  * A titled plot appended to `parent`, drawn by drawPlots() once every figure is in the document
  * (a figure added later to the same grid row would otherwise leave this one too wide). The title
  * is DOM text, so no results-file string reaches plotly's title markup.
  */
-function plot(parent: HTMLElement, chart: Chart): HTMLElement {
+function plot(parent: HTMLElement, chart: Chart, onClick?: (customdata: unknown) => void): HTMLElement {
   const target = element('div', { className: 'plot' });
   target.id = `plot-${chart.id}`;
   const figure = element('figure', {}, [element('figcaption', { text: chart.title }), target]);
   parent.appendChild(figure);
-  undrawn.push(() => void Plotly.newPlot(target, chart.traces, layoutOf(chart), PLOT_CONFIG));
+  undrawn.set(target, { chart, onClick });
   return figure;
 }
 
+/**
+ * Draws the plots in view first, then the others one at a time while the browser is idle: a run's
+ * page has dozens of plots, and drawing them all before showing any would keep the page blank for
+ * seconds. A plot scrolled into view before its turn is drawn at once.
+ */
 function drawPlots(): void {
-  for (const draw of undrawn.splice(0)) draw();
+  const drawNow = (target: Element): void => {
+    const pending = undrawn.get(target);
+    undrawn.delete(target);
+    observer.unobserve(target);
+    if (pending) draw(target as HTMLElement, pending.chart, pending.onClick);
+  };
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) if (entry.isIntersecting) drawNow(entry.target);
+  }, { rootMargin: '200px' });
+  for (const target of undrawn.keys()) observer.observe(target);
+  const drawNext = (): void => {
+    const [next] = undrawn.keys();
+    if (next === undefined) return observer.disconnect();
+    drawNow(next);
+    requestIdleCallback(drawNext, { timeout: 200 });
+  };
+  requestIdleCallback(drawNext, { timeout: 200 });
 }
 
 function retitle(figure: HTMLElement, chart: Chart): void {
@@ -60,7 +92,10 @@ function retitle(figure: HTMLElement, chart: Chart): void {
   const target = figure.querySelector<HTMLElement>('.plot');
   if (!caption || !target) return;
   caption.textContent = chart.title;
-  void Plotly.react(target, chart.traces, layoutOf(chart), PLOT_CONFIG);
+  // Not drawn yet: its first draw shows this slice.
+  const pending = undrawn.get(target);
+  if (pending) undrawn.set(target, { ...pending, chart });
+  else void Plotly.react(target, chart.traces, layoutOf(chart), PLOT_CONFIG);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,11 +205,32 @@ function comparisonSection(view: ComparisonView): void {
   if (view.removed.length > 0) node.appendChild(table({ columns: ['only in the baseline'], rows: view.removed.map((key) => [{ display: key, sort: key }]) }, { filterable: false }));
 }
 
-function pathSection(view: PathView): void {
+/** Boxes of the samples of the points clicked last (newest first), under a path's charts. */
+const SHOWN_DISTRIBUTIONS = 5;
+
+function distributionPanel(parent: HTMLElement, all: Distribution[]): (customdata: unknown) => void {
+  const caption = element('figcaption', { text: 'Sample distribution: click a point on the charts above (the last five clicked are kept)' });
+  const target = element('div', { className: 'distribution' });
+  parent.appendChild(element('figure', {}, [caption, target]));
+  const shown: number[] = [];
+  return (customdata) => {
+    if (typeof customdata !== 'number' || !all[customdata]) return;
+    shown.splice(0, shown.length, customdata, ...shown.filter((index) => index !== customdata).slice(0, SHOWN_DISTRIBUTIONS - 1));
+    const traces = shown.map((index) => ({
+      type: 'box', name: all[index].label, x: all[index].samples, boxpoints: 'all', jitter: 0.5, pointpos: 0, marker: { size: 4 },
+      hoverinfo: 'x', orientation: 'h',
+    }));
+    const layout = { ...BASE_LAYOUT, height: 120 + 60 * shown.length, showlegend: false, margin: { t: 10, r: 10, b: 40, l: 10 },
+      xaxis: { title: { text: 'sample (ms)' } }, yaxis: { automargin: true, autorange: 'reversed' } };
+    void Plotly.react(target, traces, layout, PLOT_CONFIG);
+  };
+}
+
+function pathSection(view: PathView, samples: Distribution[]): void {
   const node = section(
     `path-${view.path}`,
     `${view.path}: latency and throughput vs batch`,
-    'One line per variant × precision (solid fused, dashed unfused, dotted reference); log axes; hover a point for all its fields.',
+    'One line per variant × precision: solid fused, dashed unfused, dotted reference, each peer its own dash; log axes; hover a point for all its fields (graph: whether it replayed a CUDA graph), click it for its samples.',
   );
   const [first] = view.facets;
   const pair = element('div', { className: 'pair' });
@@ -193,8 +249,9 @@ function pathSection(view: PathView): void {
     node.appendChild(element('label', { text: 'slice: ' }, [select]));
   }
   node.appendChild(pair);
-  const latency = plot(pair, first.latency);
-  const throughput = plot(pair, first.throughput);
+  const showSamples = distributionPanel(node, samples);
+  const latency = plot(pair, first.latency, showSamples);
+  const throughput = plot(pair, first.throughput, showSamples);
 }
 
 function chartsSection(id: string, title: string, intro: string, charts: Chart[]): void {
@@ -212,11 +269,11 @@ function render(data: DashboardData): void {
   document.body.appendChild(navigation);
   document.body.appendChild(main);
   if (data.comparison) comparisonSection(data.comparison);
-  for (const view of data.paths) pathSection(view);
+  for (const view of data.paths) pathSection(view, data.distributions);
   chartsSection(
     'speedup',
     'What fusion buys',
-    'Median time of the unfused variant divided by the fused one, for each pair of points with the same configuration; above 1 (blue), fused is faster.',
+    'Median time of the unfused variant (and, where the run measured peers, of the fastest peer) divided by the fused one, for each pair of points with the same configuration; above 1 (blue), fused is faster. One colour scale for every heatmap.',
     data.heatmaps,
   );
   chartsSection(
@@ -233,7 +290,7 @@ function render(data: DashboardData): void {
     ).appendChild(table(data.references, { filterable: false }));
   }
   if (data.gemms) {
-    const node = section('gemms', 'GEMMs', 'Every distinct GEMM the points ran, with the algorithm chosen and its source.');
+    const node = section('gemms', 'GEMMs', 'The distinct GEMMs the points ran, with the algorithm chosen and its source: the chart shows those with the most time, the table all of them (type to filter).');
     plot(node, data.gemms.chart);
     node.appendChild(table(data.gemms.table, { filterable: true }));
   }

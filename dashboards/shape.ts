@@ -3,11 +3,12 @@
 // trace/layout objects. The browser script (page.ts) only turns this into DOM nodes and plots, so
 // everything that decides what the page shows is in this module and the views it assembles
 // (views/: header, path charts, fusion heatmaps, efficiency, GEMMs, breakdowns, compare, published
-// figures, points table), and is unit-tested.
+// figures, points table, sample distributions), and is unit-tested.
 import type { Results } from '../src/results/schema.js';
 import { pointExtras } from './point-extras.js';
 import { breakdownCharts } from './views/breakdowns.js';
 import { measuredPoints } from './views/common.js';
+import { distributions } from './views/distributions.js';
 import { efficiencyCharts } from './views/efficiency.js';
 import { gemmSection } from './views/gemms.js';
 import { headerGroups, readPeaks } from './views/header.js';
@@ -48,5 +49,6 @@ export function buildDashboard(input: DashboardInput): DashboardData {
     breakdowns: breakdownCharts(points),
     points: pointsTable(results, extras),
     failures: failuresTable(results),
+    distributions: distributions(points),
   };
 }

@@ -1,12 +1,15 @@
 // Column definitions shared by the reporters: the CSV columns (names are a contract: the first 22
-// are issue 2's list, in its order) and the display columns of the console and markdown tables.
-import type { Point } from '../src/results/schema.js';
+// are issue 2's list, in its order; new ones are appended) and the display columns of the console
+// and markdown tables. A CSV row carries what identifies its point across runs (the key, the run id,
+// commit and device), so the CSVs of many runs can be stacked into one table.
+import { percentileOfSorted, sortedAscending } from '../src/measure/sample-stats.js';
+import type { Point, Results } from '../src/results/schema.js';
 
 export type CsvValue = string | number | null;
 
 export interface CsvColumn {
   name: string;
-  value: (point: Point) => CsvValue;
+  value: (point: Point, results: Results) => CsvValue;
 }
 
 const summaryValue = (key: keyof NonNullable<Point['summary']>) => (p: Point): CsvValue => p.summary?.[key] ?? null;
@@ -38,7 +41,19 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
   { name: 'ids_equal_fraction', value: (p) => p.ids_equal_fraction ?? null },
   { name: 'repeat', value: (p) => p.repeat ?? null },
   { name: 'error', value: (p) => p.error ?? null },
+  ...(['graph', 'full_length', 'mem_len', 'seed'] as const).map((name) => ({ name, value: configValue(name) })),
+  { name: 'gpu_ms_p50', value: summaryValue('gpu_ms_median') },
+  { name: 'gpu_ms_p99', value: (p) => samplesPercentile(p, 99) },
+  { name: 'key', value: (p) => p.key },
+  { name: 'run_id', value: (_p, results) => results.run.id },
+  { name: 'commit', value: (_p, results) => results.env.git.commit },
+  { name: 'device', value: (_p, results) => results.env.device.name ?? results.run.backend },
 ];
+
+/** A percentile of the point's retained samples (the summary records p10, p50 and p90 only); null without samples. */
+function samplesPercentile(p: Point, percentile: number): number | null {
+  return p.samples_ms.length === 0 ? null : percentileOfSorted(sortedAscending(p.samples_ms), percentile);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Display

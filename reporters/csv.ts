@@ -5,7 +5,7 @@ import { CSV_COLUMNS } from './columns.js';
 
 export const CSV_HEADER: readonly string[] = CSV_COLUMNS.map((column) => column.name);
 
-export function renderCsv(results: Pick<Results, 'points'>): string {
-  const rows = results.points.map((point) => CSV_COLUMNS.map((column) => column.value(point) ?? ''));
+export function renderCsv(results: Results): string {
+  const rows = results.points.map((point) => CSV_COLUMNS.map((column) => column.value(point, results) ?? ''));
   return stringify([[...CSV_HEADER], ...rows]);
 }

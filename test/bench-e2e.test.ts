@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, test } from 'node:test';
+import { suiteUnless } from './support/suite.js';
 import { fileURLToPath } from 'node:url';
 import { CSV_HEADER } from '../reporters/csv.js';
 import { readResults } from '../src/results/reader.js';
@@ -14,7 +15,7 @@ import { addonOrSkip } from './harness-fixtures.js';
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 const { skip } = addonOrSkip();
 
-describe('bench end to end', { skip }, () => {
+suiteUnless('bench end to end', skip, () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ftbench-e2e-'));
   after(() => fs.rmSync(out, { recursive: true, force: true }));
 

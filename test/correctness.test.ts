@@ -2,6 +2,7 @@
 // broken in exactly that way; comparisons with references; the CPU engine's own outputs pass.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { suiteUnless } from './support/suite.js';
 import type { PointConfig } from '../src/engine/config.js';
 import { checkOutputs, relativeL2, type Verdict } from '../src/check/correctness.js';
 import type { NativeOutputs } from '../src/engine/native.js';
@@ -171,7 +172,7 @@ describe('decoding checks', () => {
 
 const { addon, skip } = addonOrSkip();
 
-describe('the CPU engine', { skip }, () => {
+suiteUnless('the CPU engine', skip, () => {
   const run = (config: PointConfig) => {
     const model = new addon!.Model('cpu', config);
     try {

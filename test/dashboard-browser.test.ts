@@ -1,11 +1,14 @@
 // The generated dashboard in a real browser (Debian's chromium, driven by playwright-core), opened
 // over file:// with every network request refused: it must render every chart with no console
-// error, show the run's values, and render hostile strings from a results file as text.
+// error, show the run's values (fused and unfused on one chart, the correctness header, a point's
+// samples on a click), render hostile strings from a results file as text, and keep a committed
+// run's page small and quick to open.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
+import { suiteUnless } from './support/suite.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { dashboardHtml } from '../dashboards/cli.js';
@@ -17,6 +20,10 @@ const SCREENSHOT = fileURLToPath(new URL('../../test-output/dashboard.png', impo
 const HOSTILE = '<img src=x onerror=alert(1)>';
 /** Markup plotly itself would interpret in chart text, were it not escaped. */
 const PLOTLY_MARKUP = '<b>bold</b><a href="javascript:alert(3)">link</a>';
+const COMMITTED_RUN = fileURLToPath(new URL('../../results/h200/a100-20261130b.json', import.meta.url));
+/** Issue 23's limits for a run's page: its size, and the time until the charts in view are drawn. */
+const MAX_BYTES = 5e6;
+const MAX_OPEN_MS = 2000;
 const skip = existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM} (apt-get install chromium)`;
 
 interface Visit {
@@ -62,7 +69,7 @@ async function columnTexts(page: Page, section: string, header: string): Promise
   return page.locator(`#${section} tbody tr td:nth-child(${index + 1})`).allTextContents();
 }
 
-describe('dashboard in chromium', { skip }, () => {
+suiteUnless('dashboard in chromium', skip, () => {
   let context: BrowserContext;
   let profile: string;
   let dir: string;
@@ -110,12 +117,30 @@ describe('dashboard in chromium', { skip }, () => {
     assert.match((await page.locator('#compare .warnings').textContent()) ?? '', /device\.driver: "580\.95" vs "590\.10"/);
     assert.equal(await page.locator('header dd').first().textContent(), 'Test GPU (synthetic)');
     assert.ok((await page.locator('#path-encoder .js-plotly-plot .scatterlayer .trace').count()) >= 4, 'encoder lines drawn');
+    // Fused (a CUDA graph replay) and unfused (eager launches) on the same latency chart.
+    const legend = await page.locator('#plot-encoder-latency-0 .legendtext').allTextContents();
+    for (const line of ['fused fp16', 'unfused fp16', 'fused fp32', 'unfused fp32']) assert.ok(legend.includes(line), legend.join(', '));
+    // The correctness summary in the header: 41 points checked correct (one was dropped), the two failed ones unchecked.
+    const correctness = page.locator('header .card', { has: page.locator('h3', { hasText: /^Correctness$/ }) });
+    assert.deepEqual(await correctness.locator('dd').allTextContents(), [
+      '41', '0', '2', '0.0004 (encoder fused fp32 b1 s32 12L 12×64)', '0.0004 (encoder fused fp16 b1 s32 12L 12×64)',
+    ]);
+    // A click on a point draws the box of its samples.
+    // (Plotly's drag layer takes the pointer events: click where the marker is.)
+    const point = page.locator('#plot-encoder-latency-0 .scatterlayer .trace .point').first();
+    await point.scrollIntoViewIfNeeded();
+    const marker = await point.boundingBox();
+    assert.ok(marker);
+    await page.mouse.move(marker.x + marker.width / 2, marker.y + marker.height / 2);
+    await page.mouse.click(marker.x + marker.width / 2, marker.y + marker.height / 2);
+    await page.locator('#path-encoder .distribution .boxlayer .trace').first().waitFor({ timeout: 10_000 });
 
     // Facet selection redraws both charts.
     await page.locator('#path-encoder select').selectOption({ label: 'seq 128' });
     assert.deepEqual(await page.locator('#path-encoder figcaption').allTextContents(), [
       'encoder latency vs batch · seq 128',
       'encoder throughput vs batch · seq 128',
+      'Sample distribution: click a point on the charts above (the last five clicked are kept)',
     ]);
     // Sorting by the median puts the fastest point first; failed points (no median) last.
     await page.locator('#points th', { hasText: /^median ms$/ }).click();
@@ -155,6 +180,23 @@ describe('dashboard in chromium', { skip }, () => {
     const ticks = await page.locator('#plot-gemms .xtick text').allTextContents();
     assert.ok(ticks.some((tick) => tick.startsWith(`${HOSTILE}${PLOTLY_MARKUP}`)), ticks.join(' | '));
     assert.equal(await page.locator('a[href^="javascript"]').count(), 0);
+    await page.close();
+  });
+
+  it(`a committed H200 run: at most ${MAX_BYTES / 1e6} MB, its first view drawn within ${MAX_OPEN_MS / 1000} s`, async () => {
+    const file = write('committed.html', dashboardHtml({ run: COMMITTED_RUN }));
+    const bytes = statSync(file).size;
+    assert.ok(bytes <= MAX_BYTES, `${bytes} bytes`);
+    const page = await context.newPage();
+    const start = Date.now();
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'commit' });
+    await page.waitForFunction(() => {
+      const plots = [...document.querySelectorAll('.plot')];
+      const inView = plots.filter((plot) => plot.getBoundingClientRect().top < innerHeight);
+      return inView.length > 0 && inView.every((plot) => plot.querySelector('.main-svg'));
+    }, null, { timeout: 30_000, polling: 20 });
+    const openMs = Date.now() - start;
+    assert.ok(openMs <= MAX_OPEN_MS, `first view drawn after ${openMs} ms`);
     await page.close();
   });
 

@@ -1,14 +1,15 @@
 // Synthetic, schema-valid results files for the dashboard tests. Timings follow simple formulas
 // (they are test data, not measurements), so tests can predict every number the page shows.
-import { DEFAULT_CONFIG, configKey, type PointConfig } from '../src/engine/config.js';
+import { DEFAULT_CONFIG, configKey, defaultGraph, type PointConfig } from '../src/engine/config.js';
 import { parseResults, SCHEMA_ID, type Point, type Results } from '../src/results/schema.js';
 import { BERT_BASE as BERT_BASE_DIMS, FT_DECODER } from '../suites/models.js';
 
 export const BERT_BASE = { ...BERT_BASE_DIMS, max_seq: 512 };
 export const FT_DECODING = { ...FT_DECODER, max_seq: 128, seq: 128, mem_len: 128 };
 
+/** A cuda point; launched as the runner launches it by default (fused replays a CUDA graph, unfused does not). */
 export function config(fields: Partial<PointConfig> & Pick<PointConfig, 'path' | 'variant' | 'precision'>): PointConfig {
-  return { ...DEFAULT_CONFIG, backend: 'cuda', ...fields };
+  return { ...DEFAULT_CONFIG, backend: 'cuda', graph: defaultGraph(fields.variant), ...fields };
 }
 
 /** Twelve samples spread ±0.55% around `median` (their median is `median`). */

@@ -138,7 +138,8 @@ describe('CLI', () => {
     assert.equal(main([run, '--out', out]), 0);
     const html = readFileSync(out, 'utf8');
     assert.match(html, /<title>ftbench · a100-20261122-100000 · Test GPU \(synthetic\)<\/title>/);
-    assert.ok(html.includes('window.Plotly = Plotly;'), 'plotly.js is inlined');
+    assert.ok(html.includes('window.Plotly=') || html.includes('window.Plotly = '), 'plotly.js is inlined');
+    assert.ok(html.includes('only the trace types scatter, bar, heatmap, box'), 'the partial plotly bundle');
     assert.equal(main([]), 2);
     assert.equal(main([run, '--bogus']), 2);
     assert.equal(main([path.join(dir, 'missing.json'), '--out', out]), 2);

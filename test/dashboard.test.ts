@@ -117,7 +117,7 @@ describe('optional per-point records', () => {
 describe('header', () => {
   it('lists device fields in order with units, host, run and measured peaks', () => {
     const groups = headerGroups(gpuResults('<img src=x onerror=alert(1)>'));
-    assert.deepEqual(groups.map((group) => group.title), ['Device', 'Host', 'Run', 'Measured peaks']);
+    assert.deepEqual(groups.map((group) => group.title), ['Device', 'Correctness', 'Host', 'Run', 'Measured peaks']);
     assert.deepEqual(groups[0].fields.map((field) => `${field.label}: ${field.value}`), [
       'GPU: <img src=x onerror=alert(1)>',
       'compute capability: 9.0',
@@ -133,11 +133,11 @@ describe('header', () => {
       'device_index: 0',
       'memory_free_mb: 80000',
     ]);
-    const run = Object.fromEntries(groups[2].fields.map((field) => [field.label, field.value]));
+    const run = Object.fromEntries(groups[3].fields.map((field) => [field.label, field.value]));
     assert.equal(run.points, '44 (42 ok, 1 error, 1 oom)');
     assert.equal(run.commit, '0123456789abcdef0123456789abcdef01234567');
     assert.equal(run['wall time'], '450 s');
-    assert.deepEqual(groups[3].fields, [
+    assert.deepEqual(groups[4].fields, [
       { label: 'copy bandwidth', value: '3,000 GB/s' },
       { label: 'GEMM fp32', value: '50 TFLOP/s' },
       { label: 'GEMM fp16', value: '700 TFLOP/s' },
@@ -146,8 +146,8 @@ describe('header', () => {
 
   it('a partial CPU run: no peaks group, unfinished and unknown commit said so', () => {
     const groups = headerGroups(cpuResults());
-    assert.deepEqual(groups.map((group) => group.title), ['Device (CPU backend)', 'Host', 'Run']);
-    const run = Object.fromEntries(groups[2].fields.map((field) => [field.label, field.value]));
+    assert.deepEqual(groups.map((group) => group.title), ['Device (CPU backend)', 'Correctness', 'Host', 'Run']);
+    const run = Object.fromEntries(groups[3].fields.map((field) => [field.label, field.value]));
     assert.equal(run.finished, 'not finished (partial run)');
     assert.equal(run.commit, 'unknown');
     assert.equal(run['wall time'], '–');
@@ -156,7 +156,7 @@ describe('header', () => {
   it('reads peaks only from positive numbers', () => {
     const env = gpuResults().env;
     assert.deepEqual(readPeaks(env), { gbps: 3000, tflops: { fp32: 50, fp16: 700 } });
-    assert.deepEqual(readPeaks({ ...env, device: { peak_gbps: 'n/a', peak_tflops_bf16: '-1', peak_tflops_tf32: '390.5' } }), {
+    assert.deepEqual(readPeaks({ ...env, device: { peak_gbps: 'n/a', peak_tflops_bf16: -1, peak_tflops_tf32: 390.5 } }), {
       gbps: null,
       tflops: { tf32: 390.5 },
     });
@@ -229,9 +229,9 @@ describe('fused / unfused heatmaps', () => {
 
   it('one per path and precision with pairs, batch × seq or batch × strategy', () => {
     assert.deepEqual(heatmaps.map((chart) => chart.title), [
-      'encoder fp32: fused speedup (unfused ms / fused ms)',
-      'encoder fp16: fused speedup (unfused ms / fused ms)',
-      'decoding fp16: fused speedup (unfused ms / fused ms)',
+      'encoder fp32: fused vs unfused (unfused ms / fused ms)',
+      'encoder fp16: fused vs unfused (unfused ms / fused ms)',
+      'decoding fp16: fused vs unfused (unfused ms / fused ms)',
     ]);
     const [encoder] = heatmaps[1].traces;
     assert.deepEqual(encoder.x, ['seq 32', 'seq 128']);
@@ -299,7 +299,8 @@ describe('GEMMs and breakdowns', () => {
     const algo = (tile: number) => `algo 66 tile ${tile} stages 4 splitk 1 reduction 0 swizzle 0 custom 0 inner 0 cluster 0 workspace 0`;
     assert.deepEqual(column(table, 'algorithm'), [algo(20), algo(18), algo(18)]);
     assert.deepEqual(chart.traces.map((trace) => trace.name), ['heuristic', 'tuned']);
-    assert.deepEqual(chart.traces[0].x, ['ffn1 4096×3072×768 f16 (fp16)', 'ffn2 4096×768×3072 f16 (fp16)', 'qkv 4096×2304×768 f16 (fp16)']);
+    // The chart: by time summed over the points (0.052 ms heuristic ffn1, 0.04 ms tuned qkv; ffn2 has no time).
+    assert.deepEqual(chart.traces[0].x, ['ffn1 4096×3072×768 f16 (fp16)', 'qkv 4096×2304×768 f16 (fp16)', 'ffn2 4096×768×3072 f16 (fp16)']);
     assert.equal(chart.traces[1].y[0], null);
     assert.equal(gemmSection(measuredPoints(cpuResults(), []), { gbps: null, tflops: {} }), null);
   });

@@ -4,7 +4,8 @@
 // (chi-square), notes, graph replay, the stages of kernel traces and memory hygiene. Runs where the addon has the cuda backend, and
 // is skipped with the reason everywhere else.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
+import { suiteUnless } from './support/suite.js';
 import type { NativeConfig, NativeOutputs } from '../src/engine/native.js';
 import { relativeL2 } from '../src/check/correctness.js';
 import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
@@ -86,7 +87,7 @@ function mostFrequent(ids: Int32Array): number {
   return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0];
 }
 
-describe('CUDA decoder', { skip }, () => {
+suiteUnless('CUDA decoder', skip, () => {
   for (const shape of DECODER_SHAPES) {
     test(`features match the CPU reference: ${shape.name}`, (t) => {
       const config = { path: 'decoder', layers: 2, seed: 20261122, ...shape.config };
@@ -123,7 +124,7 @@ describe('CUDA decoder', { skip }, () => {
   });
 });
 
-describe('CUDA decoding', { skip }, () => {
+suiteUnless('CUDA decoding', skip, () => {
   const sampleRow = addon?.sampleRow;
 
   const searches: readonly { name: string; config: Partial<NativeConfig> }[] = [

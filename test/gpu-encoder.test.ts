@@ -2,7 +2,8 @@
 // weights and odd sequence lengths; its notes, errors and memory hygiene. Runs where the addon has
 // the cuda backend, and is skipped with the reason everywhere else.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
+import { suiteUnless } from './support/suite.js';
 import { nativeErrorCode, type NativeConfig, type NativeGemmChoice } from '../src/engine/native.js';
 import { relativeL2 } from '../src/check/correctness.js';
 import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
@@ -54,7 +55,7 @@ const { addon, skip } = cudaAvailability();
 
 const runModel = (backend: string, config: Partial<NativeConfig>) => runModelOn(addon!, backend, config);
 
-describe('CUDA encoder', { skip }, () => {
+suiteUnless('CUDA encoder', skip, () => {
   const worst: Record<Precision, number> = { fp32: 0, tf32: 0, fp16: 0, bf16: 0 };
 
   for (const shape of SHAPES) {

@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, test } from 'node:test';
+import { suiteUnless } from './support/suite.js';
 import { pathToFileURL } from 'node:url';
 import { relativeL2 } from '../src/check/correctness.js';
 import { DEFAULT_CONFIG, type PointConfig } from '../src/engine/config.js';
@@ -42,7 +43,7 @@ function planInAnotherProcess(cacheFile: string, config: PointConfig): NativeGem
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as NativeGemmChoice[];
 }
 
-describe('CUDA GEMM tuning', { skip }, () => {
+suiteUnless('CUDA GEMM tuning', skip, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftbench-gpu-gemm-'));
   let entries: GemmEntry[] = [];
   let file = '';

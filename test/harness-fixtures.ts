@@ -40,7 +40,7 @@ export function failedPoint(config: PointConfig, message: string, status: 'error
 
 export const ENVIRONMENT: Environment = {
   host: { cpu: 'Test CPU', cores: 2, physical_cores: 2, memory_gb: 8, os: 'Test OS 1', node: 'v20.0.0' },
-  device: { backend: 'cpu', name: 'CPU reference (fp32 storage, fp64 accumulation)', threads: '2' },
+  device: { backend: 'cpu', name: 'CPU reference (fp32 storage, fp64 accumulation)', threads: 2 },
   git: { commit: '0123456789abcdef0123456789abcdef01234567', dirty: false },
 };
 

@@ -32,6 +32,7 @@ describe('csv', () => {
       'correct', 'max_rel_err', 'top_k', 'top_p', 'temperature', 'backend',
       'gpu_ms_mean', 'gpu_ms_min', 'gpu_ms_max', 'gpu_ms_stdev', 'stop_reason', 'gbps', 'mode', 'units_per_sample', 'discarded',
       'sm_clock_mhz', 'pct_peak_tflops', 'pct_peak_gbps', 'ids_equal_fraction', 'repeat', 'error',
+      'graph', 'full_length', 'mem_len', 'seed', 'gpu_ms_p50', 'gpu_ms_p99', 'key', 'run_id', 'commit', 'device',
     ]);
   });
 
@@ -39,13 +40,18 @@ describe('csv', () => {
     const lines = renderCsv(results()).trimEnd().split('\n');
     assert.equal(lines[0], CSV_HEADER.join(','));
     const s = encoder.summary!;
+    // Every row ends with what lets runs be stacked: the point's key, the run, its commit and device.
+    const run = (point: typeof encoder) => [point.key, 'smoke-20261122-100000', ENVIRONMENT.git.commit, `"${ENVIRONMENT.device.name}"`].join(',');
     assert.equal(lines[1], ['encoder', 'reference', 'fp32', 4, 1, 32, 1, 2, 8, 64, 64, 'ok', 0.5, s.gpu_ms_p10, s.gpu_ms_p90, s.noise_pct, 3,
       s.host_ms_median, s.tokens_per_s, s.tflops, 'true', '', 0, 0, 1, 'cpu', s.gpu_ms_mean, s.gpu_ms_min, s.gpu_ms_max, s.gpu_ms_stdev,
-      'noise', s.gbps, 'cold', 1, 0, '', '', '', '', '', ''].join(','));
-    assert.match(lines[2], /^decoding,reference,fp32,1,1,8,.*,4,0,0\.7,cpu,[\d.e-]+,[\d.]+,[\d.]+,[\d.e-]+,noise,[\d.e-]+,cold,1,0,,,,,,$/);
+      'noise', s.gbps, 'cold', 1, 0, '', '', '', '', '', '',
+      // graph, full_length, mem_len, seed; p50 (the median); p99 of 0.25, 0.5, 0.75 (rank 1.98: 0.5 + 0.98 * 0.25)
+      'true', 'false', 0, 1, 0.5, 0.745, run(encoder)].join(','));
+    assert.match(lines[2], /^decoding,reference,fp32,1,1,8,.*,4,0,0\.7,cpu,[\d.e-]+,[\d.]+,[\d.]+,[\d.e-]+,noise,[\d.e-]+,cold,1,0,,,,,,,true,false,0,1,2,2,/);
+    assert.ok(lines[2].endsWith(run(sampling)));
     assert.equal(lines[3],
-      'encoder,reference,fp16,1,1,16,1,2,8,64,64,error,,,,,,,,,,,0,0,1,cpu,,,,,,,,,,,,,,,"precision must be fp32, got ""fp16"" | really"');
-    assert.match(lines[4], /,false,,0,0,1,cpu,[\d.e,-]+,noise,[\d.e-]+,cold,1,0,,,,,,$/);
+      `encoder,reference,fp16,1,1,16,1,2,8,64,64,error,,,,,,,,,,,0,0,1,cpu,,,,,,,,,,,,,,,"precision must be fp32, got ""fp16"" | really",true,false,0,1,,,${run(failed)}`);
+    assert.match(lines[4], /,false,,0,0,1,cpu,[\d.e,-]+,noise,[\d.e-]+,cold,1,0,,,,,,,true,false,0,1,1,1,/);
   });
 });
 

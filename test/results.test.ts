@@ -144,6 +144,19 @@ describe('results files', () => {
     assert.throws(() => renderResultsJson({ ...results, points: [{ ...POINTS[0], status: 'fine' as never }] }));
   });
 
+  test("the device's quantities are written as numbers; an older run's decimal strings are read as numbers", () => {
+    const device = { ...ENVIRONMENT.device, sm_count: '132', sm_clock_mhz: 'unavailable', peak_tflops_fp16: '758.97', compute_capability: '9.0' };
+    const writer = new ResultsWriter(dir, { run: runInfo('device-numbers'), env: { ...ENVIRONMENT, device }, dropped: [] });
+    writer.finish(new Date('2026-11-22T10:00:42.500Z'));
+    const expected = { ...device, sm_count: 132, peak_tflops_fp16: 758.97 };
+    // Text stays text: a version ("9.0") and a quantity the backend could not read ("unavailable").
+    assert.deepEqual(JSON.parse(fs.readFileSync(writer.jsonPath, 'utf8')).env.device, expected);
+    assert.deepEqual(JSON.parse(fs.readFileSync(writer.jsonlPath, 'utf8').split('\n')[0]).env.device, expected);
+    const older = JSON.parse(renderResultsJson({ schema: SCHEMA_ID, run: runInfo('older'), env: ENVIRONMENT, points: [], dropped: [] }));
+    older.env.device = device;
+    assert.deepEqual(parseResults(older, 'older').env.device, expected);
+  });
+
   test('a directory: its finished runs by file name, other JSON files skipped', () => {
     const runs = fs.mkdtempSync(path.join(dir, 'dir-'));
     const first = new ResultsWriter(runs, { run: runInfo('b-run'), env: ENVIRONMENT, dropped: [] });

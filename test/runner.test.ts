@@ -2,6 +2,7 @@
 // the real CPU engine.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { suiteUnless } from './support/suite.js';
 import type { Measurement } from '../src/sweep/axes.js';
 import type { PointConfig } from '../src/engine/config.js';
 import { flopCount } from '../src/measure/flops.js';
@@ -312,7 +313,7 @@ describe('references of a point', () => {
 
 const { addon, skip } = addonOrSkip();
 
-describe('runner on the CPU engine', { skip }, () => {
+suiteUnless('runner on the CPU engine', skip, () => {
   const fast: Measurement = { min_samples: 3, min_time_ms: 1, max_noise_pct: 1, timeout_ms: 10_000, warmup_ms: 1 };
 
   test('a decoding point: ok, correct, backend samples, tokens per step', async () => {

@@ -7,7 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, test } from 'node:test';
+import { suiteUnless } from './support/suite.js';
 import { fileURLToPath } from 'node:url';
 import { readResults } from '../src/results/reader.js';
 import type { Point } from '../src/results/schema.js';
@@ -49,7 +50,7 @@ const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => 
   else child.on('exit', (code) => resolve(code));
 });
 
-describe('robust sweeps', { skip }, () => {
+suiteUnless('robust sweeps', skip, () => {
   after(() => fs.rmSync(out, { recursive: true, force: true }));
 
   for (const [kind, message] of [

@@ -5,7 +5,7 @@
 // Strings that reach plotly (names, hover text, category labels) go through plotlyText(): plotly
 // renders a subset of HTML in them, so results-file strings are entity-escaped there. Strings that
 // reach the DOM are inserted by page.ts with textContent and need no escaping here.
-import type { PointConfig, PrecisionName } from '../../src/engine/config.js';
+import type { PeerVariantName, PointConfig, PrecisionName, VariantName } from '../../src/engine/config.js';
 import type { Results, Summary } from '../../src/results/schema.js';
 import { NO_EXTRAS, type PointExtras } from '../point-extras.js';
 import { pointLabel } from './labels.js';
@@ -34,6 +34,24 @@ export const numberCell = (value: number | null | undefined, suffix = ''): Cell 
 });
 export const textCell = (value: string): Cell => ({ display: value, sort: value });
 
+/** How a variant's line and markers look on every chart: FT's variants, then each peer its own dash. */
+export interface VariantStyle {
+  dash: string;
+  symbol: string;
+  /** The efficiency scatter's marker: filled, open or dotted. */
+  fill: string;
+}
+
+export const VARIANT_STYLES: Record<VariantName | PeerVariantName, VariantStyle> = {
+  fused: { dash: 'solid', symbol: 'circle', fill: '' },
+  unfused: { dash: 'dash', symbol: 'square', fill: '-open' },
+  reference: { dash: 'dot', symbol: 'diamond', fill: '-dot' },
+  'torch-eager': { dash: 'dashdot', symbol: 'x', fill: '-open' },
+  'torch-graph': { dash: 'longdash', symbol: 'cross', fill: '-open' },
+  'torch-compile': { dash: 'longdashdot', symbol: 'star-triangle-up', fill: '-open' },
+  'hf-generate': { dash: '2px,6px', symbol: 'hexagram', fill: '-open' },
+};
+
 export const PRECISION_COLORS: Record<PrecisionName, string> = {
   fp32: '#1f77b4',
   tf32: '#17becf',
@@ -46,13 +64,18 @@ export interface MeasuredPoint {
   config: PointConfig;
   summary: Summary;
   extras: PointExtras;
+  /** Its place in DashboardData.distributions (its samples), which a chart's trace carries as customdata. */
+  index: number;
+  samples: number[];
 }
 
 export function measuredPoints(results: Results, extras: PointExtras[]): MeasuredPoint[] {
   const measured: MeasuredPoint[] = [];
   results.points.forEach((point, index) => {
     if (point.status === 'ok' && point.summary !== null) {
-      measured.push({ config: point.config, summary: point.summary, extras: extras[index] ?? NO_EXTRAS });
+      measured.push({
+        config: point.config, summary: point.summary, extras: extras[index] ?? NO_EXTRAS, index: measured.length, samples: point.samples_ms,
+      });
     }
   });
   return measured;
@@ -86,7 +109,7 @@ function chunk<T>(items: T[], size: number): T[][] {
 }
 
 /** A point's hover text: its label, every summary figure it recorded, then every config field. */
-export function hoverText(point: MeasuredPoint): string {
+export function hoverText(point: Pick<MeasuredPoint, 'config' | 'summary' | 'extras'>): string {
   const { config, summary, extras } = point;
   const configLines = chunk(Object.entries(config).map(([key, value]) => `${key}=${String(value)}`), 5).map((line) =>
     line.join(' '),

@@ -1,13 +1,12 @@
 // Efficiency: achieved TFLOP/s and GB/s per point, against the peaks measured on the device when the
 // run recorded them (dash-dotted lines).
-import { PRECISIONS, type PathName, type PointConfig, type PrecisionName } from '../../src/engine/config.js';
-import { batchAxis, distinctSorted, formatNumber, groupBy, hoverText, PRECISION_COLORS, seriesKey, type MeasuredPoint } from './common.js';
+import { PRECISIONS, type PathName, type PrecisionName } from '../../src/engine/config.js';
+import { batchAxis, distinctSorted, formatNumber, groupBy, hoverText, PRECISION_COLORS, seriesKey, VARIANT_STYLES, type MeasuredPoint } from './common.js';
 import type { Peaks } from './header.js';
 import type { Chart, Trace } from './types.js';
 
-/** Efficiency scatter markers: shape by path, filled for fused, open for unfused, dotted for reference. */
+/** Efficiency scatter markers: shape by path, filled for fused, open for unfused and peers, dotted for reference. */
 const PATH_SYMBOL: Record<PathName, string> = { encoder: 'circle', decoder: 'diamond', decoding: 'triangle-up' };
-const VARIANT_FILL: Partial<Record<PointConfig['variant'], string>> = { fused: '', unfused: '-open', reference: '-dot' };
 
 function peakLine(name: string, value: number, batches: number[], color: string): Trace {
   return {
@@ -61,7 +60,7 @@ function efficiencyChart(points: MeasuredPoint[], peaks: Peaks, metric: 'tflops'
           return `${formatNumber(value)} ${unit}${share}<br>${hoverText(point)}`;
         }),
         hoverinfo: 'text',
-        marker: { color: PRECISION_COLORS[precision], symbol: `${PATH_SYMBOL[path]}${VARIANT_FILL[variant]}`, size: 9, opacity: 0.85 },
+        marker: { color: PRECISION_COLORS[precision], symbol: `${PATH_SYMBOL[path]}${VARIANT_STYLES[variant].fill}`, size: 9, opacity: 0.85 },
       };
     });
   traces.push(...peakLines(measured, peaks, metric));

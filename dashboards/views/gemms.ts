@@ -1,5 +1,7 @@
 // The GEMMs the points ran: one row per distinct GEMM and precision with the algorithm chosen, its
-// source and its share of the measured peak, and a chart of heuristic against tuned TFLOP/s.
+// source and its share of the measured peak (the table: all of them, filterable), and a chart of
+// heuristic against tuned TFLOP/s of the GEMMs that take the most time (a run has hundreds of shapes:
+// their labels would overlap).
 import type { PrecisionName } from '../../src/engine/config.js';
 import type { GemmRecord } from '../point-extras.js';
 import { formatOptional, numberCell, plotlyText, textCell, type MeasuredPoint } from './common.js';
@@ -68,7 +70,13 @@ function gemmTable(rows: GemmUse[], peaks: Peaks): Table {
   };
 }
 
-function gemmChart(rows: GemmUse[]): Chart {
+/** The GEMMs the chart shows: those with the most time, summed over the points that ran them (one call each). */
+export const CHARTED_GEMMS = 30;
+
+const timeOfUse = (use: GemmUse): number => (chosenMs(use.gemm) ?? 0) * use.points;
+
+function gemmChart(uses: GemmUse[]): Chart {
+  const rows = [...uses].sort((a, b) => timeOfUse(b) - timeOfUse(a)).slice(0, CHARTED_GEMMS);
   const labels = uniqueLabels(rows.map(({ gemm, precision }) => `${gemmShape(gemm)} (${precision})`)).map(plotlyText);
   const bars = (name: string, timeOf: (gemm: GemmRecord) => number | null, color: string): Trace => ({
     type: 'bar',
@@ -81,7 +89,7 @@ function gemmChart(rows: GemmUse[]): Chart {
   });
   return {
     id: 'gemms',
-    title: 'GEMM TFLOP/s: heuristic vs tuned algorithm',
+    title: `GEMM TFLOP/s: heuristic vs tuned algorithm${uses.length > rows.length ? `, the ${rows.length} with the most time of ${uses.length} (all in the table)` : ''}`,
     traces: [bars('heuristic', (gemm) => gemm.heuristic_ms, '#9ab'), bars('tuned', (gemm) => gemm.tuned_ms, '#1f77b4')],
     layout: { barmode: 'group', xaxis: { type: 'category', automargin: true }, yaxis: { title: { text: 'TFLOP/s' } } },
   };

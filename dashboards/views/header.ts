@@ -1,9 +1,11 @@
-// The page header: the device, host and run fields of a results file, and the peaks measured on the
-// device (copy bandwidth, large-GEMM TFLOP/s), which the efficiency and GEMM views compare against.
+// The page header: the device, host and run fields of a results file, the correctness of its points
+// (counts and the worst error per precision), and the peaks measured on the device (copy bandwidth,
+// large-GEMM TFLOP/s), which the efficiency and GEMM views compare against.
 import { PRECISIONS, type PrecisionName } from '../../src/engine/config.js';
 import { deviceCeilings } from '../../src/results/device-ceilings.js';
 import type { Environment, Point, Results } from '../../src/results/schema.js';
 import { formatNumber } from './common.js';
+import { pointLabel } from './labels.js';
 import type { Field, FieldGroup } from './types.js';
 
 export interface Peaks {
@@ -13,7 +15,7 @@ export interface Peaks {
   tflops: Partial<Record<PrecisionName, number>>;
 }
 
-/** Peaks from the environment's device map: `peak_gbps` and `peak_tflops_<precision>` (decimal strings). */
+/** Peaks from the environment's device map: `peak_gbps` and `peak_tflops_<precision>`. */
 export function readPeaks(env: Environment): Peaks {
   const ceilings = deviceCeilings(env);
   return { gbps: ceilings.peak_gbps ?? null, tflops: ceilings.peak_tflops ?? {} };
@@ -35,7 +37,7 @@ const DEVICE_FIELDS: { key: string; label: string; unit: string }[] = [
 ];
 
 /** The value with its unit when it is a number ("1980 MHz"), as recorded otherwise ("unavailable"). */
-const withUnit = (value: string, unit: string): string => (/^\d+(\.\d+)?$/.test(value) ? `${value}${unit}` : value);
+const withUnit = (value: string | number, unit: string): string => (typeof value === 'number' ? `${value}${unit}` : value);
 
 const isPeakKey = (key: string): boolean => key === 'peak_gbps' || key.startsWith('peak_tflops_');
 
@@ -45,15 +47,36 @@ function countByStatus(points: Point[]): string {
   return `${points.length} (${counts.ok} ok, ${counts.error} error, ${counts.oom} oom)`;
 }
 
+/**
+ * The correctness summary: how many points were checked correct or incorrect and how many were not
+ * checked (every point that ran: failed ones have no outputs to check), then the worst relative error
+ * of each precision with the point that had it.
+ */
+function correctnessFields(points: Point[]): Field[] {
+  const count = (correct: boolean | null): number => points.filter((point) => point.correct === correct).length;
+  const fields: Field[] = [
+    { label: 'correct', value: String(count(true)) },
+    { label: 'incorrect', value: String(count(false)) },
+    { label: 'unchecked', value: String(count(null)) },
+  ];
+  for (const precision of PRECISIONS) {
+    const worst = points
+      .filter((point) => point.config.precision === precision && point.max_rel_err !== null)
+      .reduce<Point | null>((most, point) => (most === null || point.max_rel_err! > most.max_rel_err! ? point : most), null);
+    if (worst) fields.push({ label: `worst error ${precision}`, value: `${formatNumber(worst.max_rel_err!)} (${pointLabel(worst.config)})` });
+  }
+  return fields;
+}
+
 /** The device fields in display order, then any others the backend recorded (peaks have their own group). */
 function deviceFields(device: Environment['device']): Field[] {
-  const fields: Field[] = DEVICE_FIELDS.filter(({ key }) => device[key] !== undefined).map(({ key, label, unit }) => ({
-    label,
-    value: withUnit(device[key], unit),
-  }));
+  const fields: Field[] = DEVICE_FIELDS.flatMap(({ key, label, unit }) => {
+    const value = device[key];
+    return value === undefined ? [] : [{ label, value: withUnit(value, unit) }];
+  });
   const known = new Set(DEVICE_FIELDS.map(({ key }) => key));
   for (const [key, value] of Object.entries(device)) {
-    if (!known.has(key) && !isPeakKey(key)) fields.push({ label: key, value });
+    if (!known.has(key) && !isPeakKey(key) && value !== undefined) fields.push({ label: key, value: String(value) });
   }
   return fields;
 }
@@ -100,6 +123,7 @@ export function headerGroups(results: Results): FieldGroup[] {
       ],
     },
   ];
+  groups.splice(1, 0, { title: 'Correctness', fields: correctnessFields(results.points) });
   if (peaks.length > 0) groups.push({ title: 'Measured peaks', fields: peaks });
   return groups;
 }

@@ -1,6 +1,8 @@
 // What fusion buys: for each path, precision and slice, a heatmap of unfused median time over fused
-// median time, batch against sequence length (encoder) or decode strategy (decoder, decoding).
-import { pairKey, PATHS, PRECISIONS, type PathName, type PointConfig } from '../../src/engine/config.js';
+// median time, batch against sequence length (encoder) or decode strategy (decoder, decoding); where
+// the run measured peers, one more of the best peer's time over fused. Every heatmap of a page shares
+// one colour scale, so the same colour is the same speedup on all of them.
+import { isPeerVariant, pairKey, PATHS, PRECISIONS, type PathName, type PointConfig } from '../../src/engine/config.js';
 import { distinctSorted, formatNumber, groupBy, plotlyText, type MeasuredPoint } from './common.js';
 import { describeBy, strategyOrder, varyingDimensions } from './facets.js';
 import { decodeStrategy } from './labels.js';
@@ -11,28 +13,44 @@ const heatmapColumn = (config: PointConfig): string =>
   config.path === 'encoder' ? `seq ${config.seq}` : decodeStrategy(config);
 
 /** Speedups labelled on the heatmaps' colour bar. */
-const SPEEDUP_TICKS = [0.25, 0.5, 1, 2, 4, 8];
+const SPEEDUP_TICKS = [1 / 64, 1 / 32, 1 / 16, 1 / 8, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64];
 
-/** A fused point and the unfused point of the same configuration. */
+/** A fused point and the point it is compared with: the unfused one, or the fastest peer, of the same configuration. */
 interface FusionPair {
   fused: MeasuredPoint;
-  unfused: MeasuredPoint;
+  other: MeasuredPoint;
 }
 
-function fusionPairs(points: MeasuredPoint[]): FusionPair[] {
-  const unfusedByPair = new Map(
-    points.filter((point) => point.config.variant === 'unfused').map((point) => [pairKey(point.config), point]),
-  );
+/** What the fused points are compared with in one family of heatmaps. */
+interface Baseline {
+  /** "unfused", "best peer" */
+  name: string;
+  matches: (point: MeasuredPoint) => boolean;
+}
+
+const BASELINES: Baseline[] = [
+  { name: 'unfused', matches: (point) => point.config.variant === 'unfused' },
+  { name: 'best peer', matches: (point) => isPeerVariant(point.config.variant) },
+];
+
+/** Each fused point with the fastest point `baseline` matches of the same configuration. */
+function fusionPairs(points: MeasuredPoint[], baseline: Baseline): FusionPair[] {
+  const fastest = new Map<string, MeasuredPoint>();
+  for (const point of points.filter(baseline.matches)) {
+    const key = pairKey(point.config);
+    const best = fastest.get(key);
+    if (!best || point.summary.gpu_ms_median < best.summary.gpu_ms_median) fastest.set(key, point);
+  }
   return points
     .filter((point) => point.config.variant === 'fused')
     .flatMap((fused) => {
-      const unfused = unfusedByPair.get(pairKey(fused.config));
-      return unfused ? [{ fused, unfused }] : [];
+      const other = fastest.get(pairKey(fused.config));
+      return other ? [{ fused, other }] : [];
     });
 }
 
 /** One heatmap: the pairs of one path, precision and slice, batch down and column across. */
-function heatmapChart(id: string, title: string, path: PathName, members: FusionPair[]): Chart {
+function heatmapChart(id: string, title: string, path: PathName, members: FusionPair[], baseline: string): Chart {
   const columns = [...new Map(members.map((pair) => [heatmapColumn(pair.fused.config), pair.fused.config])).entries()]
     .sort(([, a], [, b]) => (path === 'encoder' ? a.seq - b.seq : strategyOrder(a) - strategyOrder(b)))
     .map(([column]) => column);
@@ -43,16 +61,16 @@ function heatmapChart(id: string, title: string, path: PathName, members: Fusion
     ),
   );
   const speedups = cells.map((row) =>
-    row.map((pair) => (pair ? pair.unfused.summary.gpu_ms_median / pair.fused.summary.gpu_ms_median : null)),
+    row.map((pair) => (pair ? pair.other.summary.gpu_ms_median / pair.fused.summary.gpu_ms_median : null)),
   );
   const text = speedups.map((row) => row.map((value) => (value === null ? '' : `${formatNumber(value)}×`)));
   const hovertext = cells.map((row, rowIndex) =>
     row.map((pair, columnIndex) => {
       const where = `batch ${batches[rowIndex]} · ${plotlyText(columns[columnIndex])}`;
-      if (!pair) return `${where}: no fused/unfused pair`;
+      if (!pair) return `${where}: no fused/${baseline} pair`;
       return (
         `${where}<br>fused ${formatNumber(pair.fused.summary.gpu_ms_median)} ms` +
-        ` · unfused ${formatNumber(pair.unfused.summary.gpu_ms_median)} ms<br>speedup ${text[rowIndex][columnIndex]}`
+        ` · ${plotlyText(pair.other.config.variant)} ${formatNumber(pair.other.summary.gpu_ms_median)} ms<br>speedup ${text[rowIndex][columnIndex]}`
       );
     }),
   );
@@ -72,8 +90,6 @@ function heatmapChart(id: string, title: string, path: PathName, members: Fusion
         hoverinfo: 'text',
         // Red where fused is slower, white at parity, blue where fused is faster.
         colorscale: [[0, '#b2182b'], [0.5, '#f7f7f7'], [1, '#2166ac']],
-        zmid: 0,
-        colorbar: { title: { text: 'speedup' }, tickvals: SPEEDUP_TICKS.map(Math.log2), ticktext: SPEEDUP_TICKS.map((x) => `${x}×`) },
       },
     ],
     layout: {
@@ -83,25 +99,43 @@ function heatmapChart(id: string, title: string, path: PathName, members: Fusion
   };
 }
 
-/** One heatmap per path, precision and slice of the other fields that vary among its pairs. */
+/**
+ * Sets every heatmap's colour range to the same ±log2 of the largest speedup or slowdown on the
+ * page (at least 2×), centred on parity, with one set of ticks.
+ */
+function shareColourScale(charts: Chart[]): void {
+  const extremes = charts.flatMap((chart) => chart.traces.flatMap((trace) => (trace.z ?? []).flat()))
+    .filter((value): value is number => value !== null)
+    .map(Math.abs);
+  const limit = Math.max(1, Math.ceil(Math.max(0, ...extremes)));
+  const ticks = SPEEDUP_TICKS.filter((tick) => Math.abs(Math.log2(tick)) <= limit);
+  for (const trace of charts.flatMap((chart) => chart.traces)) {
+    Object.assign(trace, {
+      zmin: -limit, zmax: limit,
+      colorbar: { title: { text: 'speedup' }, tickvals: ticks.map(Math.log2), ticktext: ticks.map((tick) => `${formatNumber(tick)}×`) },
+    });
+  }
+}
+
+/** Per path and precision: a heatmap per slice of the other fields that vary, fused vs unfused, then fused vs the best peer. */
 export function speedupHeatmaps(points: MeasuredPoint[]): Chart[] {
-  const pairs = fusionPairs(points);
   const charts: Chart[] = [];
   for (const path of PATHS) {
-    const onPath = pairs.filter((pair) => pair.fused.config.path === path);
-    if (onPath.length === 0) continue;
-    const exclude = path === 'encoder' ? ['seq', 'strategy'] : ['strategy'];
-    const dimensions = varyingDimensions(
-      onPath.map((pair) => pair.fused),
-      exclude,
-    );
+    const families = BASELINES.map((baseline) => {
+      const pairs = fusionPairs(points, baseline).filter((pair) => pair.fused.config.path === path);
+      const exclude = path === 'encoder' ? ['seq', 'strategy'] : ['strategy'];
+      return { baseline, pairs, dimensions: varyingDimensions(pairs.map((pair) => pair.fused), exclude) };
+    });
     for (const precision of PRECISIONS) {
-      const ofPrecision = onPath.filter((pair) => pair.fused.config.precision === precision);
-      for (const [groupLabel, members] of groupBy(ofPrecision, (pair) => describeBy(dimensions, pair.fused.config))) {
-        const title = `${path} ${precision}${groupLabel ? ` · ${groupLabel}` : ''}: fused speedup (unfused ms / fused ms)`;
-        charts.push(heatmapChart(`heatmap-${charts.length}`, title, path, members));
+      for (const { baseline, pairs, dimensions } of families) {
+        const ofPrecision = pairs.filter((pair) => pair.fused.config.precision === precision);
+        for (const [groupLabel, members] of groupBy(ofPrecision, (pair) => describeBy(dimensions, pair.fused.config))) {
+          const title = `${path} ${precision}${groupLabel ? ` · ${groupLabel}` : ''}: fused vs ${baseline.name} (${baseline.name} ms / fused ms)`;
+          charts.push(heatmapChart(`heatmap-${charts.length}`, title, path, members, baseline.name));
+        }
       }
     }
   }
+  shareColourScale(charts);
   return charts;
 }

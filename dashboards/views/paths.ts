@@ -1,17 +1,22 @@
-// Per-path latency and throughput against batch: one line per variant × precision, one facet per
-// combination of the other fields that vary, with the published FT figures of the same
-// configuration as stars.
+// Per-path latency and throughput against batch: one line per variant × precision (fused, unfused
+// and any peers on the same chart, each variant its own line style), one facet per combination of the
+// other fields that vary, with the published FT figures of the same configuration as stars. Whether
+// a point replayed a CUDA graph is in its hover text; it splits a line only where one variant ran both.
 import { PATHS, type PointConfig } from '../../src/engine/config.js';
-import { batchAxis, groupBy, hoverText, PRECISION_COLORS, seriesKey, type MeasuredPoint } from './common.js';
+import { batchAxis, groupBy, hoverText, PRECISION_COLORS, seriesKey, VARIANT_STYLES, type MeasuredPoint } from './common.js';
 import { compareFacetConfigs, describeBy, varyingDimensions } from './facets.js';
 import { figureMatches, PUBLISHED_FIGURES, referenceTrace, type PublishedFigure } from './published.js';
 import type { Chart, Facet, PathView, Trace } from './types.js';
 
-const VARIANT_DASH: Partial<Record<PointConfig['variant'], string>> = { fused: 'solid', unfused: 'dash', reference: 'dot' };
-const VARIANT_SYMBOL: Partial<Record<PointConfig['variant'], string>> = { fused: 'circle', unfused: 'square', reference: 'diamond' };
+/** A line's name: variant and precision, and how it launched when its variant ran both ways here. */
+function lineNames(points: MeasuredPoint[]): (config: PointConfig) => string {
+  const launches = groupBy(points, (point) => point.config.variant);
+  const both = new Set([...launches].filter(([, members]) => new Set(members.map((point) => point.config.graph)).size > 1).map(([variant]) => variant));
+  return (config) => `${seriesKey(config)}${both.has(config.variant) ? (config.graph ? ' graph' : ' eager') : ''}`;
+}
 
 function lineTraces(points: MeasuredPoint[], metric: 'gpu_ms_median' | 'tokens_per_s'): Trace[] {
-  const series = groupBy(points, (point) => seriesKey(point.config));
+  const series = groupBy(points, (point) => lineNames(points)(point.config));
   return [...series.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, members]) => {
@@ -25,8 +30,9 @@ function lineTraces(points: MeasuredPoint[], metric: 'gpu_ms_median' | 'tokens_p
         y: sorted.map((point) => point.summary[metric]),
         hovertext: sorted.map(hoverText),
         hoverinfo: 'text',
-        line: { color: PRECISION_COLORS[precision], dash: VARIANT_DASH[variant] },
-        marker: { symbol: VARIANT_SYMBOL[variant], size: 7 },
+        customdata: sorted.map((point) => point.index),
+        line: { color: PRECISION_COLORS[precision], dash: VARIANT_STYLES[variant].dash },
+        marker: { symbol: VARIANT_STYLES[variant].symbol, size: 7 },
       };
       if (metric === 'gpu_ms_median') {
         trace.error_y = {
@@ -66,7 +72,8 @@ export function pathViews(points: MeasuredPoint[]): PathView[] {
   for (const path of PATHS) {
     const onPath = points.filter((point) => point.config.path === path);
     if (onPath.length === 0) continue;
-    const dimensions = varyingDimensions(onPath, path === 'encoder' ? ['strategy'] : []);
+    // Fused and unfused differ in graph by default: graph is no slice, so they share each chart.
+    const dimensions = varyingDimensions(onPath, path === 'encoder' ? ['strategy', 'graph'] : ['graph']);
     const facets = [...groupBy(onPath, (point) => describeBy(dimensions, point.config)).entries()]
       .sort(([, a], [, b]) => compareFacetConfigs(a[0].config, b[0].config, dimensions))
       .map(([label, members], index): Facet => {

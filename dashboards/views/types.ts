@@ -1,10 +1,11 @@
 // The display types: the JSON that shape.ts assembles from the views, html.ts embeds in the page and
 // page.ts turns into DOM nodes and plots. Each view module fills one part of DashboardData.
 import type { PathName } from '../../src/engine/config.js';
+import type { TraceType } from '../trace-types.js';
 
 /** A plotly trace: the fields the views set, plus plotly's own styling options. */
 export interface Trace {
-  type: 'scatter' | 'heatmap' | 'bar';
+  type: TraceType;
   name?: string;
   x: (number | string)[];
   y: (number | string | null)[];
@@ -63,6 +64,13 @@ export interface ComparisonView {
   chart: Chart | null;
 }
 
+/** A measured point's samples (views/distributions.ts), drawn as a box when the point is clicked. */
+export interface Distribution {
+  /** The point's label, escaped for plotly (it names the box). */
+  label: string;
+  samples: number[];
+}
+
 export interface DashboardData {
   title: string;
   header: FieldGroup[];
@@ -76,4 +84,6 @@ export interface DashboardData {
   breakdowns: Chart[];
   points: Table;
   failures: Table | null;
+  /** The samples of each measured point, by the index its chart traces carry as customdata. */
+  distributions: Distribution[];
 }

@@ -2,6 +2,7 @@
 // `npm run gate -- --baseline a.json --candidate b.json ...`: exit 0 no regression, 1 regression,
 // 2 unusable input (one line on stderr). `--promote run.json` makes a run its device's baseline.
 import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readResults, readResultsDir, readResultsText } from '../results/reader.js';
 import { SCHEMA_ID, type Results } from '../results/schema.js';
@@ -124,7 +125,7 @@ function gate(flags: Flags): number {
   return exitCode;
 }
 
-function main(argv: readonly string[]): number {
+export function main(argv: readonly string[]): number {
   try {
     const { values: flags } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
     if (flags.help) {
@@ -140,4 +141,6 @@ function main(argv: readonly string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href) {
+  process.exitCode = main(process.argv.slice(2));
+}

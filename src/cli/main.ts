@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `ftbench` (npm run bench / npm run tune): parses the command line and runs its command: bench (a
+// `ftbench bench` and `ftbench tune` (reached through src/cli/ftbench.ts): parses the command line and runs its command: bench (a
 // profile's sweep, or --suite gemm) or tune. Exit codes are those of every command (src/cli/exit.ts):
 // 0 every point ok and correct, 1 a point failed or is incorrect, 2 bad input (one line on stderr
 // naming the field), 130 interrupted.

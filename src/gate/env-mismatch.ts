@@ -9,7 +9,7 @@ import type { Results } from '../results/schema.js';
  */
 const COMPARED_DEVICE_FIELD = /^(backend|name|driver)$|^cuda|^cublas|version/;
 
-const describe = (value: string | undefined): string => (value === undefined ? '(absent)' : JSON.stringify(value));
+const describe = (value: string | number | undefined): string => (value === undefined ? '(absent)' : JSON.stringify(value));
 
 function precisionSet(results: Results): string {
   const precisions = [...new Set(results.points.map((point) => point.config.precision))].sort();

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import si from 'systeminformation';
 import type { BackendName } from '../engine/config.js';
 import { projectRoot, type NativeAddon } from '../engine/native.js';
-import type { Environment } from '../results/schema.js';
+import { EnvSchema, type Environment } from '../results/schema.js';
 
 export interface GitState {
   commit: string | null;
@@ -38,11 +38,12 @@ async function hostInfo(): Promise<Environment['host']> {
 
 /**
  * Host, device and git state. The device fields include its measured ceilings (the backend's
- * calibration, taken here once per run): peak_gbps and peak_tflops_<precision>, as decimal strings.
+ * calibration, taken here once per run): peak_gbps and peak_tflops_<precision>, as numbers.
  */
 export async function captureEnvironment(addon: NativeAddon, backend: BackendName): Promise<Environment> {
-  const peaks = Object.entries(addon.calibrate(backend)).map(([key, value]) => [key, String(value)]);
-  return { host: await hostInfo(), device: { ...addon.deviceInfo(backend), ...Object.fromEntries(peaks) }, git: gitState() };
+  // Parsed through the schema: the backend reports every device field as text, the schema reads its quantities as numbers.
+  const device = EnvSchema.shape.device.parse({ ...addon.deviceInfo(backend), ...addon.calibrate(backend) });
+  return { host: await hostInfo(), device, git: gitState() };
 }
 
 /** Quotes an argument for a POSIX shell when it needs it. */

@@ -1,5 +1,5 @@
 // The device's ceilings as a run recorded them in env.device (the addon's calibrate(): measured copy
-// bandwidth and GEMM TFLOP/s per precision, the SM clock's maximum), read back as numbers. The runner
+// bandwidth and GEMM TFLOP/s per precision, the SM clock's maximum), as numbers. The runner
 // judges samples and reports % of peak by them; the dashboard draws them.
 import { PRECISIONS, type PrecisionName } from '../engine/config.js';
 import type { Environment } from './schema.js';
@@ -13,9 +13,9 @@ export interface DeviceCeilings {
   peak_tflops?: Partial<Record<PrecisionName, number>>;
 }
 
-function positiveNumber(text: string | undefined): number | undefined {
-  const value = Number(text);
-  return text !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
+/** A recorded quantity when it is a positive number (text such as "unavailable" is none). */
+function positiveNumber(recorded: string | number | undefined): number | undefined {
+  return typeof recorded === 'number' && Number.isFinite(recorded) && recorded > 0 ? recorded : undefined;
 }
 
 /** The ceilings recorded in an environment's device fields (sm_clock_max_mhz, peak_gbps, peak_tflops_<precision>). */

@@ -127,11 +127,34 @@ export const RunSchema = z.object({
   options: z.record(z.string(), z.unknown()),
 });
 
+/** env.device: text fields (the backend, name, driver and library versions) and quantities. */
+export interface DeviceFields {
+  backend?: string;
+  name?: string;
+  [field: string]: string | number | undefined;
+}
+
+/** A device field that holds a quantity (threads, memory_mb, sm_clock_mhz, sm_count, device_index, peak_gbps, peak_tflops_fp16, ...). */
+const QUANTITY_FIELD = /^threads$|_(mb|mhz|count|index)$|^peak_/;
+const DECIMAL = /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i;
+
+/**
+ * The device's fields as its backend reports them: text (name, versions) and quantities, written as
+ * numbers. Runs from before that recorded quantities as decimal strings, which are read as numbers;
+ * text in a quantity's field is the backend's word for not having it ("unavailable") and stays text.
+ */
+const DeviceSchema = z.record(z.string(), z.union([z.string(), finite])).transform((device): DeviceFields =>
+  Object.fromEntries(
+    Object.entries(device).map(([field, value]) =>
+      [field, typeof value === 'string' && QUANTITY_FIELD.test(field) && DECIMAL.test(value) ? Number(value) : value]),
+  ),
+);
+
 export const EnvSchema = z.object({
   host: z.object({
     cpu: z.string(), cores: count, physical_cores: count.optional(), memory_gb: finite, os: z.string(), node: z.string(),
   }),
-  device: z.record(z.string(), z.string()),
+  device: DeviceSchema,
   git: z.object({ commit: z.string().nullable(), dirty: z.boolean().nullable() }),
   /** What the peer worker runs on (its hello: python, torch, transformers, torch's CUDA, cuDNN, device); runs with peers only. */
   peers: z.object({
