@@ -8,6 +8,7 @@ import {
 } from '../engine/config.js';
 import type { Measurement } from '../sweep/axes.js';
 import { validateOverrides, type SweepOverrides } from '../sweep/expand.js';
+import { parseShard, type Shard } from '../sweep/shard.js';
 import { UsageError } from './exit.js';
 
 export const OPTIONS = {
@@ -48,6 +49,7 @@ export const OPTIONS = {
   tune: { type: 'boolean' },
   suite: { type: 'string' },
   'gemm-cache': { type: 'string' },
+  shard: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -76,6 +78,8 @@ export interface BenchRequest {
   profileKernels: boolean;
   repeat: number;
   markdown?: string;
+  /** Run only this slice of the sweep's points (src/sweep/shard.ts). */
+  shard?: Shard;
 }
 
 const items = (text: string): string[] => text.split(',').map((item) => item.trim());
@@ -207,6 +211,9 @@ export function parseBenchArgs(args: readonly string[]): BenchRequest | undefine
   }
   const suite = flags.suite === undefined ? 'points' : requireOneOf('suite', flags.suite, SUITES);
   if (command === 'tune' && (flags.suite !== undefined || flags.tune)) throw new UsageError('tune takes neither --suite nor --tune');
+  if (flags.shard !== undefined && (command === 'tune' || suite === 'gemm')) {
+    throw new UsageError('--shard slices the points of a bench sweep: not for tune or --suite gemm');
+  }
   return defined({
     command,
     suite,
@@ -223,5 +230,6 @@ export function parseBenchArgs(args: readonly string[]): BenchRequest | undefine
     profileKernels: flags['profile-kernels'] ?? false,
     repeat,
     markdown: flags.markdown,
+    shard: flags.shard === undefined ? undefined : parseShard(flags.shard),
   }) as BenchRequest;
 }
