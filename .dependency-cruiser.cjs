@@ -42,10 +42,10 @@ module.exports = {
     },
     {
       name: 'reporters-render-results',
-      comment: 'Reporters render results (and the GEMM records the core defines, the sample statistics it computes); they import no dashboard, gate, profile, or running part.',
+      comment: 'Reporters render results, the history of results (and the GEMM records the core defines, the sample statistics it computes); they import no dashboard, gate, profile, or running part.',
       severity: 'error',
       from: { path: '^reporters/' },
-      to: { path: '^(dashboards|suites)/|^src/(?!results/|engine/config\\.ts$|engine/gemm-types\\.ts$|gemm/tuning\\.ts$|measure/sample-stats\\.ts$)' },
+      to: { path: '^(dashboards|suites)/|^src/(?!results/|history/|engine/config\\.ts$|engine/gemm-types\\.ts$|gemm/tuning\\.ts$|measure/sample-stats\\.ts$)' },
     },
     {
       name: 'gate-compares-results',
@@ -55,12 +55,19 @@ module.exports = {
       to: { path: '^(reporters|dashboards|suites)/|^src/(?!gate/|results/|engine/config\\.ts$|input-error\\.ts$)' },
     },
     {
+      name: 'history-reads-results',
+      comment: 'The history reads results files into its store: it runs nothing (no engine, sweep, worker, check or GEMM tuning).',
+      severity: 'error',
+      from: { path: '^src/history/' },
+      to: { path: '^src/(run|check|gemm|sweep)/|^src/engine/native\\.ts$|^src/measure/(?!sample-stats\\.ts$)' },
+    },
+    {
       name: 'dashboards-show-results',
-      comment: 'Dashboards show results and the gate\'s comparison; from the profiles only the published model dims; from the CLI only the exit codes.',
+      comment: 'Dashboards show results, their history and the gate\'s comparison; from the profiles only the published model dims; from the CLI only the exit codes.',
       severity: 'error',
       from: { path: '^dashboards/' },
       to: {
-        path: '^reporters/|^suites/(?!models\\.ts$)|^src/(?!results/|gate/|engine/config\\.ts$|engine/gemm-types\\.ts$|cli/exit\\.ts$|input-error\\.ts$)',
+        path: '^reporters/|^suites/(?!models\\.ts$)|^src/(?!results/|gate/|history/|engine/config\\.ts$|engine/gemm-types\\.ts$|cli/exit\\.ts$|input-error\\.ts$)',
       },
     },
     {

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { DashboardData } from './views/types.js';
+import type { PageData } from './views/types.js';
 
 export interface PageAssets {
   /** plotly.js, as the build bundles it from plotly.js-dist (only the trace types drawn, minified). */
@@ -84,7 +84,7 @@ tbody tr:hover { background: #f3f8ff; }
 `;
 
 /** The complete HTML document for `data`. */
-export function renderHtml(data: DashboardData, assets: PageAssets): string {
+export function renderHtml(data: PageData, assets: PageAssets): string {
   const plotly = inlineScript(assets.plotly, 'plotly.js');
   const page = inlineScript(assets.page, 'the page script');
   const policy = [

@@ -1,7 +1,9 @@
 // Browser side of the dashboard, inlined into the HTML file at build time (html.ts). It reads the
 // embedded DashboardData (shaped and formatted by shape.ts) and builds the DOM and the plots.
 // Every string goes into the DOM through textContent; listeners are attached here, never inline.
-import type { Cell, Chart, ComparisonView, DashboardData, Distribution, FieldGroup, PathView, Table } from './views/types.js';
+import type {
+  Cell, Chart, ComparisonView, DashboardData, Distribution, FieldGroup, HistoryPageData, PageData, PathView, Table,
+} from './views/types.js';
 
 /** A drawn plot: plotly adds `on` to its element. */
 interface PlotElement extends HTMLElement {
@@ -261,13 +263,33 @@ function chartsSection(id: string, title: string, intro: string, charts: Chart[]
   for (const chart of charts) plot(pair, chart);
 }
 
-function render(data: DashboardData): void {
+/** The page's frame: title, header cards, warnings, the navigation bar and the main column. */
+function frame(data: PageData): void {
   document.title = data.title;
   document.body.appendChild(header(data.header, data.title));
   const warned = warnings(data.warnings);
   if (warned) document.body.appendChild(warned);
   document.body.appendChild(navigation);
   document.body.appendChild(main);
+}
+
+function renderHistory(data: HistoryPageData): void {
+  frame(data);
+  const steps = section('steps', 'Step changes');
+  steps.appendChild(element('p', { className: 'summary', text: data.stepsSummary }));
+  if (data.steps.rows.length > 0) steps.appendChild(table(data.steps, { filterable: true }));
+  chartsSection(
+    'trends',
+    'Trends across commits',
+    'One line per point: its median at each commit relative to the first commit it was measured at; red crosses mark flagged steps; hover a point for its median, noise and runs.',
+    data.charts,
+  );
+  section('points', 'All points', 'Click a column to sort; type to filter.').appendChild(table(data.points, { filterable: true }));
+  section('runs', 'Runs read').appendChild(table(data.runs, { filterable: true }));
+}
+
+function render(data: DashboardData): void {
+  frame(data);
   if (data.comparison) comparisonSection(data.comparison);
   for (const view of data.paths) pathSection(view, data.distributions);
   chartsSection(
@@ -303,5 +325,8 @@ function render(data: DashboardData): void {
 
 const embedded = document.getElementById('ftbench-data');
 if (!embedded?.textContent) throw new Error('ftbench dashboard: the embedded data block is missing');
-render(JSON.parse(embedded.textContent) as DashboardData);
+const data = JSON.parse(embedded.textContent) as PageData;
+const isHistory = (page: PageData): page is HistoryPageData => (page as HistoryPageData).kind === 'history';
+if (isHistory(data)) renderHistory(data);
+else render(data);
 drawPlots();

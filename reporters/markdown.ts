@@ -3,9 +3,9 @@
 import type { Results } from '../src/results/schema.js';
 import { DISPLAY_COLUMNS, problemOf } from './columns.js';
 
-/** Text safe inside a markdown table cell: pipes, backslashes and markup characters escaped. */
+/** Text safe inside a markdown table cell: pipes, backslashes, markup characters and entities escaped. */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\|`*_[\]<>#]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+  return text.replace(/[\\|`*_[\]<>#~&]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
 }
 
 export function renderMarkdown(results: Results): string {

@@ -87,3 +87,20 @@ export interface DashboardData {
   /** The samples of each measured point, by the index its chart traces carry as customdata. */
   distributions: Distribution[];
 }
+
+/** The history page (dashboards/history.ts): a folder of runs over commits, one chart per device × path × precision. */
+export interface HistoryPageData {
+  kind: 'history';
+  title: string;
+  header: FieldGroup[];
+  warnings: string[];
+  /** One line on the steps flagged and the rule that flagged them. */
+  stepsSummary: string;
+  steps: Table;
+  charts: Chart[];
+  points: Table;
+  runs: Table;
+}
+
+/** What html.ts embeds in a page: a run's dashboard or a folder's history. */
+export type PageData = DashboardData | HistoryPageData;

@@ -9,6 +9,7 @@ import {
 } from '../engine/config.js';
 import type { Measurement } from '../sweep/axes.js';
 import { validateOverrides, type SweepOverrides } from '../sweep/expand.js';
+import { parseShard, type Shard } from '../sweep/shard.js';
 import { UsageError } from './exit.js';
 
 export const OPTIONS = {
@@ -52,6 +53,7 @@ export const OPTIONS = {
   'gemm-cache': { type: 'string' },
   model: { type: 'string' },
   inputs: { type: 'string' },
+  shard: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -83,6 +85,8 @@ export interface BenchRequest {
   /** A Hugging Face model folder to run on the encoder path, and its token ids file. */
   model?: string;
   inputs?: string;
+  /** Run only this slice of the sweep's points (src/sweep/shard.ts). */
+  shard?: Shard;
 }
 
 const items = (text: string): string[] => text.split(',').map((item) => item.trim());
@@ -229,6 +233,9 @@ export function parseBenchArgs(args: readonly string[]): BenchRequest | undefine
   const suite = flags.suite === undefined ? 'points' : requireOneOf('suite', flags.suite, SUITES);
   if (command === 'tune' && (flags.suite !== undefined || flags.tune)) throw new UsageError('tune takes neither --suite nor --tune');
   if (flags.model !== undefined && (command === 'tune' || suite === 'gemm')) throw new UsageError('--model runs with bench on the points suite');
+  if (flags.shard !== undefined && (command === 'tune' || suite === 'gemm')) {
+    throw new UsageError('--shard slices the points of a bench sweep: not for tune or --suite gemm');
+  }
   return defined({
     command,
     suite,
@@ -247,5 +254,6 @@ export function parseBenchArgs(args: readonly string[]): BenchRequest | undefine
     markdown: flags.markdown,
     model: flags.model,
     inputs: flags.inputs,
+    shard: flags.shard === undefined ? undefined : parseShard(flags.shard),
   }) as BenchRequest;
 }

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // `ftbench <command> [options]`: the package's one command (its `bin`, and what the npm scripts run).
 // It picks the command and hands it the rest of the line: bench and tune (main.ts), gate (gate.ts),
-// dashboard (dashboards/cli.ts). Each command parses its own flags and has its own --help; this
+// dashboard (dashboards/cli.ts), history (history.ts), merge (merge.ts). Each command parses its own flags and has its own --help; this
 // module only names them, so a new command is one more row of COMMANDS.
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { main as dashboardMain } from '../../dashboards/cli.js';
 import { EXIT } from './exit.js';
 import { main as gateMain } from './gate.js';
+import { main as historyMain } from './history.js';
 import { main as benchMain } from './main.js';
+import { main as mergeMain } from './merge.js';
 
 interface Command {
   summary: string;
@@ -20,6 +22,8 @@ const COMMANDS: Record<string, Command> = {
   tune: { summary: "tune the GEMM shapes of a profile's points into the tuning cache (cuda)", run: (args) => benchMain(['tune', ...args]) },
   gate: { summary: 'compare a run with a baseline and fail on a regression; --promote a run to baseline', run: gateMain },
   dashboard: { summary: 'write one self-contained HTML dashboard of a run (optionally compared with a baseline)', run: (args) => dashboardMain([...args]) },
+  history: { summary: "read every run under a folder: each point's trend across commits, step changes, a page and markdown", run: historyMain },
+  merge: { summary: "join the shard files of one sweep (bench --shard K/N) into one run", run: mergeMain },
 };
 
 export const OVERVIEW = `usage: ftbench <command> [options]     (ftbench <command> --help: the command's options)

@@ -10,6 +10,7 @@ import { compareRuns, DEFAULT_THRESHOLD, GateInputError, METRICS, type Compariso
 import { renderMarkdown, renderTable, verdictsDocument, type GateContext } from '../gate/format.js';
 import { checkDeviceSlug, deviceSlug, promoteBaseline } from '../gate/promote.js';
 import { EXIT, isBadInput, reportBadInput } from './exit.js';
+import { parseThreshold } from './threshold.js';
 
 const USAGE = `usage:
   npm run gate -- --baseline <a.json> --candidate <b.json|dir> [--threshold 5%|0.05] [--metric gpu_ms|host_ms]
@@ -33,16 +34,6 @@ const OPTIONS = {
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
-
-/** "5%" -> 0.05, "0.05" -> 0.05; a bare number >= 1 is refused as ambiguous. */
-function parseThreshold(text: string): number {
-  const percent = /^(\d+(?:\.\d+)?)%$/.exec(text);
-  const value = percent ? Number(percent[1]) / 100 : /^\d*\.?\d+$/.test(text) ? Number(text) : NaN;
-  if (!(value > 0 && value < 1)) {
-    throw new GateInputError(`--threshold must be a fraction (0.05) or a percentage (5%) between 0 and 100%, got ${text}`);
-  }
-  return value;
-}
 
 function parseMetric(text: string): Metric {
   if (!(METRICS as readonly string[]).includes(text)) {

@@ -12,6 +12,7 @@ import { ResultsFormatError, type Dropped, type Environment } from '../results/s
 import { defaultRunId, ResultsWriter } from '../results/writer.js';
 import type { Measurement } from '../sweep/axes.js';
 import { expandProfile, validateOverrides, type PeerUnavailability, type SweepOverrides } from '../sweep/expand.js';
+import { recordedShard, shardPoints, shardText, type Shard } from '../sweep/shard.js';
 import { DEFAULT_POINT_TIMEOUT_S, PROFILE_ITERATIONS, type BenchRequest } from './args.js';
 import { UsageError } from './exit.js';
 import { modelPlan, withModel, type ModelRequest } from './model-plan.js';
@@ -48,6 +49,7 @@ interface RecordedOptions {
   model?: ModelRequest;
   /** The peer variants the machine could not run when the run started (dropped; a resumed run drops them too). */
   unavailablePeers: PeerUnavailability;
+  shard?: Shard;
 }
 
 /** The sweep's points `repeat` times over, whole sweep after whole sweep. */
@@ -62,7 +64,16 @@ const optionsRecord = (o: RecordedOptions, notes: string[]): Record<string, unkn
   measurement: o.measurement, overrides: o.overrides, notes, point_timeout_s: o.pointTimeoutS, profile_kernels: o.profileKernels,
   repeat: o.repeat, ...(o.model ? { model: o.model } : {}),
   ...(Object.keys(o.unavailablePeers).length > 0 ? { unavailable_peers: o.unavailablePeers } : {}),
+  ...(o.shard ? { shard: o.shard } : {}),
 });
+
+/** The points of the run's shard (all of them when it is not one); a shard with none is refused. */
+function shardOf(points: PointConfig[], shard: Shard | undefined): PointConfig[] {
+  if (shard === undefined) return points;
+  const slice = shardPoints(points, shard);
+  if (slice.length === 0) throw new UsageError(`--shard ${shardText(shard)}: no points in this shard (the sweep has ${points.length})`);
+  return slice;
+}
 
 /** How each point of a run is measured: the run's options, its device's ceilings and the GEMM table (cuda). */
 const pointWork = (options: RecordedOptions, env: Environment, gemms?: GemmTable): PointWork => ({
@@ -93,11 +104,12 @@ export async function newRun(addon: NativeAddon, request: BenchRequest): Promise
   if (request.tune) requireCuda(backend, '--tune');
   const options: RecordedOptions = {
     measurement, overrides: request.overrides, pointTimeoutS: request.pointTimeoutS, profileKernels: request.profileKernels,
-    repeat: request.repeat, unavailablePeers: peers.unavailable, ...(model ? { model } : {}),
+    repeat: request.repeat, unavailablePeers: peers.unavailable, ...(model ? { model } : {}), shard: request.shard,
   };
+  const points = shardOf(expansion.points, options.shard);
   const startedAt = new Date();
   const env = { ...(await captureEnvironment(addon, backend)), ...(peers.env ? { peers: peers.env } : {}) };
-  const gemms = backend === 'cuda' ? gemmTable(addon, expansion.points, request.gemmCache, request.tune) : undefined;
+  const gemms = backend === 'cuda' ? gemmTable(addon, points, request.gemmCache, request.tune) : undefined;
   const writer = new ResultsWriter(request.out, {
     run: {
       id: request.runId ?? defaultRunId(profile.name, startedAt),
@@ -113,12 +125,13 @@ export async function newRun(addon: NativeAddon, request: BenchRequest): Promise
     dropped: expansion.dropped,
   });
   const device = addon.deviceInfo(backend).name ?? backend;
-  console.log(`ftbench: profile ${profile.name} on ${device} (${backend}): ${expansion.points.length} points, ` +
+  const sliced = options.shard ? ` (shard ${shardText(options.shard)}: ${points.length} of them)` : '';
+  console.log(`ftbench: profile ${profile.name} on ${device} (${backend}): ${expansion.points.length} points${sliced}, ` +
     `${expansion.dropped.length} combinations dropped -> ${writer.jsonlPath}`);
   for (const note of expansion.notes) console.log(`  note: ${note}`);
   for (const line of droppedSummary(expansion.dropped)) console.log(line);
   return {
-    writer, points: repeated(expansion.points, options.repeat), repeats: options.repeat,
+    writer, points: repeated(points, options.repeat), repeats: options.repeat,
     work: pointWork(options, env, gemms), pointTimeoutS: options.pointTimeoutS, gemmCache: gemms?.file,
   };
 }
@@ -148,7 +161,7 @@ function recordedOptions(options: Record<string, unknown>): RecordedOptions {
   }
   return {
     measurement: measurement as Measurement, overrides, pointTimeoutS, profileKernels: options.profile_kernels === true, repeat, unavailablePeers,
-    ...(model ? { model } : {}),
+    ...(model ? { model } : {}), shard: recordedShard(options),
   };
 }
 
@@ -162,7 +175,7 @@ export function resumedRun(addon: NativeAddon, request: BenchRequest & { resume:
   const expanded = expandProfile(getProfile(run.profile), backend, checkpoint?.overrides ?? options.overrides, options.unavailablePeers);
   const expansion = checkpoint ? { ...expanded, points: withModel(expanded.points, checkpoint) } : expanded;
   const done = new Set(writer.written.map((point) => runKey(point.config, point.repeat)));
-  const all = repeated(expansion.points, options.repeat);
+  const all = repeated(shardOf(expansion.points, options.shard), options.repeat);
   const points = all.filter((point) => !done.has(runKey(point.config, point.repeat)));
   console.log(`ftbench: resuming run ${run.id} (profile ${run.profile}, ${backend}): ${all.length - points.length} of ` +
     `${all.length} points done, ${points.length} to run -> ${writer.jsonlPath}`);

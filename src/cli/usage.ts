@@ -71,6 +71,8 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
   --suite NAME          points (default): the sweep; gemm: each distinct GEMM shape of the profile at
                         fp32, tf32, fp16 and bf16 (unless --precision), tuned vs cuBLASLt's heuristic,
                         written to <out>/gemm-<profile>-<date>.{json,csv} (cuda)
+  --shard K/N           run the K-th of N slices of the sweep (point i goes to shard i mod N + 1), for
+                        sweeps spread over machines; ftbench merge joins the shards' files into one run
   --gemm-cache FILE     the GEMM tuning cache to use (default: the device's file in ${DEFAULT_GEMM_CACHE_DIR})
   -h, --help            this text
 

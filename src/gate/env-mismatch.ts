@@ -1,15 +1,7 @@
 // Whether two runs were measured on the same kind of machine and software: timings from different
 // GPUs, drivers, CUDA/cuBLAS versions or precision sets do not compare.
+import { deviceMismatch } from '../results/device-match.js';
 import type { Results } from '../results/schema.js';
-
-/**
- * env.device fields that must match: the backend, the device's name and every driver/library
- * version (the CUDA backend reports name, driver, cuda_driver_api, cuda_runtime, cublas). Fields that
- * vary between runs of one machine (clocks, free memory, device index) are not compared.
- */
-const COMPARED_DEVICE_FIELD = /^(backend|name|driver)$|^cuda|^cublas|version/;
-
-const describe = (value: string | number | undefined): string => (value === undefined ? '(absent)' : JSON.stringify(value));
 
 function precisionSet(results: Results): string {
   const precisions = [...new Set(results.points.map((point) => point.config.precision))].sort();
@@ -18,16 +10,7 @@ function precisionSet(results: Results): string {
 
 /** One line per differing field, e.g. `device.name: "NVIDIA H100 80GB HBM3" vs "NVIDIA A100-SXM4-80GB"`. */
 export function environmentMismatch(baseline: Results, candidate: Results): string[] {
-  const mismatches: string[] = [];
-  if (baseline.run.backend !== candidate.run.backend) {
-    mismatches.push(`run.backend: ${baseline.run.backend} vs ${candidate.run.backend}`);
-  }
-  const fields = new Set([...Object.keys(baseline.env.device), ...Object.keys(candidate.env.device)]);
-  for (const field of [...fields].filter((name) => COMPARED_DEVICE_FIELD.test(name)).sort()) {
-    const before = baseline.env.device[field];
-    const after = candidate.env.device[field];
-    if (before !== after) mismatches.push(`device.${field}: ${describe(before)} vs ${describe(after)}`);
-  }
+  const mismatches = deviceMismatch(baseline, candidate);
   const precisionsBefore = precisionSet(baseline);
   const precisionsAfter = precisionSet(candidate);
   if (precisionsBefore !== precisionsAfter) mismatches.push(`precisions: ${precisionsBefore} vs ${precisionsAfter}`);

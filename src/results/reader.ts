@@ -65,15 +65,23 @@ export function readResults(file: string): ReadResults {
 }
 
 /**
- * The finished runs (`.json`) in `dir`, by file name. Other JSON files may sit beside them (GEMM
- * tuning caches, gate verdicts): a file whose `schema` is not the results schema is skipped.
+ * The run in `text`, the contents of `file` (a `.json` run or a `.jsonl` stream); null for a JSON
+ * file of another schema that may sit beside runs (a GEMM tuning cache, a GEMM suite, gate verdicts).
  */
+export function parseResultsFile(text: string, file: string): ReadResults | null {
+  if (file.endsWith('.jsonl')) return parseStream(text, file);
+  const data = parseJson(text, file);
+  if ((data as { schema?: unknown } | null)?.schema !== SCHEMA_ID) return null;
+  return { results: parseResults(data, file), warnings: [] };
+}
+
+/** The finished runs (`.json`) in `dir`, by file name; JSON files of other schemas are skipped. */
 export function readResultsDir(dir: string): (ReadResults & { file: string })[] {
   const runs: (ReadResults & { file: string })[] = [];
   for (const name of fs.readdirSync(dir).filter((entry) => entry.endsWith('.json')).sort()) {
     const file = path.join(dir, name);
-    const data = parseJson(readResultsText(file), file);
-    if ((data as { schema?: unknown } | null)?.schema === SCHEMA_ID) runs.push({ file, results: parseResults(data, file), warnings: [] });
+    const run = parseResultsFile(readResultsText(file), file);
+    if (run) runs.push({ file, ...run });
   }
   return runs;
 }

@@ -22,12 +22,12 @@ export function renderResultsJson(results: Results): string {
   return `${JSON.stringify(ResultsSchema.parse(results), null, 2)}\n`;
 }
 
-/** Writes `text` to `file` through a temporary file in the same folder and a rename. */
-export function writeFileAtomic(file: string, text: string): void {
+/** Writes `text` (or bytes) to `file` through a temporary file in the same folder and a rename. */
+export function writeFileAtomic(file: string, text: string | Uint8Array): void {
   const temporary = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(temporary, 'w');
   try {
-    fs.writeSync(fd, text);
+    fs.writeSync(fd, typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
