@@ -25,10 +25,11 @@ describe('the ftbench command', () => {
   test('--help lists every command; each command has its own --help', () => {
     const overview = ftbench('--help');
     assert.equal(overview.status, 0);
-    assert.deepEqual([...overview.stdout.matchAll(/^ {2}(\w+) /gm)].map((match) => match[1]), ['bench', 'tune', 'gate', 'dashboard']);
+    assert.deepEqual([...overview.stdout.matchAll(/^ {2}(\w+) /gm)].map((match) => match[1]), ['bench', 'tune', 'gate', 'dashboard', 'history', 'merge']);
     assert.equal(ftbench().stdout, overview.stdout);
     const helps: [string, RegExp][] = [
       ['bench', /--profile NAME/], ['tune', /--profile NAME/], ['gate', /--baseline <a\.json>/], ['dashboard', /^usage: ftbench dashboard /],
+      ['history', /^usage: ftbench history <dir>/], ['merge', /^usage: ftbench merge <out\.json>/],
     ];
     for (const [command, usage] of helps) {
       const help = ftbench(command, '--help');
@@ -41,7 +42,7 @@ describe('the ftbench command', () => {
     const result = ftbench('benhc', '--profile', 'smoke');
     assert.equal(result.status, 2);
     assert.equal(result.stdout, '');
-    assert.equal(result.stderr, 'ftbench: unknown command benhc (commands: bench, tune, gate, dashboard; see ftbench --help)\n');
+    assert.equal(result.stderr, 'ftbench: unknown command benhc (commands: bench, tune, gate, dashboard, history, merge; see ftbench --help)\n');
   });
 
   test("each command's own errors come through with its exit code", () => {
