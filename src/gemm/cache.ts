@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../results/writer.js';
+import { makeDirectory, writeFileAtomic } from '../results/files.js';
 import { GemmEntrySchema, type GemmEntry, type GemmShape } from '../engine/gemm-types.js';
 import { InputError } from '../input-error.js';
 
@@ -95,7 +95,7 @@ export function mergeEntries(kept: readonly GemmEntry[], added: readonly GemmEnt
 }
 
 export function writeGemmCache(file: string, device: CacheDevice, entries: readonly GemmEntry[]): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirectory(path.dirname(file));
   const cache: GemmCache = { schema: GEMM_CACHE_SCHEMA, device, entries: [...entries] };
   writeFileAtomic(file, `${JSON.stringify(cache, null, 1)}\n`);
 }
