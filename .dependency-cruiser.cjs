@@ -28,10 +28,11 @@ module.exports = {
     },
     {
       name: 'results-are-data',
-      comment: 'The results layer reads and writes files of the schema: it runs nothing (no engine, sweep, worker, check or GEMM tuning).',
+      comment: 'The results layer reads and writes files of the schema: it runs nothing (no engine, sweep, worker, check or GEMM tuning); ' +
+        'of measure/ it takes only definitions: the stop reasons and the sample statistics a summary must match.',
       severity: 'error',
       from: { path: '^src/results/' },
-      to: { path: '^src/(run|check|gemm|sweep)/|^src/engine/native\\.ts$|^src/measure/(?!stop-rule\\.ts$)' },
+      to: { path: '^src/(run|check|gemm|sweep)/|^src/engine/native\\.ts$|^src/measure/(?!(stop-rule|sample-stats)\\.ts$)' },
     },
     {
       name: 'profiles-declare-only',

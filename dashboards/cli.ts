@@ -1,11 +1,12 @@
 // `npm run dashboard -- <run.json|run.jsonl> [--compare <baseline.json>] [--out <file.html>]`:
 // writes one self-contained HTML file (see html.ts) for a run, optionally compared with a baseline.
-// Exit 0 written, 2 unusable input, one line on stderr (the exit codes of every command: src/cli/exit.ts).
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Exit 0 written, 2 unusable input or an --out that cannot be written, one line on stderr (the exit
+// codes of every command: src/cli/exit.ts). The file is written whole or not at all (src/results/files.ts).
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EXIT, reportBadInput } from '../src/cli/exit.js';
+import { makeDirectory, writeFileAtomic } from '../src/results/files.js';
 import { readResults } from '../src/results/reader.js';
 import { loadAssets, type PageAssets } from './html.js';
 import { renderDashboard } from './render.js';
@@ -52,8 +53,8 @@ export function main(argv: string[]): number {
   const out = parsed.values.out ?? defaultOutput(run);
   try {
     const html = dashboardHtml({ run, compare: parsed.values.compare });
-    mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, html);
+    makeDirectory(path.dirname(out));
+    writeFileAtomic(out, html);
   } catch (error) {
     return reportBadInput('dashboard', error);
   }

@@ -19,7 +19,7 @@ export interface RenderOptions {
 export function renderDashboard(results: Results, options: RenderOptions = {}): string {
   const { baseline } = options;
   const comparison = baseline
-    ? comparisonView(compareRuns(baseline.results, results, { allowEnvMismatch: true }), baseline.name)
+    ? comparisonView(compareRuns(baseline.results, results, { allowEnvMismatch: true, allowPartial: true }), baseline.name)
     : undefined;
   return renderHtml(buildDashboard({ results, readWarnings: options.readWarnings, comparison }), options.assets ?? loadAssets());
 }

@@ -62,6 +62,12 @@ describe('bench CLI', () => {
     refused(['--min-time=-5'], 'ftbench: min_time must be >= 0 (seconds), got -5');
     refused(['--max-noise', '0'], 'ftbench: max_noise must be > 0 (%), got 0');
     refused(['--timeout', 'soon'], 'ftbench: timeout must be a number, got soon');
+    // setTimeout waits at most 2^31-1 ms: a longer time would fire at once.
+    refused(['--point-timeout', '1e10'], 'ftbench: point_timeout must be at most 2147483.647 s, got 10000000000');
+    refused(['--point-timeout', 'NaN'], 'ftbench: point_timeout must be a number, got NaN');
+    refused(['--point-timeout', '0'], 'ftbench: point_timeout must be > 0 (seconds), got 0');
+    refused(['--timeout', '3e6'], 'ftbench: timeout must be at most 2147483.647 s, got 3000000');
+    refused(['--warmup', '1e300'], 'ftbench: warmup must be at most 2147483.647 s, got 1e+300');
     refused(['--run-id', '../up'], "ftbench: run_id must be letters, digits, '.', '_' or '-', got ../up");
     refused(['--full-length=yes'], 'ftbench: --full-length takes no value');
     refused(['run'], 'ftbench: unknown command run (commands: bench, tune)');

@@ -359,7 +359,7 @@ describe('tables', () => {
 
 describe('compare mode', () => {
   it('shows the gate verdicts, regressions first, and the environment difference', () => {
-    const comparison = compareRuns(gpuResults(), slowerCandidate(), { allowEnvMismatch: true });
+    const comparison = compareRuns(gpuResults(), slowerCandidate(), { allowEnvMismatch: true, allowPartial: true });
     const view = comparisonView(comparison, 'baseline.json');
     assert.equal(view.baseline, 'baseline.json');
     assert.equal(view.summary, '1 regression · 1 slower · 0 faster · 40 same · 0 noisy · 2 incomparable · 0 added · 1 removed');

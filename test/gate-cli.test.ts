@@ -141,6 +141,35 @@ describe('gate CLI', () => {
       'gate: nothing comparable: 0 matched point(s), none with timings in both runs (1 only in the candidate, 3 only in the baseline)\n');
   });
 
+  test('an interrupted candidate (8 of 56 points) fails unless --allow-partial', () => {
+    const random = seededRandom(56);
+    const configs = Array.from({ length: 56 }, (_, i) => pointConfig({ batch: i + 1 }));
+    const points = configs.map((config) => makePoint(config, lognormalSamples(random, 30, 0.5, 0.03)));
+    write('full.json', makeResults(points, H100_DEVICE, 'full'));
+    write('partial.json', makeResults(points.slice(0, 8), H100_DEVICE, 'partial'));
+    const refused = gate('--baseline', 'full.json', '--candidate', 'partial.json');
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stdout, /\ngate FAIL: 48 regression\(s\), 48 of them baseline points the candidate lacks \(--allow-partial accepts a partial run\);/);
+    const allowed = gate('--baseline', 'full.json', '--candidate', 'partial.json', '--allow-partial');
+    assert.equal(allowed.status, 0, allowed.stdout);
+    assert.match(allowed.stdout, /\ngate PASS; .*; added 0, removed 48\n$/);
+  });
+
+  test('dates: "yesterday" is refused naming the field; a directory\'s newest run is the latest date, not string', () => {
+    const yesterday = fixtureRun('yesterday');
+    write('yesterday.json', { ...yesterday, run: { ...yesterday.run, started_at: 'yesterday' } });
+    const refused = gate('--baseline', 'base.json', '--candidate', 'yesterday.json');
+    assert.deepEqual([refused.status, refused.stderr], [2, 'gate: yesterday.json: invalid results file: run.started_at: ' +
+      'must be an ISO 8601 date and time with a zone, e.g. 2026-11-22T10:00:00.000Z\n']);
+    fs.mkdirSync(path.join(dir, 'zones'));
+    const at = (id: string, started_at: string) => ({ ...fixtureRun(id), run: { ...fixtureRun(id).run, started_at } });
+    // 10:00 at +05:00 is 05:00 UTC: earlier than 09:00 UTC, though later as a string.
+    write('zones/a.json', at('earlier', '2026-11-22T10:00:00+05:00'));
+    write('zones/b.json', at('later', '2026-11-22T09:00:00Z'));
+    const newest = gate('--baseline', 'base.json', '--candidate', 'zones');
+    assert.match(newest.stdout, /^candidate: zones\/b\.json \(run later,/m);
+  });
+
   test('another GPU is refused (exit 2) unless --allow-env-mismatch', () => {
     write('a100.json', fixtureRun('a100-run', { ...H100_DEVICE, name: 'NVIDIA A100-SXM4-80GB' }));
     const refused = gate('--baseline', 'base.json', '--candidate', 'a100.json');

@@ -163,7 +163,9 @@ describe('matching, environment, options', () => {
     assert.deepEqual(comparison.removed, [configKey(configs[2])]);
     assert.deepEqual(comparison.points.map((p) => [p.config.batch, p.verdict, p.regression]),
       [[2, 'slower', true], [1, 'faster', false]]);
-    assert.equal(comparison.regressions, 1);
+    // The baseline point the candidate lacks counts too, unless a partial candidate is allowed.
+    assert.equal(comparison.regressions, 2);
+    assert.equal(compareRuns(baseline, candidate, { allowPartial: true }).regressions, 1);
   });
 
   test('different environments are refused naming the fields, and compared with allowEnvMismatch', () => {
@@ -223,13 +225,45 @@ describe('matching, environment, options', () => {
   test('too few samples are noisy; a missing summary is incomparable', () => {
     const config = pointConfig();
     const baseline = makeResults([makePoint(config, [1.0, 1.01, 0.99])]);
-    const candidate = makeResults([makePoint(config, [1.5, 1.51, 1.49])]);
-    const [point] = compareRuns(baseline, candidate).points;
+    const within = makeResults([makePoint(config, [1.04, 1.05, 1.03])]);
+    const [point] = compareRuns(baseline, within).points;
     assert.equal(point.verdict, 'noisy');
-    assert.match(point.reason, /^\+50\.0%: too few samples \(3 vs 3\) for a 99% interval/);
-    const empty = makeResults([makePoint(config, [])]);
+    assert.match(point.reason, /^\+4\.0%: too few samples \(3 vs 3\) for a 99% interval/);
+    // Past the baseline's spread by more than the threshold: judged by the median alone.
+    const [slower] = compareRuns(baseline, makeResults([makePoint(config, [1.5, 1.51, 1.49])])).points;
+    assert.deepEqual([slower.verdict, slower.regression, slower.reason], ['slower', true,
+      "+50.0%: too few samples (3 vs 3) for a 99% interval; the median is over the baseline's slowest sample (1.01 ms) by more than 5%"]);
+    const [faster] = compareRuns(baseline, makeResults([makePoint(config, [0.5])])).points;
+    assert.deepEqual([faster.verdict, faster.regression], ['faster', false]);
+    // A run the reader refuses (an ok point without samples), compared anyway by a program.
+    const empty = { ...baseline, points: [{ ...baseline.points[0], samples_ms: [], summary: null }] };
     const [missing] = compareRuns(baseline, empty).points;
     assert.deepEqual([missing.verdict, missing.reason, missing.baseline_ms], ['incomparable', 'no summary in the candidate', 1.0]);
+  });
+
+  test('one sample a point: 10x slower fails, the same run passes against itself', () => {
+    const random = seededRandom(1111);
+    const configs = [1, 2, 4, 8].map((batch) => pointConfig({ batch }));
+    const baseline = makeResults(configs.map((c) => makePoint(c, lognormalSamples(random, 1, 2, 0.05))));
+    const tenTimes = makeResults(baseline.points.map((p) => makePoint(p.config, p.samples_ms.map((ms) => ms * 10))));
+    const slow = compareRuns(baseline, tenTimes);
+    assert.deepEqual(slow.points.map((p) => p.verdict), ['slower', 'slower', 'slower', 'slower']);
+    assert.equal(slow.regressions, 4);
+    const itself = compareRuns(baseline, baseline);
+    assert.deepEqual([itself.regressions, itself.points.map((p) => p.verdict)], [0, ['same', 'same', 'same', 'same']]);
+  });
+
+  test('cpu runs compare their hosts: CPU model, cores, threads', () => {
+    const cpuDevice = { backend: 'cpu', name: 'CPU reference (fp32 storage, fp64 accumulation)', threads: '16' };
+    const cpuRun = (host: Partial<Results['env']['host']>, device = cpuDevice) => {
+      const results = makeResults([], device);
+      return { ...results, run: { ...results.run, backend: 'cpu' as const }, env: { ...results.env, host: { ...results.env.host, ...host } } };
+    };
+    const here = cpuRun({ cpu: 'Intel Xeon Platinum 8480+', cores: 16, physical_cores: 8 });
+    assert.deepEqual(environmentMismatch(here, here), []);
+    assert.deepEqual(environmentMismatch(here, cpuRun({ cpu: 'AMD EPYC 9654', cores: 192, physical_cores: 96 }, { ...cpuDevice, threads: '192' })), [
+      'device.threads: "16" vs "192"', 'host.cpu: "Intel Xeon Platinum 8480+" vs "AMD EPYC 9654"', 'host.cores: 16 vs 192', 'host.physical_cores: 8 vs 96',
+    ]);
   });
 
   test('host_ms compares host medians and has no interval', () => {
@@ -282,6 +316,18 @@ describe('outputs', () => {
     assert.ok(markdown.includes('ok -&gt; error: bad \\| &lt;script&gt;x&lt;/script&gt;'), markdown);
     assert.ok(!markdown.includes('<script>'));
     assert.ok(markdown.startsWith('### ftbench gate: 1 regression(s)\n'));
+  });
+
+  test('markdown: links, images, code, emphasis and HTML from results files stay text', () => {
+    const random = seededRandom(1507);
+    const [baseline, candidate] = pointPair(random, 1);
+    const hostile = '[click](https://evil.example) ![img](http://evil.example/x.png) `code` **bold** _em_ <b>html</b> www.evil.example';
+    const broken = makeResults([{ ...candidate.points[0], status: 'error', error: hostile }], H100_DEVICE, 'run`with``ticks');
+    const markdown = renderMarkdown(compareRuns(baseline, broken), { ...context(baseline, broken), candidate: { file: 'x`y.json', results: broken } });
+    const row = markdown.split('\n').find((line) => line.includes('click'))!;
+    assert.ok(row.endsWith('| ok -&gt; error: \\[click\\](https\\://evil.example) !\\[img\\](http\\://evil.example/x.png) \\`code\\` ' +
+      '\\*\\*bold\\*\\* \\_em\\_ &lt;b&gt;html&lt;/b&gt; www\\.evil.example |'), row);
+    assert.ok(markdown.includes('- candidate: ``x`y.json`` (run ```run`with``ticks```)'), markdown);
   });
 
   test('device slugs for baseline file names', () => {

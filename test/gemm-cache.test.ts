@@ -97,6 +97,24 @@ describe('GEMM cache', () => {
     assert.throws(() => loadGemmCache(H100, { file: path.join(dir, 'absent.json') }), /absent\.json: no such GEMM cache/);
   });
 
+  test('a cache with two entries of one key, or a GEMM with an empty dimension, is refused naming the entry', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'bad.json');
+    const write = (entries: unknown[]) => fs.writeFileSync(file, JSON.stringify({ schema: 'ftbench/gemm-cache@1', device: H100, entries }));
+    const other = { ...SHAPE, m: 32 };
+    write([entry(SHAPE), entry(other), { ...entry(SHAPE), tuned_ms: 0.5 }]);
+    assert.throws(() => readGemmCache(file), {
+      name: 'GemmCacheError',
+      message: `${file}: invalid GEMM cache: entries.2.key: "1x4096x2304x768 NN f16 none" again (entries.0 has it too)`,
+    });
+    const empty = { ...SHAPE, k: 0 };
+    write([entry(other), { ...entry(SHAPE), shape: empty, key: gemmKey(empty) }]);
+    assert.throws(() => readGemmCache(file), {
+      name: 'GemmCacheError',
+      message: `${file}: invalid GEMM cache: entries.1.shape.k: 0 in "1x4096x2304x0 NN f16 none" (a GEMM dimension must be at least 1)`,
+    });
+  });
+
   test('tune on the cpu backend exits 2: GEMM tuning needs cuBLASLt', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'bad.json');

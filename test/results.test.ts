@@ -26,6 +26,7 @@ function writeRun(id: string, points = POINTS): { writer: ResultsWriter; results
   for (const point of points) writer.append(point);
   const results = writer.finish(new Date('2026-11-22T10:00:42.500Z'));
   writeRunReports(writer.basePath, results);
+  writer.close();
   return { writer, results };
 }
 
@@ -79,11 +80,17 @@ describe('results files', () => {
     assert.deepEqual(readResults(file), { results: { schema: SCHEMA_ID, run: runInfo('no-newline'), env: ENVIRONMENT, points: [POINTS[0]], dropped: [] }, warnings: [] });
   });
 
-  test('an existing run is never overwritten', () => {
+  test('an existing run is never overwritten, unless forced', () => {
     writeRun('taken');
+    const base = path.join(dir, 'taken');
     assert.throws(() => new ResultsWriter(dir, { run: runInfo('taken'), env: ENVIRONMENT, dropped: [] }), {
-      name: 'ResultsFormatError', message: `${path.join(dir, 'taken.jsonl')} already exists: choose another --run-id or --out`,
+      name: 'FileWriteError',
+      message: `${base}.jsonl, ${base}.json, ${base}.csv already exist: choose another --run-id or --out, or pass --force to replace them`,
     });
+    assert.equal(fs.existsSync(`${base}.lock`), false, 'a refused writer leaves no lock');
+    const forced = new ResultsWriter(dir, { run: runInfo('taken'), env: ENVIRONMENT, dropped: [] }, { force: true });
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('taken.')).sort(), ['taken.jsonl', 'taken.lock'], 'the old run is gone whole');
+    forced.close();
   });
 
   test('the writer refuses a point the schema rejects, before writing it', () => {
@@ -124,6 +131,33 @@ describe('results files', () => {
     assert.throws(() => readResults(empty), { message: `${empty}: no header line` });
     const badPoint = write('bad-point.jsonl', `${header}\n${JSON.stringify({ type: 'point', point: { ...POINTS[0], duration_s: 'long' } })}\n`);
     assert.throws(() => readResults(badPoint), { message: new RegExp(`^${badPoint}:2: invalid results line: point\\.duration_s: `) });
+  });
+
+  test('what the numbers must mean: summaries of their samples, ok points with samples, ISO dates, no negative times', () => {
+    const { results } = writeRun('semantic');
+    const [ok] = results.points;
+    const refused = (name: string, data: Results, field: string, why: string) => {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, JSON.stringify(data));
+      assert.throws(() => readResults(file), { name: 'ResultsFormatError', message: `${file}: invalid results file: ${field}: ${why}` });
+    };
+    const withPoint = (point: object) => ({ ...results, points: [point] }) as Results;
+    refused('median.json', withPoint({ ...ok, summary: { ...ok.summary!, gpu_ms_median: 5 } }),
+      'points.0.summary.gpu_ms_median', '5 is not the median of samples_ms (0.5)');
+    refused('p90.json', withPoint({ ...ok, summary: { ...ok.summary!, gpu_ms_p90: 0.5 } }),
+      'points.0.summary.gpu_ms_p90', '0.5 is not the p90 of samples_ms (0.7)');
+    refused('count.json', withPoint({ ...ok, samples_ms: [0.5, 0.25] }), 'points.0.summary.samples', '3, but samples_ms holds 2');
+    refused('no-samples.json', withPoint({ ...ok, samples_ms: [] }), 'points.0.samples_ms', 'an ok point must have samples and their summary');
+    refused('no-summary.json', withPoint({ ...ok, summary: null }), 'points.0.summary', 'an ok point must have samples and their summary');
+    const date = 'must be an ISO 8601 date and time with a zone, e.g. 2026-11-22T10:00:00.000Z';
+    refused('yesterday.json', { ...results, run: { ...results.run, started_at: 'yesterday' } }, 'run.started_at', date);
+    refused('point-date.json', withPoint({ ...ok, started_at: '2026-13-45T99:00:00Z' }), 'points.0.started_at', date);
+    refused('negative.json', withPoint({ ...ok, duration_s: -1 }), 'points.0.duration_s', 'Too small: expected number to be >=0');
+    refused('negative-wall.json', { ...results, run: { ...results.run, wall_s: -3 } }, 'run.wall_s', 'Too small: expected number to be >=0');
+    // Rounding by a writer that kept fewer digits is no inconsistency.
+    const rounded = path.join(dir, 'rounded.json');
+    fs.writeFileSync(rounded, JSON.stringify(withPoint({ ...ok, summary: { ...ok.summary!, gpu_ms_mean: 0.5000000001 } })));
+    assert.equal(readResults(rounded).results.points[0].summary!.gpu_ms_mean, 0.5000000001);
   });
 
   test('an unfused point of an older run, recorded graph=true but launched eagerly, is read as it ran', () => {

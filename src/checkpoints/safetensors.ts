@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { InputError } from '../input-error.js';
+import { writeAll } from '../results/files.js';
 
 /** Bytes per element of the dtypes ftbench writes or reads. */
 export const DTYPE_BYTES = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 } as const;
@@ -229,24 +230,25 @@ export function safetensorsHeader(tensors: readonly Omit<TensorSource, 'produce'
 /**
  * Writes `tensors` to `file` as safetensors, each tensor's bytes as its source produces them (no
  * copy of the whole file in memory). The file appears whole or not at all: it is written under a
- * temporary name and renamed. Throws when a source produces more or fewer bytes than its shape says.
+ * temporary name (every write checked: src/results/files.ts), fsynced and renamed. Throws when a source produces more or fewer bytes than its shape says.
  */
 export function writeSafetensors(file: string, tensors: readonly TensorSource[], metadata?: Record<string, string>): void {
   if (os.endianness() !== 'LE') throw new Error('safetensors: writing needs a little-endian host');
   const partial = `${file}.partial`;
   const fd = fs.openSync(partial, 'w');
   try {
-    fs.writeSync(fd, safetensorsHeader(tensors, metadata));
+    writeAll(fd, safetensorsHeader(tensors, metadata), partial);
     for (const tensor of tensors) {
       const expected = tensorBytes(tensor.dtype, tensor.shape);
       let written = 0;
       tensor.produce((chunk) => {
         written += chunk.byteLength;
         if (written > expected) throw new Error(`safetensors: ${tensor.name} produced more than its ${expected} bytes`);
-        fs.writeSync(fd, new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        writeAll(fd, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), partial);
       });
       if (written !== expected) throw new Error(`safetensors: ${tensor.name} produced ${written} bytes, its shape says ${expected}`);
     }
+    fs.fsyncSync(fd);
   } catch (error) {
     fs.closeSync(fd);
     fs.rmSync(partial, { force: true });

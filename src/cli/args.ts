@@ -54,6 +54,7 @@ export const OPTIONS = {
   model: { type: 'string' },
   inputs: { type: 'string' },
   shard: { type: 'string' },
+  force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -61,6 +62,8 @@ export const SUITES = ['points', 'gemm'] as const;
 
 export const DEFAULT_OUT = 'results/runs';
 export const DEFAULT_POINT_TIMEOUT_S = 600;
+/** The longest time any time flag may ask for: setTimeout's limit, 2^31-1 ms (about 24.8 days). */
+export const MAX_TIME_MS = 2 ** 31 - 1;
 /** Units of work a --profile-kernels trace covers. */
 export const PROFILE_ITERATIONS = 3;
 
@@ -87,6 +90,8 @@ export interface BenchRequest {
   inputs?: string;
   /** Run only this slice of the sweep's points (src/sweep/shard.ts). */
   shard?: Shard;
+  /** Replace an existing run's files (--force). */
+  force: boolean;
 }
 
 const items = (text: string): string[] => text.split(',').map((item) => item.trim());
@@ -149,12 +154,18 @@ function sweepOverrides(f: Flags): SweepOverrides {
   return overrides;
 }
 
-/** A non-negative number of seconds from flag `field`, in ms. */
-function milliseconds(field: string, text: string): number {
-  const seconds = single(field, text);
-  if (seconds < 0) throw new ConfigError(field, `${field} must be >= 0 (seconds), got ${seconds}`);
-  return seconds * 1000;
+/** A number of seconds from flag `field`, at least `least` and at most MAX_TIME_MS (a timer must be able to wait for it). */
+function seconds(field: string, text: string, least: 'zero' | 'positive' = 'zero'): number {
+  const value = single(field, text);
+  if (least === 'zero' ? value < 0 : !(value > 0)) {
+    throw new ConfigError(field, `${field} must be ${least === 'zero' ? '>= 0' : '> 0'} (seconds), got ${value}`);
+  }
+  if (value * 1000 > MAX_TIME_MS) throw new ConfigError(field, `${field} must be at most ${MAX_TIME_MS / 1000} s, got ${value}`);
+  return value;
 }
+
+/** A non-negative number of seconds from flag `field`, in ms. */
+const milliseconds = (field: string, text: string): number => seconds(field, text) * 1000;
 
 function measurementOverrides(f: Flags): Partial<Measurement> {
   const measurement: Partial<Measurement> = {};
@@ -225,11 +236,8 @@ export function parseBenchArgs(args: readonly string[]): BenchRequest | undefine
   checkModelFlags(flags);
   const repeat = flags.repeat === undefined ? 1 : single('repeat', flags.repeat);
   requireRange('repeat', repeat, 1, 1000);
-  let pointTimeoutS = DEFAULT_POINT_TIMEOUT_S;
-  if (flags['point-timeout'] !== undefined) {
-    pointTimeoutS = single('point_timeout', flags['point-timeout']);
-    if (!(pointTimeoutS > 0)) throw new ConfigError('point_timeout', `point_timeout must be > 0 (seconds), got ${pointTimeoutS}`);
-  }
+  const pointTimeoutS = flags['point-timeout'] === undefined
+    ? DEFAULT_POINT_TIMEOUT_S : seconds('point_timeout', flags['point-timeout'], 'positive');
   const suite = flags.suite === undefined ? 'points' : requireOneOf('suite', flags.suite, SUITES);
   if (command === 'tune' && (flags.suite !== undefined || flags.tune)) throw new UsageError('tune takes neither --suite nor --tune');
   if (flags.model !== undefined && (command === 'tune' || suite === 'gemm')) throw new UsageError('--model runs with bench on the points suite');
@@ -255,5 +263,6 @@ export function parseBenchArgs(args: readonly string[]): BenchRequest | undefine
     model: flags.model,
     inputs: flags.inputs,
     shard: flags.shard === undefined ? undefined : parseShard(flags.shard),
+    force: flags.force ?? false,
   }) as BenchRequest;
 }

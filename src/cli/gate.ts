@@ -14,9 +14,10 @@ import { parseThreshold } from './threshold.js';
 
 const USAGE = `usage:
   npm run gate -- --baseline <a.json> --candidate <b.json|dir> [--threshold 5%|0.05] [--metric gpu_ms|host_ms]
-                  [--strict] [--allow-env-mismatch] [--markdown <summary.md>] [--json <verdicts.json>]
+                  [--strict] [--allow-env-mismatch] [--allow-partial] [--markdown <summary.md>] [--json <verdicts.json>]
   npm run gate -- --promote <run.json> [--device <name>]   (writes results/baselines/<name>.json)
 A directory as --candidate stands for its newest run (latest run.started_at among its ${SCHEMA_ID} files).
+A baseline point the candidate lacks is a regression unless --allow-partial.
 exit: 0 no regression, 1 regression, 2 unusable input`;
 
 const OPTIONS = {
@@ -26,6 +27,7 @@ const OPTIONS = {
   metric: { type: 'string' },
   strict: { type: 'boolean' },
   'allow-env-mismatch': { type: 'boolean' },
+  'allow-partial': { type: 'boolean' },
   markdown: { type: 'string' },
   json: { type: 'string' },
   promote: { type: 'string' },
@@ -56,7 +58,9 @@ function loadCandidate(file: string): LoadedRun {
   if (!fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) return loadRun(file);
   const runs = readResultsDir(file);
   if (runs.length === 0) throw new GateInputError(`${file}: no ${SCHEMA_ID} files in this directory`);
-  return runs.reduce((newest, run) => (run.results.run.started_at > newest.results.run.started_at ? run : newest));
+  // Dates, not strings: the reader checked that each is an ISO 8601 date, but their zones may differ.
+  const started = (run: LoadedRun) => Date.parse(run.results.run.started_at);
+  return runs.reduce((newest, run) => (started(run) > started(newest) ? run : newest));
 }
 
 function refuseWith(flags: Flags, mode: string, names: readonly (keyof Flags)[]): void {
@@ -65,7 +69,7 @@ function refuseWith(flags: Flags, mode: string, names: readonly (keyof Flags)[])
 }
 
 function promote(flags: Flags & { promote: string }): number {
-  refuseWith(flags, '--promote', ['baseline', 'candidate', 'threshold', 'metric', 'strict', 'allow-env-mismatch', 'markdown', 'json']);
+  refuseWith(flags, '--promote', ['baseline', 'candidate', 'threshold', 'metric', 'strict', 'allow-env-mismatch', 'allow-partial', 'markdown', 'json']);
   const run = loadRun(flags.promote);
   const device = flags.device === undefined ? deviceSlug(run.results) : checkDeviceSlug(flags.device);
   // The run's own bytes: a baseline is the file as it was measured, not a re-rendering of it.
@@ -86,7 +90,7 @@ function writeOutput(flag: string, file: string, text: string): void {
 
 /** Nothing to decide on: no point has a timing verdict and none regressed. */
 function nothingComparable(comparison: Comparison): string | null {
-  if (comparison.regressions > 0 || comparison.points.some((point) => point.verdict !== 'incomparable')) return null;
+  if (comparison.points.some((point) => point.regression || point.verdict !== 'incomparable')) return null;
   return `nothing comparable: ${comparison.points.length} matched point(s), none with timings in both runs (${
     comparison.added.length} only in the candidate, ${comparison.removed.length} only in the baseline)`;
 }
@@ -102,7 +106,7 @@ function gate(flags: Flags): number {
   const baseline = loadRun(flags.baseline);
   const candidate = loadCandidate(flags.candidate);
   const comparison = compareRuns(baseline.results, candidate.results, {
-    threshold, metric, strict, allowEnvMismatch: flags['allow-env-mismatch'] ?? false,
+    threshold, metric, strict, allowEnvMismatch: flags['allow-env-mismatch'] ?? false, allowPartial: flags['allow-partial'] ?? false,
   });
   const nothing = nothingComparable(comparison);
   if (nothing) throw new GateInputError(nothing);

@@ -13,7 +13,7 @@ import { defaultRunId, ResultsWriter } from '../results/writer.js';
 import type { Measurement } from '../sweep/axes.js';
 import { expandProfile, validateOverrides, type PeerUnavailability, type SweepOverrides } from '../sweep/expand.js';
 import { recordedShard, shardPoints, shardText, type Shard } from '../sweep/shard.js';
-import { DEFAULT_POINT_TIMEOUT_S, PROFILE_ITERATIONS, type BenchRequest } from './args.js';
+import { DEFAULT_POINT_TIMEOUT_S, MAX_TIME_MS, PROFILE_ITERATIONS, type BenchRequest } from './args.js';
 import { UsageError } from './exit.js';
 import { modelPlan, withModel, type ModelRequest } from './model-plan.js';
 import { chooseBackend, gemmTable, planPeers, requestedSweep, requireCuda, type GemmTable } from './sweep-plan.js';
@@ -24,6 +24,8 @@ function droppedSummary(dropped: readonly Dropped[]): string[] {
   for (const { reason } of dropped) counts.set(reason, (counts.get(reason) ?? 0) + 1);
   return [...counts].map(([reason, count]) => `  dropped ${count}x ${reason}`);
 }
+
+const warnLine = (message: string): void => console.error(`ftbench: warning: ${message}`);
 
 /** A run ready to go: where it writes, the points still to run, and how. */
 export interface SweepPlan {
@@ -123,7 +125,7 @@ export async function newRun(addon: NativeAddon, request: BenchRequest): Promise
     },
     env,
     dropped: expansion.dropped,
-  });
+  }, { force: request.force, warn: warnLine });
   const device = addon.deviceInfo(backend).name ?? backend;
   const sliced = options.shard ? ` (shard ${shardText(options.shard)}: ${points.length} of them)` : '';
   console.log(`ftbench: profile ${profile.name} on ${device} (${backend}): ${expansion.points.length} points${sliced}, ` +
@@ -139,15 +141,17 @@ export async function newRun(addon: NativeAddon, request: BenchRequest): Promise
 /** The options a run recorded (see newRun), checked again: the file may have been edited. */
 function recordedOptions(options: Record<string, unknown>): RecordedOptions {
   const measurement = options.measurement as Partial<Measurement> | undefined;
-  const valid = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  const valid = (value: unknown) => typeof value === 'number' && value >= 0 && value <= MAX_TIME_MS;
   const fields = ['min_samples', 'min_time_ms', 'max_noise_pct', 'timeout_ms', 'warmup_ms'] as const;
   if (!measurement || !fields.every((field) => valid(measurement[field]))) {
-    throw new ResultsFormatError(`run.options.measurement must hold ${fields.join(', ')}`);
+    throw new ResultsFormatError(`run.options.measurement must hold ${fields.join(', ')}, each 0..${MAX_TIME_MS}`);
   }
   const overrides = (options.overrides ?? {}) as SweepOverrides;
   validateOverrides(overrides);
   const pointTimeoutS = options.point_timeout_s ?? DEFAULT_POINT_TIMEOUT_S;
-  if (!(typeof pointTimeoutS === 'number' && pointTimeoutS > 0)) throw new ResultsFormatError('run.options.point_timeout_s must be > 0');
+  if (!(typeof pointTimeoutS === 'number' && pointTimeoutS > 0 && pointTimeoutS * 1000 <= MAX_TIME_MS)) {
+    throw new ResultsFormatError(`run.options.point_timeout_s must be > 0 and at most ${MAX_TIME_MS / 1000}`);
+  }
   const repeat = options.repeat ?? 1;
   if (!(typeof repeat === 'number' && Number.isInteger(repeat) && repeat >= 1)) throw new ResultsFormatError('run.options.repeat must be an integer >= 1');
   const model = options.model as ModelRequest | undefined;
@@ -167,7 +171,17 @@ function recordedOptions(options: Record<string, unknown>): RecordedOptions {
 
 /** Run `id` in `request.out`, to be finished: its profile's points whose keys its JSONL lacks. */
 export function resumedRun(addon: NativeAddon, request: BenchRequest & { resume: string }): SweepPlan {
-  const writer = ResultsWriter.resume(request.out, request.resume);
+  const writer = ResultsWriter.resume(request.out, request.resume, warnLine);
+  try {
+    return resumePlan(addon, writer);
+  } catch (error) {
+    writer.close();
+    throw error;
+  }
+}
+
+/** The plan of a resumed run whose stream `writer` holds. */
+function resumePlan(addon: NativeAddon, writer: ResultsWriter): SweepPlan {
   const { run } = writer.header;
   const options = recordedOptions(run.options);
   const backend = chooseBackend(addon, run.backend);
@@ -177,7 +191,7 @@ export function resumedRun(addon: NativeAddon, request: BenchRequest & { resume:
   const done = new Set(writer.written.map((point) => runKey(point.config, point.repeat)));
   const all = repeated(shardOf(expansion.points, options.shard), options.repeat);
   const points = all.filter((point) => !done.has(runKey(point.config, point.repeat)));
-  console.log(`ftbench: resuming run ${run.id} (profile ${run.profile}, ${backend}): ${all.length - points.length} of ` +
+  console.log(`ftbench: resuming run ${writer.runId} (profile ${run.profile}, ${backend}): ${all.length - points.length} of ` +
     `${all.length} points done, ${points.length} to run -> ${writer.jsonlPath}`);
   // The run's own cache where it had one (it may have been written since: it is read again).
   const recorded = typeof run.options.gemm_cache === 'string' && fs.existsSync(run.options.gemm_cache) ? run.options.gemm_cache : undefined;

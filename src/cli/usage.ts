@@ -61,6 +61,7 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
   --warmup S            backend time run before samples are kept, seconds (GPU default 0.1)
   --out DIR             where the run's files go (default ${DEFAULT_OUT})
   --run-id ID           the files' name (default <profile>-<yyyymmdd-hhmmss>, UTC)
+  --force               replace the files of an existing run of that id (never one still running)
   --repeat N            run the whole sweep N times in one process (stability runs; points carry repeat)
   --resume ID           finish run ID in --out: runs its points missing from <ID>.jsonl, with the run's
                         own profile and options (no other sweep or measurement flag)
@@ -80,7 +81,8 @@ profiles:
 ${Object.values(PROFILES).map((p) => wrap(`${p.name}: ${p.description}`, 100, '  ')).join('\n')}
 
 Each point runs in a worker process: a crash or a timeout is recorded for that point and the sweep
-goes on. Ctrl-C stops after the current point (twice: at once) and still writes the run's files.
+goes on. Ctrl-C stops after the current point (twice: at once), SIGTERM and SIGHUP at once; either
+way the run's files are written. One process at a time writes a run (<run-id>.lock).
 
-exit: 0 every point ok and correct (or unchecked: hf-generate), 1 a point failed or is incorrect, 2 bad input,
-130 interrupted`;
+exit: 0 every point ok and correct (or unchecked: hf-generate), 1 a point failed or is incorrect, 2 bad input
+or a file that cannot be written, 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP`;

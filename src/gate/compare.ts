@@ -9,6 +9,12 @@
 //           This is the noise of the comparison, not of single samples: 5% per-sample noise with 30
 //           samples a side gives a ±3.5% interval, which resolves a 5% threshold.
 //   same    otherwise.
+// Too few samples for an interval (slow points measured a few times): the candidate's median is
+// judged against the baseline's spread instead: slower when it exceeds the baseline's slowest sample
+// by more than the threshold, faster when it is under the fastest by as much, else noisy. So a point
+// 10x slower fails whatever its sample count, and a run compared with itself passes.
+// Points of the baseline missing from the candidate (an interrupted or partial run) fail the gate
+// unless allowPartial: each counts as a regression.
 // Status and correctness are gated before timings: ok -> error/oom and correct true -> false are
 // regressions with verdict 'incomparable' (a failed or wrong point has no time worth comparing);
 // the reason says which. Other status changes (error -> ok, error -> error) are incomparable and
@@ -51,7 +57,10 @@ export interface Comparison {
   removed: string[];
   /** Human lines naming differing environment fields (empty when compatible). */
   env_mismatch: string[];
+  /** Regressing points, plus the removed ones unless partial candidates are allowed. */
   regressions: number;
+  /** Whether removed points were accepted (allowPartial) rather than counted as regressions. */
+  partial_allowed: boolean;
 }
 
 export type Metric = 'gpu_ms' | 'host_ms';
@@ -62,6 +71,8 @@ export interface CompareOptions {
   metric?: Metric;
   strict?: boolean;
   allowEnvMismatch?: boolean;
+  /** Accept a candidate that lacks some of the baseline's points (else each counts as a regression). */
+  allowPartial?: boolean;
 }
 
 export const DEFAULT_THRESHOLD = 0.05;
@@ -118,6 +129,21 @@ function noisyReason(base: Point, cand: Point, why: string): string {
   return `${why} (sample noise ${noise(base)} / ${noise(cand)})`;
 }
 
+/** Slower or faster by the baseline's spread (too few samples for an interval), or null when within it. */
+function spreadVerdict(median: number, baseline: readonly number[], limit: number, threshold: string):
+  { verdict: 'slower' | 'faster'; reason: string } | null {
+  if (baseline.length === 0) return null;
+  const slowest = Math.max(...baseline);
+  const fastest = Math.min(...baseline);
+  if (median > slowest * limit) {
+    return { verdict: 'slower', reason: `the median is over the baseline's slowest sample (${+slowest.toPrecision(4)} ms) by more than ${threshold}` };
+  }
+  if (median < fastest / limit) {
+    return { verdict: 'faster', reason: `the median is under the baseline's fastest sample (${+fastest.toPrecision(4)} ms) by more than ${threshold}` };
+  }
+  return null;
+}
+
 function compareTimings(base: Point, cand: Point, settings: Settings): TimingVerdict {
   const before = timingOf(base, settings.metric, 'baseline');
   const after = timingOf(cand, settings.metric, 'candidate');
@@ -136,12 +162,14 @@ function compareTimings(base: Point, cand: Point, settings: Settings): TimingVer
     return { ...common, verdict: 'noisy', ci: null, reason };
   }
   const ci = ratioInterval(before.samples, after.samples);
+  const limit = 1 + settings.threshold;
   if (ci === null) {
     const why = `${change}: too few samples (${before.samples.length} vs ${after.samples.length}) for a ${
       Math.round(CONFIDENCE * 100)}% interval`;
+    const spread = spreadVerdict(after.median, before.samples, limit, threshold);
+    if (spread) return { ...common, ci, verdict: spread.verdict, reason: `${why}; ${spread.reason}` };
     return { ...common, verdict: 'noisy', ci, reason: noisyReason(base, cand, why) };
   }
-  const limit = 1 + settings.threshold;
   if (ratio > limit && ci[0] > 1) return { ...common, verdict: 'slower', ci, reason: `${change} (${formatInterval(ci)})` };
   if (ratio < 1 / limit && ci[1] < 1) return { ...common, verdict: 'faster', ci, reason: `${change} (${formatInterval(ci)})` };
   const halfWidth = Math.log(ci[1] / ci[0]) / 2;
@@ -199,7 +227,8 @@ function resolveSettings(options: CompareOptions): Settings {
 }
 
 /**
- * Compares every point the two runs share. Throws GateInputError when the environments differ
+ * Compares every point the two runs share; the baseline's points the candidate lacks are regressions
+ * unless allowPartial. Throws GateInputError when the environments differ
  * (unless allowEnvMismatch; then the differences are listed in env_mismatch) or a run has two
  * points with one key.
  */
@@ -219,11 +248,14 @@ export function compareRuns(baseline: Results, candidate: Results, options: Comp
     if (base) points.push(reportedOnlyForPeers(comparePoint(key, base, cand, settings)));
   }
   points.sort(byImportance);
+  const removed = [...before.keys()].filter((key) => !after.has(key)).sort();
+  const partialAllowed = options.allowPartial ?? false;
   return {
     points,
     added: [...after.keys()].filter((key) => !before.has(key)).sort(),
-    removed: [...before.keys()].filter((key) => !after.has(key)).sort(),
+    removed,
     env_mismatch,
-    regressions: points.filter((point) => point.regression).length,
+    regressions: points.filter((point) => point.regression).length + (partialAllowed ? 0 : removed.length),
+    partial_allowed: partialAllowed,
   };
 }

@@ -1,5 +1,6 @@
 // Whether two runs were measured on the same kind of machine and software: timings from different
-// GPUs, drivers, CUDA/cuBLAS versions or precision sets do not compare.
+// GPUs, drivers, CUDA/cuBLAS versions or precision sets do not compare, nor CPU runs from different
+// CPUs (src/results/device-match.ts says which fields).
 import { deviceMismatch } from '../results/device-match.js';
 import type { Results } from '../results/schema.js';
 

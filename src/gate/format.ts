@@ -1,5 +1,6 @@
 // The gate's outputs: a console table (<= 120 columns), a markdown summary for CI job summaries and
-// a JSON verdicts document.
+// a JSON verdicts document. Text from results files (run ids, paths, error messages) is data: in the
+// markdown nothing of it may become markup (a link, an image, code, emphasis, HTML, a table cell).
 import { KEY_FIELDS, type PointConfig } from '../engine/config.js';
 import type { Results } from '../results/schema.js';
 import { CONFIDENCE } from './hodges-lehmann.js';
@@ -39,7 +40,9 @@ function verdictCounts(comparison: Comparison): string {
 
 /** One line: PASS/FAIL and the counts. */
 export function summaryLine(comparison: Comparison): string {
-  const outcome = comparison.regressions > 0 ? `FAIL: ${comparison.regressions} regression(s)` : 'PASS';
+  const missing = comparison.partial_allowed ? 0 : comparison.removed.length;
+  const outcome = comparison.regressions === 0 ? 'PASS' : `FAIL: ${comparison.regressions} regression(s)${
+    missing > 0 ? `, ${missing} of them baseline points the candidate lacks (--allow-partial accepts a partial run)` : ''}`;
   return `gate ${outcome}; ${verdictCounts(comparison)}; added ${comparison.added.length}, removed ${
     comparison.removed.length}`;
 }
@@ -83,10 +86,22 @@ export function renderTable(comparison: Comparison, context: GateContext): strin
   return `${lines.join('\n')}\n`;
 }
 
-/** Escapes text for a markdown table cell (pipes, newlines, HTML). */
+/**
+ * Text as markdown that renders as itself, in a table cell or a list item: HTML and entities are
+ * escaped, and so are the characters that open links, images, code, emphasis and cells (a link needs
+ * `[`, an image `![`; `://`, `www.` and `@` make GitHub's bare-URL and e-mail links); newlines become spaces.
+ */
 function cell(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|')
-    .replace(/\r?\n/g, ' ');
+  return text.replace(/\r?\n/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+    .replace(/[\\`*_~[\]|@]|:(?=\/\/)/g, '\\$&').replace(/(w{3})\./gi, '$1\\.');
+}
+
+/** Text as a markdown code span: a fence of more backticks than any run in it, so nothing inside ends it. */
+function code(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  const padded = /^`|`$/.test(text) ? ` ${text} ` : text;
+  return `${fence}${padded.replace(/\r?\n/g, ' ')}${fence}`;
 }
 
 function markdownTable(points: readonly PointComparison[], fields: readonly (keyof PointConfig)[]): string[] {
@@ -97,15 +112,15 @@ function markdownTable(points: readonly PointComparison[], fields: readonly (key
   ];
   for (const point of points) {
     const verdict = point.regression ? `**${point.verdict}** (regression)` : point.verdict;
-    lines.push(`| ${[verdict, formatRatio(point.ratio), formatCi(point.ci), formatMs(point.baseline_ms),
-      formatMs(point.candidate_ms), keyFieldsText(point.config, fields), point.reason].map(cell).join(' | ')} |`);
+    lines.push(`| ${[verdict, ...[formatRatio(point.ratio), formatCi(point.ci), formatMs(point.baseline_ms),
+      formatMs(point.candidate_ms), keyFieldsText(point.config, fields), point.reason].map(cell)].join(' | ')} |`);
   }
   return lines;
 }
 
 function keyList(title: string, keys: readonly string[]): string[] {
   if (keys.length === 0) return [];
-  return ['', `**${title}** (${keys.length}):`, '', ...keys.map((key) => `- \`${cell(key)}\``)];
+  return ['', `**${title}** (${keys.length}):`, '', ...keys.map((key) => `- ${code(key)}`)];
 }
 
 /** A markdown summary (e.g. for $GITHUB_STEP_SUMMARY): changed points in a table, unchanged ones folded. */
@@ -119,8 +134,8 @@ export function renderMarkdown(comparison: Comparison, context: GateContext): st
     cell(summaryLine(comparison)),
     '',
     `- ${cell(settingsLine(context))}`,
-    `- baseline: \`${cell(context.baseline.file)}\` (run \`${cell(context.baseline.results.run.id)}\`)`,
-    `- candidate: \`${cell(context.candidate.file)}\` (run \`${cell(context.candidate.results.run.id)}\`)`,
+    `- baseline: ${code(context.baseline.file)} (run ${code(context.baseline.results.run.id)})`,
+    `- candidate: ${code(context.candidate.file)} (run ${code(context.candidate.results.run.id)})`,
     ...comparison.env_mismatch.map((mismatch) => `- env mismatch (allowed): ${cell(mismatch)}`),
   ];
   if (notable.length > 0) lines.push('', ...markdownTable(notable, fields));

@@ -2,6 +2,7 @@
 // <device>.json.prev so a bad promotion can be undone by hand.
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirectory, writeFileAtomic } from '../results/files.js';
 import type { Results } from '../results/schema.js';
 import { GateInputError } from './compare.js';
 
@@ -41,19 +42,16 @@ export interface Promotion {
 
 /**
  * Writes `text` (a validated results file, byte for byte) as the baseline of `device` under `dir`:
- * the new file is written beside the target and renamed over it, so readers never see half a file.
+ * each file is written beside its target and renamed over it (checked, fsynced), so readers never see half a file.
  */
 export function promoteBaseline(text: string, device: string, dir: string = BASELINES_DIR): Promotion {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const file = path.join(dir, `${checkDeviceSlug(device)}.json`);
-  const staged = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(staged, text);
   let previous: string | null = null;
   if (fs.existsSync(file)) {
     previous = `${file}.prev`;
-    fs.copyFileSync(file, `${staged}.prev`);
-    fs.renameSync(`${staged}.prev`, previous);
+    writeFileAtomic(previous, fs.readFileSync(file, 'utf8'));
   }
-  fs.renameSync(staged, file);
+  writeFileAtomic(file, text);
   return { file, previous };
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../results/writer.js';
+import { makeDirectory, writeFileAtomic } from '../results/files.js';
 import { GemmEntrySchema, type GemmEntry, type GemmShape } from '../engine/gemm-types.js';
 import { InputError } from '../input-error.js';
 
@@ -72,10 +72,17 @@ export function readGemmCache(file: string): GemmCache {
     const issue = parsed.error.issues[0];
     throw new GemmCacheError(`${file}: invalid GEMM cache: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
+  const firstOfKey = new Map<string, number>();
   for (const [i, entry] of parsed.data.entries.entries()) {
-    if (entry.key !== gemmKey(entry.shape)) {
-      throw new GemmCacheError(`${file}: invalid GEMM cache: entries.${i}.key: "${entry.key}" is not the key of its shape ("${gemmKey(entry.shape)}")`);
-    }
+    const invalid = (field: string, why: string) => new GemmCacheError(`${file}: invalid GEMM cache: entries.${i}.${field}: ${why}`);
+    if (entry.key !== gemmKey(entry.shape)) throw invalid('key', `"${entry.key}" is not the key of its shape ("${gemmKey(entry.shape)}")`);
+    // A GEMM with an empty dimension does nothing: no engine plans one, so such an entry is no tuning result.
+    const empty = (['m', 'n', 'k', 'batch_count'] as const).find((dimension) => entry.shape[dimension] === 0);
+    if (empty) throw invalid(`shape.${empty}`, `0 in "${entry.key}" (a GEMM dimension must be at least 1)`);
+    // Two entries of one key: the engine would use one of them, silently; which one was meant is unknown.
+    const first = firstOfKey.get(entry.key);
+    if (first !== undefined) throw invalid('key', `"${entry.key}" again (entries.${first} has it too)`);
+    firstOfKey.set(entry.key, i);
   }
   return parsed.data;
 }
@@ -88,7 +95,7 @@ export function mergeEntries(kept: readonly GemmEntry[], added: readonly GemmEnt
 }
 
 export function writeGemmCache(file: string, device: CacheDevice, entries: readonly GemmEntry[]): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirectory(path.dirname(file));
   const cache: GemmCache = { schema: GEMM_CACHE_SCHEMA, device, entries: [...entries] };
   writeFileAtomic(file, `${JSON.stringify(cache, null, 1)}\n`);
 }

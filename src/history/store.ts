@@ -11,7 +11,7 @@ import initSqlJs, { type Database, type SqlValue } from 'sql.js';
 import { pointLabel } from '../engine/config.js';
 import { parseResultsFile } from '../results/reader.js';
 import type { Point, Results } from '../results/schema.js';
-import { writeFileAtomic } from '../results/writer.js';
+import { writeFileAtomic } from '../results/files.js';
 import { resultsCandidates } from './scan.js';
 
 /** Bumped whenever the tables change: a cache of another version is rebuilt from the files. */

@@ -1,14 +1,19 @@
 // Whether two runs were measured on the same kind of machine and software: the backend, the device's
-// name and every driver/library version. The gate refuses to compare runs that differ here, and
+// name and every driver/library version; for cpu runs also the host's CPU and core counts (the cpu
+// backend's device is named the same on every machine: its host is the device). The gate refuses to compare runs that differ here, and
 // `ftbench merge` to join shards that do.
 import type { Results } from './schema.js';
 
 /**
  * env.device fields that must match: the backend, the device's name and every driver/library
- * version (the CUDA backend reports name, driver, cuda_driver_api, cuda_runtime, cublas). Fields that
- * vary between runs of one machine (clocks, free memory, device index, measured peaks) are not compared.
+ * version (the CUDA backend reports name, driver, cuda_driver_api, cuda_runtime, cublas), the CPU
+ * backend's thread count. Fields that vary between runs of one machine (clocks, free memory, device
+ * index, measured peaks) are not compared.
  */
-const COMPARED_DEVICE_FIELD = /^(backend|name|driver)$|^cuda|^cublas|version/;
+const COMPARED_DEVICE_FIELD = /^(backend|name|driver|threads)$|^cuda|^cublas|version/;
+
+/** env.host fields that identify the machine of a cpu run: the CPU model and its core counts. */
+const CPU_HOST_FIELDS = ['cpu', 'cores', 'physical_cores'] as const;
 
 const describe = (value: string | number | undefined): string => (value === undefined ? '(absent)' : JSON.stringify(value));
 
@@ -21,6 +26,11 @@ export function deviceMismatch(a: Results, b: Results): string[] {
     const before = a.env.device[field];
     const after = b.env.device[field];
     if (before !== after) mismatches.push(`device.${field}: ${describe(before)} vs ${describe(after)}`);
+  }
+  if (a.run.backend === 'cpu' && b.run.backend === 'cpu') {
+    for (const field of CPU_HOST_FIELDS) {
+      if (a.env.host[field] !== b.env.host[field]) mismatches.push(`host.${field}: ${describe(a.env.host[field])} vs ${describe(b.env.host[field])}`);
+    }
   }
   return mismatches;
 }

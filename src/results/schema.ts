@@ -1,8 +1,11 @@
 // The one results schema (ftbench/results@1): written by the runner, read (and validated) by the
 // reporters, the dashboard and the gate. A results file that does not match is rejected with the
-// path of the first offending field.
+// path of the first offending field. Beyond types, what the numbers must mean: an ok point has
+// samples, its summary is the statistics of those samples (within rounding), times and counts are
+// not negative, dates are ISO 8601.
 import { z } from 'zod';
 import { BACKENDS, configKey, MODES, PATHS, PRECISIONS, VARIANTS, type PointConfig } from '../engine/config.js';
+import { summarize } from '../measure/sample-stats.js';
 import { STOP_REASONS } from '../measure/stop-rule.js';
 import { GemmChoiceSchema } from '../engine/gemm-types.js';
 import { InputError } from '../input-error.js';
@@ -11,6 +14,14 @@ export const SCHEMA_ID = 'ftbench/results@1';
 
 const finite = z.number().finite();
 const count = z.number().int().nonnegative();
+/** A time or duration: finite and not negative. */
+const duration = finite.nonnegative();
+
+/** Date and time with a zone, as toISOString writes it (other ISO 8601 offsets are read too). */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+const dateTime = z.string().refine((text) => ISO_DATE_TIME.test(text) && Number.isFinite(Date.parse(text)), {
+  message: 'must be an ISO 8601 date and time with a zone, e.g. 2026-11-22T10:00:00.000Z',
+});
 
 export const PointConfigSchema = z.object({
   backend: z.enum(BACKENDS),
@@ -83,7 +94,7 @@ export const PointSchema = z.object({
   status: z.enum(['ok', 'error', 'oom']),
   error: z.string().optional(),
   summary: SummarySchema.nullable(),
-  samples_ms: z.array(finite),
+  samples_ms: z.array(duration),
   correct: z.boolean().nullable(),
   max_rel_err: finite.nullable(),
   /** A checkpoint's point: relative L2 error of the valid tokens' hidden states against the CPU reference of the same inputs. */
@@ -99,9 +110,41 @@ export const PointSchema = z.object({
   kernels: z.array(KernelTimeSchema).optional(),
   /** The GEMMs the point ran (cuda backend). */
   gemms: z.array(GemmChoiceSchema).optional(),
-  started_at: z.string(),
-  duration_s: finite,
-}).transform(launchedAsRecorded);
+  started_at: dateTime,
+  duration_s: duration,
+}).superRefine(summaryMatchesSamples).transform(launchedAsRecorded);
+
+/** The summary fields that are statistics of samples_ms, with the sample-stats.ts name of each. */
+const SAMPLE_STATISTICS = [
+  ['gpu_ms_median', 'median'], ['gpu_ms_mean', 'mean'], ['gpu_ms_min', 'min'], ['gpu_ms_max', 'max'],
+  ['gpu_ms_p10', 'p10'], ['gpu_ms_p90', 'p90'],
+] as const;
+
+/** Equal up to the rounding of a writer that kept 4 significant digits (5e-4 relative), with margin. */
+const withinRounding = (recorded: number, computed: number): boolean =>
+  Math.abs(recorded - computed) <= 1e-3 * Math.max(Math.abs(computed), 1e-9);
+
+/** An ok point has samples, and a summary that is theirs: its count, median, mean, extremes and percentiles. */
+function summaryMatchesSamples(
+  point: { status: string; summary: Summary | null; samples_ms: number[] }, context: z.RefinementCtx,
+): void {
+  const { summary, samples_ms: samples } = point;
+  if (point.status === 'ok' && (summary === null || samples.length === 0)) {
+    context.addIssue({ code: 'custom', path: [summary === null ? 'summary' : 'samples_ms'], message: 'an ok point must have samples and their summary' });
+    return;
+  }
+  if (summary === null || samples.length === 0) return;
+  if (summary.samples !== samples.length) {
+    context.addIssue({ code: 'custom', path: ['summary', 'samples'], message: `${summary.samples}, but samples_ms holds ${samples.length}` });
+    return;
+  }
+  const stats = summarize(samples);
+  for (const [field, statistic] of SAMPLE_STATISTICS) {
+    if (!withinRounding(summary[field], stats[statistic])) {
+      context.addIssue({ code: 'custom', path: ['summary', field], message: `${summary[field]} is not the ${statistic} of samples_ms (${stats[statistic]})` });
+    }
+  }
+}
 
 /**
  * Runs from before the unfused encoder could replay a graph recorded `graph: true` (the option's old
@@ -118,9 +161,9 @@ export const DroppedSchema = z.object({ config: z.record(z.string(), z.unknown()
 
 export const RunSchema = z.object({
   id: z.string().min(1),
-  started_at: z.string(),
-  finished_at: z.string().nullable(),
-  wall_s: finite.nullable(),
+  started_at: dateTime,
+  finished_at: dateTime.nullable(),
+  wall_s: duration.nullable(),
   command: z.string(),
   profile: z.string(),
   backend: z.enum(BACKENDS),
@@ -152,7 +195,7 @@ const DeviceSchema = z.record(z.string(), z.union([z.string(), finite])).transfo
 
 export const EnvSchema = z.object({
   host: z.object({
-    cpu: z.string(), cores: count, physical_cores: count.optional(), memory_gb: finite, os: z.string(), node: z.string(),
+    cpu: z.string(), cores: count, physical_cores: count.optional(), memory_gb: finite.nonnegative(), os: z.string(), node: z.string(),
   }),
   device: DeviceSchema,
   git: z.object({ commit: z.string().nullable(), dirty: z.boolean().nullable() }),

@@ -1,11 +1,14 @@
 // Runs each point in a worker process (src/run/point-worker.ts), so that a point that crashes the engine
 // (CUDA fault, abort, signal) or never finishes is recorded as that point's error and the sweep
 // goes on in a fresh worker. One worker serves point after point while none fails, so the engine's
-// one-time costs (CUDA context, library handles, CPU references) are paid once.
+// one-time costs (CUDA context, library handles, CPU references) are paid once. A worker that dies
+// between points is replaced before the next one; a worker that is slow to start (a loaded machine,
+// a CUDA context) does not eat into its point's time: the point's timer starts when the worker says
+// it is ready.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { PointConfig } from '../engine/config.js';
-import type { WorkReply, WorkRequest } from './point-worker.js';
+import type { WorkerMessage, WorkRequest } from './point-worker.js';
 import { failedPoint, type PointWork } from '../measure/runner.js';
 import type { Point } from '../results/schema.js';
 
@@ -13,21 +16,28 @@ const WORKER = fileURLToPath(new URL('./point-worker.js', import.meta.url));
 
 export interface SupervisorOptions {
   work: PointWork;
-  /** A point still running after this long is stopped (its worker killed) and recorded as an error. */
+  /**
+   * A point still running after this long is stopped (its worker killed) and recorded as an error;
+   * a new worker gets as long again to start.
+   */
   timeoutMs: number;
 }
 
 export class PointSupervisor {
   private worker: ChildProcess | undefined;
+  /** Whether the current worker has said it is ready (its engine loaded). */
+  private ready = false;
 
   constructor(private readonly options: SupervisorOptions) {}
 
-  /** Runs one point in the worker; never rejects for what the point did, only for a worker that cannot start. */
+  /** Runs one point in the worker; never rejects for what the point or its worker did. */
   run(config: PointConfig): Promise<Point> {
-    const worker = this.worker ?? this.start();
+    // A worker that died while idle is replaced, not written to.
+    const worker = this.worker?.connected ? this.worker : this.start();
     const startedAt = new Date();
     const elapsed = () => (Date.now() - startedAt.getTime()) / 1000;
     const failed = (message: string) => failedPoint(config, 'error', message, startedAt, elapsed());
+    const seconds = this.options.timeoutMs / 1000;
     return new Promise((resolve) => {
       const settle = (point: Point) => {
         clearTimeout(timer);
@@ -35,25 +45,38 @@ export class PointSupervisor {
         worker.off('exit', onExit);
         resolve(point);
       };
-      const onMessage = (reply: WorkReply) => settle('point' in reply ? reply.point : failed(`harness error in the worker: ${reply.harnessError}`));
-      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-        this.worker = undefined;
-        settle(failed(`the worker process died while running the point (${signal ? `signal ${signal}` : `exit code ${code}`})`));
-      };
-      const timer = setTimeout(() => {
+      const stopAfter = (message: string) => setTimeout(() => {
         worker.off('exit', onExit);
         this.stop();
-        settle(failed(`timed out after ${this.options.timeoutMs / 1000} s (the worker process was killed)`));
+        settle(failed(message));
       }, this.options.timeoutMs);
+      const send = () => {
+        clearTimeout(timer);
+        timer = stopAfter(`timed out after ${seconds} s (the worker process was killed)`);
+        // A send to a worker dying at this moment fails here; its 'exit' records the point.
+        worker.send({ config, work: this.options.work } satisfies WorkRequest, () => {});
+      };
+      const onMessage = (message: WorkerMessage) => {
+        if ('ready' in message) {
+          this.ready = true;
+          send();
+        } else {
+          settle('point' in message ? message.point : failed(`harness error in the worker: ${message.harnessError}`));
+        }
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+        settle(failed(`the worker process died while running the point (${signal ? `signal ${signal}` : `exit code ${code}`})`));
+      };
+      let timer = stopAfter(`the worker process did not start within ${seconds} s (it was killed)`);
       worker.on('message', onMessage);
       worker.on('exit', onExit);
-      worker.send({ config, work: this.options.work } satisfies WorkRequest);
+      if (this.ready) send();
     });
   }
 
   /** Lets an idle worker exit on its own (its IPC channel closed), releasing the device cleanly. */
   close(): void {
-    this.worker?.disconnect();
+    if (this.worker?.connected) this.worker.disconnect();
     this.worker = undefined;
   }
 
@@ -65,7 +88,15 @@ export class PointSupervisor {
 
   private start(): ChildProcess {
     // The worker's output is the parent's: an engine's message on stderr before a crash stays visible.
-    this.worker = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    return this.worker;
+    const worker = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // Whenever it dies (idle or busy), it is no longer the worker; a point it was running learns it from its own listener.
+    worker.on('exit', () => {
+      if (this.worker === worker) this.worker = undefined;
+    });
+    // Failed sends and kills of a dying worker: its 'exit' says what happened.
+    worker.on('error', () => {});
+    this.worker = worker;
+    this.ready = false;
+    return worker;
   }
 }
