@@ -46,7 +46,10 @@ suiteUnless('bench end to end', skip, () => {
       assert.ok(point.checks.length >= 3 && point.checks.every((c) => c.ok), point.key);
       assert.equal(point.max_rel_err, null);
       assert.ok(point.samples_ms.length >= 20, `${point.key}: ${point.samples_ms.length} samples`);
-      assert.ok(point.samples_ms.reduce((a, b) => a + b, 0) >= 200, `${point.key}: at least 200 ms of backend time`);
+      // The stop rule's minimum of backend time, unless the wall-clock timeout stopped the point first
+      // (a loaded machine: the timeout is wall time, the minimum backend time).
+      const backendMs = point.samples_ms.reduce((a, b) => a + b, 0);
+      assert.ok(backendMs >= 200 || point.summary!.stop_reason === 'timeout', `${point.key}: at least 200 ms of backend time (${backendMs} ms, ${point.summary!.stop_reason})`);
       assert.ok(point.summary!.gpu_ms_p10 <= point.summary!.gpu_ms_median && point.summary!.gpu_ms_median <= point.summary!.gpu_ms_p90);
       assert.ok(point.summary!.tokens_per_s > 0 && point.summary!.tflops! > 0);
     }

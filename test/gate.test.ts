@@ -262,7 +262,7 @@ describe('matching, environment, options', () => {
     const here = cpuRun({ cpu: 'Intel Xeon Platinum 8480+', cores: 16, physical_cores: 8 });
     assert.deepEqual(environmentMismatch(here, here), []);
     assert.deepEqual(environmentMismatch(here, cpuRun({ cpu: 'AMD EPYC 9654', cores: 192, physical_cores: 96 }, { ...cpuDevice, threads: '192' })), [
-      'device.threads: "16" vs "192"', 'host.cpu: "Intel Xeon Platinum 8480+" vs "AMD EPYC 9654"', 'host.cores: 16 vs 192', 'host.physical_cores: 8 vs 96',
+      'device.threads: 16 vs 192', 'host.cpu: "Intel Xeon Platinum 8480+" vs "AMD EPYC 9654"', 'host.cores: 16 vs 192', 'host.physical_cores: 8 vs 96',
     ]);
   });
 
