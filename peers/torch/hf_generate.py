@@ -60,19 +60,15 @@ class HfGenerateUnit:
             self.generate_options.update(top_k=config.top_k if config.top_k > 0 else None,
                                          top_p=config.top_p if config.top_p > 0 else None,
                                          temperature=config.temperature)
-        self.notes = {"model": "M2M100 (random weights)", "attention": "sdpa (flash / memory-efficient / math; not cuDNN)",
+        self.notes = {"model": "M2M100 (random weights)", "attention": "sdpa",
                       "search": "sampling" if config.sampling else "beam"}
         self.compile_s: float | None = None
         self._last: Any = None
 
     def run(self) -> None:
-        from torch.nn.attention import SDPBackend, sdpa_kernel
         self._torch.manual_seed(self._config.seed)  # sampling draws repeat from unit to unit
-        # cuDNN's attention failed inside generate() on the H200 (torch 2.11: "mha_graph.execute(...)
-        # is_good() ... false" once the cache grew): the other sdpa kernels serve it.
-        with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]):
-            self._last = self.model.generate(encoder_outputs=self.encoder_outputs, attention_mask=self.attention_mask,
-                                             **self.generate_options)
+        self._last = self.model.generate(encoder_outputs=self.encoder_outputs, attention_mask=self.attention_mask,
+                                         **self.generate_options)
 
     def outputs(self) -> tuple[dict[str, np.ndarray], int]:
         if self._last is None:
