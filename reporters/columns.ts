@@ -13,8 +13,8 @@ export interface CsvColumn {
 }
 
 const summaryValue = (key: keyof NonNullable<Point['summary']>) => (p: Point): CsvValue => p.summary?.[key] ?? null;
-/** The config's scalar fields (a checkpoint's model and settings are not CSV columns). */
-type ScalarField = Exclude<keyof Point['config'], 'model' | 'layer_norm_eps' | 'activation'>;
+/** The config's scalar fields that are always present (a checkpoint's model and settings are not CSV columns). */
+type ScalarField = Exclude<keyof Point['config'], 'model' | 'layer_norm_eps' | 'activation' | 'tp'>;
 const configValue = (key: ScalarField) => (p: Point): CsvValue => {
   const value = p.config[key];
   return typeof value === 'boolean' ? String(value) : value;
@@ -48,6 +48,7 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
   { name: 'run_id', value: (_p, results) => results.run.id },
   { name: 'commit', value: (_p, results) => results.env.git.commit },
   { name: 'device', value: (_p, results) => results.env.device.name ?? results.run.backend },
+  { name: 'tp', value: (p) => p.config.tp ?? 1 },
 ];
 
 /** A percentile of the point's retained samples (the summary records p10, p50 and p90 only); null without samples. */

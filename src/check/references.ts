@@ -6,8 +6,9 @@
 //   checkpoint (--model, whose parity is recorded whatever it costs): the CPU
 //   reference backend's outputs, computed once per model shape and kept for the other variants and
 //   precisions of that shape (the CPU computes the same values whatever the precision asked for).
-// A CPU point has no reference: it is the reference, checked by its invariants and by the tests.
-import { configKey, defaultGraph, isPeerVariant, pairKey, type PointConfig } from '../engine/config.js';
+// A CPU point has no reference: it is the reference, checked by its invariants and by the tests; but a
+// CPU point split over tensor-parallel ranks (tp > 1) is compared with the unsplit CPU reference.
+import { configKey, defaultGraph, isPeerVariant, pairKey, tpOf, type PointConfig } from '../engine/config.js';
 import type { ReferenceOutputs } from './correctness.js';
 import { flopCount } from '../measure/flops.js';
 import { nativeErrorCode, type NativeAddon, type NativeOutputs } from '../engine/native.js';
@@ -34,9 +35,9 @@ function runOnce(addon: NativeAddon, config: PointConfig): NativeOutputs {
   }
 }
 
-/** The CPU reference's config for a point: same model, inputs and seed on the reference backend. */
+/** The CPU reference's config for a point: same model, inputs and seed on the reference backend, unsplit (tp 1). */
 export function cpuReferenceConfig(config: PointConfig): PointConfig {
-  return { ...config, backend: 'cpu', variant: 'reference', precision: 'fp32', graph: false };
+  return { ...config, backend: 'cpu', variant: 'reference', precision: 'fp32', graph: false, tp: undefined };
 }
 
 /** The reference `name` from `compute`, or the engine error that stopped it (other errors propagate). */
@@ -70,7 +71,7 @@ export function engineReferences(addon: NativeAddon): ReferenceSource {
   };
   return {
     of(config) {
-      if (config.backend === 'cpu') return [];
+      if (config.backend === 'cpu') return tpOf(config) > 1 ? [reference('cpu', () => cpuOutputs(config))] : [];
       const references: ReferenceOutputs[] = [];
       if (config.variant === 'fused' || isPeerVariant(config.variant)) references.push(reference('unfused', () => unfusedOutputs(config)));
       // A checkpoint's point always has its CPU reference: its parity is recorded (PARITY_TOLERANCE).

@@ -35,6 +35,7 @@ export const OPTIONS = {
   graph: { type: 'boolean' },
   'no-graph': { type: 'boolean' },
   mode: { type: 'string' },
+  tp: { type: 'string' },
   'profile-kernels': { type: 'boolean' },
   seed: { type: 'string' },
   'min-samples': { type: 'string' },
@@ -141,6 +142,7 @@ function sweepOverrides(f: Flags): SweepOverrides {
     temperature: list('temperature', f.temperature),
     mode: f.mode === undefined ? undefined : [...new Set(items(f.mode).flatMap((item) =>
       item === 'both' ? (['cold', 'hot'] as const) : [requireOneOf('mode', item, [...MODES, 'both'] as const)]))] as MeasureMode[],
+    tp: list('tp', f.tp),
     layers: one('layers', f.layers),
     heads: one('heads', f.heads),
     head_size: one('head_size', f['head-size']),

@@ -186,7 +186,8 @@ function resumePlan(addon: NativeAddon, writer: ResultsWriter): SweepPlan {
   const options = recordedOptions(run.options);
   const backend = chooseBackend(addon, run.backend);
   const checkpoint = checkpointPlan(options.model, options.overrides);
-  const expanded = expandProfile(getProfile(run.profile), backend, checkpoint?.overrides ?? options.overrides, options.unavailablePeers);
+  const expanded = expandProfile(getProfile(run.profile), backend, checkpoint?.overrides ?? options.overrides, options.unavailablePeers,
+    addon.deviceCount(backend));
   const expansion = checkpoint ? { ...expanded, points: withModel(expanded.points, checkpoint) } : expanded;
   const done = new Set(writer.written.map((point) => runKey(point.config, point.repeat)));
   const all = repeated(shardOf(expansion.points, options.shard), options.repeat);

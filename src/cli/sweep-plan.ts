@@ -39,7 +39,7 @@ function defaultProfile(addon: NativeAddon, backend: BackendName): Profile {
 export function requestedSweep(addon: NativeAddon, request: BenchRequest, overrides = request.overrides, unavailablePeers: PeerUnavailability = {}) {
   const backend = chooseBackend(addon, request.backend);
   const profile = request.profile === undefined ? defaultProfile(addon, backend) : getProfile(request.profile);
-  const expansion = expandProfile(profile, backend, overrides, unavailablePeers);
+  const expansion = expandProfile(profile, backend, overrides, unavailablePeers, addon.deviceCount(backend));
   if (expansion.points.length === 0) {
     const why = expansion.dropped.length > 0 ? `every combination was dropped (${expansion.dropped[0].reason})` : 'no sweep matches';
     throw new UsageError(`nothing to run in profile ${profile.name} on the ${backend} backend: ${why}`);

@@ -51,6 +51,10 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
                         (default: fused replays one, unfused launches each kernel from the host)
   --mode LIST           auto, cold, hot or both (= cold,hot): cold flushes the L2 before each run, hot
                         times back-to-back runs; auto (default) is cold under 1 ms, else hot
+  --tp LIST             tensor-parallel ranks, 1, 2, 4 or 8 (default 1): the layers split Megatron-style
+                        (heads, FFN and vocabulary must divide by tp). The cpu backend simulates the
+                        ranks in one process; the cuda backend runs tp 1 only: tp > 1 is dropped there
+                        (tensor parallelism over NCCL is not built; it needs NCCL and several GPUs)
   --profile-kernels     also trace ${PROFILE_ITERATIONS} units per point with CUPTI: time per stage and kernel (cuda)
   --seed N              seed of the weights, inputs and sampling draws
   --min-samples N       samples per point at least (default: the profile's, 20 on the GPU)

@@ -31,6 +31,9 @@ export type PrecisionName = (typeof PRECISIONS)[number];
 export type BackendName = (typeof BACKENDS)[number];
 export type MeasureMode = (typeof MODES)[number];
 
+/** Tensor-parallel ranks a point may split over (Megatron-style; native/MODEL.md, "Tensor parallelism"). */
+export const TP_VALUES = [1, 2, 4, 8] as const;
+
 export const MAX_BEAM = 32;
 export const MAX_TOP_K = 1024;
 
@@ -54,6 +57,8 @@ export interface PointConfig extends NativeConfig {
   precision: PrecisionName;
   backend: BackendName;
   mode: MeasureMode;
+  /** Tensor-parallel ranks (TP_VALUES); absent = 1. */
+  tp?: number;
   model?: ModelRef;
 }
 
@@ -87,6 +92,22 @@ export function requireOneOf<T extends string>(field: string, value: string, all
   return value as T;
 }
 
+/** The point's tensor-parallel ranks (absent: 1, one GPU, unsplit). */
+export const tpOf = (c: Pick<PointConfig, 'tp'>): number => c.tp ?? 1;
+
+/** tp is 1, 2, 4 or 8 and divides what the split shares out: heads, inter_size and (decoding) vocab. */
+function validateTensorParallel(c: PointConfig): void {
+  const tp = tpOf(c);
+  if (!(TP_VALUES as readonly number[]).includes(tp)) {
+    throw new ConfigError('tp', `tp must be one of ${TP_VALUES.join(', ')}, got ${tp}`);
+  }
+  const shared: [keyof PointConfig, number][] = [['heads', c.heads], ['inter_size', c.inter_size]];
+  if (c.path === 'decoding') shared.push(['vocab', c.vocab]);
+  for (const [field, value] of shared) {
+    if (value % tp !== 0) throw new ConfigError(field, `${field} must be divisible by tp ${tp}, got ${value}`);
+  }
+}
+
 /** Throws ConfigError for the first invalid field, e.g. "beam must be 1..32, got 64". */
 export function validateConfig(c: PointConfig): void {
   requireOneOf('path', c.path, PATHS);
@@ -103,6 +124,7 @@ export function validateConfig(c: PointConfig): void {
   requireRange('seq', c.seq, 1, c.max_seq);
   requireRange('mem_len', c.mem_len, 0, 4096);
   requireRange('beam', c.beam, 1, c.path === 'encoder' ? 1 : MAX_BEAM);
+  validateTensorParallel(c);
   if (c.path !== 'decoding') return;
   requireRange('vocab', c.vocab, 2, 1 << 20);
   requireRange('beam', c.beam, 1, Math.min(MAX_BEAM, Math.floor(c.vocab / 2)));
@@ -134,7 +156,8 @@ export function decodeStrategy(c: Pick<PointConfig, 'beam' | 'top_k' | 'top_p'>)
 /** A point in a few words, wherever one is shown (progress, dashboard): "encoder fused fp16 b32 s128 12L 12×64". */
 export function pointLabel(c: PointConfig): string {
   const strategy = c.path === 'encoder' ? '' : ` ${decodeStrategy(c)}`;
-  return `${c.path} ${c.variant} ${c.precision} b${c.batch} s${c.seq}${strategy} ${c.layers}L ${c.heads}×${c.head_size}`;
+  const tp = tpOf(c) > 1 ? ` tp${tpOf(c)}` : '';
+  return `${c.path} ${c.variant} ${c.precision} b${c.batch} s${c.seq}${strategy} ${c.layers}L ${c.heads}×${c.head_size}${tp}`;
 }
 
 /** Fields that identify a point across runs (the gate and --resume match on this key). */
@@ -145,9 +168,11 @@ export const KEY_FIELDS = [
 
 /** A checkpoint's part of a key: absent for the synthetic model, so its keys are those of older runs. */
 const modelKeyPart = (c: PointConfig): string[] => (c.model ? [`model=${c.model.type}@${c.model.sha256.slice(0, 16)}`] : []);
+/** tp's part of a key: absent at tp 1, so single-GPU points keep the keys of older runs. */
+const tpKeyPart = (c: PointConfig): string[] => (tpOf(c) > 1 ? [`tp=${tpOf(c)}`] : []);
 
 const keyOf = (fields: readonly (keyof PointConfig)[], c: PointConfig): string =>
-  [...fields.map((field) => `${field}=${c[field]}`), ...modelKeyPart(c)].join(' ');
+  [...fields.map((field) => `${field}=${c[field]}`), ...tpKeyPart(c), ...modelKeyPart(c)].join(' ');
 
 export function configKey(c: PointConfig): string {
   return keyOf(KEY_FIELDS, c);

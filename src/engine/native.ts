@@ -31,6 +31,8 @@ export interface NativeConfig {
   full_length: boolean;
   graph: boolean;
   seed: number;
+  /** Tensor-parallel ranks (1, 2, 4, 8; absent = 1): native/MODEL.md, "Tensor parallelism". */
+  tp?: number;
   /** Encoder settings a checkpoint's config.json sets (defaults 1e-6 and gelu_tanh, the synthetic model's). */
   layer_norm_eps?: number;
   activation?: 'gelu_tanh' | 'gelu_erf';
@@ -115,6 +117,8 @@ export interface NativeAddon {
   Model: new (backend: string, config: Partial<NativeConfig>, checkpoint?: NativeCheckpoint) => NativeModel;
   backends(): string[];
   deviceInfo(backend: string): Record<string, string>;
+  /** Devices a tensor-parallel point may spread over: cuda's visible GPUs; a huge number on the cpu backend, which simulates the ranks. */
+  deviceCount(backend: string): number;
   /** The device's measured ceilings: peak_gbps and peak_tflops_<precision>; {} on the cpu backend. */
   calibrate(backend: string): Record<string, number>;
   philox(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): number[];

@@ -4,7 +4,7 @@
 // samples, its summary is the statistics of those samples (within rounding), times and counts are
 // not negative, dates are ISO 8601.
 import { z } from 'zod';
-import { BACKENDS, configKey, MODES, PATHS, PRECISIONS, VARIANTS, type PointConfig } from '../engine/config.js';
+import { BACKENDS, configKey, MODES, PATHS, PRECISIONS, TP_VALUES, VARIANTS, type PointConfig } from '../engine/config.js';
 import { summarize } from '../measure/sample-stats.js';
 import { STOP_REASONS } from '../measure/stop-rule.js';
 import { GemmChoiceSchema } from '../engine/gemm-types.js';
@@ -35,6 +35,8 @@ export const PointConfigSchema = z.object({
   seed: count,
   /** Absent in runs from before sampling modes: those were 'auto' by today's names. */
   mode: z.enum(MODES).default('auto'),
+  /** Tensor-parallel ranks; absent in runs from before the tp axis, and in points that ran at tp 1. */
+  tp: count.refine((tp) => (TP_VALUES as readonly number[]).includes(tp), { message: `tp must be one of ${TP_VALUES.join(', ')}` }).optional(),
   /** A user's checkpoint (--model) and the encoder settings its config.json sets; absent for the synthetic model. */
   model: z.object({
     dir: z.string(), inputs: z.string().optional(), type: z.string(), name: z.string(), sha256: z.string(),

@@ -18,6 +18,8 @@ export interface SweepAxes {
   temperature?: number[];
   /** How samples are taken (src/measure/runner.ts); absent = ['auto']. */
   mode?: MeasureMode[];
+  /** Tensor-parallel ranks (1, 2, 4, 8); absent = [1]. */
+  tp?: number[];
 }
 
 /** The model every point of a sweep runs (one value each). */

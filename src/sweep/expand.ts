@@ -3,9 +3,11 @@
 // never run; every point produced passes validateConfig. Peer variants (--peers) are dropped the
 // same way where they cannot run: off the cuda backend, off their path, or where the machine has no
 // peer worker that can run them (the caller asks the worker: src/engine/peer-worker-client.ts).
+// Tensor-parallel points (tp > 1) are dropped where the machine has fewer devices than ranks, and on
+// the cuda backend, which has no NCCL build yet; the cpu backend simulates the ranks.
 import type { ModelDims, Profile, Sweep, SweepAxes } from './axes.js';
 import {
-  configKey, DEFAULT_CONFIG, defaultGraph, isPeerVariant, PRECISIONS, requireRange, validateConfig, ConfigError,
+  configKey, DEFAULT_CONFIG, defaultGraph, isPeerVariant, PRECISIONS, requireRange, tpOf, validateConfig, ConfigError,
   type BackendName, type EngineVariantName, type PathName, type PeerVariantName, type PointConfig, type PrecisionName,
   type VariantName,
 } from '../engine/config.js';
@@ -44,7 +46,7 @@ export interface Expansion {
 /** Numeric overrides checked one value at a time (field of the config each one sets). */
 const NUMERIC_OVERRIDES = {
   batch: 'batch', beam: 'beam', seq: 'seq', steps: 'seq', top_k: 'top_k', top_p: 'top_p', temperature: 'temperature',
-  layers: 'layers', heads: 'heads', head_size: 'head_size', inter_size: 'inter_size', vocab: 'vocab',
+  layers: 'layers', heads: 'heads', head_size: 'head_size', inter_size: 'inter_size', vocab: 'vocab', tp: 'tp',
 } as const satisfies Partial<Record<keyof SweepOverrides, keyof PointConfig>>;
 
 /**
@@ -53,6 +55,7 @@ const NUMERIC_OVERRIDES = {
  */
 const PERMISSIVE_PROBE: PointConfig = {
   ...DEFAULT_CONFIG, backend: 'cpu', path: 'decoding', variant: 'reference', precision: 'fp32', max_seq: 4096, vocab: 1 << 20,
+  heads: 8, inter_size: 64,
 };
 
 /**
@@ -106,8 +109,20 @@ function peerDropReason(c: PointConfig & { variant: PeerVariantName }, unavailab
   return why === undefined ? undefined : `${c.variant} unavailable: ${why}`;
 }
 
-/** Why a combination is not run, or undefined when it is. */
-export function dropReason(c: PointConfig, unavailablePeers: PeerUnavailability = {}): string | undefined {
+/** Why the machine cannot run a tensor-parallel point, or undefined when it can (tp 1 always can). */
+function tpDropReason(c: PointConfig, deviceCount: number): string | undefined {
+  const tp = tpOf(c);
+  if (tp === 1) return undefined;
+  if (tp > deviceCount) return `tp ${tp} on the ${c.backend} backend: it needs ${tp} GPUs, the machine has ${deviceCount}`;
+  if (c.backend === 'cuda') return `tp ${tp}: tensor parallelism over NCCL is not built (needs NCCL and several GPUs)`;
+  return undefined;
+}
+
+/**
+ * Why a combination is not run, or undefined when it is. `deviceCount`: the devices tensor-parallel
+ * points may spread over (the addon's deviceCount; unlimited on the cpu backend, which simulates them).
+ */
+export function dropReason(c: PointConfig, unavailablePeers: PeerUnavailability = {}, deviceCount = Number.POSITIVE_INFINITY): string | undefined {
   if (c.path === 'encoder' && c.beam > 1) return `beam ${c.beam} on the encoder: beam width applies to the decoder and decoding paths`;
   const sampling = samplingSettings(c).join(', ');
   if (sampling && c.path !== 'decoding') return `${sampling} on the ${c.path}: sampling applies to the decoding path only`;
@@ -118,7 +133,9 @@ export function dropReason(c: PointConfig, unavailablePeers: PeerUnavailability 
   if (c.backend === 'cuda' && c.variant === 'unfused' && c.graph && c.path !== 'encoder') {
     return `graph on the unfused ${c.path}: it launches each step from the host (only the encoder's unfused forward replays a graph)`;
   }
-  if (isPeerVariant(c.variant)) return peerDropReason({ ...c, variant: c.variant }, unavailablePeers);
+  if (isPeerVariant(c.variant)) return peerDropReason({ ...c, variant: c.variant }, unavailablePeers) ?? tpDropReason(c, deviceCount);
+  const tpReason = tpDropReason(c, deviceCount);
+  if (tpReason) return tpReason;
   const support = BACKEND_SUPPORT[c.backend];
   if (!support.precisions.includes(c.precision)) {
     return `precision ${c.precision} on the ${c.backend} backend: it runs ${support.precisions.join(', ')} only`;
@@ -143,6 +160,7 @@ function applyOverrides(sweep: Sweep, o: SweepOverrides): Sweep {
     top_p: o.top_p ?? sweep.top_p,
     temperature: o.temperature ?? sweep.temperature,
     mode: o.mode ?? sweep.mode,
+    tp: o.tp ?? sweep.tp,
     layers: o.layers ?? sweep.layers,
     heads: o.heads ?? sweep.heads,
     head_size: o.head_size ?? sweep.head_size,
@@ -178,18 +196,21 @@ function sweepConfigs(sweep: Sweep, path: PathName, backend: BackendName, overri
     top_p: unique(sweep.top_p ?? [DEFAULT_CONFIG.top_p]),
     temperature: unique(sweep.temperature ?? [DEFAULT_CONFIG.temperature]),
     mode: unique(sweep.mode ?? [DEFAULT_CONFIG.mode]),
+    tp: unique(sweep.tp ?? [1]),
     variant: variants,
-  }).map((axes) => ({
-    ...base, ...axes, graph: isPeerVariant(axes.variant) ? defaultGraph(axes.variant) : overrides.graph ?? defaultGraph(axes.variant),
+  }).map(({ tp, ...axes }) => ({
+    ...base, ...axes, ...(tp > 1 ? { tp } : {}), graph: isPeerVariant(axes.variant) ? defaultGraph(axes.variant) : overrides.graph ?? defaultGraph(axes.variant),
   }));
 }
 
 /**
  * The points of `profile` on `backend`: the cartesian product of each sweep's axes (overrides
  * applied), minus dropped combinations (with reasons) and duplicates. Throws ConfigError when a
- * point that is not dropped fails validateConfig (e.g. an override out of range for a sweep).
+ * point that is not dropped fails validateConfig (e.g. an override out of range for a sweep, or a tp
+ * that does not divide the heads). `deviceCount`: as dropReason's.
  */
-export function expandProfile(profile: Profile, backend: BackendName, overrides: SweepOverrides = {}, unavailablePeers: PeerUnavailability = {}): Expansion {
+export function expandProfile(profile: Profile, backend: BackendName, overrides: SweepOverrides = {}, unavailablePeers: PeerUnavailability = {},
+  deviceCount = Number.POSITIVE_INFINITY): Expansion {
   const points: PointConfig[] = [];
   const dropped: Dropped[] = [];
   const notes = new Set<string>();
@@ -200,7 +221,7 @@ export function expandProfile(profile: Profile, backend: BackendName, overrides:
     }
     for (const path of sweep.path) {
       for (const config of sweepConfigs(sweep, path, backend, overrides)) {
-        const reason = dropReason(config, unavailablePeers);
+        const reason = dropReason(config, unavailablePeers, deviceCount);
         if (reason) {
           dropped.push({ config: { ...config }, reason: `${sweep.name}: ${reason}` });
           continue;

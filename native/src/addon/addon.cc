@@ -82,6 +82,14 @@ Napi::Value Calibrate(const Napi::CallbackInfo& info) {
   return obj;
 }
 
+// deviceCount(backend) -> how many devices a tensor-parallel point may spread over (cuda: the
+// visible GPUs; cpu: any number, as it simulates the ranks in one process).
+Napi::Value DeviceCount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int count = guarded(env, [&] { return ftb::backend(backend_argument(info)).device_count(); });
+  return Napi::Number::New(env, count);
+}
+
 uint32_t u32(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Uint32Value(); }
 
 // philox(c0, c1, c2, c3, k0, k1) -> [w0, w1, w2, w3]: exposes the generator for known-answer tests.
@@ -137,6 +145,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", ModelWrap::Define(env));
   exports.Set("backends", Napi::Function::New(env, Backends));
   exports.Set("deviceInfo", Napi::Function::New(env, DeviceInfo));
+  exports.Set("deviceCount", Napi::Function::New(env, DeviceCount));
   exports.Set("calibrate", Napi::Function::New(env, Calibrate));
   exports.Set("philox", Napi::Function::New(env, Philox));
   exports.Set("tensor", Napi::Function::New(env, TensorValues));

@@ -93,6 +93,7 @@ ftb::ModelConfig to_config(const Napi::Object& obj) {
   c.full_length = bool_field(obj, "full_length", c.full_length);
   c.graph = bool_field(obj, "graph", c.graph);
   c.seed = seed_field(obj);
+  c.tp = int_field(obj, "tp", c.tp);
   if (obj.Has("layer_norm_eps") && !obj.Get("layer_norm_eps").IsUndefined()) {
     if (!obj.Get("layer_norm_eps").IsNumber()) throw ftb::ConfigError("layer_norm_eps must be a number");
     c.layer_norm_eps = obj.Get("layer_norm_eps").As<Napi::Number>().DoubleValue();

@@ -22,6 +22,23 @@ std::string format_float(float value) {
   return text;
 }
 
+// tp is 1, 2, 4 or 8, and divides what the split shares out: heads (attention), inter_size (FFN)
+// and, on the decoding path, vocab (the logits GEMM).
+void validate_tensor_parallel(const ModelConfig& c) {
+  if (c.tp != 1 && c.tp != 2 && c.tp != 4 && c.tp != 8) {
+    throw ConfigError("tp must be one of 1, 2, 4, 8, got " + std::to_string(c.tp));
+  }
+  const auto require_divisible = [&c](const char* field, int value) {
+    if (value % c.tp != 0) {
+      throw ConfigError(std::string(field) + " must be divisible by tp " + std::to_string(c.tp) + ", got " +
+                        std::to_string(value));
+    }
+  };
+  require_divisible("heads", c.heads);
+  require_divisible("inter_size", c.inter_size);
+  if (c.path == Path::Decoding) require_divisible("vocab", c.vocab);
+}
+
 }  // namespace
 
 void validate(const ModelConfig& c) {
@@ -44,6 +61,7 @@ void validate(const ModelConfig& c) {
   if (c.path != Path::Encoder && (c.layer_norm_eps != 1e-6 || c.activation != Activation::GeluTanh)) {
     throw ConfigError("layer_norm_eps and activation are encoder settings");
   }
+  validate_tensor_parallel(c);
   validate_checkpoint(c);
   if (c.path == Path::Decoding) {
     require_range("vocab", c.vocab, 2, 1 << 20);

@@ -47,6 +47,9 @@ struct ModelConfig {
   bool full_length = false;  // encoder/memory: every sequence at full length (no padding)
   bool graph = true;         // CUDA fused variants: capture and replay CUDA graphs
   uint64_t seed = 1;
+  // Tensor-parallel ranks (1, 2, 4, 8): Megatron-style split of every layer (native/MODEL.md,
+  // "Tensor parallelism"). The cpu backend simulates the ranks in one process; cuda runs tp 1 only.
+  int tp = 1;
   double layer_norm_eps = 1e-6;  // every LayerNorm's eps (double: the reference adds it in fp64)
   Activation activation = Activation::GeluTanh;
   // A user's model (encoder path): its weights and token ids replace the Philox ones; null for the

@@ -38,7 +38,7 @@ class CpuBackend final : public Backend {
     std::vector<float> rows;
     for (int b = 0; b < config.batch; ++b) rows.insert(rows.end(), logits.begin(), logits.end());
     cpu::SearchState state = cpu::start_search(config);
-    cpu::sampling_step(config, rows.data(), 0, state);
+    cpu::sampling_step(config, {{rows.data(), 0, config.vocab}}, 0, state);
     return state.ids;
   }
 };

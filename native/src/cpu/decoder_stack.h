@@ -1,20 +1,28 @@
 // The pre-LN decoder layer stack with its caches, shared by the decoder and decoding paths:
-// self-attention K/V per row and step, cross-attention K/V of the memory per sentence.
+// self-attention K/V per row and step, cross-attention K/V of the memory per sentence. At tp > 1 the
+// layers run split over simulated tensor-parallel ranks (cpu/tensor_parallel.h), each rank holding
+// its heads' caches.
 #pragma once
 #include <vector>
 
 #include "common/config.h"
 #include "cpu/ops.h"
+#include "cpu/tensor_parallel.h"
 
 namespace ftb::cpu {
 
+// A layer's weights per rank: q | k | v, q, k | v and FFN1 by columns (each rank its heads, its
+// slice of the FFN), the attention outputs and FFN2 by rows.
 struct DecoderLayer {
   Norm self_ln;
-  Linear self_qkv, self_out;
+  std::vector<Linear> self_qkv;
+  RowParallel self_out;
   Norm cross_ln;
-  Linear cross_q, cross_kv, cross_out;
+  std::vector<Linear> cross_q, cross_kv;
+  RowParallel cross_out;
   Norm ffn_ln;
-  Linear ffn1, ffn2;
+  std::vector<Linear> ffn1;
+  RowParallel ffn2;
 };
 
 class DecoderStack {
@@ -36,18 +44,22 @@ class DecoderStack {
   void self_attention(int l, int t, float* x);
   void cross_attention(int l, float* x);
   void feed_forward(int l, float* x);
-  // Row r's cache of step t in a [rows, seq, h] cache.
-  size_t cache_offset(int r, int t) const;
+  // Row r's cache of step t in a rank's [rows, seq, h/tp] cache.
+  size_t cache_offset(int row, int t) const;
+  // Index of layer l's rank r in the per-rank caches.
+  size_t shard(int l, int r) const { return static_cast<size_t>(l) * config_.tp + r; }
 
   ModelConfig config_;
   int rows_;
   int hidden_;
+  int rank_hidden_;  // h / tp: the features of one rank's heads
   std::vector<DecoderLayer> layers_;
   std::vector<float> memory_;  // [batch, mem_len, h]
   std::vector<int> memory_lengths_;
-  std::vector<std::vector<float>> memory_kv_;             // per layer [batch, mem_len, 2h]: k | v
-  std::vector<std::vector<float>> keys_, values_;         // per layer [rows, seq, h]
-  std::vector<float> normed_, qkv_, attn_, proj_, inter_, reordered_;  // scratch
+  std::vector<std::vector<float>> memory_kv_;      // per layer and rank [batch, mem_len, 2h/tp]: k | v
+  std::vector<std::vector<float>> keys_, values_;  // per layer and rank [rows, seq, h/tp]
+  std::vector<float> normed_, proj_, reordered_;   // scratch
+  std::vector<std::vector<float>> qkv_, attn_, inter_;  // scratch per rank
 };
 
 }  // namespace ftb::cpu

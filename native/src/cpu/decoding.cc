@@ -1,5 +1,6 @@
 // The decoding path: embedding and positions, the decoder layer stack, final LN and logits, then
-// beam search or sampling per step; gather-tree at the end.
+// beam search or sampling per step; gather-tree at the end. At tp > 1 the logits GEMM is split by
+// vocabulary over the simulated ranks and the search runs distributed over their shards.
 #include <algorithm>
 #include <cmath>
 
@@ -7,6 +8,7 @@
 #include "cpu/decoder_stack.h"
 #include "cpu/models.h"
 #include "cpu/search.h"
+#include "cpu/tensor_parallel.h"
 #include "cpu/weights.h"
 
 namespace ftb {
@@ -19,9 +21,13 @@ class CpuDecoding final : public HostTimedModel {
         stack_(config),
         embedding_(cpu::generate(config, Tensor::Embedding, 0, static_cast<size_t>(config.vocab) * config.hidden())),
         final_ln_(cpu::load_norm(config, Tensor::FinalLnGamma, Tensor::FinalLnBeta, 0)),
-        logits_layer_(cpu::load_linear(config, Tensor::LogitsW, Tensor::LogitsB, 0, config.hidden(), config.vocab)),
+        logits_layers_(cpu::split_columns(
+            cpu::load_linear(config, Tensor::LogitsW, Tensor::LogitsB, 0, config.hidden(), config.vocab), config.tp, 1)),
         x_(static_cast<size_t>(config.rows()) * config.hidden()),
-        logits_(static_cast<size_t>(config.rows()) * config.vocab) {}
+        logits_(cpu::rank_buffers(config.tp, static_cast<size_t>(config.rows()) * config.vocab / config.tp)) {
+    const int slice = config.vocab / config.tp;
+    for (int r = 0; r < config.tp; ++r) shards_.push_back({logits_[r].data(), r * slice, slice});
+  }
 
   void run() override {
     stack_.start();
@@ -44,11 +50,11 @@ class CpuDecoding final : public HostTimedModel {
     embed(state.ids, t);
     stack_.step(t, x_.data());
     cpu::layer_norm(final_ln_, x_.data(), config_.rows(), config_.hidden());
-    cpu::linear(logits_layer_, x_.data(), config_.rows(), logits_.data());
+    for (int r = 0; r < config_.tp; ++r) cpu::linear(logits_layers_[r], x_.data(), config_.rows(), logits_[r].data());
     if (config_.sampling()) {
-      cpu::sampling_step(config_, logits_.data(), t, state);
+      cpu::sampling_step(config_, shards_, t, state);
     } else {
-      cpu::beam_search_step(config_, logits_.data(), state);
+      cpu::beam_search_step(config_, shards_, state);
       if (config_.beam > 1) stack_.reorder(state.parents, t);
     }
   }
@@ -69,9 +75,10 @@ class CpuDecoding final : public HostTimedModel {
   cpu::DecoderStack stack_;
   std::vector<float> embedding_;  // [vocab, h]
   cpu::Norm final_ln_;
-  cpu::Linear logits_layer_;
-  std::vector<float> x_;       // [batch·beam, h]
-  std::vector<float> logits_;  // [batch·beam, vocab]
+  std::vector<cpu::Linear> logits_layers_;  // per rank: its slice of the vocabulary
+  std::vector<float> x_;                     // [batch·beam, h]
+  std::vector<std::vector<float>> logits_;   // per rank [batch·beam, vocab / tp]
+  std::vector<cpu::VocabShard> shards_;      // the ranks' logits
   Outputs outputs_;
   bool ran_ = false;
 };

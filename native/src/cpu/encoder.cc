@@ -1,13 +1,15 @@
 // The encoder path: a stack of post-LN BERT layers over the real tokens of each sequence only
 // (padding removed: GEMMs run on the packed Σ len_b rows, attention within each sequence). A
 // checkpoint's model starts from its token ids through the embedding layer; the synthetic model
-// from the generated EncoderInput.
+// from the generated EncoderInput. At tp > 1 each layer runs split over simulated tensor-parallel
+// ranks (cpu/tensor_parallel.h): every rank its heads and its slice of the FFN.
 #include <algorithm>
 
 #include "common/checkpoint.h"
 
 #include "cpu/models.h"
 #include "cpu/ops.h"
+#include "cpu/tensor_parallel.h"
 #include "cpu/weights.h"
 
 namespace ftb {
@@ -15,18 +17,22 @@ namespace {
 
 using cpu::Linear;
 using cpu::Norm;
+using cpu::RowParallel;
 
+// A layer's weights per tensor-parallel rank: q | k | v and FFN1 by columns, the attention output
+// and FFN2 by rows (one rank holding everything at tp 1).
 struct EncoderLayer {
-  Linear qkv, attn_out, ffn1, ffn2;
+  std::vector<Linear> qkv, ffn1;
+  RowParallel attn_out, ffn2;
   Norm attn_ln, ffn_ln;
 };
 
 EncoderLayer load_encoder_layer(const ModelConfig& c, int layer) {
   const int h = c.hidden();
-  return {cpu::load_linear(c, Tensor::EncQkvW, Tensor::EncQkvB, layer, h, 3 * h),
-          cpu::load_linear(c, Tensor::EncAttnOutW, Tensor::EncAttnOutB, layer, h, h),
-          cpu::load_linear(c, Tensor::EncFfn1W, Tensor::EncFfn1B, layer, h, c.inter_size),
-          cpu::load_linear(c, Tensor::EncFfn2W, Tensor::EncFfn2B, layer, c.inter_size, h),
+  return {cpu::split_columns(cpu::load_linear(c, Tensor::EncQkvW, Tensor::EncQkvB, layer, h, 3 * h), c.tp, 3),
+          cpu::split_columns(cpu::load_linear(c, Tensor::EncFfn1W, Tensor::EncFfn1B, layer, h, c.inter_size), c.tp, 1),
+          cpu::split_rows(cpu::load_linear(c, Tensor::EncAttnOutW, Tensor::EncAttnOutB, layer, h, h), c.tp),
+          cpu::split_rows(cpu::load_linear(c, Tensor::EncFfn2W, Tensor::EncFfn2B, layer, c.inter_size, h), c.tp),
           cpu::load_norm(c, Tensor::EncAttnLnGamma, Tensor::EncAttnLnBeta, layer),
           cpu::load_norm(c, Tensor::EncFfnLnGamma, Tensor::EncFfnLnBeta, layer)};
 }
@@ -64,11 +70,12 @@ class CpuEncoder final : public HostTimedModel {
       tokens_ += length;
     }
     const size_t h = config.hidden();
+    const size_t tp = config.tp;
     x_.resize(tokens_ * h);
-    qkv_.resize(tokens_ * 3 * h);
-    attn_.resize(tokens_ * h);
     proj_.resize(tokens_ * h);
-    inter_.resize(static_cast<size_t>(tokens_) * config.inter_size);
+    qkv_ = cpu::rank_buffers(config.tp, tokens_ * 3 * h / tp);
+    attn_ = cpu::rank_buffers(config.tp, tokens_ * h / tp);
+    inter_ = cpu::rank_buffers(config.tp, static_cast<size_t>(tokens_) * config.inter_size / tp);
   }
 
   void run() override {
@@ -113,31 +120,39 @@ class CpuEncoder final : public HostTimedModel {
     }
   }
 
+  // Every rank reads the whole x (replicated); the all-reduces sit inside row_parallel_linear.
   void forward(const EncoderLayer& layer) {
     const int h = config_.hidden();
-    cpu::linear(layer.qkv, x_.data(), tokens_, qkv_.data());
-    for (int b = 0; b < config_.batch; ++b) self_attention(b);
-    cpu::linear(layer.attn_out, attn_.data(), tokens_, proj_.data());
+    const int inter = config_.inter_size / config_.tp;
+    for (int r = 0; r < config_.tp; ++r) {
+      cpu::linear(layer.qkv[r], x_.data(), tokens_, qkv_[r].data());
+      for (int b = 0; b < config_.batch; ++b) self_attention(r, b);
+    }
+    cpu::row_parallel_linear(layer.attn_out, attn_, tokens_, proj_.data());
     cpu::add(x_.data(), proj_.data(), tokens_ * h);
     cpu::layer_norm(layer.attn_ln, x_.data(), tokens_, h, config_.layer_norm_eps);
-    cpu::linear(layer.ffn1, x_.data(), tokens_, inter_.data());
-    if (config_.activation == Activation::GeluErf) {
-      cpu::gelu_erf(inter_.data(), tokens_ * config_.inter_size);
-    } else {
-      cpu::gelu(inter_.data(), tokens_ * config_.inter_size);
+    for (int r = 0; r < config_.tp; ++r) {
+      cpu::linear(layer.ffn1[r], x_.data(), tokens_, inter_[r].data());
+      if (config_.activation == Activation::GeluErf) {
+        cpu::gelu_erf(inter_[r].data(), tokens_ * inter);
+      } else {
+        cpu::gelu(inter_[r].data(), tokens_ * inter);
+      }
     }
-    cpu::linear(layer.ffn2, inter_.data(), tokens_, proj_.data());
+    cpu::row_parallel_linear(layer.ffn2, inter_, tokens_, proj_.data());
     cpu::add(x_.data(), proj_.data(), tokens_ * h);
     cpu::layer_norm(layer.ffn_ln, x_.data(), tokens_, h, config_.layer_norm_eps);
   }
 
-  // Attention of sequence b's tokens over its own tokens, read from the packed q | k | v rows.
-  void self_attention(int b) {
-    const int h = config_.hidden();
-    const float* rows = qkv_.data() + static_cast<size_t>(offsets_[b]) * 3 * h;
+  // Rank r's heads: attention of sequence b's tokens over its own tokens, read from the rank's
+  // packed q | k | v rows (heads / tp heads each).
+  void self_attention(int r, int b) {
+    const int h = config_.hidden() / config_.tp;
+    const float* rows = qkv_[r].data() + static_cast<size_t>(offsets_[b]) * 3 * h;
     for (int i = 0; i < lengths_[b]; ++i) {
       cpu::attention(rows + static_cast<size_t>(i) * 3 * h, {rows + h, 3 * h}, {rows + 2 * h, 3 * h}, lengths_[b],
-                     config_.heads, config_.head_size, attn_.data() + static_cast<size_t>(offsets_[b] + i) * h);
+                     config_.heads / config_.tp, config_.head_size,
+                     attn_[r].data() + static_cast<size_t>(offsets_[b] + i) * h);
     }
   }
 
@@ -148,7 +163,8 @@ class CpuEncoder final : public HostTimedModel {
   std::vector<int> lengths_;
   std::vector<int> offsets_;  // first packed row of each sequence
   int tokens_ = 0;            // Σ lengths
-  std::vector<float> x_, qkv_, attn_, proj_, inter_;  // packed activations
+  std::vector<float> x_, proj_;                        // packed activations
+  std::vector<std::vector<float>> qkv_, attn_, inter_;  // packed activations per rank
   bool ran_ = false;
 };
 

@@ -144,13 +144,4 @@ void attention(const float* q, KeyRows keys, KeyRows values, int count, int head
   }
 }
 
-void log_softmax(const float* logits, int n, std::vector<double>& lp) {
-  lp.resize(n);
-  const double max_logit = *std::max_element(logits, logits + n);
-  double total = 0.0;
-  for (int i = 0; i < n; ++i) total += std::exp(logits[i] - max_logit);
-  const double log_total = max_logit + std::log(total);
-  for (int i = 0; i < n; ++i) lp[i] = logits[i] - log_total;
-}
-
 }  // namespace ftb::cpu

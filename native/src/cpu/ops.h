@@ -54,7 +54,4 @@ void relu(float* x, int n);
 // out = softmax(q·kᵀ / √head_size)·v per head, heads merged in order (softmax in fp64).
 void attention(const float* q, KeyRows keys, KeyRows values, int count, int heads, int head_size, float* out);
 
-// lp[i] = logits[i] − log Σ exp(logits), in fp64.
-void log_softmax(const float* logits, int n, std::vector<double>& lp);
-
 }  // namespace ftb::cpu

@@ -22,14 +22,24 @@ struct SearchState {
   void record_step();
 };
 
+// One tensor-parallel rank's logits (the logits GEMM split by vocabulary): ids first..first+count−1
+// of every row, [rows, count]. The unsplit logits are one shard {logits, 0, vocab}.
+struct VocabShard {
+  const float* logits;
+  int first;
+  int count;
+};
+
 // Before step 0: every row's input is start_id; beam 0 of a sentence starts at cum 0, the others at −∞.
 SearchState start_search(const ModelConfig& config);
 
-// One step of beam search over logits [batch·beam, vocab].
-void beam_search_step(const ModelConfig& config, const float* logits, SearchState& state);
+// One step of beam search over rows batch·beam. Distributed over the shards: the log-softmax's max
+// and Σ exp are all-reduced, each shard ranks its own candidates, and the shards' best are merged.
+void beam_search_step(const ModelConfig& config, const std::vector<VocabShard>& shards, SearchState& state);
 
-// One step of sampling (beam 1) over logits [batch, vocab]; step t picks the draws t·batch + b.
-void sampling_step(const ModelConfig& config, const float* logits, int t, SearchState& state);
+// One step of sampling (beam 1) over rows batch; step t picks the draws t·batch + b. Each shard
+// ranks its own top candidates; the merged list is the unsplit one, so the draw picks the same id.
+void sampling_step(const ModelConfig& config, const std::vector<VocabShard>& shards, int t, SearchState& state);
 
 // Gather-tree, length penalty and per-sentence sort into the decoding outputs.
 Outputs finish_search(const ModelConfig& config, const SearchState& state);

@@ -7,11 +7,16 @@
 #include "engine/backend.h"
 
 namespace ftb::cuda {
+int visible_device_count() {
+  int count = 0;
+  check(cudaGetDeviceCount(&count), "counting CUDA devices");
+  return count;
+}
+
 namespace {
 
 int selected_device() {
-  int count = 0;
-  check(cudaGetDeviceCount(&count), "counting CUDA devices");
+  const int count = visible_device_count();
   if (count == 0) throw EngineError("no CUDA device is visible");
   const char* text = std::getenv("FTBENCH_CUDA_DEVICE");
   if (text == nullptr || *text == '\0') return 0;

@@ -11,6 +11,9 @@
 
 namespace ftb::cuda {
 
+// The CUDA devices this process sees (CUDA_VISIBLE_DEVICES applied); throws EngineError without a driver.
+int visible_device_count();
+
 class CudaContext {
  public:
   // Selects the device named by FTBENCH_CUDA_DEVICE (default 0).

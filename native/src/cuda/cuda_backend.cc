@@ -22,6 +22,10 @@ void validate_cuda(const ModelConfig& config) {
     throw ConfigError("head_size must be a multiple of 8 on the cuda backend, got " +
                       std::to_string(config.head_size));
   }
+  if (config.tp > 1) {
+    throw ConfigError("tp must be 1 on the cuda backend, got " + std::to_string(config.tp) +
+                      ": tensor parallelism over NCCL is not built (needs NCCL and several GPUs)");
+  }
   if (config.inter_size % 8 != 0) {
     throw ConfigError("inter_size must be a multiple of 8 on the cuda backend, got " +
                       std::to_string(config.inter_size));
@@ -35,6 +39,8 @@ class CudaBackend final : public Backend {
   DeviceInfo device_info() const override { return cuda::describe_device(context()); }
 
   std::map<std::string, double> calibrate() override { return cuda::calibrate(context()); }
+
+  int device_count() const override { return cuda::visible_device_count(); }
 
   std::unique_ptr<Model> create_model(const ModelConfig& config) override {
     validate(config);

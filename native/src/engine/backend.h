@@ -100,6 +100,10 @@ class Backend {
   virtual std::unique_ptr<Model> create_model(const ModelConfig& config) = 0;
   // The device's measured ceilings (copy GB/s, GEMM TFLOP/s per precision); none on the CPU.
   virtual std::map<std::string, double> calibrate() { return {}; }
+  // Devices a tensor-parallel point can spread over. The cpu backend simulates any tp's ranks in
+  // one process, so it has no such limit (kAnyTp); cuda counts its visible GPUs.
+  static constexpr int kAnyTp = 1 << 30;
+  virtual int device_count() const { return kAnyTp; }
   // The GEMM tuning table models look their shapes up in, and whether to tune the shapes it lacks.
   virtual void set_gemm_table(const std::vector<GemmTuned>& /*table*/, const GemmTuning& /*tuning*/) {}
   // The table, with the shapes tuned since set_gemm_table.
