@@ -1,7 +1,7 @@
 // The GEMM CSVs (csv-stringify): `<run-id>.gemm.csv`, one row per GEMM per point of a run (what each
 // point ran and where its algorithm came from), and the GEMM suite's, one row per shape.
 import { stringify } from 'csv-stringify/sync';
-import { describeAlgo } from '../src/engine/gemm-types.js';
+import { describeChoiceAlgo } from '../src/engine/gemm-types.js';
 import type { GemmSuiteRow } from '../src/gemm/tuning.js';
 import type { Results } from '../src/results/schema.js';
 
@@ -16,7 +16,7 @@ export const GEMM_CHOICES_HEADER = [
 export function renderGemmChoicesCsv(results: Pick<Results, 'points'>): string | undefined {
   const rows = results.points.flatMap((point) => (point.gemms ?? []).map((gemm) => [
     ...POINT_FIELDS.map((field) => point.config[field]), gemm.role, ...SHAPE_FIELDS.map((field) => String(gemm[field])),
-    gemm.source, describeAlgo(gemm.algo), gemm.algo.workspace, gemm.tuned_ms ?? '', gemm.heuristic_ms ?? '', gemm.note ?? '',
+    gemm.source, describeChoiceAlgo(gemm), gemm.algo.workspace, gemm.tuned_ms ?? '', gemm.heuristic_ms ?? '', gemm.note ?? '',
   ]));
   return rows.length === 0 ? undefined : stringify([[...GEMM_CHOICES_HEADER], ...rows]);
 }

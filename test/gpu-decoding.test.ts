@@ -241,6 +241,31 @@ suiteUnless('CUDA decoding', skip, () => {
     }
   });
 
+  test('few-row GEMMs: the skinny kernel is timed against cuBLASLt on each shape, within tolerance, and runs only where faster', () => {
+    // fp32 / fp16 / bf16; epilogues none (projections), bias_relu (fused ffn1), bias (logits); 1, 3 and 12 rows.
+    const limits = { f32: 1e-5, f16: 5e-3, bf16: 2e-2 } as const;
+    let timed = 0;
+    for (const precision of ['fp32', 'fp16', 'bf16'] as const) {
+      for (const [batch, beam] of [[1, 1], [3, 1], [3, 4]] as const) {
+        const run = runModel('cuda', { ...decodingBase, batch, beam, variant: 'fused', precision });
+        for (const choice of run.gemms.filter((g) => g.m <= 32 && g.batch_count === 1)) {
+          const label = `${precision} b${batch} beam ${beam} ${choice.role}`;
+          const timing = /^skinny kernel ([0-9.e+-]+) us vs cuBLASLt \((tuned|heuristic)\) ([0-9.e+-]+) us, relative L2 ([0-9.e+-]+)/.exec(choice.note ?? '');
+          assert.ok(timing, `${label}: ${choice.note}`);
+          const [skinnyUs, cublasUs, error] = [Number(timing[1]), Number(timing[3]), Number(timing[4])];
+          assert.ok(error <= limits[choice.dtype as keyof typeof limits], `${label}: relative L2 ${error}`);
+          assert.ok(skinnyUs > 0 && cublasUs > 0, label);
+          if (choice.source === 'skinny') assert.ok(skinnyUs < 0.97 * cublasUs, `${label}: ${choice.note}`);
+          else assert.match(choice.note!, /cuBLASLt kept$/, label);
+          timed += 1;
+        }
+        const cpu = reference({ ...decodingBase, batch, beam });
+        if (precision === 'fp32') assertSameSearch(run.outputs, cpu, `${precision} b${batch} beam ${beam}`);
+      }
+    }
+    assert.ok(timed >= 9 * 7, `every few-row shape was timed (${timed})`);
+  });
+
   test('notes name the search, the attention kernels and the graph; the GEMMs are listed with their algorithms', () => {
     const fused = runModel('cuda', { ...decodingBase, beam: 4, variant: 'fused', precision: 'fp16' });
     assert.match(fused.notes.graph, /^on/);
@@ -248,11 +273,20 @@ suiteUnless('CUDA decoding', skip, () => {
     assert.match(fused.notes.self_attention, /cache indirection/);
     const gemm = (run: typeof fused, role: string) => run.gemms.find((g) => g.role === role);
     assert.deepEqual(fused.gemms.map((g) => g.role), ['qkv', 'self_out', 'cross_q', 'cross_kv', 'cross_out', 'ffn1', 'ffn2', 'logits']);
-    assert.deepEqual({ ...gemm(fused, 'logits'), algo: undefined }, {
+    const logits = gemm(fused, 'logits')!;
+    assert.deepEqual({ ...logits, algo: undefined, source: undefined, note: undefined, tuned_ms: undefined, heuristic_ms: undefined }, {
       role: 'logits', m: 12, n: 48, k: 16, batch_count: 1, trans_a: false, trans_b: false, dtype: 'f16', epilogue: 'bias', algo: undefined,
-      source: 'heuristic', tuned_ms: null, heuristic_ms: null,
+      source: undefined, note: undefined, tuned_ms: undefined, heuristic_ms: undefined,
     });
-    assert.ok(gemm(fused, 'logits')!.algo.id > 0 || gemm(fused, 'logits')!.algo.tile > 0, 'the algorithm is described');
+    // 12 rows: the skinny kernel was timed against cuBLASLt's heuristic; whichever was faster runs.
+    if (logits.source === 'skinny') {
+      assert.ok(logits.tuned_ms! < logits.heuristic_ms!, JSON.stringify(logits));
+      assert.match(logits.note!, /^skinny kernel [0-9.]+ us vs cuBLASLt \(heuristic\) [0-9.]+ us, relative L2 /);
+    } else {
+      assert.deepEqual([logits.source, logits.tuned_ms, logits.heuristic_ms], ['heuristic', null, null]);
+      assert.match(logits.note!, /^skinny kernel .*: cuBLASLt kept$/);
+      assert.ok(logits.algo.id > 0 || logits.algo.tile > 0, 'the algorithm is described');
+    }
     assert.equal(gemm(fused, 'ffn1')!.epilogue, 'bias_relu');
     const unfused = runModel('cuda', { ...decodingBase, beam: 4, variant: 'unfused', precision: 'fp32' });
     assert.equal(unfused.notes.graph, 'off');

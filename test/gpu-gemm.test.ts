@@ -86,8 +86,15 @@ suiteUnless('CUDA GEMM tuning', skip, () => {
     for (const config of [CONFIGS[0], decoding]) {
       const first = planInAnotherProcess(file, config);
       const second = planInAnotherProcess(file, config);
-      assert.deepEqual(first, second);
-      for (const choice of first) {
+      assert.deepEqual(first.map((choice) => choice.role), second.map((choice) => choice.role));
+      // A few-row shape runs the skinny kernel where it timed faster in that process; every other
+      // shape runs the cache's algorithm, the same in both.
+      for (const choice of [...first, ...second]) {
+        if (choice.source === 'skinny') {
+          assert.ok(choice.m <= 32, choice.role);
+          assert.match(choice.note ?? '', /^skinny kernel [0-9.]+ us vs cuBLASLt \(tuned\) [0-9.]+ us, relative L2 /, choice.role);
+          continue;
+        }
         const cached = entries.find((entry) => entry.key === gemmKey(choice));
         assert.equal(choice.source, 'tuned', choice.role);
         assert.deepEqual({ ...choice.algo, workspace: 0 }, { ...cached!.algo, workspace: 0 }, choice.role);
@@ -101,9 +108,13 @@ suiteUnless('CUDA GEMM tuning', skip, () => {
     assert.deepEqual(failed, []);
     assert.equal(rows.length, entries.length);
     for (const row of rows) {
-      assert.equal(row.source, 'tuned');
       const cached = entries.find((entry) => entry.key === gemmKey(row))!;
-      if (cached.heuristic_kept) assert.equal(row.tuned_ms, row.heuristic_ms, 'the same algorithm is timed once');
+      if (row.source === 'skinny') {
+        assert.equal(row.algo, 'skinny kernel');
+      } else {
+        assert.equal(row.source, 'tuned');
+        if (cached.heuristic_kept) assert.equal(row.tuned_ms, row.heuristic_ms, 'the same algorithm is timed once');
+      }
       assert.ok(row.tuned_ms > 0 && row.heuristic_ms > 0 && Math.abs(row.speedup - row.heuristic_ms / row.tuned_ms) < 1e-12);
       assert.equal(row.pct_peak === null, row.dtype !== 'f16', row.role);
     }

@@ -29,11 +29,17 @@ export const GemmAlgoSchema = z.object({
 export const GemmChoiceSchema = GemmShapeSchema.extend({
   role: z.string(),
   algo: GemmAlgoSchema,
-  /** tuned: from the tuning cache; heuristic: cuBLASLt's first choice (the shape was not in the cache). */
-  source: z.enum(['tuned', 'heuristic']),
-  /** Why the heuristic ran though the cache had the shape. */
+  /**
+   * tuned: from the tuning cache; heuristic: cuBLASLt's first choice (the shape was not in the cache);
+   * skinny: the engine's few-row kernel (m <= 32), timed faster than the cuBLASLt algorithm it replaced.
+   */
+  source: z.enum(['tuned', 'heuristic', 'skinny']),
+  /** Why the heuristic ran though the cache had the shape; the skinny kernel's timing against cuBLASLt. */
   note: z.string().optional(),
-  /** The cache's confirmed times of the tuned and the heuristic algorithm; null without a cache entry. */
+  /**
+   * The cache's confirmed times of the tuned and the heuristic algorithm; null without a cache entry.
+   * skinny: the skinny kernel's time and the replaced cuBLASLt algorithm's, timed at planning.
+   */
   tuned_ms: finite.nullable(),
   heuristic_ms: finite.nullable(),
 });
@@ -56,6 +62,11 @@ export const GemmEntrySchema = z.object({
 /** "algo 66 tile 18 stages 4 splitk 1 reduction 0 swizzle 0 custom 0 cluster 0 workspace 0": an algorithm in one cell. */
 export function describeAlgo(algo: GemmAlgo): string {
   return (Object.keys(algo) as (keyof GemmAlgo)[]).map((field) => `${field === 'id' ? 'algo' : field} ${algo[field]}`).join(' ');
+}
+
+/** What ran for a GEMM: the skinny kernel, or the cuBLASLt algorithm's configuration. */
+export function describeChoiceAlgo(choice: Pick<GemmChoice, 'source' | 'algo'>): string {
+  return choice.source === 'skinny' ? 'skinny kernel' : describeAlgo(choice.algo);
 }
 
 export type GemmShape = z.infer<typeof GemmShapeSchema>;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { configKey, isPeerVariant, type PointConfig, type PrecisionName } from '../engine/config.js';
 import { gemmKey, loadGemmCache, cacheDevice, mergeEntries, writeGemmCache, type LoadedCache } from './cache.js';
 import { nativeErrorCode, type NativeAddon, type NativeGemmChoice } from '../engine/native.js';
-import { describeAlgo, GemmShapeSchema, type GemmChoice, type GemmEntry, type GemmShape } from '../engine/gemm-types.js';
+import { describeChoiceAlgo, GemmChoiceSchema, GemmShapeSchema, type GemmChoice, type GemmEntry, type GemmShape } from '../engine/gemm-types.js';
 import { EnvSchema, type Point } from '../results/schema.js';
 
 /** The tuning cache of the GPU and library versions the addon runs on (`file` instead, when given). */
@@ -99,7 +99,10 @@ const PRECISION_OF_DTYPE: Record<GemmShape['dtype'], PrecisionName> = { f32: 'fp
 /** One row of the GEMM suite: a distinct shape, the roles that run it, heuristic vs tuned. */
 export interface GemmSuiteRow extends GemmShape {
   role: string;
-  /** tuned: the cache's algorithm; heuristic: the shape is not in the cache (tuned_ms is the heuristic's). */
+  /**
+   * tuned: the cache's algorithm; heuristic: the shape is not in the cache (tuned_ms is the heuristic's);
+   * skinny: the engine's few-row kernel (tuned_ms is its time).
+   */
   source: GemmChoice['source'];
   heuristic_ms: number;
   tuned_ms: number;
@@ -122,7 +125,7 @@ function suiteRow(choice: NativeGemmChoice, roles: readonly string[], peaks: Par
     role: roles.join('/'), m: choice.m, n: choice.n, k: choice.k, batch_count: choice.batch_count,
     trans_a: choice.trans_a, trans_b: choice.trans_b, dtype: choice.dtype, epilogue: choice.epilogue, source: choice.source,
     heuristic_ms: heuristic, tuned_ms: tuned, speedup: heuristic / tuned, tflops, pct_peak: peak ? (100 * tflops) / peak : null,
-    algo: describeAlgo(choice.algo),
+    algo: describeChoiceAlgo(choice),
   };
 }
 
@@ -172,7 +175,7 @@ export const GemmSuiteSchema = z.object({
   }),
   env: EnvSchema,
   rows: z.array(GemmShapeSchema.extend({
-    role: z.string(), source: z.enum(['tuned', 'heuristic']), heuristic_ms: z.number().positive(), tuned_ms: z.number().positive(),
+    role: z.string(), source: GemmChoiceSchema.shape.source, heuristic_ms: z.number().positive(), tuned_ms: z.number().positive(),
     speedup: z.number().positive(), tflops: z.number().nonnegative(), pct_peak: z.number().nullable(), algo: z.string(),
   })),
   /** Points whose models could not be planned, with the engine's message. */

@@ -49,10 +49,12 @@ struct GemmChoice {
   std::string role;
   GemmShape shape;
   GemmAlgo algo;
-  std::string source;        // "tuned" (from the table) or "heuristic" (cuBLASLt's first choice)
-  std::string note;          // why the heuristic ran though the table had the shape, else ""
-  double tuned_ms = -1;      // from the table; < 0: not known
-  double heuristic_ms = -1;
+  // "tuned" (from the table), "heuristic" (cuBLASLt's first choice) or "skinny" (ftbench's few-row
+  // kernel, cuda/kernels/skinny_gemm.h, measured faster than the cuBLASLt algorithm it replaced)
+  std::string source;
+  std::string note;          // why the heuristic ran though the table had the shape; the skinny timing
+  double tuned_ms = -1;      // from the table (skinny: the skinny kernel's); < 0: not known
+  double heuristic_ms = -1;  // from the table (skinny: the cuBLASLt algorithm it replaced)
   // Timed when planned under GemmTuning::bench (the GEMM suite): medians of the chosen and the
   // heuristic algorithm, interleaved; < 0: not timed.
   double bench_ms = -1;

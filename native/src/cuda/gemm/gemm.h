@@ -11,6 +11,8 @@
 // nothing and can be captured in a CUDA graph) and then run many times. The algorithm comes from the
 // engine's tuning table (the harness's cache file) when it has the shape, else from tuning the shape
 // when tuning is on (gemm_tuner.cc), else from cuBLASLt's heuristic; the Gemm's choice() says which.
+// A few-row product (m ≤ 32) runs ftbench's skinny kernel instead where that measures faster on the
+// shape (choice().source "skinny").
 #pragma once
 #include <cuda_runtime.h>
 
@@ -90,6 +92,8 @@ class GemmEngine {
   bool use_table(Gemm::Plan& plan);
   // Records the plan's and the heuristic's times in its choice (GemmTuning::bench).
   void bench(Gemm::Plan& plan);
+  // Runs the skinny kernel (kernels/skinny_gemm.h) for the plan where it applies and measures faster.
+  void choose_skinny(Gemm::Plan& plan);
 
   std::shared_ptr<Impl> impl_;
 };

@@ -3,8 +3,10 @@
 #include "cuda/gemm/gemm_lt.h"
 
 #include <algorithm>
+#include <sstream>
 #include <utility>
 
+#include "cuda/kernels/skinny_gemm.h"
 #include "engine/backend.h"
 
 namespace ftb::cuda {
@@ -224,7 +226,11 @@ const GemmChoice& Gemm::choice() const {
 
 void Gemm::run(const void* a, const void* b, void* c, const void* bias, float alpha, cudaStream_t stream) const {
   if (!plan_) throw EngineError("gemm run before it was planned");
-  plan_->run_with(plan_->algo, a, b, c, bias, alpha, stream);
+  if (plan_->skinny) {
+    skinny_gemm(plan_->spec, a, b, c, bias, alpha, stream);
+  } else {
+    plan_->run_with(plan_->algo, a, b, c, bias, alpha, stream);
+  }
 }
 
 GemmEngine::GemmEngine() : impl_(std::make_shared<Impl>()) {}
@@ -280,6 +286,7 @@ Gemm GemmEngine::plan(const GemmSpec& spec) {
     choice.algo = algo_config(heuristic.algo, heuristic.workspaceSize);
     choice.source = "heuristic";
   }
+  choose_skinny(*plan);
   if (impl_->tuning.bench) bench(*plan);
   return Gemm(std::move(plan));
 }
@@ -309,6 +316,33 @@ bool GemmEngine::use_table(Gemm::Plan& plan) {
   choice.tuned_ms = tuned->tuned_ms;
   choice.heuristic_ms = tuned->heuristic_ms;
   return true;
+}
+
+// Where the skinny kernel applies, times it against the plan's cuBLASLt algorithm (once per shape) and
+// runs it instead when it is within tolerance and more than 3 % faster; the choice records both times.
+void GemmEngine::choose_skinny(Gemm::Plan& plan) {
+  if (!skinny_gemm_applies(plan.spec)) return;
+  GemmChoice& choice = plan.choice;
+  auto& timed = impl_->skinny_timed;
+  auto found = std::find_if(timed.begin(), timed.end(), [&](const auto& entry) { return entry.first == choice.shape; });
+  if (found == timed.end()) {
+    timed.emplace_back(choice.shape, time_skinny(plan));
+    found = timed.end() - 1;
+  }
+  const SkinnyTiming& timing = found->second;
+  std::ostringstream note;
+  note << "skinny kernel " << timing.skinny_ms * 1e3 << " us vs cuBLASLt (" << choice.source << ") "
+       << timing.cublaslt_ms * 1e3 << " us, relative L2 " << timing.rel_err;
+  if (!timing.faster) {
+    choice.note += (choice.note.empty() ? "" : "; ") + note.str() + ": cuBLASLt kept";
+    return;
+  }
+  plan.skinny = true;
+  choice.source = "skinny";
+  choice.algo = GemmAlgo{};
+  choice.tuned_ms = timing.skinny_ms;
+  choice.heuristic_ms = timing.cublaslt_ms;
+  choice.note = note.str();
 }
 
 // Times the plan's algorithm against the heuristic's, once per shape and source: later plans of the

@@ -24,12 +24,20 @@ T algo_attribute(cublasStatus_t (*get)(const cublasLtMatmulAlgo_t*, Attribute, v
   return value;
 }
 
+// The skinny kernel timed against a plan's cuBLASLt algorithm on the tuner's random data.
+struct SkinnyTiming {
+  double skinny_ms = 0, cublaslt_ms = 0;  // medians, each order of the pair timed once
+  double rel_err = 0, tolerance = 0;      // the skinny output against cuBLASLt's, relative L2
+  bool faster = false;                    // within tolerance and more than 3 % faster in both orders
+};
+
 struct GemmEngine::Impl {
   cublasLtHandle_t handle = nullptr;
   DeviceBuffer workspace;
   std::vector<GemmTuned> table;
   GemmTuning tuning;
   std::vector<GemmChoice> benched;  // shapes timed under tuning.bench, with their times
+  std::vector<std::pair<GemmShape, SkinnyTiming>> skinny_timed;  // shapes the skinny kernel was timed on
 
   Impl();
   ~Impl();
@@ -43,6 +51,7 @@ struct Gemm::Plan {
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;  // cuBLASLt's A (our B), B (our A), C/D
   cublasLtMatmulAlgo_t algo{};
+  bool skinny = false;  // run() launches the skinny kernel (kernels/skinny_gemm.h), not `algo`
 
   ~Plan();
   // C = alpha · op(A)·op(B) (+ epilogue) with `algorithm` instead of the planned one (the tuner's candidates).
@@ -63,6 +72,9 @@ bool build_algo(const Gemm::Plan& plan, const GemmAlgo& config, cublasLtMatmulAl
 bool init_algo(const Gemm::Plan& plan, int id, cublasLtMatmulAlgo_t* algo);
 // Every algorithm id cuBLASLt has for `plan`'s types.
 std::vector<int> algorithm_ids(const Gemm::Plan& plan);
+
+// Times the skinny kernel against `plan`'s cuBLASLt algorithm (gemm_tuner.cc).
+SkinnyTiming time_skinny(const Gemm::Plan& plan);
 
 // Times candidates for `plan` and returns the table entry (gemm_tuner.cc).
 GemmTuned tune(const Gemm::Plan& plan);

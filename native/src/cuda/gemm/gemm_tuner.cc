@@ -24,6 +24,7 @@
 // a tuned algorithm must never run more than 1 % slower than the heuristic it replaces.
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <numeric>
 #include <optional>
 #include <sstream>
@@ -32,6 +33,7 @@
 #include "cuda/gemm/gemm_lt.h"
 #include "cuda/kernels/compare.h"
 #include "cuda/kernels/fill.h"
+#include "cuda/kernels/skinny_gemm.h"
 #include "cuda/utils/graph.h"
 #include "engine/backend.h"
 
@@ -43,6 +45,7 @@ constexpr int kWarmups = 3;
 constexpr int kChecksPerId = 64;
 constexpr int kConfirmFactor = 5;                // rounds of a confirmation (or a suite timing) per sample
 constexpr double kWinnerMargin = 0.97;           // confirmed time ratio tuned / heuristic a winner must beat
+constexpr int kSkinnyRounds = 50;                // rounds of each order when the skinny kernel is timed
 
 // Outputs may differ by summation order (split-K, other tiles), never by more than this.
 double tolerance(const GemmShape& shape) {
@@ -243,13 +246,23 @@ class Bench {
     return relative_l2(plan_.spec.dtype, actual_.get(), expected_.get(), c_count_, stream_);
   }
 
+  // Runs the skinny kernel into the candidate output.
+  void run_skinny() { skinny_gemm(plan_.spec, a_.get(), b_.get(), actual_.get(), bias_.get(), 1.0f, stream_); }
+
   // Median ms of each algorithm over `rounds` rounds, one timed run of each per round, after warm-up.
-  // The rounds run from one captured graph: the GPU goes from run to run without waiting for the host.
   std::vector<double> median_ms(const std::vector<const cublasLtMatmulAlgo_t*>& algos, int rounds) {
-    for (const cublasLtMatmulAlgo_t* algo : algos) {
-      for (int i = 0; i < kWarmups; ++i) run(*algo, false);
+    std::vector<std::function<void()>> runs;
+    for (const cublasLtMatmulAlgo_t* algo : algos) runs.push_back([this, algo] { run(*algo, false); });
+    return median_ms(runs, rounds);
+  }
+
+  // Median ms of each run (into the candidate output) over `rounds` rounds, as above.
+  // The rounds run from one captured graph: the GPU goes from run to run without waiting for the host.
+  std::vector<double> median_ms(const std::vector<std::function<void()>>& runs, int rounds) {
+    for (const std::function<void()>& run_once : runs) {
+      for (int i = 0; i < kWarmups; ++i) run_once();
     }
-    const size_t pairs = algos.size() * static_cast<size_t>(rounds);
+    const size_t pairs = runs.size() * static_cast<size_t>(rounds);
     while (events_.size() < 2 * pairs) {
       cudaEvent_t event = nullptr;
       check(cudaEventCreate(&event), "creating the tuner's events");
@@ -265,16 +278,16 @@ class Bench {
           check(cudaMemsetAsync(flush_.get(), static_cast<int>(pair & 0xff), flush_.bytes(), stream_), "flushing the L2");
         }
         record(2 * pair);
-        run(*algos[pair % algos.size()], false);
+        runs[pair % runs.size()]();
         record(2 * pair + 1);
       }
     });
     graph.launch(stream_);
     check(cudaStreamSynchronize(stream_), "timing gemm " + plan_.spec.role);
     std::vector<double> medians;
-    for (size_t a = 0; a < algos.size(); ++a) {
+    for (size_t a = 0; a < runs.size(); ++a) {
       std::vector<double> times;
-      for (size_t pair = a; pair < pairs; pair += algos.size()) {
+      for (size_t pair = a; pair < pairs; pair += runs.size()) {
         float ms = 0;
         check(cudaEventElapsedTime(&ms, events_[2 * pair], events_[2 * pair + 1]), "reading a tuner event");
         times.push_back(ms);
@@ -356,6 +369,10 @@ std::pair<double, double> time_against_heuristic(const Gemm::Plan& plan, int sam
   const cublasLtMatmulAlgo_t heuristic = heuristic_algorithms(plan, 1, "timing gemm " + plan.spec.role).front().algo;
   Bench bench(plan);
   const int rounds = kConfirmFactor * samples;
+  if (plan.skinny) {
+    const std::vector<double> ms = bench.median_ms({[&] { bench.run_skinny(); }, [&] { bench.run(heuristic, false); }}, rounds);
+    return {ms[0], ms[1]};
+  }
   // The plan runs the heuristic's own algorithm (untuned, or tuning kept it): one timing stands for both.
   if (std::memcmp(&heuristic, &plan.algo, sizeof(heuristic)) == 0) {
     const double ms = bench.median_ms({&plan.algo}, rounds).front();
@@ -363,6 +380,25 @@ std::pair<double, double> time_against_heuristic(const Gemm::Plan& plan, int sam
   }
   const std::vector<double> ms = bench.median_ms({&plan.algo, &heuristic}, rounds);
   return {ms[0], ms[1]};
+}
+
+SkinnyTiming time_skinny(const Gemm::Plan& plan) {
+  Bench bench(plan);
+  bench.run(plan.algo, true);
+  bench.run_skinny();
+  SkinnyTiming timing;
+  timing.rel_err = bench.error_of_candidate();
+  timing.tolerance = tolerance(plan.choice.shape);
+  const std::function<void()> lt = [&] { bench.run(plan.algo, false); };
+  const std::function<void()> skinny = [&] { bench.run_skinny(); };
+  // Each order once, as the tuner confirms a winner.
+  const std::vector<double> first = bench.median_ms({lt, skinny}, kSkinnyRounds);
+  const std::vector<double> second = bench.median_ms({skinny, lt}, kSkinnyRounds);
+  timing.cublaslt_ms = (first[0] + second[1]) / 2;
+  timing.skinny_ms = (first[1] + second[0]) / 2;
+  timing.faster = timing.rel_err <= timing.tolerance && first[1] < kWinnerMargin * first[0] &&
+                  second[0] < kWinnerMargin * second[1];
+  return timing;
 }
 
 }  // namespace ftb::cuda
