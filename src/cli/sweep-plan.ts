@@ -6,7 +6,7 @@
 import { getProfile, PROFILES } from '../../suites/index.js';
 import { isPeerVariant, type BackendName, type PeerVariantName, type PointConfig } from '../engine/config.js';
 import { loadAddon, type NativeAddon } from '../engine/native.js';
-import { PeerWorkerClient, probePeers, HELLO_TIMEOUT_MS, type PeerHello } from '../engine/peer-worker-client.js';
+import { probePeers } from '../engine/peer-worker-client.js';
 import { openGemmCache, tuneGemms, tuneSummary } from '../gemm/tuning.js';
 import type { GemmEntry } from '../engine/gemm-types.js';
 import type { Profile } from '../sweep/axes.js';
@@ -103,15 +103,10 @@ export type ParityPlan = NonNullable<Environment['parity']>;
  * transformers (on the GPU when torch sees one, else on the CPU); otherwise the CPU reference, with why.
  */
 export async function planParity(): Promise<ParityPlan> {
-  const client = new PeerWorkerClient();
-  let hello: PeerHello;
-  try {
-    hello = (await client.request({ op: 'hello' }, HELLO_TIMEOUT_MS)) as unknown as PeerHello;
-  } catch (error) {
-    return { reference: 'cpu', reason: `no transformers: ${(error as Error).message.replace(/^hello: /, '')}` };
-  } finally {
-    await client.close();
+  const { hello, unavailable } = await probePeers();
+  if (!hello) return { reference: 'cpu', reason: `no transformers: ${unavailable}` };
+  if (hello.transformers === null) {
+    return { reference: 'cpu', reason: `no transformers: python ${hello.python} has no ${hello.torch === null ? 'torch' : 'transformers'}` };
   }
-  if (hello.transformers === null) return { reference: 'cpu', reason: `no transformers: python ${hello.python} has no ${hello.torch === null ? 'torch' : 'transformers'}` };
   return { reference: 'transformers', transformers: hello.transformers, python: hello.python, torch: hello.torch, device: hello.device };
 }
