@@ -5,6 +5,8 @@
 // runPoint is a function of (config, options) -> Point; the CLI runs it in a worker process
 // (src/run/supervisor.ts). A peer variant's model runs in the peer worker (src/engine/peer-model.ts):
 // the same loop drives it, asynchronously; the engine's synchronous calls keep their synchronous loop.
+// A checkpoint's point (--model) is checked for parity against transformers' output of its ids,
+// asked of the peer worker, when the run has transformers (options.parity), else the CPU reference.
 import { Bench } from 'tinybench';
 import type { Measurement } from '../sweep/axes.js';
 import { configKey, isPeerVariant, type MeasureMode, type ModelRef, type PointConfig } from '../engine/config.js';
@@ -268,7 +270,7 @@ export async function runPoint(config: PointConfig, options: RunPointOptions): P
     const references = options.references ?? engineReferences(addon);
     const unchecked = uncheckedReason(config);
     const verdict = unchecked ? { correct: null, max_rel_err: null, checks: [] }
-      : checkOutputs(config, outputs, references.of(config), await transformersReference(config, options, addon));
+      : checkOutputs(config, outputs, references.of(config, options.parity), await transformersReference(config, options, addon));
     references.offer(config, outputs);
     return {
       key: configKey(config),
