@@ -51,6 +51,10 @@ def hf_hidden(request: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str,
     model = transformers.AutoModel.from_pretrained(model_dir, attn_implementation="eager")
     try:
         # AutoModel may keep the file's dtype (transformers 5 loads "auto"): fp32 is asked for here.
+        vocab = model.config.vocab_size
+        if max(max(row) for row in ids) >= vocab:
+            # On CUDA an id past the table is a device-side assert that would end the worker's usefulness.
+            raise config_error(f"ids must be below the model's vocab_size {vocab}")
         model = model.to(device=device, dtype=torch.float32).eval()
         seq = len(ids[0])
         mask = torch.tensor([[1 if s < n else 0 for s in range(seq)] for n in lengths], device=device)
