@@ -45,9 +45,13 @@ describe('checkpoints on the cuda backend against the cpu backend', { skip }, ()
     });
   }
 
-  test('the exact GELU takes the erf kernel, never the tanh epilogue', () => {
+  test('the exact GELU takes the erf kernel, never the tanh epilogue (fp16/bf16: the bias in the epilogue)', () => {
     const fixture = writeFixture(path.join(root, 'erf'), 'bert', { hidden: 128, heads: 2, inter: 256 });
-    const run = runCheckpoint(addon!, 'cuda', fixture.dir, IDS, LENGTHS, { variant: 'fused', precision: 'fp16' });
-    assert.equal(run.notes.ffn1_bias_gelu, 'add_bias_gelu_erf kernel');
+    for (const [precision, note, epilogue] of [['fp16', 'cuBLASLt bias epilogue + gelu_erf kernel', 'bias'],
+      ['bf16', 'cuBLASLt bias epilogue + gelu_erf kernel', 'bias'], ['fp32', 'add_bias_gelu_erf kernel', 'none']] as const) {
+      const run = runCheckpoint(addon!, 'cuda', fixture.dir, IDS, LENGTHS, { variant: 'fused', precision });
+      assert.equal(run.notes.ffn1_bias_gelu, note, precision);
+      assert.deepEqual(run.gemms.filter((g) => g.role === 'ffn1').map((g) => g.epilogue), [epilogue], precision);
+    }
   });
 });

@@ -2,6 +2,7 @@
 // the real CPU engine.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { suiteUnless } from './support/suite.js';
 import type { Measurement } from '../src/sweep/axes.js';
 import type { PointConfig } from '../src/engine/config.js';
@@ -284,6 +285,11 @@ describe('references of a point', () => {
     assert.ok(flopCount(big) > CPU_REFERENCE_MAX_FLOP);
     assert.deepEqual(references.of(big).map((r) => r.name), ['unfused']);
     assert.deepEqual(references.of(cpuConfig()), []);
+    // A checkpoint's parity needs the CPU reference past the limit only when transformers is not its reference.
+    const dir = fileURLToPath(new URL('../../test/fixtures/checkpoints/bert', import.meta.url));
+    const checkpoint = { ...big, full_length: true, model: { dir, type: 'bert', name: 'bert', sha256: '0'.repeat(64), weights: [] } };
+    assert.deepEqual(references.of(checkpoint, 'transformers').map((r) => r.name), ['unfused']);
+    assert.deepEqual(references.of(checkpoint, 'cpu').map((r) => r.name), ['unfused', 'cpu']);
   });
 
   test("an unfused point's outputs stand as the next fused point's reference, with no extra run", async () => {

@@ -6,11 +6,14 @@ worker.py and speaks PROTOCOL.md to it:
       ids equal to torch-eager; the decoder path's hidden state;
   (c) measure (cold and hot); (d) coded errors (OOM, bad configs) and the worker staying usable;
   (e) hf-generate; torch-compile on tiny shapes (skip with --no-compile);
+  (g) hf_hidden (a --model checkpoint's parity reference) on the committed transformers-made fixtures
+      (test/fixtures/checkpoints/) against their float64 expected.json, and its errors;
   (f) INFO lines: torch-graph fp16 times at the issue's H200 shapes (skip with --no-timings).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -105,6 +108,26 @@ class SelfTest:
                     ok = error <= tolerance and np.array_equal(out["lengths"], lengths)
                     label = f"(a) encoder {'full' if full else 'padded'} {peer} {precision}"
                     self.checks.check(label, ok, f"relative L2 {error:.2e} (limit {tolerance:g})")
+
+    # (g) ---------------------------------------------------------------------------------------
+    def hf_hidden(self) -> None:
+        fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "fixtures", "checkpoints")
+        for family in ("bert", "roberta", "distilbert"):
+            folder = os.path.join(fixtures, family)
+            with open(os.path.join(folder, "expected.json")) as f:
+                expected = json.load(f)
+            out_dir = os.path.join(self.workdir, f"hf-{family}")
+            reply = self.client.request("hf_hidden", model=folder, ids=expected["ids"], lengths=expected["lengths"], dir=out_dir)
+            if not reply["ok"]:
+                raise RuntimeError(f"hf_hidden {family}: {reply}")
+            hidden = read_outputs(out_dir, reply["files"])["hidden"]
+            error = relative_l2(hidden, np.array(expected["last_hidden_state"], np.float64))
+            ok = error <= 1e-5 and reply["device"] == "cuda"
+            self.checks.check(f"(g) hf_hidden {family} fp32 on {reply['device']} = expected.json", ok, f"relative L2 {error:.2e} (limit 1e-05)")
+        reply = self.client.request("hf_hidden", model=self.workdir, ids=[[2, 3]], lengths=[2], dir=self.workdir)
+        self.checks.check("(g) hf_hidden of a folder without config.json -> ERR_FTB_CONFIG", reply.get("code") == "ERR_FTB_CONFIG", str(reply.get("error")))
+        reply = self.client.request("hf_hidden", model=os.path.join(fixtures, "bert"), ids=[[2, 3]], lengths=[3], dir=self.workdir)
+        self.checks.check("(g) hf_hidden with a length past the ids -> ERR_FTB_CONFIG", reply.get("code") == "ERR_FTB_CONFIG", str(reply.get("error")))
 
     # (b) ---------------------------------------------------------------------------------------
     def decoding_checkpoint(self) -> tuple[str, dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -270,6 +293,7 @@ def main() -> int:
         checks.section("(c) measure", test.timing)
         checks.section("(d) errors", test.errors)
         checks.section("(e) hf-generate", test.hf_generate)
+        checks.section("(g) hf_hidden", test.hf_hidden)
     if ready and not args.no_timings:
         checks.section("(f) timings", test.timings)
     code = client.close()

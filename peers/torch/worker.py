@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checkpoint import point_config, write_outputs  # noqa: E402
 from environment import PEERS, hello, require_cuda_torch  # noqa: E402
 from errors import OOM, PeerError, code_of, config_error, one_line  # noqa: E402
+from hf_reference import hf_hidden  # noqa: E402
 from timing import Timer, Unit  # noqa: E402
 
 
@@ -64,7 +65,11 @@ class Worker:
         if op == "release":
             self.release()
             return {"ok": True}
-        raise config_error(f"op must be one of hello, load, measure, run, outputs, release, exit; got {op!r}")
+        if op == "hf_hidden":
+            directory = string_field(request, "dir")
+            arrays, about = hf_hidden(request)
+            return {"ok": True, "files": write_outputs(directory, arrays), **about}
+        raise config_error(f"op must be one of hello, load, measure, run, outputs, release, hf_hidden, exit; got {op!r}")
 
     def load(self, request: dict[str, Any]) -> dict[str, Any]:
         peer = string_field(request, "peer")

@@ -15,12 +15,13 @@ export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32
 
 /**
  * A checkpoint's parity limit (issue 19): relative L2 error of the valid tokens' hidden states against
- * the CPU reference of the same weights and ids (the padded rows are zero in both, so the error over
- * all rows is the error over the valid tokens).
+ * Hugging Face's own output for the same ids (transformers, in fp32), or where transformers is not
+ * there the CPU reference of the same weights and ids (the padded rows are zero in both, so the error
+ * over all rows is the error over the valid tokens).
  */
 export const PARITY_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 2e-3, bf16: 2e-2 };
 
-/** What a point is compared with ("unfused", "cpu"): its outputs, or why they could not be computed. */
+/** What a point is compared with ("unfused", "cpu", "transformers"): its outputs, or why they could not be computed. */
 export type ReferenceOutputs = { name: string; outputs: NativeOutputs } | { name: string; error: string };
 
 export interface Verdict {
@@ -29,9 +30,14 @@ export interface Verdict {
   checks: Check[];
   /** Decoding compared with a reference: the share of output ids equal to the unfused run's (else the CPU's). */
   ids_equal_fraction?: number;
-  /** A checkpoint's point compared with the CPU reference: the relative L2 error (see PARITY_TOLERANCE). */
+  /** A checkpoint's point: the relative L2 error against its parity reference (see PARITY_TOLERANCE). */
   parity_rel_err?: number;
+  /** What parity_rel_err was measured against: Hugging Face's output, or the CPU reference. */
+  parity_reference?: ParityReference;
 }
+
+/** A checkpoint's parity reference: transformers' output of the same ids, else the engine's CPU reference. */
+export type ParityReference = 'transformers' | 'cpu';
 
 type Numbers = ArrayLike<number>;
 
@@ -260,14 +266,25 @@ function referenceChecks(c: PointConfig, out: NativeOutputs, ref: ReferenceOutpu
   };
 }
 
-/** A checkpoint's parity with the CPU reference, when the point has one that ran. */
-function parity(c: PointConfig, out: NativeOutputs, references: readonly ReferenceOutputs[]): { check: Check; error: number } | undefined {
-  const cpu = references.find((ref) => ref.name === 'cpu');
-  if (c.model === undefined || cpu === undefined || 'error' in cpu || out.hidden.length !== cpu.outputs.hidden.length) return undefined;
-  const error = relativeL2(out.hidden, cpu.outputs.hidden);
+/**
+ * A checkpoint's parity with `against` (transformers' output when the run has it, else the CPU
+ * reference among `references`): undefined for the synthetic model, or when there is nothing to
+ * compare with (a CPU point without transformers is the reference itself).
+ */
+function parity(c: PointConfig, out: NativeOutputs, references: readonly ReferenceOutputs[], against?: ReferenceOutputs):
+  { check: Check; error: number; reference: ParityReference } | undefined {
+  const ref = against ?? references.find((r) => r.name === 'cpu');
+  if (c.model === undefined || ref === undefined) return undefined;
+  const reference: ParityReference = ref.name === 'transformers' ? 'transformers' : 'cpu';
+  const name = `checkpoint parity vs ${ref.name}`;
+  const failure = 'error' in ref ? `the reference failed: ${ref.error}`
+    : out.hidden.length !== ref.outputs.hidden.length ? `${out.hidden.length} values, the reference has ${ref.outputs.hidden.length}` : undefined;
+  // The CPU reference's own check ('hidden vs cpu') already fails for these; transformers' has no other check.
+  if (failure !== undefined || 'error' in ref) return against === undefined ? undefined : { check: check(name, failure), error: NaN, reference };
+  const error = relativeL2(out.hidden, ref.outputs.hidden);
   const limit = PARITY_TOLERANCE[c.precision];
   const detail = `relative L2 error ${error.toExponential(2)}`;
-  return { check: check('checkpoint parity vs cpu', error <= limit ? undefined : `${detail} > ${limit}`, `${detail} <= ${limit}`), error };
+  return { check: check(name, error <= limit ? undefined : `${detail} > ${limit}`, `${detail} <= ${limit}`), error, reference };
 }
 
 /**
@@ -280,8 +297,12 @@ export function uncheckedReason(c: PointConfig): string | undefined {
     : undefined;
 }
 
-/** The verdict on a point's outputs: invariants of its path, then one comparison per reference. */
-export function checkOutputs(c: PointConfig, out: NativeOutputs, references: readonly ReferenceOutputs[] = []): Verdict {
+/**
+ * The verdict on a point's outputs: invariants of its path, then one comparison per reference, then
+ * a checkpoint's parity (against `parityReference`, transformers' output, when given; else the CPU's).
+ */
+export function checkOutputs(c: PointConfig, out: NativeOutputs, references: readonly ReferenceOutputs[] = [],
+  parityReference?: ReferenceOutputs): Verdict {
   const checks = c.path === 'encoder' ? encoderChecks(c, out) : c.path === 'decoder' ? decoderChecks(c, out) : decodingChecks(c, out);
   let maxRelErr: number | null = null;
   let idsEqual: number | undefined;
@@ -293,11 +314,12 @@ export function checkOutputs(c: PointConfig, out: NativeOutputs, references: rea
     // Infinity (a zero reference) fails its check; the results schema keeps finite errors only.
     if (compared.error !== null && Number.isFinite(compared.error)) maxRelErr = Math.max(maxRelErr ?? 0, compared.error);
   }
-  const modelParity = parity(c, out, references);
+  const modelParity = parity(c, out, references, parityReference);
   if (modelParity) checks.push(modelParity.check);
   return {
     correct: checks.every((x) => x.ok), max_rel_err: maxRelErr, checks,
     ...(idsEqual === undefined ? {} : { ids_equal_fraction: idsEqual }),
     ...(modelParity && Number.isFinite(modelParity.error) ? { parity_rel_err: modelParity.error } : {}),
+    ...(modelParity ? { parity_reference: modelParity.reference } : {}),
   };
 }

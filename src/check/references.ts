@@ -3,13 +3,13 @@
 //   the outputs of the unfused point measured last when the sweep ran it before the points of its
 //   pair (profiles list unfused first; the variant axis is innermost), else one extra run;
 // - any CUDA point whose CPU reference is cheap enough (≤ CPU_REFERENCE_MAX_FLOP), and every point of a
-//   checkpoint (--model, whose parity is recorded whatever it costs): the CPU
+//   checkpoint (--model) whose parity is measured against the CPU (no transformers), whatever it costs: the CPU
 //   reference backend's outputs, computed once per model shape and kept for the other variants and
 //   precisions of that shape (the CPU computes the same values whatever the precision asked for).
 // A CPU point has no reference: it is the reference, checked by its invariants and by the tests; but a
 // CPU point split over tensor-parallel ranks (tp > 1) is compared with the unsplit CPU reference.
 import { configKey, defaultGraph, isPeerVariant, pairKey, tpOf, type PointConfig } from '../engine/config.js';
-import type { ReferenceOutputs } from './correctness.js';
+import type { ParityReference, ReferenceOutputs } from './correctness.js';
 import { flopCount } from '../measure/flops.js';
 import { nativeErrorCode, type NativeAddon, type NativeOutputs } from '../engine/native.js';
 import { createModel } from '../checkpoints/model.js';
@@ -18,8 +18,8 @@ import { createModel } from '../checkpoints/model.js';
 export const CPU_REFERENCE_MAX_FLOP = 5e10;
 
 export interface ReferenceSource {
-  /** The references of a point; an engine error while computing one is that reference's `error`. */
-  of(config: PointConfig): ReferenceOutputs[];
+  /** The references of a point (`parity`: a checkpoint's parity reference); an engine error while computing one is that reference's `error`. */
+  of(config: PointConfig, parity?: ParityReference): ReferenceOutputs[];
   /** Offers the outputs of a point just measured, to stand as a reference for the next point. */
   offer(config: PointConfig, outputs: NativeOutputs): void;
 }
@@ -70,12 +70,13 @@ export function engineReferences(addon: NativeAddon): ReferenceSource {
     return lastUnfused?.key === pairKey(config) ? lastUnfused.outputs : runOnce(addon, unfused);
   };
   return {
-    of(config) {
+    of(config, parity) {
       if (config.backend === 'cpu') return tpOf(config) > 1 ? [reference('cpu', () => cpuOutputs(config))] : [];
       const references: ReferenceOutputs[] = [];
       if (config.variant === 'fused' || isPeerVariant(config.variant)) references.push(reference('unfused', () => unfusedOutputs(config)));
-      // A checkpoint's point always has its CPU reference: its parity is recorded (PARITY_TOLERANCE).
-      if (config.model !== undefined || flopCount(config) <= CPU_REFERENCE_MAX_FLOP) references.push(reference('cpu', () => cpuOutputs(config)));
+      // A checkpoint's point without transformers always has its CPU reference: its parity is recorded (PARITY_TOLERANCE).
+      const cpuParity = config.model !== undefined && parity !== 'transformers';
+      if (cpuParity || flopCount(config) <= CPU_REFERENCE_MAX_FLOP) references.push(reference('cpu', () => cpuOutputs(config)));
       return references;
     },
     offer(config, outputs) {

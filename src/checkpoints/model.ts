@@ -2,7 +2,7 @@
 // token ids. The weights are loaded once per process and kept for the next point of the same
 // model (a worker runs point after point; references rebuild the same model on the CPU).
 import { TensorId, type NativeAddon, type NativeCheckpoint, type NativeModel } from '../engine/native.js';
-import type { PointConfig } from '../engine/config.js';
+import type { ModelRef, PointConfig } from '../engine/config.js';
 import { randomInputs, readInputsFile, type TokenInputs } from './inputs.js';
 import { loadCheckpoint, type LoadedCheckpoint } from './load.js';
 
@@ -20,6 +20,11 @@ export function pointInputs(addon: NativeAddon, config: PointConfig, checkpoint:
   const lengths = Array.from({ length: config.batch }, (_, b) =>
     config.full_length ? config.seq : addon.sequenceLength(config, TensorId.EncoderLengths, b, config.seq));
   return randomInputs(checkpoint.spec, config.seed, lengths, config.seq);
+}
+
+/** The token ids and lengths a checkpoint's point runs on (what its parity reference is asked for too). */
+export function checkpointInputs(addon: NativeAddon, config: PointConfig & { model: ModelRef }): TokenInputs {
+  return pointInputs(addon, config, checkpointOf(config.model.dir));
 }
 
 /** The checkpoint argument of addon.Model for `config`'s model. */

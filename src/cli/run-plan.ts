@@ -16,7 +16,7 @@ import { recordedShard, shardPoints, shardText, type Shard } from '../sweep/shar
 import { DEFAULT_POINT_TIMEOUT_S, MAX_TIME_MS, PROFILE_ITERATIONS, type BenchRequest } from './args.js';
 import { UsageError } from './exit.js';
 import { modelPlan, withModel, type ModelRequest } from './model-plan.js';
-import { chooseBackend, gemmTable, planPeers, requestedSweep, requireCuda, type GemmTable } from './sweep-plan.js';
+import { chooseBackend, gemmTable, planParity, planPeers, requestedSweep, requireCuda, type GemmTable } from './sweep-plan.js';
 
 /** "N× reason" lines, one per distinct reason, in first-seen order. */
 function droppedSummary(dropped: readonly Dropped[]): string[] {
@@ -80,17 +80,18 @@ function shardOf(points: PointConfig[], shard: Shard | undefined): PointConfig[]
 /** How each point of a run is measured: the run's options, its device's ceilings and the GEMM table (cuda). */
 const pointWork = (options: RecordedOptions, env: Environment, gemms?: GemmTable): PointWork => ({
   measurement: options.measurement,
+  ...(env.parity ? { parity: env.parity.reference } : {}),
   ceilings: deviceCeilings(env),
   ...(options.profileKernels ? { profileIterations: PROFILE_ITERATIONS } : {}),
   ...(gemms ? { gemmTable: gemms.entries } : {}),
 });
 
-/** A new run of the requested profile; prints what it will run. */
 /** The checkpoint a run's points carry, with its dims as overrides; none without --model. */
 function checkpointPlan(model: ModelRequest | undefined, overrides: SweepOverrides) {
   return model === undefined ? undefined : modelPlan(model, overrides);
 }
 
+/** A new run of the requested profile; prints what it will run. */
 export async function newRun(addon: NativeAddon, request: BenchRequest): Promise<SweepPlan> {
   const model: ModelRequest | undefined = request.model === undefined ? undefined
     : { dir: request.model, ...(request.inputs === undefined ? {} : { inputs: request.inputs }) };
@@ -110,7 +111,8 @@ export async function newRun(addon: NativeAddon, request: BenchRequest): Promise
   };
   const points = shardOf(expansion.points, options.shard);
   const startedAt = new Date();
-  const env = { ...(await captureEnvironment(addon, backend)), ...(peers.env ? { peers: peers.env } : {}) };
+  const parity = checkpoint ? await planParity() : undefined;
+  const env = { ...(await captureEnvironment(addon, backend)), ...(peers.env ? { peers: peers.env } : {}), ...(parity ? { parity } : {}) };
   const gemms = backend === 'cuda' ? gemmTable(addon, points, request.gemmCache, request.tune) : undefined;
   const writer = new ResultsWriter(request.out, {
     run: {
@@ -131,6 +133,7 @@ export async function newRun(addon: NativeAddon, request: BenchRequest): Promise
   console.log(`ftbench: profile ${profile.name} on ${device} (${backend}): ${expansion.points.length} points${sliced}, ` +
     `${expansion.dropped.length} combinations dropped -> ${writer.jsonlPath}`);
   for (const note of expansion.notes) console.log(`  note: ${note}`);
+  if (parity) console.log(`  parity: ${parity.reference === 'transformers' ? `against transformers ${parity.transformers} (${parity.device ?? 'cpu'})` : `against the cpu reference (${parity.reason})`}`);
   for (const line of droppedSummary(expansion.dropped)) console.log(line);
   return {
     writer, points: repeated(points, options.repeat), repeats: options.repeat,

@@ -1,7 +1,8 @@
 // What every bench-side command starts from: the engine, the backend and profile a request names
 // (defaults: cuda when built, the profile for the device), the expanded sweep, and for cuda the GEMM
-// tuning cache the points look their GEMMs up in (tuning the shapes it lacks when asked), and for
-// sweeps with peers, what the peer worker says it can run.
+// tuning cache the points look their GEMMs up in (tuning the shapes it lacks when asked), for
+// sweeps with peers, what the peer worker says it can run, and for a checkpoint (--model) what its
+// parity is measured against: transformers where the worker has it, else the CPU reference.
 import { getProfile, PROFILES } from '../../suites/index.js';
 import { isPeerVariant, type BackendName, type PeerVariantName, type PointConfig } from '../engine/config.js';
 import { loadAddon, type NativeAddon } from '../engine/native.js';
@@ -92,4 +93,20 @@ export async function planPeers(points: readonly PointConfig[]): Promise<PeerPla
   if (!probe.hello) return { unavailable };
   const { python, torch, transformers, torch_cuda, cudnn, device } = probe.hello;
   return { env: { python, torch, transformers, torch_cuda, cudnn, device }, unavailable };
+}
+
+/** A checkpoint run's parity reference, as env.parity records it. */
+export type ParityPlan = NonNullable<Environment['parity']>;
+
+/**
+ * Asks a peer worker hello once: transformers' output is the parity reference when its python has
+ * transformers (on the GPU when torch sees one, else on the CPU); otherwise the CPU reference, with why.
+ */
+export async function planParity(): Promise<ParityPlan> {
+  const { hello, unavailable } = await probePeers();
+  if (!hello) return { reference: 'cpu', reason: `no transformers: ${unavailable}` };
+  if (hello.transformers === null) {
+    return { reference: 'cpu', reason: `no transformers: python ${hello.python} has no ${hello.torch === null ? 'torch' : 'transformers'}` };
+  }
+  return { reference: 'transformers', transformers: hello.transformers, python: hello.python, torch: hello.torch, device: hello.device };
 }

@@ -44,6 +44,7 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
                         sampling (decoding at beam 1)
   --model DIR           a Hugging Face BERT / RoBERTa / XLM-R / DistilBERT folder (config.json, safetensors):
                         its weights on the encoder path, dims from config.json; parity_rel_err recorded
+                        against transformers' own output (python3 with transformers), else the cpu reference
   --inputs FILE         token ids for --model, JSON {ids: number[][], lengths?: number[]} (sets batch, seq;
                         default: seeded random ids)
   --full-length         every sequence at full length (no padding)

@@ -6,11 +6,14 @@
 // outputs, notes, gemms, release), asynchronously: every call is a request to the worker.
 // Failures are errors with the engine's codes, so the runner records them as it records the
 // engine's (ERR_FTB_OOM -> oom, others -> error); a peer that is unavailable here fails its points.
+// The same worker computes a user checkpoint's parity reference: transformers' last_hidden_state of
+// the point's ids (the hf_hidden request), kept for the next points of the same model and ids.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CheckpointStore } from '../checkpoints/engine-checkpoint.js';
-import type { PeerVariantName, PointConfig } from './config.js';
+import type { TokenInputs } from '../checkpoints/inputs.js';
+import type { ModelRef, PeerVariantName, PointConfig } from './config.js';
 import type { NativeAddon, NativeConfig, NativeGemmChoice, NativeOutputs, NativeSample } from './native.js';
 import { PeerError, PeerWorkerClient, peerWorkerCommand, type PeerReply } from './peer-worker-client.js';
 
@@ -147,6 +150,8 @@ export class PeerBackend {
   private client: PeerWorkerClient | undefined;
   private dir: string | undefined;
   private checkpoints: CheckpointStore | undefined;
+  /** The last parity reference the worker computed, by model and inputs. */
+  private hfHidden: { key: string; hidden: Float32Array } | undefined;
   /** Why peers cannot run here, once a worker said so: the next points fail at once, with the reason. */
   private unavailable: string | undefined;
   private readonly timeouts: PeerTimeouts;
@@ -170,6 +175,27 @@ export class PeerBackend {
       this.unavailable = `peers unavailable: ${error.message}`;
       throw engineCoded(new PeerError(error.code, this.unavailable));
     }
+  }
+
+  /**
+   * transformers' last_hidden_state [batch, seq, h] (padded rows 0) for `model`'s folder and these ids,
+   * asked of the worker once per model and inputs (every variant and precision compares with it).
+   */
+  async transformersHidden(model: ModelRef, inputs: TokenInputs): Promise<Float32Array> {
+    const key = JSON.stringify([model.dir, model.sha256, inputs]);
+    if (this.hfHidden?.key === key) return this.hfHidden.hidden;
+    this.hfHidden = undefined;
+    this.dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'ftbench-peers-'));
+    if (!this.client?.alive) this.client = new PeerWorkerClient(this.options.command ?? peerWorkerCommand());
+    const outputDir = path.join(this.dir, 'hf-hidden');
+    fs.rmSync(outputDir, { recursive: true, force: true });
+    const reply = await ask(this.client, { op: 'hf_hidden', model: model.dir, ids: inputs.ids, lengths: inputs.lengths, dir: outputDir },
+      this.timeouts.load_ms);
+    const entry = ((reply.files ?? {}) as Record<string, OutputFile>).hidden;
+    if (!entry) throw engineCoded(new PeerError('ERR_FTB_ENGINE', 'hf_hidden: the reply names no hidden file'));
+    const hidden = readOutput(outputDir, 'hidden', entry) as Float32Array;
+    this.hfHidden = { key, hidden };
+    return hidden;
   }
 
   /** Lets the worker exit and removes the checkpoints. */

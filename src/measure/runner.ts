@@ -5,15 +5,17 @@
 // runPoint is a function of (config, options) -> Point; the CLI runs it in a worker process
 // (src/run/supervisor.ts). A peer variant's model runs in the peer worker (src/engine/peer-model.ts):
 // the same loop drives it, asynchronously; the engine's synchronous calls keep their synchronous loop.
+// A checkpoint's point (--model) is checked for parity against transformers' output of its ids,
+// asked of the peer worker, when the run has transformers (options.parity), else the CPU reference.
 import { Bench } from 'tinybench';
 import type { Measurement } from '../sweep/axes.js';
-import { configKey, isPeerVariant, type MeasureMode, type PointConfig } from '../engine/config.js';
+import { configKey, isPeerVariant, type MeasureMode, type ModelRef, type PointConfig } from '../engine/config.js';
 import type { DeviceCeilings } from '../results/device-ceilings.js';
-import { checkOutputs, uncheckedReason } from '../check/correctness.js';
+import { checkOutputs, uncheckedReason, type ParityReference, type ReferenceOutputs } from '../check/correctness.js';
 import { bytesMoved, flopCount } from './flops.js';
 import { loadAddon, nativeErrorCode, type NativeAddon, type NativeGemmTuned, type NativeModel, type NativeSample } from '../engine/native.js';
 import { kernelProfile } from './kernel-trace.js';
-import { createModel } from '../checkpoints/model.js';
+import { checkpointInputs, createModel } from '../checkpoints/model.js';
 import { engineReferences, type ReferenceSource } from '../check/references.js';
 import { PeerModel, type PeerBackend } from '../engine/peer-model.js';
 import type { Point, Summary } from '../results/schema.js';
@@ -47,12 +49,14 @@ export interface RunPointOptions {
   ceilings?: DeviceCeilings;
   /** Record a kernel trace of this many units after the measurement (cuda backend; not for peers). */
   profileIterations?: number;
-  /** Runs the points of peer variants (one worker per point worker process). */
+  /** Runs the points of peer variants (one worker per point worker process), and computes transformers' parity references. */
   peers?: PeerBackend;
+  /** What a checkpoint's points are checked against for parity: transformers' output (by `peers`), or the CPU reference (absent). */
+  parity?: ParityReference;
 }
 
 /** What is measured of each point of a run, the same for all of them (serialisable: it goes to the worker). */
-export type PointWork = Pick<RunPointOptions, 'measurement' | 'ceilings' | 'profileIterations'> & {
+export type PointWork = Pick<RunPointOptions, 'measurement' | 'ceilings' | 'profileIterations' | 'parity'> & {
   /** The GEMM tuning cache's entries, which the worker's engine looks its GEMMs up in (cuda backend). */
   gemmTable?: NativeGemmTuned[];
 };
@@ -221,6 +225,26 @@ async function loadModel(config: PointConfig, addon: NativeAddon, peers: PeerBac
 }
 
 /**
+ * transformers' output of a checkpoint point's ids, from the peer worker: the parity reference when
+ * the run has one (options.parity 'transformers'); its failure is the reference's error, so the
+ * point's parity check fails with it.
+ */
+async function transformersReference(config: PointConfig, options: RunPointOptions, addon: NativeAddon): Promise<ReferenceOutputs | undefined> {
+  if (options.parity !== 'transformers' || config.model === undefined) return undefined;
+  const checkpoint = config as PointConfig & { model: ModelRef };
+  if (!options.peers) throw new Error('the runner has no peer backend for the transformers parity reference (RunPointOptions.peers)');
+  try {
+    const hidden = await options.peers.transformersHidden(checkpoint.model, checkpointInputs(addon, checkpoint));
+    const none = new Int32Array();
+    return { name: 'transformers', outputs: { hidden, lengths: none, outputIds: none, stepIds: none, parentIds: none,
+      cumLogProbs: new Float32Array(), scores: new Float32Array(), stepsRun: 1 } };
+  } catch (error) {
+    if (nativeErrorCode(error) === undefined) throw error;
+    return { name: 'transformers', error: (error as Error).message };
+  }
+}
+
+/**
  * Builds, measures, releases and checks the model of one point (against its references). Engine
  * errors (bad config for this backend, a failed kernel, out of memory, in the point or in computing
  * a reference; a peer's coded failure, its worker's death or silence) become the point's status; the
@@ -245,7 +269,8 @@ export async function runPoint(config: PointConfig, options: RunPointOptions): P
     model = undefined;
     const references = options.references ?? engineReferences(addon);
     const unchecked = uncheckedReason(config);
-    const verdict = unchecked ? { correct: null, max_rel_err: null, checks: [] } : checkOutputs(config, outputs, references.of(config));
+    const verdict = unchecked ? { correct: null, max_rel_err: null, checks: [] }
+      : checkOutputs(config, outputs, references.of(config, options.parity), await transformersReference(config, options, addon));
     references.offer(config, outputs);
     return {
       key: configKey(config),

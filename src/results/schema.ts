@@ -99,8 +99,10 @@ export const PointSchema = z.object({
   samples_ms: z.array(duration),
   correct: z.boolean().nullable(),
   max_rel_err: finite.nullable(),
-  /** A checkpoint's point: relative L2 error of the valid tokens' hidden states against the CPU reference of the same inputs. */
+  /** A checkpoint's point: relative L2 error of the valid tokens' hidden states against its parity reference, for the same inputs. */
   parity_rel_err: finite.optional(),
+  /** What parity_rel_err is measured against: transformers' own output (the peer worker), or the CPU reference. */
+  parity_reference: z.enum(['transformers', 'cpu']).optional(),
   /** Decoding: share of output ids equal to the unfused run's (the CPU's for an unfused point). */
   ids_equal_fraction: finite.optional(),
   checks: z.array(CheckSchema),
@@ -206,6 +208,14 @@ export const EnvSchema = z.object({
     python: z.string(), torch: z.string().nullable(), transformers: z.string().nullable(), torch_cuda: z.string().nullable(),
     cudnn: z.string().nullable(), device: z.string().nullable(),
   }).optional(),
+  /**
+   * A checkpoint run's parity reference (--model): transformers (its version, and where it runs), or
+   * the CPU reference with the reason transformers is not used.
+   */
+  parity: z.union([
+    z.object({ reference: z.literal('transformers'), transformers: z.string(), python: z.string(), torch: z.string().nullable(), device: z.string().nullable() }),
+    z.object({ reference: z.literal('cpu'), reason: z.string() }),
+  ]).optional(),
 });
 
 export const ResultsSchema = z.object({

@@ -1,12 +1,13 @@
 // One run of a checkpoint folder's model on a backend, for fixed ids and lengths: the shared step of
 // the CPU checkpoint tests and the GPU ones.
 import { loadCheckpoint } from '../../src/checkpoints/load.js';
-import type { NativeAddon, NativeConfig } from '../../src/engine/native.js';
+import type { NativeAddon, NativeConfig, NativeGemmChoice } from '../../src/engine/native.js';
 
 export interface CheckpointRun {
   hidden: Float32Array;
   lengths: Int32Array;
   notes: Record<string, string>;
+  gemms: NativeGemmChoice[];
 }
 
 /** Loads `dir`, builds its model on `backend` (with `extra` config: variant, precision) for `ids` / `lengths`, runs it once. */
@@ -24,7 +25,7 @@ export function runCheckpoint(addon: NativeAddon, backend: string, dir: string, 
   try {
     model.run();
     const outputs = model.outputs();
-    return { hidden: outputs.hidden, lengths: outputs.lengths, notes: model.notes() };
+    return { hidden: outputs.hidden, lengths: outputs.lengths, notes: model.notes(), gemms: model.gemms() };
   } finally {
     model.release();
   }

@@ -13,6 +13,9 @@
 //   decoding: output_ids[r][t] = (start_id + r + t + 1) % vocab; lengths[r] = seq; cum_log_probs[r] = -(r + 1);
 //             scores[r] = cum / ((5 + seq) / 6)^length_penalty; step_ids[t][r] = output_ids[r][t];
 //             parent_ids[t][r] = r % beam; steps_run = seq. hf-generate: output_ids and lengths only.
+// hf_hidden (a checkpoint's parity reference): transformers' last_hidden_state as the committed fixture
+//   holds it: <model>/expected.json (test/fixtures/checkpoints/<family>/), whose ids and lengths the
+//   request must carry (other ids: ERR_FTB_CONFIG), so a test knows exactly what the runner compared with.
 // Times: measure's ms = 0.001 · layers · batch · beam · seq · factor(peer) (torch-eager 2, torch-graph 1,
 //   torch-compile 0.9, hf-generate 3), × 1.05 when flush_l2 (cold); sm_clock_mhz = FTB_STANDIN_CLOCK or 1980.
 //   load: load_s 0.01; compile_s 0.02 (torch-graph), 1.5 (torch-compile), else null.
@@ -131,6 +134,23 @@ function outputsOf(point) {
   };
 }
 
+/** hf_hidden: the fixture's transformers output for exactly its ids (see the top of this file). */
+function hfHidden(request) {
+  if (process.env.FTB_STANDIN_NO_TORCH === '1') throw new PeerError('ERR_FTB_UNAVAILABLE', 'python3 has no torch');
+  if (typeof request.dir !== 'string' || !request.dir) throw configError('dir must be a non-empty string');
+  const file = path.join(String(request.model), 'expected.json');
+  if (!fs.existsSync(file)) throw configError(`${file}: no such file (the stand-in answers for committed fixtures only)`);
+  const expected = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (JSON.stringify([request.ids, request.lengths]) !== JSON.stringify([expected.ids, expected.lengths])) {
+    throw configError(`the stand-in knows transformers' output for ${file}'s ids and lengths only`);
+  }
+  const hidden = Float32Array.from(expected.last_hidden_state.flat(2));
+  const shape = [expected.ids.length, expected.ids[0].length, expected.last_hidden_state[0][0].length];
+  fs.mkdirSync(request.dir, { recursive: true });
+  fs.writeFileSync(path.join(request.dir, 'hidden.bin'), new Uint8Array(hidden.buffer));
+  return { ok: true, files: { hidden: { file: 'hidden.bin', dtype: 'float32', shape } }, transformers: 'standin', torch: 'standin', device: 'cpu' };
+}
+
 function load(request) {
   if (!PEERS.includes(request.peer)) throw configError(`peer must be one of ${PEERS.join(', ')}, got ${JSON.stringify(request.peer)}`);
   if (typeof request.checkpoint !== 'string' || !request.checkpoint) throw configError('checkpoint must be a non-empty string');
@@ -203,8 +223,10 @@ function handle(request) {
     case 'release':
       point = null;
       return { ok: true };
+    case 'hf_hidden':
+      return hfHidden(request);
     default:
-      throw configError(`op must be one of hello, load, measure, run, outputs, release, exit; got ${JSON.stringify(request.op)}`);
+      throw configError(`op must be one of hello, load, measure, run, outputs, release, hf_hidden, exit; got ${JSON.stringify(request.op)}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // The fused GPU encoder (models/encoder.h): padding removed, one QKV GEMM, the fused attention kernel
 // (or the fused bias+split / scale+mask+softmax fallback), bias+residual+LayerNorm in one kernel and
-// bias+GELU in the FFN1 GEMM's epilogue where the precision allows. Trace stages: embedding or
+// bias+GELU in the FFN1 GEMM's epilogue where the precision allows (the exact erf GELU: bias in the
+// epilogue, GELU in an in-place kernel). Trace stages: embedding or
 // remove_padding, then per layer qkv_gemm, attention, attn_out_gemm, layernorm, ffn1_gemm_gelu,
 // ffn2_gemm, layernorm, and remove_padding for the output.
 #include <cmath>
@@ -24,7 +25,7 @@ class FusedEncoder final : public EncoderBase {
   FusedEncoder(const ModelConfig& config, std::shared_ptr<CudaContext> context)
       : EncoderBase(config, std::move(context)),
         fused_attention_(fused_attention_supported(dtype_, head_size_)),
-        gelu_epilogue_(dtype_ != DType::F32 && !gelu_erf_) {
+        ffn1_epilogue_(dtype_ == DType::F32 ? Epilogue::None : gelu_erf_ ? Epilogue::Bias : Epilogue::BiasGelu) {
     const size_t t = tokens_, h = hidden_size_;
     hidden_ = buffer(t * h, "encoder hidden state");
     qkv_ = buffer(t * 3 * h, "encoder qkv");
@@ -33,9 +34,7 @@ class FusedEncoder final : public EncoderBase {
     inter_buf_ = buffer(t * inter_, "encoder ffn intermediate");
     plan(dense("qkv", dtype_, tf32_, tokens_, hidden_size_, 3 * hidden_size_, 3 * hidden_size_), qkv_gemm_);
     plan(dense("attn_out", dtype_, tf32_, tokens_, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
-    plan(dense("ffn1", dtype_, tf32_, tokens_, hidden_size_, inter_, inter_,
-               gelu_epilogue_ ? Epilogue::BiasGelu : Epilogue::None),
-         ffn1_gemm_);
+    plan(dense("ffn1", dtype_, tf32_, tokens_, hidden_size_, inter_, inter_, ffn1_epilogue_), ffn1_gemm_);
     plan(dense("ffn2", dtype_, tf32_, tokens_, inter_, hidden_size_, hidden_size_), ffn2_gemm_);
     if (!fused_attention_) {
       const size_t heads_elems = static_cast<size_t>(batch_) * heads_ * seq_ * head_size_;
@@ -85,10 +84,12 @@ class FusedEncoder final : public EncoderBase {
                 weight(layer, Tensor::EncAttnLnGamma), weight(layer, Tensor::EncAttnLnBeta), hidden_.get(), tokens_,
                 hidden_size_, s, nullptr, eps_);
       stage("ffn1_gemm_gelu");
+      const bool bias_in_gemm = ffn1_epilogue_ != Epilogue::None;
       ffn1_gemm_.run(hidden_.get(), weight(layer, Tensor::EncFfn1W), inter_buf_.get(),
-                     gelu_epilogue_ ? weight(layer, Tensor::EncFfn1B) : nullptr, 1.0f, s);
-      if (!gelu_epilogue_) {
-        bias_gelu(dtype_, inter_buf_.get(), weight(layer, Tensor::EncFfn1B), tokens_, inter_, s, gelu_erf_);
+                     bias_in_gemm ? weight(layer, Tensor::EncFfn1B) : nullptr, 1.0f, s);
+      if (ffn1_epilogue_ != Epilogue::BiasGelu) {
+        bias_gelu(dtype_, inter_buf_.get(), bias_in_gemm ? nullptr : weight(layer, Tensor::EncFfn1B), tokens_, inter_,
+                  s, gelu_erf_);
       }
       stage("ffn2_gemm");
       ffn2_gemm_.run(inter_buf_.get(), weight(layer, Tensor::EncFfn2W), projected_.get(), nullptr, 1.0f, s);
@@ -106,17 +107,20 @@ class FusedEncoder final : public EncoderBase {
     return {{"attention", fused_attention_ ? "fused_mha (mma.sync, S×S kept in registers)"
                                            : "add_qkv_bias_split_heads + batched GEMMs + scale_mask_softmax"},
             {"remove_padding", "on"},
-            {"ffn1_bias_gelu", gelu_epilogue_ ? "cuBLASLt epilogue"
-                               : gelu_erf_    ? "add_bias_gelu_erf kernel"
-                                              : "add_bias_gelu kernel"}};
+            {"ffn1_bias_gelu", ffn1_epilogue_ == Epilogue::BiasGelu ? "cuBLASLt epilogue"
+                               : ffn1_epilogue_ == Epilogue::Bias   ? "cuBLASLt bias epilogue + gelu_erf kernel"
+                               : gelu_erf_                          ? "add_bias_gelu_erf kernel"
+                                                                    : "add_bias_gelu kernel"}};
   }
 
  private:
   const bool fused_attention_;
-  // fp16/bf16 take bias+GELU in the GEMM epilogue; fp32/tf32 keep the add_bias_gelu kernel, whose
-  // fp32 tanh matches the reference to fp32 rounding. cuBLASLt's GELU epilogue is the tanh form, so
-  // the exact erf GELU always takes the kernel.
-  const bool gelu_epilogue_;
+  // fp16/bf16 take bias+GELU in the GEMM epilogue (BiasGelu); fp32/tf32 keep the add_bias_gelu kernel
+  // (None), whose fp32 tanh matches the reference to fp32 rounding. cuBLASLt's GELU epilogue is the
+  // tanh form, so the exact erf GELU at fp16/bf16 takes the bias in the epilogue (Bias: added in fp32
+  // before the rounding, no bias read in the kernel) and the GELU in an in-place kernel (NOTES.md,
+  // "Checkpoints: the erf GELU").
+  const Epilogue ffn1_epilogue_;
   DeviceBuffer hidden_, qkv_, ctx_, projected_, inter_buf_, q_, k_, v_, ctx_heads_, scores_;
   Gemm qkv_gemm_, attn_out_gemm_, ffn1_gemm_, ffn2_gemm_, scores_gemm_, context_gemm_;
 };
