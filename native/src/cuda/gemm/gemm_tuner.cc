@@ -253,12 +253,12 @@ class Bench {
   std::vector<double> median_ms(const std::vector<const cublasLtMatmulAlgo_t*>& algos, int rounds) {
     std::vector<std::function<void()>> runs;
     for (const cublasLtMatmulAlgo_t* algo : algos) runs.push_back([this, algo] { run(*algo, false); });
-    return median_ms(runs, rounds);
+    return median_ms_of(runs, rounds);
   }
 
   // Median ms of each run (into the candidate output) over `rounds` rounds, as above.
   // The rounds run from one captured graph: the GPU goes from run to run without waiting for the host.
-  std::vector<double> median_ms(const std::vector<std::function<void()>>& runs, int rounds) {
+  std::vector<double> median_ms_of(const std::vector<std::function<void()>>& runs, int rounds) {
     for (const std::function<void()>& run_once : runs) {
       for (int i = 0; i < kWarmups; ++i) run_once();
     }
@@ -370,7 +370,7 @@ std::pair<double, double> time_against_heuristic(const Gemm::Plan& plan, int sam
   Bench bench(plan);
   const int rounds = kConfirmFactor * samples;
   if (plan.skinny) {
-    const std::vector<double> ms = bench.median_ms({[&] { bench.run_skinny(); }, [&] { bench.run(heuristic, false); }}, rounds);
+    const std::vector<double> ms = bench.median_ms_of({[&] { bench.run_skinny(); }, [&] { bench.run(heuristic, false); }}, rounds);
     return {ms[0], ms[1]};
   }
   // The plan runs the heuristic's own algorithm (untuned, or tuning kept it): one timing stands for both.
@@ -392,8 +392,8 @@ SkinnyTiming time_skinny(const Gemm::Plan& plan) {
   const std::function<void()> lt = [&] { bench.run(plan.algo, false); };
   const std::function<void()> skinny = [&] { bench.run_skinny(); };
   // Each order once, as the tuner confirms a winner.
-  const std::vector<double> first = bench.median_ms({lt, skinny}, kSkinnyRounds);
-  const std::vector<double> second = bench.median_ms({skinny, lt}, kSkinnyRounds);
+  const std::vector<double> first = bench.median_ms_of({lt, skinny}, kSkinnyRounds);
+  const std::vector<double> second = bench.median_ms_of({skinny, lt}, kSkinnyRounds);
   timing.cublaslt_ms = (first[0] + second[1]) / 2;
   timing.skinny_ms = (first[1] + second[0]) / 2;
   timing.faster = timing.rel_err <= timing.tolerance && first[1] < kWinnerMargin * first[0] &&
