@@ -362,7 +362,7 @@ describe('compare mode', () => {
     const comparison = compareRuns(gpuResults(), slowerCandidate(), { allowEnvMismatch: true, allowPartial: true });
     const view = comparisonView(comparison, 'baseline.json');
     assert.equal(view.baseline, 'baseline.json');
-    assert.equal(view.summary, '1 regression · 1 slower · 0 faster · 40 same · 0 noisy · 2 incomparable · 0 added · 1 removed');
+    assert.equal(view.summary, '1 regression · 1 slower · 0 faster · 40 same · 0 noisy · 0 too-few-samples · 2 incomparable · 0 added · 1 removed');
     assert.deepEqual(view.warnings, ['environment differs from the baseline: device.driver: "580.95" vs "590.10"']);
     const first = view.table.rows[0].map((cell) => cell.display);
     assert.deepEqual(first.slice(0, 7), [
