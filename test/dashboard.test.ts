@@ -355,6 +355,20 @@ describe('tables', () => {
     assert.ok(column(data.points, 'GB/s').includes('3,200'));
     assert.deepEqual([...new Set(column(data.points, 'sampling'))].sort(), ['top-k 4', '–']);
   });
+
+  it('the points table shows peak memory, joules per unit and per token, mean watts, or why they are absent', () => {
+    const results = gpuRun();
+    const energy = { joules_per_unit: 1.25, joules_per_token: 0.005, mean_w: 410, units: 300, window_ms: 255 };
+    const points = results.points.map((point, i) => (i === 0 ? { ...point, memory: { peak_bytes: 3 * 2 ** 20 }, energy }
+      : i === 1 ? { ...point, memory: { reason: 'no device memory here' }, energy: { reason: 'the energy counter is not supported' } } : point));
+    const table = buildDashboard({ results: { ...results, points } }).points;
+    const cells = (name: string) => column(table, name).slice(0, 3);
+    assert.deepEqual(cells('peak MiB'), ['3', '–', '–']);
+    assert.deepEqual(cells('J/unit'), ['1.25', '–', '–']);
+    assert.deepEqual(cells('J/token'), [formatNumber(0.005), '–', '–']);
+    assert.deepEqual(cells('mean W'), ['410', '–', '–']);
+    assert.deepEqual(cells('why no memory / energy'), ['', 'no device memory here; the energy counter is not supported', '']);
+  });
 });
 
 describe('compare mode', () => {
