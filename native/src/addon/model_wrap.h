@@ -1,7 +1,7 @@
 // The JS Model class (exported as `Model`): a backend's model built from a point's config (and a
-// user's checkpoint), with run, measure, profile, outputs, notes, gemms, memory, measureEnergy and release. Each method
-// converts its arguments, calls the engine under guarded() and converts the result; release drops
-// the model, after which every other method throws "model was released".
+// user's checkpoint), with run, measure, profile, outputs, notes, gemms, memory, measureEnergy and
+// release. Each method converts its arguments, calls the engine under guarded() and converts the
+// result; release drops the model, after which every other method throws "model was released".
 #pragma once
 #include <napi.h>
 
