@@ -2,6 +2,7 @@
 // are issue 2's list, in its order; new ones are appended) and the display columns of the console
 // and markdown tables. A CSV row carries what identifies its point across runs (the key, the run id,
 // commit and device), so the CSVs of many runs can be stacked into one table.
+import { tpOf } from '../src/engine/config.js';
 import { percentileOfSorted, sortedAscending } from '../src/measure/sample-stats.js';
 import type { Point, Results } from '../src/results/schema.js';
 
@@ -19,6 +20,10 @@ const configValue = (key: ScalarField) => (p: Point): CsvValue => {
   const value = p.config[key];
   return typeof value === 'boolean' ? String(value) : value;
 };
+
+type Measured<T> = Exclude<T, { reason: string }>;
+const energyValue = (key: keyof Measured<NonNullable<Point['energy']>>) => (p: Point): CsvValue =>
+  (p.energy && !('reason' in p.energy) ? p.energy[key] : null);
 
 export const CSV_COLUMNS: readonly CsvColumn[] = [
   ...(['path', 'variant', 'precision', 'batch', 'beam', 'seq', 'layers', 'heads', 'head_size', 'inter_size', 'vocab'] as const)
@@ -49,6 +54,11 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
   { name: 'commit', value: (_p, results) => results.env.git.commit },
   { name: 'device', value: (_p, results) => results.env.device.name ?? results.run.backend },
   { name: 'tp', value: (p) => p.config.tp ?? 1 },
+  // Memory and energy (src/measure/resources.ts): empty where not measured (the JSON says why).
+  { name: 'peak_memory_bytes', value: (p) => (p.memory && 'peak_bytes' in p.memory ? p.memory.peak_bytes : null) },
+  { name: 'joules_per_unit', value: energyValue('joules_per_unit') },
+  { name: 'joules_per_token', value: energyValue('joules_per_token') },
+  { name: 'mean_w', value: energyValue('mean_w') },
 ];
 
 /** A percentile of the point's retained samples (the summary records p10, p50 and p90 only); null without samples. */
@@ -81,17 +91,32 @@ export function formatTflops(value: number): string {
   return value.toExponential(1);
 }
 
+/** Joules in at most 7 characters: 1234, 12.3, 0.00123, 1.2e-4. */
+export function formatJoules(value: number): string {
+  if (value >= 1000) return value.toFixed(0);
+  if (value >= 0.001) return value.toPrecision(3);
+  return value.toExponential(1);
+}
+
 export interface DisplayColumn {
   header: string;
-  /** Console width; cells are padded to it. */
+  /** Console width; cells are padded to it (the last column takes what the 120 columns leave, wrapping). */
   width: number;
   align: 'left' | 'right';
   text: (point: Point) => string;
+  /** Shown in the markdown table only: the console's 120 columns have no room for it. */
+  markdownOnly?: true;
 }
 
 const NONE = '-';
 const fromSummary = (format: (s: NonNullable<Point['summary']>) => string) => (p: Point): string =>
   (p.summary ? format(p.summary) : NONE);
+
+/** Energy per forward (encoder) or per token (decoder, decoding): the unit each path is compared by. */
+function energyText(p: Point): string {
+  if (!p.energy || 'reason' in p.energy) return NONE;
+  return formatJoules(p.config.path === 'encoder' ? p.energy.joules_per_unit : p.energy.joules_per_token);
+}
 
 export const DISPLAY_COLUMNS: readonly DisplayColumn[] = [
   { header: 'path', width: 8, align: 'left', text: (p) => p.config.path },
@@ -100,22 +125,36 @@ export const DISPLAY_COLUMNS: readonly DisplayColumn[] = [
   { header: 'batch', width: 5, align: 'right', text: (p) => String(p.config.batch) },
   { header: 'beam', width: 4, align: 'right', text: (p) => String(p.config.beam) },
   { header: 'seq', width: 4, align: 'right', text: (p) => String(p.config.seq) },
-  { header: 'sampling', width: 9, align: 'left', text: samplingLabel },
-  { header: 'status', width: 6, align: 'left', text: (p) => p.status },
+  { header: 'status', width: 6, align: 'left', text: (p) => p.status, markdownOnly: true },
   { header: 'mode', width: 4, align: 'left', text: fromSummary((s) => s.mode ?? NONE) },
   { header: 'median ms', width: 9, align: 'right', text: fromSummary((s) => formatMs(s.gpu_ms_median)) },
-  { header: 'p10/p90 ms', width: 13, align: 'right', text: fromSummary((s) => `${formatMs(s.gpu_ms_p10)}/${formatMs(s.gpu_ms_p90)}`) },
+  { header: 'p10/p90 ms', width: 13, align: 'right', text: fromSummary((s) => `${formatMs(s.gpu_ms_p10)}/${formatMs(s.gpu_ms_p90)}`), markdownOnly: true },
   { header: 'noise %', width: 7, align: 'right', text: fromSummary((s) => s.noise_pct.toFixed(2)) },
   { header: 'tok/s', width: 7, align: 'right', text: fromSummary((s) => formatRate(s.tokens_per_s)) },
   { header: 'TFLOP/s', width: 7, align: 'right', text: fromSummary((s) => (s.tflops === null ? NONE : formatTflops(s.tflops))) },
-  { header: 'correct', width: 7, align: 'left', text: (p) => (p.correct === null ? NONE : p.correct ? 'yes' : 'NO') },
+  { header: 'GiB', width: 6, align: 'right', text: (p) => (p.memory && 'peak_bytes' in p.memory ? (p.memory.peak_bytes / 2 ** 30).toPrecision(3) : NONE) },
+  { header: 'J/fwd,tok', width: 9, align: 'right', text: energyText },
+  // A failed point's status stands here (its message is on the line under the row).
+  { header: 'correct', width: 7, align: 'left', text: (p) => (p.status !== 'ok' ? p.status : p.correct === null ? NONE : p.correct ? 'yes' : 'NO') },
+  { header: 'options', width: 16, align: 'left', text: optionsLabel },
 ];
 
-/** A point's sampling settings, compactly: "k4", "p0.75", "k4 t0.7"; "-" when it does not sample. */
-export function samplingLabel(p: Point): string {
+/** A point's sampling settings, compactly: "k4", "p0.75", "k4 t0.7"; "" when it does not sample. */
+function samplingLabel(p: Point): string {
   const { top_k, top_p, temperature } = p.config;
-  const parts = [top_k > 0 ? `k${top_k}` : '', top_p > 0 ? `p${top_p}` : '', temperature !== 1 ? `t${temperature}` : ''];
-  return parts.filter(Boolean).join(' ') || NONE;
+  return [top_k > 0 ? `k${top_k}` : '', top_p > 0 ? `p${top_p}` : '', temperature !== 1 ? `t${temperature}` : '']
+    .filter(Boolean).join(' ');
+}
+
+/**
+ * What else tells a point apart from its neighbours in a sweep: sampling (k, p, temperature), the
+ * length penalty, graph replay or eager launches (always shown: the default differs by variant), full-length
+ * sequences, tp and the checkpoint: "k4 p0.9 graph", "eager full tp2".
+ */
+export function optionsLabel(p: Point): string {
+  const c = p.config;
+  return [samplingLabel(p), c.length_penalty !== 0 ? `lp${c.length_penalty}` : '', c.graph ? 'graph' : 'eager',
+    c.full_length ? 'full' : '', tpOf(c) > 1 ? `tp${tpOf(c)}` : '', c.model ? c.model.type : ''].filter(Boolean).join(' ');
 }
 
 /** Why a point is not a clean pass: its error, or the names and details of its failed checks. */

@@ -355,6 +355,20 @@ describe('tables', () => {
     assert.ok(column(data.points, 'GB/s').includes('3,200'));
     assert.deepEqual([...new Set(column(data.points, 'sampling'))].sort(), ['top-k 4', '–']);
   });
+
+  it('the points table shows peak memory, joules per unit and per token, mean watts, or why they are absent', () => {
+    const results = gpuRun();
+    const energy = { joules_per_unit: 1.25, joules_per_token: 0.005, mean_w: 410, units: 300, window_ms: 255 };
+    const points = results.points.map((point, i) => (i === 0 ? { ...point, memory: { peak_bytes: 3 * 2 ** 20 }, energy }
+      : i === 1 ? { ...point, memory: { reason: 'no device memory here' }, energy: { reason: 'the energy counter is not supported' } } : point));
+    const table = buildDashboard({ results: { ...results, points } }).points;
+    const cells = (name: string) => column(table, name).slice(0, 3);
+    assert.deepEqual(cells('peak MiB'), ['3', '–', '–']);
+    assert.deepEqual(cells('J/unit'), ['1.25', '–', '–']);
+    assert.deepEqual(cells('J/token'), [formatNumber(0.005), '–', '–']);
+    assert.deepEqual(cells('mean W'), ['410', '–', '–']);
+    assert.deepEqual(cells('why no memory / energy'), ['', 'no device memory here; the energy counter is not supported', '']);
+  });
 });
 
 describe('compare mode', () => {
@@ -362,7 +376,7 @@ describe('compare mode', () => {
     const comparison = compareRuns(gpuResults(), slowerCandidate(), { allowEnvMismatch: true, allowPartial: true });
     const view = comparisonView(comparison, 'baseline.json');
     assert.equal(view.baseline, 'baseline.json');
-    assert.equal(view.summary, '1 regression · 1 slower · 0 faster · 40 same · 0 noisy · 2 incomparable · 0 added · 1 removed');
+    assert.equal(view.summary, '1 regression · 1 slower · 0 faster · 40 same · 0 noisy · 0 too-few-samples · 2 incomparable · 0 added · 1 removed');
     assert.deepEqual(view.warnings, ['environment differs from the baseline: device.driver: "580.95" vs "590.10"']);
     const first = view.table.rows[0].map((cell) => cell.display);
     assert.deepEqual(first.slice(0, 7), [

@@ -64,7 +64,7 @@ describe('gate CLI', () => {
     const { status, stdout, stderr } = gate('--baseline', 'base.json', '--candidate', 'base.json');
     assert.equal(stderr, '');
     assert.equal(status, 0);
-    assert.match(stdout, /\ngate PASS; slower 0, faster 0, same 3, noisy 0, incomparable 0; added 0, removed 0\n$/);
+    assert.match(stdout, /\ngate PASS; slower 0, faster 0, same 3, noisy 0, too-few-samples 0, incomparable 0; added 0, removed 0\n$/);
   });
 
   test('every time x1.2 is a regression (exit 1), with markdown and JSON verdicts', () => {

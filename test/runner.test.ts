@@ -7,7 +7,9 @@ import { suiteUnless } from './support/suite.js';
 import type { Measurement } from '../src/sweep/axes.js';
 import type { PointConfig } from '../src/engine/config.js';
 import { flopCount } from '../src/measure/flops.js';
-import type { NativeAddon, NativeGemmChoice, NativeModel, NativeOutputs, NativeProfile, NativeSample } from '../src/engine/native.js';
+import type {
+  NativeAddon, NativeEnergy, NativeGemmChoice, NativeMemory, NativeModel, NativeOutputs, NativeProfile, NativeSample,
+} from '../src/engine/native.js';
 import { CPU_REFERENCE_MAX_FLOP, engineReferences } from '../src/check/references.js';
 import { MIN_WARMUP_ITERATIONS, runPoint, WARMUP_CAP_MS } from '../src/measure/runner.js';
 import { PointSchema } from '../src/results/schema.js';
@@ -58,6 +60,12 @@ function scriptedAddon(script: Script) {
     }
     gemms(): NativeGemmChoice[] {
       return script.gemms ?? [];
+    }
+    memory(): NativeMemory {
+      return { reason: 'the cpu backend has no device memory' };
+    }
+    measureEnergy(): NativeEnergy {
+      return { reason: 'the cpu backend has no energy counter' };
     }
     release(): void {
       log.released++;
@@ -253,6 +261,12 @@ describe('references of a point', () => {
       }
       gemms(): NativeGemmChoice[] {
         return [];
+      }
+      memory(): NativeMemory {
+        return { peakBytes: 1 << 20 };
+      }
+      measureEnergy(): NativeEnergy {
+        return { joules: 2, units: 100, windowMs: 250 };
       }
       release(): void {}
     }

@@ -9,6 +9,7 @@ import type { Chart, ComparisonView, Table, Trace } from './types.js';
 const VERDICT_COLORS: Record<Verdict, string> = {
   slower: '#d62728',
   noisy: '#ff7f0e',
+  'too-few-samples': '#bcbd22',
   incomparable: '#7f7f7f',
   faster: '#2ca02c',
   same: '#1f77b4',

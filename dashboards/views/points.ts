@@ -1,6 +1,6 @@
-// The tables of every point (all config fields and summary figures, sortable and filterable on the
-// page) and of the points that failed, ran out of memory or were dropped from the sweep.
-import type { Results } from '../../src/results/schema.js';
+// The tables of every point (all config fields and summary figures, memory and energy, sortable and
+// filterable on the page) and of the points that failed, ran out of memory or were dropped from the sweep.
+import type { Point, Results } from '../../src/results/schema.js';
 import type { PointExtras } from '../point-extras.js';
 import { numberCell, textCell } from './common.js';
 import { decodeStrategy, pointLabel } from './labels.js';
@@ -10,7 +10,7 @@ export function pointsTable(results: Results, extras: PointExtras[]): Table {
   const columns = [
     'status', 'path', 'variant', 'precision', 'batch', 'beam', 'seq', 'sampling', 'layers', 'heads×size', 'inter',
     'vocab', 'median ms', 'p10 ms', 'p90 ms', 'noise %', 'samples', 'host ms', 'tokens/s', 'TFLOP/s', 'GB/s',
-    'correct', 'max rel err', 'key',
+    'peak MiB', 'J/unit', 'J/token', 'mean W', 'why no memory / energy', 'correct', 'max rel err', 'key',
   ];
   const rows = results.points.map((point, index): Cell[] => {
     const { config, summary } = point;
@@ -37,12 +37,27 @@ export function pointsTable(results: Results, extras: PointExtras[]): Table {
       numberCell(summary?.tokens_per_s),
       numberCell(summary?.tflops),
       numberCell(extras[index]?.gbps),
+      ...resourceCells(point),
       textCell(point.correct === null ? '–' : point.correct ? 'yes' : 'NO'),
       numberCell(point.max_rel_err),
       textCell(point.key),
     ];
   });
   return { columns, rows };
+}
+
+/** Peak memory (MiB), joules per unit and per token, mean watts; then why any of them is absent. */
+function resourceCells(point: Point): Cell[] {
+  const { memory, energy } = point;
+  const absent = numberCell(null);
+  const reasons = [memory && 'reason' in memory ? memory.reason : '', energy && 'reason' in energy ? energy.reason : ''];
+  return [
+    memory && 'peak_bytes' in memory ? numberCell(memory.peak_bytes / 2 ** 20) : absent,
+    ...(energy && !('reason' in energy)
+      ? [numberCell(energy.joules_per_unit), numberCell(energy.joules_per_token), numberCell(energy.mean_w)]
+      : [absent, absent, absent]),
+    textCell([...new Set(reasons.filter(Boolean))].join('; ')),
+  ];
 }
 
 export function failuresTable(results: Results): Table | null {

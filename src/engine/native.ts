@@ -109,8 +109,15 @@ export interface NativeModel {
   notes(): Record<string, string>;
   /** The GEMMs the model runs (none on the cpu backend). */
   gemms(): NativeGemmChoice[];
+  /** Peak device memory since the model was built (cuda), or why there is none. */
+  memory(): NativeMemory;
+  /** The device's energy over at least `minWindowMs` of back-to-back units (cuda, NVML), or why there is none. */
+  measureEnergy(minWindowMs: number): NativeEnergy;
   release(): void;
 }
+
+export type NativeMemory = { peakBytes: number } | { reason: string };
+export type NativeEnergy = { joules: number; units: number; windowMs: number } | { reason: string };
 
 export interface NativeAddon {
   /** A model of `config`: the synthetic one, or `checkpoint`'s (converted once to the point's precision by the backend). */

@@ -14,7 +14,9 @@ import path from 'node:path';
 import { CheckpointStore } from '../checkpoints/engine-checkpoint.js';
 import type { TokenInputs } from '../checkpoints/inputs.js';
 import type { ModelRef, PeerVariantName, PointConfig } from './config.js';
-import type { NativeAddon, NativeConfig, NativeGemmChoice, NativeOutputs, NativeSample } from './native.js';
+import type {
+  NativeAddon, NativeConfig, NativeEnergy, NativeGemmChoice, NativeMemory, NativeOutputs, NativeSample,
+} from './native.js';
 import { PeerError, PeerWorkerClient, peerWorkerCommand, type PeerReply } from './peer-worker-client.js';
 
 /** How long each request may take, ms. measure's grows with the units it runs (see PeerModel.measure). */
@@ -123,11 +125,23 @@ export class PeerModel {
     return [];
   }
 
+  /** A peer's memory lives in its worker's library (torch's allocator): not measured. */
+  memory(): NativeMemory {
+    return { reason: PEER_UNMEASURED };
+  }
+
+  /** Not measured for peers: the energy window runs the engine's own units. */
+  measureEnergy(): NativeEnergy {
+    return { reason: PEER_UNMEASURED };
+  }
+
   /** Frees the model in the worker; a worker already dead has nothing left to free. */
   async release(): Promise<void> {
     if (this.client.alive) await this.client.request({ op: 'release' }, this.timeouts.request_ms).catch(() => {});
   }
 }
+
+const PEER_UNMEASURED = 'not measured for peer models (they run in the peer worker)';
 
 /** The load reply's notes as a point records them: the peer's, then load_s and compile_s. */
 function loadNotes(peer: PeerVariantName, reply: PeerReply): Record<string, string> {

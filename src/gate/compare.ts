@@ -1,24 +1,27 @@
 // Compares a candidate run with a baseline, point by point, and decides which points regressed.
 //
-// Per matched point (same configKey), with ratio = candidate median / baseline median and ci the
-// 99% Hodges–Lehmann/Mann–Whitney interval for that ratio from the retained samples (hodges-lehmann.ts):
-//   slower  ratio > 1 + threshold      and ci[0] > 1   (a real change, bigger than the threshold)
+// Per matched point (same configKey), `ratio` is an estimate of candidate/baseline time and `ci` the
+// 99% interval built around that same estimate, from the retained samples: the Hodges–Lehmann ratio
+// and its Mann–Whitney (Moses) interval (hodges-lehmann.ts), or, for points with too few samples
+// for a rank interval but at least two a side, the ratio of geometric means and its Welch t interval
+// (log-t.ts). The ratio always lies inside its interval; an identical sample set gives exactly 1.
+//   slower  ratio > 1 + threshold       and ci[0] > 1   (a real change, bigger than the threshold)
 //   faster  ratio < 1 / (1 + threshold) and ci[1] < 1   (the same in log space)
-//   noisy   otherwise, when the interval cannot resolve a threshold-sized change: its half-width
-//           in log space exceeds log(1 + threshold), or there are too few samples for an interval.
-//           This is the noise of the comparison, not of single samples: 5% per-sample noise with 30
-//           samples a side gives a ±3.5% interval, which resolves a 5% threshold.
-//   same    otherwise.
-// Too few samples for an interval (slow points measured a few times): the candidate's median is
-// judged against the baseline's spread instead: slower when it exceeds the baseline's slowest sample
-// by more than the threshold, faster when it is under the fastest by as much, else noisy. So a point
-// 10x slower fails whatever its sample count, and a run compared with itself passes.
+//   noisy   the ratio is past the threshold but the interval includes 1: a change of that size is
+//           suggested, not shown.
+//   same    otherwise: the estimate is within the threshold. Where the interval is wider than the
+//           threshold the reason says so (with both runs' sample noise), but no change was measured,
+//           so a run compared with itself is `same` at every point that has an interval.
+//   too-few-samples  a side has a single sample, so no interval exists: the candidate's median is
+//           judged against the baseline's spread instead (slower when it exceeds the baseline's slowest
+//           sample by more than the threshold, faster when under the fastest by as much), else this
+//           verdict. So a point 10x slower fails whatever its sample count.
 // Points of the baseline missing from the candidate (an interrupted or partial run) fail the gate
 // unless allowPartial: each counts as a regression.
 // Status and correctness are gated before timings: ok -> error/oom and correct true -> false are
 // regressions with verdict 'incomparable' (a failed or wrong point has no time worth comparing);
 // the reason says which. Other status changes (error -> ok, error -> error) are incomparable and
-// not regressions. `noisy` counts as a regression only with `strict`.
+// not regressions. `noisy` and `too-few-samples` count as regressions only with `strict`.
 // Metric host_ms: results carry host time as a median only (no per-sample host times), so no
 // interval exists; those points get the ratio of host medians and verdict `noisy` ("cannot bound").
 // Peer points (torch, Hugging Face: src/engine/peer-model.ts) get their verdicts but are never
@@ -26,22 +29,26 @@
 import { configKey, isPeerVariant, type PointConfig } from '../engine/config.js';
 import type { Point, Results } from '../results/schema.js';
 import { environmentMismatch } from './env-mismatch.js';
-import { CONFIDENCE, ratioInterval } from './hodges-lehmann.js';
+import { CONFIDENCE, hodgesLehmannRatio, type RatioEstimate } from './hodges-lehmann.js';
+import { logWelchRatio } from './log-t.js';
 import { InputError } from '../input-error.js';
 
-export type Verdict = 'faster' | 'slower' | 'same' | 'noisy' | 'incomparable';
+export type Verdict = 'faster' | 'slower' | 'same' | 'noisy' | 'too-few-samples' | 'incomparable';
 /** The order verdicts are counted and listed in, by every output (console, markdown, dashboard). */
-export const VERDICT_ORDER: readonly Verdict[] = ['slower', 'faster', 'same', 'noisy', 'incomparable'];
+export const VERDICT_ORDER: readonly Verdict[] = ['slower', 'faster', 'same', 'noisy', 'too-few-samples', 'incomparable'];
 
 export interface PointComparison {
   key: string;
   config: PointConfig;
   verdict: Verdict;
-  /** Counts toward exit 1: slower, status/correctness regressions, noisy under strict. */
+  /** Counts toward exit 1: slower, status/correctness regressions, noisy and too-few-samples under strict. */
   regression: boolean;
-  /** Candidate median / baseline median. */
+  /**
+   * Candidate / baseline time: the estimate `ci` is built around (Hodges–Lehmann, or the ratio of
+   * geometric means for a few samples a side); the ratio of medians where there is no interval.
+   */
   ratio: number | null;
-  /** CONFIDENCE-level interval for the ratio. */
+  /** CONFIDENCE-level interval around `ratio`; null with too few samples or no samples (host_ms). */
   ci: [number, number] | null;
   baseline_ms: number | null;
   candidate_ms: number | null;
@@ -94,6 +101,22 @@ export function formatChange(ratio: number): string {
 
 const formatInterval = (ci: [number, number]): string =>
   `${Math.round(CONFIDENCE * 100)}% CI ${formatChange(ci[0])} .. ${formatChange(ci[1])}`;
+
+/** A ratio estimate with its interval, and how it was built (for the reason line). */
+interface Estimate extends RatioEstimate {
+  method: string;
+}
+
+/**
+ * The Hodges–Lehmann estimate where a rank interval exists, else the log-t one where each side has
+ * two samples, else null (a side with a single sample has no spread to build an interval from).
+ */
+function estimateRatio(baseline: readonly number[], candidate: readonly number[]): Estimate | null {
+  const rank = hodgesLehmannRatio(baseline, candidate);
+  if (rank) return { ...rank, method: '' };
+  const logT = logWelchRatio(baseline, candidate);
+  return logT && { ...logT, method: `, Welch t on log-times: ${baseline.length} vs ${candidate.length} samples` };
+}
 
 function indexByKey(results: Results, role: string): Map<string, Point> {
   const points = new Map<string, Point>();
@@ -153,35 +176,39 @@ function compareTimings(base: Point, cand: Point, settings: Settings): TimingVer
     const reason = [before, after].filter((why) => typeof why === 'string').join('; ');
     return { verdict: 'incomparable', ratio: null, ci: null, baseline_ms, candidate_ms, reason };
   }
-  const ratio = after.median / before.median;
-  const change = formatChange(ratio);
   const threshold = `${(settings.threshold * 100).toFixed(1).replace(/\.0$/, '')}%`;
-  const common = { ratio, baseline_ms, candidate_ms };
+  const common = { baseline_ms, candidate_ms };
   if (before.samples === null || after.samples === null) {
-    const reason = `${change}: host_ms has a median only, no samples to bound the change`;
-    return { ...common, verdict: 'noisy', ci: null, reason };
+    const ratio = after.median / before.median;
+    const reason = `${formatChange(ratio)}: host_ms has a median only, no samples to bound the change`;
+    return { ...common, ratio, verdict: 'noisy', ci: null, reason };
   }
-  const ci = ratioInterval(before.samples, after.samples);
   const limit = 1 + settings.threshold;
-  if (ci === null) {
-    const why = `${change}: too few samples (${before.samples.length} vs ${after.samples.length}) for a ${
+  const estimate = estimateRatio(before.samples, after.samples);
+  if (estimate === null) {
+    const ratio = after.median / before.median;
+    const why = `${formatChange(ratio)}: too few samples (${before.samples.length} vs ${after.samples.length}) for a ${
       Math.round(CONFIDENCE * 100)}% interval`;
     const spread = spreadVerdict(after.median, before.samples, limit, threshold);
-    if (spread) return { ...common, ci, verdict: spread.verdict, reason: `${why}; ${spread.reason}` };
-    return { ...common, verdict: 'noisy', ci, reason: noisyReason(base, cand, why) };
+    if (spread) return { ...common, ratio, ci: null, verdict: spread.verdict, reason: `${why}; ${spread.reason}` };
+    return { ...common, ratio, ci: null, verdict: 'too-few-samples', reason: `${why}; the median is not past the baseline's spread by more than ${threshold}` };
   }
-  if (ratio > limit && ci[0] > 1) return { ...common, verdict: 'slower', ci, reason: `${change} (${formatInterval(ci)})` };
-  if (ratio < 1 / limit && ci[1] < 1) return { ...common, verdict: 'faster', ci, reason: `${change} (${formatInterval(ci)})` };
-  const halfWidth = Math.log(ci[1] / ci[0]) / 2;
-  if (halfWidth > Math.log(limit)) {
-    const why = `${change}: ${formatInterval(ci)} cannot resolve a ${threshold} change`;
-    return { ...common, verdict: 'noisy', ci, reason: noisyReason(base, cand, why) };
+  const { ratio, ci } = estimate;
+  const change = formatChange(ratio);
+  const interval = `${formatInterval(ci)}${estimate.method}`;
+  const estimated = { ...common, ratio, ci };
+  if (ratio > limit && ci[0] > 1) return { ...estimated, verdict: 'slower', reason: `${change} (${interval})` };
+  if (ratio < 1 / limit && ci[1] < 1) return { ...estimated, verdict: 'faster', reason: `${change} (${interval})` };
+  if (ratio > limit || ratio < 1 / limit) {
+    const why = `${change}: past ${threshold}, but the ${interval} includes no change`;
+    return { ...estimated, verdict: 'noisy', reason: noisyReason(base, cand, why) };
   }
-  const withinThreshold = ratio <= limit && ratio >= 1 / limit;
-  const reason = withinThreshold
-    ? `${change} within ${threshold} (${formatInterval(ci)})`
-    : `${change}, but the ${formatInterval(ci)} includes no change`;
-  return { ...common, verdict: 'same', ci, reason };
+  const within = `${change} within ${threshold} (${interval})`;
+  // A wide interval is context, not a verdict: no change was measured, but one of the threshold's size is not excluded.
+  const reason = ci[1] > limit || ci[0] < 1 / limit
+    ? noisyReason(base, cand, `${within}; the interval cannot exclude a ${threshold} change`)
+    : within;
+  return { ...estimated, verdict: 'same', reason };
 }
 
 function comparePoint(key: string, base: Point, cand: Point, settings: Settings): PointComparison {
@@ -199,7 +226,8 @@ function comparePoint(key: string, base: Point, cand: Point, settings: Settings)
     const error = cand.max_rel_err === null ? '' : ` (max_rel_err ${cand.max_rel_err.toExponential(2)})`;
     return { key, config, ...timing, verdict: 'incomparable', regression: true, reason: `correct -> incorrect${error}` };
   }
-  const regression = timing.verdict === 'slower' || (settings.strict && timing.verdict === 'noisy');
+  const unresolved = timing.verdict === 'noisy' || timing.verdict === 'too-few-samples';
+  const regression = timing.verdict === 'slower' || (settings.strict && unresolved);
   return { key, config, ...timing, regression };
 }
 

@@ -1,9 +1,13 @@
-// Confidence interval for the ratio candidate/baseline of two sets of timings.
+// The Hodges–Lehmann estimate of the ratio candidate/baseline of two sets of timings, and the
+// confidence interval built around it.
 //
-// Method: the Hodges–Lehmann / Moses interval that inverts the Mann–Whitney (Wilcoxon rank-sum)
-// test, on log-times. A slowdown is modelled as a multiplicative shift, which is an additive shift
-// of log-times; the interval for that shift is an order-statistic range of the pairwise differences
-// log(c_j) - log(b_i), so exp() of it is an interval for the ratio of medians.
+// Method: on log-times, the Hodges–Lehmann shift estimate (the median of the m·n pairwise
+// differences log(c_j) - log(b_i)) and the Moses interval that inverts the Mann–Whitney (Wilcoxon
+// rank-sum) test (an order-statistic range of the same differences). A slowdown is modelled as a
+// multiplicative shift, which is an additive shift of log-times, so exp() of both is the ratio's
+// estimate and interval. The estimate is the median of the differences the interval's bounds are
+// order statistics of, so it always lies inside its own interval, and two identical sample sets give
+// exactly 1 (their differences are symmetric around 0).
 // Why this and not a bootstrap:
 // - distribution-free: GPU timings are skewed and have outlier tails (clock dips, preemption); the
 //   interval's coverage does not depend on their shape, and a few outliers move it by a rank only;
@@ -13,7 +17,9 @@
 // - it is the test asv uses (Mann–Whitney) for the same decision.
 // The critical rank uses the normal approximation of the U statistic with the tie correction
 // (quantised timers produce ties) and a continuity correction; it is accurate from about ten
-// samples a side, and where no 99% interval exists at all (e.g. 3 vs 3 samples) none is returned.
+// samples a side. Whether a 99% interval exists at all is decided by the sample counts alone (the
+// approximation without ties): below that (e.g. 5 vs 5) no rank interval is returned, even where
+// every value ties and the tie-corrected variance would degenerate to zero.
 
 /** Confidence level of every interval the gate reports. */
 export const CONFIDENCE = 0.99;
@@ -82,24 +88,38 @@ export function pairwiseDifferenceRank(x: Float64Array, y: Float64Array, k: numb
   return window[k - below - 1];
 }
 
+/** The critical count c (largest with P(U <= c) <= (1 - CONFIDENCE) / 2) for a U variance, or < 0. */
+const criticalCount = (m: number, n: number, uVariance: number): number =>
+  Math.floor((m * n) / 2 - 0.5 - Z_TWO_SIDED * Math.sqrt(uVariance));
+
+/** Whether m vs n samples admit a CONFIDENCE rank interval (decided without ties, by the counts alone). */
+export const rankIntervalExists = (m: number, n: number): boolean =>
+  m > 0 && n > 0 && criticalCount(m, n, ((m * n) / 12) * (m + n + 1)) >= 0;
+
+/** The Hodges–Lehmann estimate (median of the pairwise log-differences, exp'd) with its interval. */
+export interface RatioEstimate {
+  ratio: number;
+  ci: [number, number];
+}
+
 /**
- * The CONFIDENCE interval for the ratio candidate/baseline (a multiplicative shift) from positive
- * timings, or null when there are too few samples for an interval at that level.
+ * The Hodges–Lehmann ratio candidate/baseline of positive timings and its CONFIDENCE interval, or
+ * null when there are too few samples for a rank interval at that level.
  */
-export function ratioInterval(baseline: readonly number[], candidate: readonly number[]): [number, number] | null {
+export function hodgesLehmannRatio(baseline: readonly number[], candidate: readonly number[]): RatioEstimate | null {
   const m = baseline.length;
   const n = candidate.length;
-  if (m === 0 || n === 0) return null;
+  if (!rankIntervalExists(m, n)) return null;
   const x = ascending(baseline.map(Math.log));
   const y = ascending(candidate.map(Math.log));
   const total = m + n;
-  const pooled = ascending([...x, ...y]);
-  const ties = total > 1 ? tieTerm(pooled) / (total * (total - 1)) : 0;
-  const uVariance = ((m * n) / 12) * (total + 1 - ties);
-  // The largest c with P(U <= c) <= (1 - CONFIDENCE) / 2; the interval is [D(c+1), D(mn-c)].
-  const critical = Math.floor((m * n) / 2 - 0.5 - Z_TWO_SIDED * Math.sqrt(uVariance));
-  if (critical < 0) return null;
+  const ties = tieTerm(ascending([...x, ...y])) / (total * (total - 1));
+  const critical = criticalCount(m, n, ((m * n) / 12) * (total + 1 - ties));
   const lower = pairwiseDifferenceRank(x, y, critical + 1);
   const upper = pairwiseDifferenceRank(x, y, m * n - critical);
-  return [Math.exp(lower), Math.exp(upper)];
+  const half = (m * n + 1) / 2;
+  const middle = Number.isInteger(half)
+    ? pairwiseDifferenceRank(x, y, half)
+    : (pairwiseDifferenceRank(x, y, Math.floor(half)) + pairwiseDifferenceRank(x, y, Math.ceil(half))) / 2;
+  return { ratio: Math.exp(middle), ci: [Math.exp(lower), Math.exp(upper)] };
 }

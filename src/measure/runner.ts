@@ -20,6 +20,7 @@ import { engineReferences, type ReferenceSource } from '../check/references.js';
 import { PeerModel, type PeerBackend } from '../engine/peer-model.js';
 import type { Point, Summary } from '../results/schema.js';
 import { median, summarize } from './sample-stats.js';
+import { measureResources } from './resources.js';
 import { StopRule, type StopReason } from './stop-rule.js';
 
 /** Warm-up runs at least this many iterations, however short `warmup_ms` is... */
@@ -264,6 +265,7 @@ export async function runPoint(config: PointConfig, options: RunPointOptions): P
     const outputs = await model.outputs();
     const notes = model.notes();
     const gemms = model.gemms();
+    const resources = measureResources(model, tokensPerUnit(config, outputs.stepsRun));
     // Released before the references run, so that they have the device's memory to themselves.
     await model.release();
     model = undefined;
@@ -283,6 +285,7 @@ export async function runPoint(config: PointConfig, options: RunPointOptions): P
       notes: unchecked ? { ...notes, correctness: unchecked } : notes,
       ...profile,
       ...(gemms.length > 0 ? { gemms } : {}),
+      ...resources,
       duration_s: seconds(),
     };
   } catch (error) {

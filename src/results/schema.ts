@@ -88,6 +88,23 @@ export const KernelTimeSchema = z.object({
   grid: z.string().nullable(), block: z.string().nullable(),
 });
 
+/** Why a resource reading is absent: the cpu backend, NVML missing, the counter unsupported, a peer model. */
+const AbsentSchema = z.object({ reason: z.string() }).strict();
+/**
+ * The model's peak device memory (src/measure/resources.ts): its device buffers (weights, workspace,
+ * activations) at their peak since it was built, through its runs; or why there is none.
+ */
+export const MemorySchema = z.union([z.object({ peak_bytes: count }).strict(), AbsentSchema]);
+/**
+ * The device's energy from NVML's counter over a window of back-to-back units run after the samples
+ * (src/measure/resources.ts): joules per unit (an encoder forward; `seq` decoder steps; a decoding),
+ * per token (tokens as tokens_per_s counts them) and the mean watts over the window; or why there is none.
+ */
+export const EnergySchema = z.union([
+  z.object({ joules_per_unit: finite, joules_per_token: finite, mean_w: finite, units: count, window_ms: finite }).strict(),
+  AbsentSchema,
+]);
+
 export const CheckSchema = z.object({ name: z.string(), ok: z.boolean(), detail: z.string().optional() });
 
 export const PointSchema = z.object({
@@ -114,6 +131,9 @@ export const PointSchema = z.object({
   kernels: z.array(KernelTimeSchema).optional(),
   /** The GEMMs the point ran (cuda backend). */
   gemms: z.array(GemmChoiceSchema).optional(),
+  /** Absent in runs from before they were recorded, and on failed points. */
+  memory: MemorySchema.optional(),
+  energy: EnergySchema.optional(),
   started_at: dateTime,
   duration_s: duration,
 }).superRefine(summaryMatchesSamples).transform(launchedAsRecorded);

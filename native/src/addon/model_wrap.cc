@@ -14,6 +14,8 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                      {InstanceMethod("run", &ModelWrap::Run), InstanceMethod("measure", &ModelWrap::Measure),
                       InstanceMethod("profile", &ModelWrap::Profile), InstanceMethod("outputs", &ModelWrap::Outputs),
                       InstanceMethod("notes", &ModelWrap::Notes), InstanceMethod("gemms", &ModelWrap::Gemms),
+                      InstanceMethod("memory", &ModelWrap::Memory),
+                      InstanceMethod("measureEnergy", &ModelWrap::MeasureEnergy),
                       InstanceMethod("release", &ModelWrap::Release)});
 }
 
@@ -105,6 +107,36 @@ Napi::Value ModelWrap::Notes(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::Gemms(const Napi::CallbackInfo& info) {
   const std::vector<ftb::GemmChoice> choices = guarded(info.Env(), [&] { return model(info.Env()).gemms(); });
   return choices_to_js(info.Env(), choices);
+}
+
+Napi::Value ModelWrap::Memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ftb::MemoryUse use = guarded(env, [&] { return model(env).memory(); });
+  Napi::Object obj = Napi::Object::New(env);
+  if (use.measured) {
+    obj.Set("peakBytes", Napi::Number::New(env, static_cast<double>(use.peak_bytes)));
+  } else {
+    obj.Set("reason", use.reason);
+  }
+  return obj;
+}
+
+Napi::Value ModelWrap::MeasureEnergy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber() || !(info[0].As<Napi::Number>().DoubleValue() > 0)) {
+    throw Napi::TypeError::New(env, "measureEnergy(minWindowMs: number > 0)");
+  }
+  const double window = info[0].As<Napi::Number>().DoubleValue();
+  const ftb::EnergyUse use = guarded(env, [&] { return model(env).measure_energy(window); });
+  Napi::Object obj = Napi::Object::New(env);
+  if (use.measured) {
+    obj.Set("joules", Napi::Number::New(env, use.joules));
+    obj.Set("units", Napi::Number::New(env, use.units));
+    obj.Set("windowMs", Napi::Number::New(env, use.window_ms));
+  } else {
+    obj.Set("reason", use.reason);
+  }
+  return obj;
 }
 
 Napi::Value ModelWrap::Release(const Napi::CallbackInfo& info) {

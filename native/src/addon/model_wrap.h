@@ -1,7 +1,7 @@
 // The JS Model class (exported as `Model`): a backend's model built from a point's config (and a
-// user's checkpoint), with run, measure, profile, outputs, notes, gemms and release. Each method
-// converts its arguments, calls the engine under guarded() and converts the result; release drops
-// the model, after which every other method throws "model was released".
+// user's checkpoint), with run, measure, profile, outputs, notes, gemms, memory, measureEnergy and
+// release. Each method converts its arguments, calls the engine under guarded() and converts the
+// result; release drops the model, after which every other method throws "model was released".
 #pragma once
 #include <napi.h>
 
@@ -29,6 +29,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value Outputs(const Napi::CallbackInfo& info);
   Napi::Value Notes(const Napi::CallbackInfo& info);
   Napi::Value Gemms(const Napi::CallbackInfo& info);
+  // memory() -> { peakBytes } | { reason }: the model's peak device memory since it was built
+  Napi::Value Memory(const Napi::CallbackInfo& info);
+  // measureEnergy(minWindowMs) -> { joules, units, windowMs } | { reason }: the device's energy over
+  // at least minWindowMs of back-to-back units
+  Napi::Value MeasureEnergy(const Napi::CallbackInfo& info);
   Napi::Value Release(const Napi::CallbackInfo& info);
 
   std::unique_ptr<ftb::Model> model_;

@@ -2,6 +2,7 @@
 
 #include "cuda/context.h"
 #include "cuda/device_info.h"
+#include "cuda/measured_model.h"
 #include "cuda/models/decoding.h"
 #include "cuda/models/encoder.h"
 #include "cuda/timing/calibration.h"
@@ -45,12 +46,16 @@ class CudaBackend final : public Backend {
   std::unique_ptr<Model> create_model(const ModelConfig& config) override {
     validate(config);
     validate_cuda(config);  // before the device is touched
-    switch (config.path) {
-      case Path::Encoder: return cuda::make_cuda_encoder(config, shared_context());
-      case Path::Decoder: return cuda::make_cuda_decoder(config, shared_context());
-      case Path::Decoding: return cuda::make_cuda_decoding(config, shared_context());
-    }
-    throw EngineError("unknown path");
+    const auto build = [&]() -> std::unique_ptr<Model> {
+      switch (config.path) {
+        case Path::Encoder: return cuda::make_cuda_encoder(config, shared_context());
+        case Path::Decoder: return cuda::make_cuda_decoder(config, shared_context());
+        case Path::Decoding: return cuda::make_cuda_decoding(config, shared_context());
+      }
+      throw EngineError("unknown path");
+    };
+    // Peak memory and energy are measured around the model (cuda/measured_model.h).
+    return std::make_unique<cuda::MeasuredModel>(build, context().device());
   }
 
   void set_gemm_table(const std::vector<GemmTuned>& table, const GemmTuning& tuning) override {

@@ -63,6 +63,23 @@ struct TraceRecord {
   int grid[3] = {0, 0, 0}, block[3] = {0, 0, 0};
 };
 
+// A model's peak device memory: the most bytes its device buffers (weights, workspace,
+// activations) held at once since it was built, through its runs; or why there is none.
+struct MemoryUse {
+  bool measured = false;
+  uint64_t peak_bytes = 0;
+  std::string reason;  // why not measured (e.g. the cpu backend)
+};
+
+// The device's energy over a window of back-to-back units (Model::measure_energy); or why there is none.
+struct EnergyUse {
+  bool measured = false;
+  double joules = 0;     // energy counter difference over the window
+  int units = 0;         // units run in the window
+  double window_ms = 0;  // wall time between the two counter readings
+  std::string reason;    // why not measured (the cpu backend, NVML missing, counter unsupported)
+};
+
 struct KernelProfile {
   int iterations = 0;
   double event_ms = 0;  // CUDA-event time of the traced iterations, per iteration
@@ -84,6 +101,13 @@ class Model {
   virtual std::map<std::string, std::string> notes() const { return {}; }
   // The GEMMs the model runs, with the algorithm of each (none on the CPU).
   virtual std::vector<GemmChoice> gemms() const { return {}; }
+  // Peak device memory since the model was built (cuda: MeasuredModel, cuda/measured_model.h).
+  virtual MemoryUse memory() const { return {false, 0, "the cpu backend has no device memory"}; }
+  // The device's energy over back-to-back units lasting at least `min_window_ms` (cuda: NVML's
+  // energy counter, cuda/timing/energy_meter.h).
+  virtual EnergyUse measure_energy(double /*min_window_ms*/) {
+    return {false, 0, 0, 0, "the cpu backend has no energy counter"};
+  }
 };
 
 struct DeviceInfo {

@@ -210,11 +210,11 @@ class Bench {
     const size_t a_count = span(s.batch, s.stride_a, s.trans_a ? s.k : s.m, s.lda);
     const size_t b_count = span(s.batch, s.stride_b, s.trans_b ? s.n : s.k, s.ldb);
     c_count_ = span(s.batch, s.stride_c, s.m, s.ldc);
-    a_ = DeviceBuffer(a_count * size, "tuner A");
-    b_ = DeviceBuffer(b_count * size, "tuner B");
-    bias_ = DeviceBuffer(static_cast<size_t>(s.n) * size, "tuner bias");
-    expected_ = DeviceBuffer(c_count_ * size, "tuner reference output");
-    actual_ = DeviceBuffer(c_count_ * size, "tuner candidate output");
+    a_ = DeviceBuffer(a_count * size, "tuner A", DeviceBuffer::Owner::Harness);
+    b_ = DeviceBuffer(b_count * size, "tuner B", DeviceBuffer::Owner::Harness);
+    bias_ = DeviceBuffer(static_cast<size_t>(s.n) * size, "tuner bias", DeviceBuffer::Owner::Harness);
+    expected_ = DeviceBuffer(c_count_ * size, "tuner reference output", DeviceBuffer::Owner::Harness);
+    actual_ = DeviceBuffer(c_count_ * size, "tuner candidate output", DeviceBuffer::Owner::Harness);
     // Random data, never zeros: a GEMM of zeros runs faster than real data (METHOD.md).
     const ModelConfig config;
     fill_tensor(s.dtype, a_.get(), a_count, config, Tensor::EncoderInput, 0, stream_);
@@ -227,7 +227,7 @@ class Bench {
     check(cudaGetDevice(&device), "reading the device");
     check(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device), "reading the L2 size");
     if ((a_count + b_count + c_count_) * size <= static_cast<size_t>(l2)) {
-      flush_ = DeviceBuffer(static_cast<size_t>(l2), "tuner L2 flush");
+      flush_ = DeviceBuffer(static_cast<size_t>(l2), "tuner L2 flush", DeviceBuffer::Owner::Harness);
     }
   }
   ~Bench() {

@@ -5,7 +5,7 @@
 namespace ftb::cuda {
 
 DeviceSampler::DeviceSampler(const cudaDeviceProp& properties)
-    : l2_flush_(static_cast<size_t>(properties.l2CacheSize), "L2 flush buffer") {}
+    : l2_flush_(static_cast<size_t>(properties.l2CacheSize), "L2 flush buffer", DeviceBuffer::Owner::Harness) {}
 
 Sample DeviceSampler::sample(const std::function<void()>& enqueue, const MeasureOptions& options, cudaStream_t stream) {
   if (options.flush_l2) check(cudaMemsetAsync(l2_flush_.get(), 0, l2_flush_.bytes(), stream), "flushing the L2");
