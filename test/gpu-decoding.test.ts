@@ -135,6 +135,9 @@ suiteUnless('CUDA decoding', skip, () => {
     // Several vocabulary chunks per row in the fused top-k (about 1024 logits each).
     { name: 'greedy, vocab 2500', config: { vocab: 2500 } },
     { name: 'beam 4, vocab 3001', config: { beam: 4, vocab: 3001, seq: 8 } },
+    // Past 128 keys the fused attention splits a head's keys over two blocks (self: through the
+    // cache indirection; cross: memory lengths in [100, 200]).
+    { name: 'beam 4, 140 steps, memory 200', config: { beam: 4, seq: 140, max_seq: 140, mem_len: 200 } },
   ];
   for (const search of searches) {
     test(`fp32 ${search.name}: fused, unfused and CPU choose identical ids`, () => {
