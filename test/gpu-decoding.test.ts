@@ -135,6 +135,11 @@ suiteUnless('CUDA decoding', skip, () => {
     // Several vocabulary chunks per row in the fused top-k (about 1024 logits each).
     { name: 'greedy, vocab 2500', config: { vocab: 2500 } },
     { name: 'beam 4, vocab 3001', config: { beam: 4, vocab: 3001, seq: 8 } },
+    // The one-pass top-k keeps 1, 2, 4 or 8 keys per thread (beam 3: 4 kept, 3 offered); beam 32 above
+    // takes the radix select.
+    { name: 'beam 2', config: { beam: 2 } },
+    { name: 'beam 3, vocab 3001', config: { beam: 3, vocab: 3001, seq: 8 } },
+    { name: 'beam 8, vocab 3001', config: { beam: 8, vocab: 3001, seq: 6 } },
     // Past 128 keys the fused attention splits a head's keys over two blocks (self: through the
     // cache indirection; cross: memory lengths in [100, 200]).
     { name: 'beam 4, 140 steps, memory 200', config: { beam: 4, seq: 140, max_seq: 140, mem_len: 200 } },

@@ -314,8 +314,9 @@ class CudaDecoding final : public StepModel {
   }
 
   std::map<std::string, std::string> path_notes() const override {
+    const std::string select = config_.beam <= kTopkListBeam ? "one pass, per-thread lists" : "radix select";
     const std::string search =
-        search_ == Search::BeamTopK ? "beam_softmax_stats + beam_softmax_topk (radix select per row and " +
+        search_ == Search::BeamTopK ? "beam_softmax_stats + beam_softmax_topk (" + select + " per row and " +
                                           std::to_string(topk_chunks_) + " vocabulary chunks) + beam_commit"
         : search_ == Search::Beam   ? "log_softmax + beam_scores + segmented radix sort + beam_commit"
                                     : sampler_->kernels();
