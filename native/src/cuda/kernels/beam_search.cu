@@ -72,11 +72,11 @@ __global__ void __launch_bounds__(kChunkThreads)
 
 // What a (row, chunk) block of beam top-k offers: the candidates slots [offered, beam) are fillers
 // (-inf, INT_MAX, ranking after every real candidate); a finished row offers only (end_id, cum), in
-// chunk 0. Returns the row's log Σ exp (from the chunks' statistics, by one warp) when the block has
-// logits to rank, NAN when it is done.
-__device__ double chunk_prologue(int r, int c, int chunks, const Chunk& chunk, int beam, int vocab, int end_id,
-                                 const SearchState& state, const float* chunk_max, const double* chunk_sum,
-                                 float* scores, int* ids, int& offered) {
+// chunk 0. Returns whether the block has logits to rank, then with the row's log Σ exp in log_total
+// (from the chunks' statistics, by one warp).
+__device__ bool chunk_prologue(int r, int c, int chunks, const Chunk& chunk, int beam, int vocab, int end_id,
+                               const SearchState& state, const float* chunk_max, const double* chunk_sum,
+                               float* scores, int* ids, int& offered, double& log_total) {
   __shared__ double shared_log_total;
   const bool finished = state.finished[r];
   offered = finished ? (c == 0) : min(beam, chunk.end - chunk.begin);
@@ -89,9 +89,9 @@ __device__ double chunk_prologue(int r, int c, int chunks, const Chunk& chunk, i
       scores[0] = state.cum_log_probs[r];
       ids[0] = (r % beam) * vocab + end_id;
     }
-    return NAN;
+    return false;
   }
-  if (offered == 0) return NAN;
+  if (offered == 0) return false;
   if (threadIdx.x < 32) {
     const float* maxima = chunk_max + static_cast<size_t>(r) * chunks;
     const double* sums = chunk_sum + static_cast<size_t>(r) * chunks;
@@ -104,7 +104,8 @@ __device__ double chunk_prologue(int r, int c, int chunks, const Chunk& chunk, i
     if (threadIdx.x == 0) shared_log_total = row_max + log(total);
   }
   __syncthreads();
-  return shared_log_total;
+  log_total = shared_log_total;
+  return true;
 }
 
 // Ranked key of logit i of a chunk: score = fp32(cum + l - log Σ exp) as the reference.
@@ -133,9 +134,11 @@ __global__ void __launch_bounds__(kChunkThreads)
   int* ids = out_ids + (static_cast<size_t>(r) * chunks + c) * beam;
   const Chunk chunk(vocab, chunks, c);
   int offered;
-  const double log_total =
-      chunk_prologue(r, c, chunks, chunk, beam, vocab, end_id, state, chunk_max, chunk_sum, scores, ids, offered);
-  if (isnan(log_total)) return;
+  double log_total;
+  if (!chunk_prologue(r, c, chunks, chunk, beam, vocab, end_id, state, chunk_max, chunk_sum, scores, ids, offered,
+                      log_total)) {
+    return;
+  }
   const ChunkKeys<T> key{logits + static_cast<size_t>(r) * ld, chunk.begin, state.cum_log_probs[r], log_total};
   TopList<K> list;
   for (int i = threadIdx.x; i < chunk.end - chunk.begin; i += blockDim.x) list.insert(key(i));
@@ -175,9 +178,11 @@ __global__ void __launch_bounds__(kChunkThreads)
   int* ids = out_ids + (static_cast<size_t>(r) * chunks + c) * beam;
   const Chunk chunk(vocab, chunks, c);
   int offered;
-  const double log_total =
-      chunk_prologue(r, c, chunks, chunk, beam, vocab, end_id, state, chunk_max, chunk_sum, scores, ids, offered);
-  if (isnan(log_total)) return;
+  double log_total;
+  if (!chunk_prologue(r, c, chunks, chunk, beam, vocab, end_id, state, chunk_max, chunk_sum, scores, ids, offered,
+                      log_total)) {
+    return;
+  }
   const ChunkKeys<T> key{logits + static_cast<size_t>(r) * ld, chunk.begin, state.cum_log_probs[r], log_total};
   const int n = chunk.end - chunk.begin;
   const uint64_t threshold = block_select(n, offered - 1, key, select);
