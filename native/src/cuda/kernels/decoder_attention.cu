@@ -1,6 +1,7 @@
 // Attention of one decoder step (decoder_attention.h). The fused kernels are latency-bound at small
 // batch (a few hundred keys per (row, head) at most), so they are built to keep many loads in flight:
-// each thread's 16-byte K loads of a key are issued together, the cache indirection of every key is
+// each thread's 16-byte K loads of a key are issued together (those of its first key, and its cache
+// indirection, before the barrier that waits for q), the cache indirection of every key is
 // resolved once (in the score pass) and kept in shared memory, and each thread's p·V loads for
 // kValueKeys keys are issued together, the first batch before the softmax sum's barriers. Long
 // sequences split their keys over up to kMaxSplits blocks (FasterTransformer's multi-block masked
@@ -36,6 +37,8 @@ struct CacheKeys {
   const int* indir;
   int row, first_row, head, heads, head_size, cache_len, t;
 
+  // Whether key s is in the cache before this step's block writes (all but t).
+  __device__ bool stored(int s) const { return s < t; }
   __device__ int source(int s) const {
     const int src = indir != nullptr && s < t ? first_row + indir[static_cast<size_t>(row) * cache_len + s] : row;
     return src * heads + head;
@@ -55,6 +58,7 @@ struct MemoryKeys {
   const T* kv;
   int sentence, head, heads, head_size, mem_len;
 
+  __device__ bool stored(int) const { return true; }
   __device__ int source(int) const { return 0; }
   __device__ const T* entry(int s) const {
     return kv + (static_cast<size_t>(sentence) * mem_len + s) * 2 * heads * head_size + head * head_size;
@@ -105,20 +109,43 @@ int block_keys(int max_keys, int max_splits) {
 struct Softmax {
   float max, sum;
 };
+
+// A thread's first key (begin + threadIdx.x): its source and first kKeyVecs K vectors, loaded before
+// the block's barrier on q (they need nothing from it), unless this block writes that key (source -1).
+struct FirstKey {
+  int source = -1;
+  uint4 raw[kKeyVecs];
+};
+template <typename T, typename Keys>
+__device__ FirstKey load_first_key(const Keys& keys, int begin, int end, int head_size) {
+  FirstKey first;
+  const int s = begin + threadIdx.x;
+  if (s >= end || !keys.stored(s)) return first;
+  first.source = keys.source(s);
+#pragma unroll
+  for (int u = 0; u < kKeyVecs; ++u) {
+    if (u < head_size / kVec<T>) first.raw[u] = *reinterpret_cast<const uint4*>(keys.key(first.source, s, u));
+  }
+  return first;
+}
+
 template <typename T, typename Keys>
 __device__ Softmax attend(const Keys& keys, int begin, int end, int head_size, const AttendShared& sh,
-                          float* scratch) {
+                          const FirstKey& first, float* scratch) {
   constexpr int X = kVec<T>;
   const int chunks = head_size / X;
   float local_max = -INFINITY;
   for (int s = begin + threadIdx.x; s < end; s += blockDim.x) {
-    const int source = keys.source(s);
+    const bool loaded = s == begin + static_cast<int>(threadIdx.x) && first.source >= 0;
+    const int source = loaded ? first.source : keys.source(s);
     float dot = 0.0f;
     for (int c0 = 0; c0 < chunks; c0 += kKeyVecs) {
       uint4 raw[kKeyVecs];
 #pragma unroll
       for (int u = 0; u < kKeyVecs; ++u) {
-        if (c0 + u < chunks) raw[u] = *reinterpret_cast<const uint4*>(keys.key(source, s, c0 + u));
+        if (c0 + u < chunks) {
+          raw[u] = loaded && c0 == 0 ? first.raw[u] : *reinterpret_cast<const uint4*>(keys.key(source, s, c0 + u));
+        }
       }
 #pragma unroll
       for (int u = 0; u < kKeyVecs; ++u) {
@@ -241,6 +268,7 @@ __global__ void __launch_bounds__(kAttnThreads)
   const float scale = rsqrtf(static_cast<float>(head_size));
   const T* in = qkv + static_cast<size_t>(row) * 3 * hidden + head * head_size;
   const T* b = bias + head * head_size;
+  const FirstKey first = load_first_key<T>(keys, split.begin, split.end, head_size);
   // The block holding key t writes the new k/v into the cache (16-byte vectors) before reading it back.
   const bool writes = split.end == t + 1;
   const size_t slot = static_cast<size_t>(row) * heads + head;
@@ -266,7 +294,7 @@ __global__ void __launch_bounds__(kAttnThreads)
     }
   }
   __syncthreads();  // the new k/v (global) and q (shared) are visible to the whole block
-  const Softmax softmax = attend<T>(keys, split.begin, split.end, head_size, sh, scratch);
+  const Softmax softmax = attend<T>(keys, split.begin, split.end, head_size, sh, first, scratch);
   finish(softmax, sh, split, head_size, splits, ctx + static_cast<size_t>(row) * hidden + head * head_size);
 }
 
@@ -284,6 +312,8 @@ __global__ void __launch_bounds__(kAttnThreads)
   const int hidden = heads * head_size;
   const AttendShared sh(smem, head_size, keys_per_block);
   const float scale = rsqrtf(static_cast<float>(head_size));
+  const MemoryKeys<T> keys{memory_kv, sentence, head, heads, head_size, mem_len};
+  const FirstKey first = load_first_key<T>(keys, split.begin, split.end, head_size);
   const T* in = q_in + static_cast<size_t>(row) * hidden + head * head_size;
   for (int c = threadIdx.x; c < head_size / X; c += blockDim.x) {
     float q[X], bq[X];
@@ -293,8 +323,7 @@ __global__ void __launch_bounds__(kAttnThreads)
     for (int j = 0; j < X; ++j) sh.q[c * X + j] = (q[j] + bq[j]) * scale;
   }
   __syncthreads();
-  const MemoryKeys<T> keys{memory_kv, sentence, head, heads, head_size, mem_len};
-  const Softmax softmax = attend<T>(keys, split.begin, split.end, head_size, sh, scratch);
+  const Softmax softmax = attend<T>(keys, split.begin, split.end, head_size, sh, first, scratch);
   finish(softmax, sh, split, head_size, splits, ctx + static_cast<size_t>(row) * hidden + head * head_size);
 }
 
