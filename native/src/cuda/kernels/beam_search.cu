@@ -12,7 +12,11 @@ namespace {
 
 constexpr unsigned int kRowThreads = 512;
 constexpr unsigned int kChunkThreads = 256;
+// Fewest logits per vocabulary chunk: the radix select pays 8 passes per block, so its chunks stay short
+// and spread a row over many blocks; the one-pass lists cost little per logit, and fewer chunks mean
+// fewer candidates (beam per chunk) for beam_commit to rank.
 constexpr int kChunkLength = 1024;
+constexpr int kListChunkLength = 4096;
 constexpr int kTopkBlocks = 1024;  // enough (row, chunk) blocks to fill the GPU several times
 constexpr unsigned int kThreads = 256;
 
@@ -318,7 +322,8 @@ void init_search(const SearchState& state, int rows, int beam, int start_id, cud
 }
 
 int beam_topk_chunks(int vocab, int rows, int beam) {
-  const int per_logits = (vocab + kChunkLength - 1) / kChunkLength;
+  const int length = beam <= kTopkListBeam ? kListChunkLength : kChunkLength;
+  const int per_logits = (vocab + length - 1) / length;
   const int per_rows = (kTopkBlocks + rows - 1) / rows;
   return std::max(1, std::min({per_logits, per_rows, 1024 / (beam * beam)}));
 }
