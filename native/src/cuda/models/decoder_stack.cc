@@ -153,7 +153,7 @@ class FusedStack final : public StackBase {
     }
   }
 
-  void step(void* x, int, cudaStream_t s) override {
+  void step(void* x, int, const FinalNorm* final_norm, cudaStream_t s) override {
     const size_t layer_cache = static_cast<size_t>(rows_) * h_ * cache_len_ * dtype_size(dtype_);
     TraceStages stage;
     stage("layernorm");
@@ -189,6 +189,10 @@ class FusedStack final : public StackBase {
       if (l + 1 < config_.layers) {
         stage("layernorm");
         norm(l + 1, Tensor::DecSelfLnGamma, x, projected_.get(), weight(l, Tensor::DecFfn2B), normed_.get(), x, s);
+      } else if (final_norm != nullptr) {
+        stage("layernorm");
+        layernorm(dtype_, x, projected_.get(), weight(l, Tensor::DecFfn2B), final_norm->gamma, final_norm->beta,
+                  final_norm->out, rows_, h_, s);
       } else {
         stage("bias_residual");
         add_bias_residual(dtype_, x, projected_.get(), weight(l, Tensor::DecFfn2B), rows_, h_, s);
@@ -304,7 +308,7 @@ class UnfusedStack final : public StackBase {
     }
   }
 
-  void step(void* x, int t, cudaStream_t s) override {
+  void step(void* x, int t, const FinalNorm* final_norm, cudaStream_t s) override {
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_size_));
     const size_t rh = static_cast<size_t>(rows_) * h_;
     // The stages of the fused variant, each kernel under the stage of the fused kernel doing its work
@@ -350,6 +354,10 @@ class UnfusedStack final : public StackBase {
       stage("bias_residual");
       add_bias(dtype_, projected_.get(), weight(l, Tensor::DecFfn2B), rows_, h_, s);
       add_tensors(dtype_, x, x, projected_.get(), rh, s);
+    }
+    if (final_norm != nullptr) {
+      stage("layernorm");
+      layernorm(dtype_, x, nullptr, nullptr, final_norm->gamma, final_norm->beta, final_norm->out, rows_, h_, s);
     }
   }
 
