@@ -6,13 +6,15 @@
 // kValueKeys keys are issued together, the first batch before the softmax sum's barriers. Long
 // sequences split their keys over up to kMaxSplits blocks (FasterTransformer's multi-block masked
 // multi-head attention): each block leaves its max, Σp and Σp·v, and the last block to finish a
-// (row, head) merges them.
+// (row, head) merges them. Both are launched as programmatic dependents (launch.cuh): a thread's
+// first key is loaded while the GEMM before them finishes.
 #include <algorithm>
 #include <cmath>
 
 #include "cuda/check.h"
 #include "cuda/kernels/decoder_attention.h"
 #include "cuda/kernels/device_math.cuh"
+#include "cuda/kernels/launch.cuh"
 
 namespace ftb::cuda {
 namespace {
@@ -269,6 +271,7 @@ __global__ void __launch_bounds__(kAttnThreads)
   const T* in = qkv + static_cast<size_t>(row) * 3 * hidden + head * head_size;
   const T* b = bias + head * head_size;
   const FirstKey first = load_first_key<T>(keys, split.begin, split.end, head_size);
+  wait_for_previous_kernel();  // the QKV GEMM's output; what was read above is from earlier steps
   // The block holding key t writes the new k/v into the cache (16-byte vectors) before reading it back.
   const bool writes = split.end == t + 1;
   const size_t slot = static_cast<size_t>(row) * heads + head;
@@ -314,6 +317,7 @@ __global__ void __launch_bounds__(kAttnThreads)
   const float scale = rsqrtf(static_cast<float>(head_size));
   const MemoryKeys<T> keys{memory_kv, sentence, head, heads, head_size, mem_len};
   const FirstKey first = load_first_key<T>(keys, split.begin, split.end, head_size);
+  wait_for_previous_kernel();  // the cross-q GEMM's output; the memory K/V and lengths are the run's
   const T* in = q_in + static_cast<size_t>(row) * hidden + head * head_size;
   for (int c = threadIdx.x; c < head_size / X; c += blockDim.x) {
     float q[X], bq[X];
@@ -409,13 +413,12 @@ void masked_self_attention(DType dtype, const void* qkv, const void* qkv_bias, v
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     const int keys = block_keys(cache_len, splits.max_splits);
-    masked_self_attention_kernel<T><<<dim3(rows, heads, splits.max_splits), kAttnThreads,
-                                      attend_smem_bytes<T>(head_size, keys), stream>>>(
-        static_cast<const T*>(qkv), static_cast<const T*>(qkv_bias), static_cast<T*>(k_cache),
-        static_cast<T*>(v_cache), cache_indir, step, static_cast<T*>(ctx), beam, heads, head_size, cache_len, keys,
-        splits);
+    launch_dependent("masked_multihead_attention", masked_self_attention_kernel<T>,
+                     dim3(rows, heads, splits.max_splits), kAttnThreads, attend_smem_bytes<T>(head_size, keys), stream,
+                     static_cast<const T*>(qkv), static_cast<const T*>(qkv_bias), static_cast<T*>(k_cache),
+                     static_cast<T*>(v_cache), cache_indir, step, static_cast<T*>(ctx), beam, heads, head_size,
+                     cache_len, keys, splits);
   });
-  check_launch("masked_multihead_attention");
 }
 
 void cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv, const int* memory_lengths,
@@ -424,12 +427,11 @@ void cross_attention(DType dtype, const void* q, const void* q_bias, const void*
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     const int keys = block_keys(mem_len, splits.max_splits);
-    cross_attention_kernel<T><<<dim3(rows, heads, splits.max_splits), kAttnThreads,
-                                attend_smem_bytes<T>(head_size, keys), stream>>>(
-        static_cast<const T*>(q), static_cast<const T*>(q_bias), static_cast<const T*>(memory_kv), memory_lengths,
-        static_cast<T*>(ctx), beam, heads, head_size, mem_len, keys, splits);
+    launch_dependent("cross_attention", cross_attention_kernel<T>, dim3(rows, heads, splits.max_splits),
+                     kAttnThreads, attend_smem_bytes<T>(head_size, keys), stream, static_cast<const T*>(q),
+                     static_cast<const T*>(q_bias), static_cast<const T*>(memory_kv), memory_lengths,
+                     static_cast<T*>(ctx), beam, heads, head_size, mem_len, keys, splits);
   });
-  check_launch("cross_attention");
 }
 
 void write_kv_cache(DType dtype, const void* k, const void* v, void* k_cache, void* v_cache, int t, int rows,

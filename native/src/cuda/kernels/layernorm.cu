@@ -1,5 +1,6 @@
 #include "cuda/check.h"
 #include "cuda/kernels/device_math.cuh"
+#include "cuda/kernels/launch.cuh"
 #include "cuda/kernels/layernorm.h"
 
 namespace ftb::cuda {
@@ -18,6 +19,7 @@ __global__ void layernorm_kernel(const T* x, const T* residual, const T* bias, c
                                  T* sum_out, size_t rows, int cols, float eps) {
   __shared__ float scratch[32];
   constexpr int N = kVec<T>;
+  wait_for_previous_kernel();  // launched as a programmatic dependent (launch.cuh): x comes from it
   const size_t row = kWarp ? blockIdx.x * static_cast<size_t>(kWarpRows) + threadIdx.x / 32 : blockIdx.x;
   if (kWarp && row >= rows) return;  // whole warps: the shuffles stay full
   const int index = kWarp ? threadIdx.x & 31 : threadIdx.x, stride = kWarp ? 32 : blockDim.x;
@@ -78,10 +80,11 @@ void launch(const void* x, const void* residual, const void* bias, const void* g
   const int vecs = cols / kVec<T>;
   const int threads = kWarp ? 32 * kWarpRows : ((vecs + kVecsPerThread - 1) / kVecsPerThread + 31) / 32 * 32;
   const size_t blocks = kWarp ? (rows + kWarpRows - 1) / kWarpRows : rows;
-  layernorm_kernel<T, kVecsPerThread, kWarp><<<static_cast<unsigned int>(blocks), threads, 0, stream>>>(
-      static_cast<const T*>(x), static_cast<const T*>(residual), static_cast<const T*>(bias),
-      static_cast<const T*>(gamma), static_cast<const T*>(beta), static_cast<T*>(out), static_cast<T*>(sum_out), rows,
-      cols, eps);
+  launch_dependent(residual != nullptr ? "add_bias_residual_layernorm" : "layernorm",
+                   layernorm_kernel<T, kVecsPerThread, kWarp>, static_cast<unsigned int>(blocks), threads, 0, stream,
+                   static_cast<const T*>(x), static_cast<const T*>(residual), static_cast<const T*>(bias),
+                   static_cast<const T*>(gamma), static_cast<const T*>(beta), static_cast<T*>(out),
+                   static_cast<T*>(sum_out), rows, cols, eps);
 }
 
 }  // namespace
@@ -104,7 +107,6 @@ void layernorm(DType dtype, const void* x, const void* residual, const void* bia
       launch<T, 8, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     }
   });
-  check_launch(residual != nullptr ? "add_bias_residual_layernorm" : "layernorm");
 }
 
 }  // namespace ftb::cuda
