@@ -63,6 +63,8 @@ const STACK_STAGES = ['layernorm', 'qkv_gemm', 'self_attention', 'self_out_gemm'
   'cross_out_gemm', 'ffn1_gemm_relu', 'ffn2_gemm', 'bias_residual', 'memory_kv'];
 /** A decoding's own stages around the stack (native/src/cuda/models/decoding.h), besides its search. */
 const DECODING_STAGES = [...STACK_STAGES, 'step_counter', 'search_init', 'embedding', 'logits_gemm', 'finish_search'];
+/** The fused decoding folds the final LayerNorm into the last residual add: no bias_residual kernel. */
+const FUSED_DECODING_STAGES = DECODING_STAGES.filter((stage) => stage !== 'bias_residual');
 
 /**
  * Traces one run of `config` and checks every record names its stage, and that the stages are exactly
@@ -132,9 +134,18 @@ suiteUnless('CUDA decoding', skip, () => {
     { name: 'beam 4, length penalty 0.6', config: { beam: 4, length_penalty: 0.6 } },
     { name: 'beam 4, vocab 53 (padded to 56), head size 16', config: { beam: 4, vocab: 53, head_size: 16, seq: 14 } },
     { name: 'beam 32, vocab 80', config: { beam: 32, vocab: 80, batch: 2, seq: 6 } },
-    // Several vocabulary chunks per row in the fused top-k (about 1024 logits each).
-    { name: 'greedy, vocab 2500', config: { vocab: 2500 } },
-    { name: 'beam 4, vocab 3001', config: { beam: 4, vocab: 3001, seq: 8 } },
+    // Several vocabulary chunks per row in the fused top-k: ⌈vocab / 4096⌉ for beams up to 8 (one pass,
+    // 1, 2, 4 or 8 keys kept per thread; beam 3 keeps 4 and offers 3), ⌈vocab / 1024⌉ for wider beams
+    // (radix select; beam 32 above has a single chunk).
+    { name: 'greedy, vocab 9000', config: { vocab: 9000 } },
+    { name: 'beam 2', config: { beam: 2 } },
+    { name: 'beam 3, vocab 9001', config: { beam: 3, vocab: 9001, seq: 8 } },
+    { name: 'beam 4, vocab 9001', config: { beam: 4, vocab: 9001, seq: 8 } },
+    { name: 'beam 8, vocab 9001', config: { beam: 8, vocab: 9001, seq: 6 } },
+    { name: 'beam 16, vocab 3001', config: { beam: 16, vocab: 3001, seq: 6 } },
+    // Past 128 keys the fused attention splits a head's keys over two blocks (self: through the
+    // cache indirection; cross: memory lengths in [100, 200]).
+    { name: 'beam 4, 140 steps, memory 200', config: { beam: 4, seq: 140, max_seq: 140, mem_len: 200 } },
   ];
   for (const search of searches) {
     test(`fp32 ${search.name}: fused, unfused and CPU choose identical ids`, () => {
@@ -298,13 +309,13 @@ suiteUnless('CUDA decoding', skip, () => {
 
   test('a kernel trace names the stage of every activity: embedding, layer sub-steps, logits, search', () => {
     assertTraceStages({ ...decodingBase, beam: 4, variant: 'fused', precision: 'fp16' },
-      [...DECODING_STAGES, 'beam_search'], 'fused beam search');
+      [...FUSED_DECODING_STAGES, 'beam_search'], 'fused beam search');
     // The unfused beam search copies the caches by parents, which start cleared.
     assertTraceStages({ ...decodingBase, beam: 4, variant: 'unfused', precision: 'fp32' },
       [...DECODING_STAGES, 'beam_search', 'cache_clear', 'cache_reorder'], 'unfused beam search');
     // stop_at_end reads the finished flags after every step.
     assertTraceStages({ ...decodingBase, top_k: 4, stop_at_end: true, variant: 'fused', precision: 'bf16' },
-      [...DECODING_STAGES, 'sampling', 'stop_check'], 'fused sampling, stop_at_end');
+      [...FUSED_DECODING_STAGES, 'sampling', 'stop_check'], 'fused sampling, stop_at_end');
   });
 
   test('a graph replay computes exactly what eager launches compute', () => {

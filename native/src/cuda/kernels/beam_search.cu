@@ -12,7 +12,11 @@ namespace {
 
 constexpr unsigned int kRowThreads = 512;
 constexpr unsigned int kChunkThreads = 256;
+// Fewest logits per vocabulary chunk: the radix select pays 8 passes per block, so its chunks stay short
+// and spread a row over many blocks; the one-pass lists cost little per logit, and fewer chunks mean
+// fewer candidates (beam per chunk) for beam_commit to rank.
 constexpr int kChunkLength = 1024;
+constexpr int kListChunkLength = 4096;
 constexpr int kTopkBlocks = 1024;  // enough (row, chunk) blocks to fill the GPU several times
 constexpr unsigned int kThreads = 256;
 
@@ -70,34 +74,28 @@ __global__ void __launch_bounds__(kChunkThreads)
   }
 }
 
-// The `beam` best continuations (score, j·vocab + v) of a (row, chunk), score = fp32(cum + l - log Σ exp)
-// as the reference; fillers (-inf, INT_MAX) rank after every real candidate.
-template <typename T>
-__global__ void __launch_bounds__(kChunkThreads)
-    beam_topk_kernel(const T* logits, int ld, int vocab, int beam, int end_id, SearchState state,
-                     const float* chunk_max, const double* chunk_sum, float* out_scores, int* out_ids) {
-  __shared__ SelectShared select;
-  __shared__ int found;
-  const int r = blockIdx.x, c = blockIdx.y, chunks = gridDim.y, j = r % beam;
-  const float cum = state.cum_log_probs[r];
-  float* scores = out_scores + (static_cast<size_t>(r) * chunks + c) * beam;
-  int* ids = out_ids + (static_cast<size_t>(r) * chunks + c) * beam;
-  const Chunk chunk(vocab, chunks, c);
-  const int offered = state.finished[r] ? (c == 0) : min(beam, chunk.end - chunk.begin);
+// What a (row, chunk) block of beam top-k offers: the candidates slots [offered, beam) are fillers
+// (-inf, INT_MAX, ranking after every real candidate); a finished row offers only (end_id, cum), in
+// chunk 0. Returns whether the block has logits to rank, then with the row's log Σ exp in log_total
+// (from the chunks' statistics, by one warp).
+__device__ bool chunk_prologue(int r, int c, int chunks, const Chunk& chunk, int beam, int vocab, int end_id,
+                               const SearchState& state, const float* chunk_max, const double* chunk_sum,
+                               float* scores, int* ids, int& offered, double& log_total) {
+  __shared__ double shared_log_total;
+  const bool finished = state.finished[r];
+  offered = finished ? (c == 0) : min(beam, chunk.end - chunk.begin);
   for (int slot = offered + threadIdx.x; slot < beam; slot += blockDim.x) {
     scores[slot] = -INFINITY;
     ids[slot] = INT_MAX;
   }
-  if (state.finished[r]) {  // offers only (end_id, cum)
+  if (finished) {
     if (offered == 1 && threadIdx.x == 0) {
-      scores[0] = cum;
-      ids[0] = j * vocab + end_id;
+      scores[0] = state.cum_log_probs[r];
+      ids[0] = (r % beam) * vocab + end_id;
     }
-    return;
+    return false;
   }
-  if (offered == 0) return;
-  // log Σ exp over the whole row from the chunks' statistics, by one warp.
-  __shared__ double shared_log_total;
+  if (offered == 0) return false;
   if (threadIdx.x < 32) {
     const float* maxima = chunk_max + static_cast<size_t>(r) * chunks;
     const double* sums = chunk_sum + static_cast<size_t>(r) * chunks;
@@ -110,12 +108,86 @@ __global__ void __launch_bounds__(kChunkThreads)
     if (threadIdx.x == 0) shared_log_total = row_max + log(total);
   }
   __syncthreads();
-  const double log_total = shared_log_total;
-  const T* row = logits + static_cast<size_t>(r) * ld;
-  const auto key = [&](int i) {
-    const int v = chunk.begin + i;
+  log_total = shared_log_total;
+  return true;
+}
+
+// Ranked key of logit i of a chunk: score = fp32(cum + l - log Σ exp) as the reference.
+template <typename T>
+struct ChunkKeys {
+  const T* row;
+  int begin;
+  float cum;
+  double log_total;
+  __device__ uint64_t operator()(int i) const {
+    const int v = begin + i;
     return ranked_key(static_cast<float>(cum + (static_cast<double>(to_float(row[v])) - log_total)), v);
-  };
+  }
+};
+
+// The `beam` best continuations (score, j·vocab + v) of a (row, chunk), beam <= kTopkListBeam: one pass
+// over the logits, each thread keeping its K best keys in registers (K >= beam, a power of two), then
+// the warps' K best by K rounds of a warp max, then the block's from the warps' by warp 0.
+template <typename T, int K>
+__global__ void __launch_bounds__(kChunkThreads)
+    beam_topk_list_kernel(const T* logits, int ld, int vocab, int beam, int end_id, SearchState state,
+                          const float* chunk_max, const double* chunk_sum, float* out_scores, int* out_ids) {
+  __shared__ uint64_t pool[kChunkThreads / 32 * K];
+  const int r = blockIdx.x, c = blockIdx.y, chunks = gridDim.y;
+  float* scores = out_scores + (static_cast<size_t>(r) * chunks + c) * beam;
+  int* ids = out_ids + (static_cast<size_t>(r) * chunks + c) * beam;
+  const Chunk chunk(vocab, chunks, c);
+  int offered;
+  double log_total;
+  if (!chunk_prologue(r, c, chunks, chunk, beam, vocab, end_id, state, chunk_max, chunk_sum, scores, ids, offered,
+                      log_total)) {
+    return;
+  }
+  const ChunkKeys<T> key{logits + static_cast<size_t>(r) * ld, chunk.begin, state.cum_log_probs[r], log_total};
+  TopList<K> list;
+  for (int i = threadIdx.x; i < chunk.end - chunk.begin; i += blockDim.x) list.insert(key(i));
+  uint64_t best[K];
+  list.warp_best(best);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if (lane == 0) {
+#pragma unroll
+    for (int k = 0; k < K; ++k) pool[warp * K + k] = best[k];
+  }
+  __syncthreads();
+  if (warp != 0) return;
+  TopList<K> merged;
+  for (int i = lane; i < static_cast<int>(blockDim.x / 32) * K; i += 32) merged.insert(pool[i]);
+  merged.warp_best(best);
+  if (lane == 0) {
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      if (k < offered) {  // real keys: the chunk has at least `offered` logits
+        scores[k] = key_score(best[k]);
+        ids[k] = (r % beam) * vocab + key_id(best[k]);
+      }
+    }
+  }
+}
+
+// The same for any beam (<= 32): a radix select of the `offered`-th best key (8 passes over the
+// logits), then every key at or above it.
+template <typename T>
+__global__ void __launch_bounds__(kChunkThreads)
+    beam_topk_kernel(const T* logits, int ld, int vocab, int beam, int end_id, SearchState state,
+                     const float* chunk_max, const double* chunk_sum, float* out_scores, int* out_ids) {
+  __shared__ SelectShared select;
+  __shared__ int found;
+  const int r = blockIdx.x, c = blockIdx.y, chunks = gridDim.y;
+  float* scores = out_scores + (static_cast<size_t>(r) * chunks + c) * beam;
+  int* ids = out_ids + (static_cast<size_t>(r) * chunks + c) * beam;
+  const Chunk chunk(vocab, chunks, c);
+  int offered;
+  double log_total;
+  if (!chunk_prologue(r, c, chunks, chunk, beam, vocab, end_id, state, chunk_max, chunk_sum, scores, ids, offered,
+                      log_total)) {
+    return;
+  }
+  const ChunkKeys<T> key{logits + static_cast<size_t>(r) * ld, chunk.begin, state.cum_log_probs[r], log_total};
   const int n = chunk.end - chunk.begin;
   const uint64_t threshold = block_select(n, offered - 1, key, select);
   if (threadIdx.x == 0) found = 0;
@@ -125,7 +197,7 @@ __global__ void __launch_bounds__(kChunkThreads)
     if (k >= threshold) {
       const int slot = atomicAdd(&found, 1);
       scores[slot] = key_score(k);
-      ids[slot] = j * vocab + key_id(k);
+      ids[slot] = (r % beam) * vocab + key_id(k);
     }
   }
 }
@@ -250,7 +322,8 @@ void init_search(const SearchState& state, int rows, int beam, int start_id, cud
 }
 
 int beam_topk_chunks(int vocab, int rows, int beam) {
-  const int per_logits = (vocab + kChunkLength - 1) / kChunkLength;
+  const int length = beam <= kTopkListBeam ? kListChunkLength : kChunkLength;
+  const int per_logits = (vocab + length - 1) / length;
   const int per_rows = (kTopkBlocks + rows - 1) / rows;
   return std::max(1, std::min({per_logits, per_rows, 1024 / (beam * beam)}));
 }
@@ -264,9 +337,21 @@ void beam_topk(DType dtype, const void* logits, int ld, int rows, int vocab, int
     chunk_stats_kernel<T><<<grid, kChunkThreads, 0, stream>>>(static_cast<const T*>(logits), ld, vocab, chunk_max,
                                                               chunk_sum);
     check_launch("beam_softmax_stats");
-    beam_topk_kernel<T><<<grid, kChunkThreads, 0, stream>>>(static_cast<const T*>(logits), ld, vocab, beam, end_id,
-                                                            state, chunk_max, chunk_sum, candidate_scores,
-                                                            candidate_ids);
+    const auto list = [&](auto kernel) {
+      kernel<<<grid, kChunkThreads, 0, stream>>>(static_cast<const T*>(logits), ld, vocab, beam, end_id, state,
+                                                 chunk_max, chunk_sum, candidate_scores, candidate_ids);
+    };
+    if (beam == 1) {
+      list(beam_topk_list_kernel<T, 1>);
+    } else if (beam == 2) {
+      list(beam_topk_list_kernel<T, 2>);
+    } else if (beam <= 4) {
+      list(beam_topk_list_kernel<T, 4>);
+    } else if (beam <= kTopkListBeam) {
+      list(beam_topk_list_kernel<T, kTopkListBeam>);
+    } else {
+      list(beam_topk_kernel<T>);
+    }
   });
   check_launch("beam_softmax_topk");
 }

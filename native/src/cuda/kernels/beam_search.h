@@ -3,7 +3,8 @@
 //
 // fused:   beam_topk in two kernels over (row, vocabulary chunk) blocks, so that a few rows still
 //          fill the GPU: the chunks' softmax statistics, then each chunk's `beam` best continuations
-//          under the row's log-softmax; then beam_commit (the sentence's best `beam` of its
+//          under the row's log-softmax (beam <= 8: one pass, each thread's best keys in registers,
+//          merged by warp max rounds; wider beams: a radix select); then beam_commit (the sentence's best `beam` of its
 //          beam·chunks·beam candidates, state update and the cache indirection table).
 // unfused: log_softmax, beam_scores (cum + log-prob, finished beams masked), a full segmented sort
 //          of each sentence's beam·vocab scores (segmented_sort.h), then beam_commit of the first
@@ -29,9 +30,14 @@ struct SearchState {
 // Before step 0: ids start_id, cum 0 for beam 0 of a sentence and -inf for the others.
 void init_search(const SearchState& state, int rows, int beam, int start_id, cudaStream_t stream);
 
+// Beams up to this take beam_topk's one-pass register lists; wider ones the radix select (lists of
+// 16 or 32 keys per thread would not stay in registers).
+constexpr int kTopkListBeam = 8;
+
 // Vocabulary chunks per row of beam_topk: no more than about 1024 (row, chunk) blocks in all nor
-// chunks under 1024 logits (more only adds per-block overhead), and at most 1024 / beam² so that a
-// sentence's candidates stay within one beam_commit block.
+// chunks under 4096 logits (beam <= kTopkListBeam) or 1024 (the radix select), as more only adds
+// per-block overhead and candidates, and at most 1024 / beam² so that a sentence's candidates stay
+// within one beam_commit block.
 int beam_topk_chunks(int vocab, int rows, int beam);
 
 // Fused stage 1: candidates [rows, chunks, beam] (score, j·vocab + v) of each row j of a sentence;

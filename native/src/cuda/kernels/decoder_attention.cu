@@ -1,17 +1,37 @@
+// The fused variant's attention of one decoder step (decoder_attention.h; the unfused variant's kernels
+// are in decoder_attention_unfused.cu). The fused kernels are latency-bound at small
+// batch (a few hundred keys per (row, head) at most), so they are built to keep many loads in flight:
+// each thread's 16-byte K loads of a key are issued together (those of its first key, and its cache
+// indirection, before the barrier that waits for q), the cache indirection of every key is
+// resolved once (in the score pass) and kept in shared memory, and each thread's p·V loads for
+// kValueKeys keys are issued together, the first batch before the softmax sum's barriers. Long
+// sequences split their keys over up to kMaxSplits blocks (FasterTransformer's multi-block masked
+// multi-head attention): each block leaves its max, Σp and Σp·v, and the last block to finish a
+// (row, head) merges them. Both are launched as programmatic dependents (launch.cuh): a thread's
+// first key is loaded while the GEMM before them finishes.
+#include <algorithm>
 #include <cmath>
 
 #include "cuda/check.h"
 #include "cuda/kernels/decoder_attention.h"
 #include "cuda/kernels/device_math.cuh"
+#include "cuda/kernels/launch.cuh"
 
 namespace ftb::cuda {
 namespace {
 
 constexpr unsigned int kAttnThreads = 128;
-constexpr unsigned int kThreads = 256;
+// 16-byte K vectors a thread keeps in flight per key: a whole key at head size 64 (fp16/bf16) or 32 (fp32).
+constexpr int kKeyVecs = 8;
+// Keys whose 16-byte V vectors a thread keeps in flight in p·V.
+constexpr int kValueKeys = 8;
+// Keys a block takes before a split pays: up to one key per thread, the score pass is one round of
+// loads; past it a block would loop, so the keys go to more blocks instead.
+constexpr int kSplitKeys = static_cast<int>(kAttnThreads);
+constexpr int kMaxSplits = 16;
 
 // Keys and values of a self-attention row: its own cache entry at t, an ancestor's (through the
-// indirection table) or its own before t.
+// indirection table) or its own before t. A key's source is the (row, head) slot of the cache holding it.
 template <typename T>
 struct CacheKeys {
   const T* k;  // this layer's K cache
@@ -19,15 +39,19 @@ struct CacheKeys {
   const int* indir;
   int row, first_row, head, heads, head_size, cache_len, t;
 
-  __device__ size_t slot(int s) const {
+  // Whether key s is in the cache before this step's block writes (all but t).
+  __device__ bool stored(int s) const { return s < t; }
+  __device__ int source(int s) const {
     const int src = indir != nullptr && s < t ? first_row + indir[static_cast<size_t>(row) * cache_len + s] : row;
-    return static_cast<size_t>(src) * heads + head;
+    return src * heads + head;
   }
-  __device__ const T* key(int s, int chunk) const {
+  __device__ const T* key(int source, int s, int chunk) const {
     constexpr int X = kVec<T>;
-    return k + ((slot(s) * (head_size / X) + chunk) * cache_len + s) * X;
+    return k + ((static_cast<size_t>(source) * (head_size / X) + chunk) * cache_len + s) * X;
   }
-  __device__ const T* value(int s) const { return v + (slot(s) * cache_len + s) * head_size; }
+  __device__ const T* value(int source, int s) const {
+    return v + (static_cast<size_t>(source) * cache_len + s) * head_size;
+  }
 };
 
 // Keys and values of cross-attention: the sentence's rows of memory_kv [batch, mem_len, 2h].
@@ -36,229 +60,322 @@ struct MemoryKeys {
   const T* kv;
   int sentence, head, heads, head_size, mem_len;
 
+  __device__ bool stored(int) const { return true; }
+  __device__ int source(int) const { return 0; }
   __device__ const T* entry(int s) const {
     return kv + (static_cast<size_t>(sentence) * mem_len + s) * 2 * heads * head_size + head * head_size;
   }
-  __device__ const T* key(int s, int chunk) const { return entry(s) + chunk * kVec<T>; }
-  __device__ const T* value(int s) const { return entry(s) + heads * head_size; }
+  __device__ const T* key(int, int s, int chunk) const { return entry(s) + chunk * kVec<T>; }
+  __device__ const T* value(int, int s) const { return entry(s) + heads * head_size; }
 };
 
-// out[D] = softmax(q·kᵀ)·v over `count` keys, q (fp32, already scaled) in shared memory. Scores are
-// one thread per key; p·v is one 16-byte column chunk per thread, key groups reduced in shared memory.
+// The keys [begin, end) of split z when n keys go to at most max_splits blocks of >= kSplitKeys keys.
+struct Split {
+  int count, begin, end;
+  __device__ Split(int n, int max_splits, int z) {
+    count = min(max_splits, (n + kSplitKeys - 1) / kSplitKeys);
+    const int len = (n + count - 1) / count;
+    begin = min(n, z * len);
+    end = min(n, begin + len);
+  }
+};
+
+// Shared memory of a block: q [D], acc [D], scores [keys], sources [keys], reduce [threads·x].
+struct AttendShared {
+  float* q;  // fp32, already scaled by 1/√D
+  float* acc;
+  float* scores;
+  int* sources;
+  float* reduce;
+  __device__ AttendShared(float* smem, int head_size, int keys)
+      : q(smem),
+        acc(q + head_size),
+        scores(acc + head_size),
+        sources(reinterpret_cast<int*>(scores + keys)),
+        reduce(reinterpret_cast<float*>(sources + keys)) {}
+};
+
+template <typename T>
+size_t attend_smem_bytes(int head_size, int keys) {
+  return (2 * head_size + 2 * keys + kAttnThreads * kVec<T>) * sizeof(float);
+}
+
+// Keys one block may take: all of them unsplit, else max(kSplitKeys, ceil(max_keys / max_splits)).
+int block_keys(int max_keys, int max_splits) {
+  return std::min(max_keys, std::max(kSplitKeys, (max_keys + max_splits - 1) / max_splits));
+}
+
+// Softmax over the keys [begin, end) of q·kᵀ: sh.acc = Σ p·v with p = exp(score - max) unnormalised;
+// returns (max, Σ p) to every thread. Scores: one thread per key; p·v: thread (group, chunk) sums the
+// 16-byte column chunk of keys group, group + groups, ...; groups reduced through shared memory.
+struct Softmax {
+  float max, sum;
+};
+
+// A thread's first key (begin + threadIdx.x): its source and first kKeyVecs K vectors, loaded before
+// the block's barrier on q (they need nothing from it), unless this block writes that key (source -1).
+struct FirstKey {
+  int source = -1;
+  uint4 raw[kKeyVecs];
+};
 template <typename T, typename Keys>
-__device__ void attend(const float* q, const Keys& keys, int count, int head_size, float* scores, float* reduce,
-                       float* scratch, T* out) {
+__device__ FirstKey load_first_key(const Keys& keys, int begin, int end, int head_size) {
+  FirstKey first;
+  const int s = begin + threadIdx.x;
+  if (s >= end || !keys.stored(s)) return first;
+  first.source = keys.source(s);
+#pragma unroll
+  for (int u = 0; u < kKeyVecs; ++u) {
+    if (u < head_size / kVec<T>) first.raw[u] = *reinterpret_cast<const uint4*>(keys.key(first.source, s, u));
+  }
+  return first;
+}
+
+template <typename T, typename Keys>
+__device__ Softmax attend(const Keys& keys, int begin, int end, int head_size, const AttendShared& sh,
+                          const FirstKey& first, float* scratch) {
   constexpr int X = kVec<T>;
   const int chunks = head_size / X;
-  float row_max = -INFINITY;
-  for (int s = threadIdx.x; s < count; s += blockDim.x) {
+  float local_max = -INFINITY;
+  for (int s = begin + threadIdx.x; s < end; s += blockDim.x) {
+    const bool loaded = s == begin + static_cast<int>(threadIdx.x) && first.source >= 0;
+    const int source = loaded ? first.source : keys.source(s);
     float dot = 0.0f;
-    for (int c = 0; c < chunks; ++c) {
-      float k[X];
-      load_vec(keys.key(s, c), k);
+    for (int c0 = 0; c0 < chunks; c0 += kKeyVecs) {
+      uint4 raw[kKeyVecs];
 #pragma unroll
-      for (int j = 0; j < X; ++j) dot += q[c * X + j] * k[j];
+      for (int u = 0; u < kKeyVecs; ++u) {
+        if (c0 + u < chunks) {
+          raw[u] = loaded && c0 == 0 ? first.raw[u] : *reinterpret_cast<const uint4*>(keys.key(source, s, c0 + u));
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < kKeyVecs; ++u) {
+        if (c0 + u < chunks) {
+          float k[X];
+          widen_vec<T>(raw[u], k);
+#pragma unroll
+          for (int j = 0; j < X; ++j) dot += sh.q[(c0 + u) * X + j] * k[j];
+        }
+      }
     }
-    scores[s] = dot;
-    row_max = fmaxf(row_max, dot);
+    sh.scores[s - begin] = dot;
+    sh.sources[s - begin] = source;
+    local_max = fmaxf(local_max, dot);
   }
-  row_max = block_max(row_max, scratch);
+  const float row_max = block_max(local_max, scratch);  // its barriers also publish scores and sources
   float sum = 0.0f;
-  for (int s = threadIdx.x; s < count; s += blockDim.x) sum += scores[s] = expf(scores[s] - row_max);
-  const float inv = 1.0f / block_sum(sum, scratch);  // its barriers also publish the scores
+  for (int s = begin + threadIdx.x; s < end; s += blockDim.x) {
+    sum += sh.scores[s - begin] = expf(sh.scores[s - begin] - row_max);
+  }
 
   const int groups = blockDim.x / chunks, group = threadIdx.x / chunks, chunk = threadIdx.x % chunks;
+  const int stride = groups * kValueKeys;
+  uint4 raw[kValueKeys];
+  const auto load_values = [&](int base) {
+#pragma unroll
+    for (int u = 0; u < kValueKeys; ++u) {
+      const int s = base + u * groups;
+      if (s < end) raw[u] = *reinterpret_cast<const uint4*>(keys.value(sh.sources[s - begin], s) + chunk * X);
+    }
+  };
+  // The first batch only needs the sources: its loads overlap the sum's barriers.
+  if (group < groups) load_values(begin + group);
+  sum = block_sum(sum, scratch);  // its barriers also publish the p values
   float acc[X] = {};
   if (group < groups) {
-    for (int s = group; s < count; s += groups) {
-      float v[X];
-      load_vec(keys.value(s) + chunk * X, v);
-      const float p = scores[s];
+    for (int base = begin + group; base < end; base += stride) {
+      if (base != begin + group) load_values(base);
 #pragma unroll
-      for (int j = 0; j < X; ++j) acc[j] += p * v[j];
+      for (int u = 0; u < kValueKeys; ++u) {
+        const int s = base + u * groups;
+        if (s < end) {
+          float v[X];
+          widen_vec<T>(raw[u], v);
+          const float p = sh.scores[s - begin];
+#pragma unroll
+          for (int j = 0; j < X; ++j) acc[j] += p * v[j];
+        }
+      }
     }
 #pragma unroll
-    for (int j = 0; j < X; ++j) reduce[group * head_size + chunk * X + j] = acc[j];
+    for (int j = 0; j < X; ++j) sh.reduce[group * head_size + chunk * X + j] = acc[j];
   }
   __syncthreads();
   for (int d = threadIdx.x; d < head_size; d += blockDim.x) {
     float total = 0.0f;
-    for (int g = 0; g < groups; ++g) total += reduce[g * head_size + d];
-    out[d] = from_float<T>(total * inv);
+    for (int g = 0; g < groups; ++g) total += sh.reduce[g * head_size + d];
+    sh.acc[d] = total;
   }
+  __syncthreads();
+  return {row_max, sum};
 }
 
-// Shared memory of attend(): q [D], scores [count], reduce [threads / (D/x) groups × D].
+// out[D] = acc / Σp for an unsplit (row, head); a split one leaves its partial in the workspace and
+// the last of its blocks to arrive merges them: out = Σ_z e^(m_z - m)·acc_z / Σ_z e^(m_z - m)·Σp_z.
 template <typename T>
-size_t attend_smem_bytes(int head_size, int count) {
-  return (head_size + count + kAttnThreads * kVec<T>) * sizeof(float);
+__device__ void finish(const Softmax& softmax, const AttendShared& sh, const Split& split, int head_size,
+                       const AttentionSplits& splits, T* out) {
+  if (split.count == 1) {
+    const float inv = 1.0f / softmax.sum;
+    for (int d = threadIdx.x; d < head_size; d += blockDim.x) out[d] = from_float<T>(sh.acc[d] * inv);
+    return;
+  }
+  __shared__ bool last;
+  const size_t pair = static_cast<size_t>(blockIdx.x) * gridDim.y + blockIdx.y;
+  const int stride = head_size + 2;
+  float* parts = splits.partials + pair * splits.max_splits * stride;
+  float* mine = parts + static_cast<size_t>(blockIdx.z) * stride;
+  for (int d = threadIdx.x; d < head_size; d += blockDim.x) mine[2 + d] = sh.acc[d];
+  if (threadIdx.x == 0) {
+    mine[0] = softmax.max;
+    mine[1] = softmax.sum;
+  }
+  __threadfence();  // the partial is visible device-wide before the counter says so
+  __syncthreads();
+  if (threadIdx.x == 0) last = atomicAdd(splits.counters + pair, 1u) == static_cast<unsigned int>(split.count - 1);
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  float row_max = -INFINITY;
+  for (int z = 0; z < split.count; ++z) row_max = fmaxf(row_max, __ldcg(parts + z * stride));
+  float total = 0.0f;
+  for (int z = 0; z < split.count; ++z) total += __ldcg(parts + z * stride + 1) * expf(__ldcg(parts + z * stride) - row_max);
+  const float inv = 1.0f / total;
+  for (int d = threadIdx.x; d < head_size; d += blockDim.x) {
+    float value = 0.0f;
+    for (int z = 0; z < split.count; ++z) {
+      value += __ldcg(parts + z * stride + 2 + d) * expf(__ldcg(parts + z * stride) - row_max);
+    }
+    out[d] = from_float<T>(value * inv);
+  }
+  if (threadIdx.x == 0) splits.counters[pair] = 0;  // ready for the next launch
 }
 
 template <typename T>
 __global__ void __launch_bounds__(kAttnThreads)
     masked_self_attention_kernel(const T* qkv, const T* bias, T* k_cache, T* v_cache, const int* indir,
-                                 const int* step, T* ctx, int beam, int heads, int head_size, int cache_len) {
+                                 const int* step, T* ctx, int beam, int heads, int head_size, int cache_len,
+                                 int keys_per_block, AttentionSplits splits) {
   extern __shared__ float smem[];
   __shared__ float scratch[32];
   constexpr int X = kVec<T>;
   const int row = blockIdx.x, head = blockIdx.y, t = *step;
-  const int hidden = heads * head_size;
-  float* q = smem;
-  float* scores = q + head_size;
-  float* reduce = scores + cache_len;
+  const Split split(t + 1, splits.max_splits, blockIdx.z);
+  if (static_cast<int>(blockIdx.z) >= split.count) return;  // the grid is sized for the longest sequence
+  const int hidden = heads * head_size, chunks = head_size / X;
+  const AttendShared sh(smem, head_size, keys_per_block);
   const int* table = indir != nullptr ? indir + static_cast<size_t>(t & 1) * gridDim.x * cache_len : nullptr;
   const CacheKeys<T> keys{k_cache, v_cache, table, row, row - row % beam, head, heads, head_size, cache_len, t};
   const float scale = rsqrtf(static_cast<float>(head_size));
   const T* in = qkv + static_cast<size_t>(row) * 3 * hidden + head * head_size;
   const T* b = bias + head * head_size;
+  const FirstKey first = load_first_key<T>(keys, split.begin, split.end, head_size);
+  wait_for_previous_kernel();  // the QKV GEMM's output; what was read above is from earlier steps
+  // The block holding key t writes the new k/v into the cache (16-byte vectors) before reading it back.
+  const bool writes = split.end == t + 1;
   const size_t slot = static_cast<size_t>(row) * heads + head;
-  for (int d = threadIdx.x; d < head_size; d += blockDim.x) {
-    q[d] = (to_float(in[d]) + to_float(b[d])) * scale;
-    k_cache[((slot * (head_size / X) + d / X) * cache_len + t) * X + d % X] =
-        from_float<T>(to_float(in[hidden + d]) + to_float(b[hidden + d]));
-    v_cache[(slot * cache_len + t) * head_size + d] =
-        from_float<T>(to_float(in[2 * hidden + d]) + to_float(b[2 * hidden + d]));
+  for (int c = threadIdx.x; c < chunks; c += blockDim.x) {
+    float q[X], bq[X];
+    load_vec(in + c * X, q);
+    load_vec(b + c * X, bq);
+#pragma unroll
+    for (int j = 0; j < X; ++j) sh.q[c * X + j] = (q[j] + bq[j]) * scale;
+    if (writes) {
+      float k[X], bk[X], v[X], bv[X];
+      load_vec(in + hidden + c * X, k);
+      load_vec(b + hidden + c * X, bk);
+      load_vec(in + 2 * hidden + c * X, v);
+      load_vec(b + 2 * hidden + c * X, bv);
+#pragma unroll
+      for (int j = 0; j < X; ++j) {
+        k[j] += bk[j];
+        v[j] += bv[j];
+      }
+      store_vec(k_cache + ((slot * chunks + c) * cache_len + t) * X, k);
+      store_vec(v_cache + (slot * cache_len + t) * head_size + c * X, v);
+    }
   }
   __syncthreads();  // the new k/v (global) and q (shared) are visible to the whole block
-  attend(q, keys, t + 1, head_size, scores, reduce, scratch, ctx + static_cast<size_t>(row) * hidden + head * head_size);
+  const Softmax softmax = attend<T>(keys, split.begin, split.end, head_size, sh, first, scratch);
+  finish(softmax, sh, split, head_size, splits, ctx + static_cast<size_t>(row) * hidden + head * head_size);
 }
 
 template <typename T>
 __global__ void __launch_bounds__(kAttnThreads)
     cross_attention_kernel(const T* q_in, const T* q_bias, const T* memory_kv, const int* memory_lengths, T* ctx,
-                           int beam, int heads, int head_size, int mem_len) {
+                           int beam, int heads, int head_size, int mem_len, int keys_per_block,
+                           AttentionSplits splits) {
   extern __shared__ float smem[];
   __shared__ float scratch[32];
+  constexpr int X = kVec<T>;
   const int row = blockIdx.x, head = blockIdx.y, sentence = row / beam;
+  const Split split(memory_lengths[sentence], splits.max_splits, blockIdx.z);
+  if (static_cast<int>(blockIdx.z) >= split.count) return;
   const int hidden = heads * head_size;
-  float* q = smem;
-  float* scores = q + head_size;
-  float* reduce = scores + mem_len;
+  const AttendShared sh(smem, head_size, keys_per_block);
   const float scale = rsqrtf(static_cast<float>(head_size));
+  const MemoryKeys<T> keys{memory_kv, sentence, head, heads, head_size, mem_len};
+  const FirstKey first = load_first_key<T>(keys, split.begin, split.end, head_size);
+  wait_for_previous_kernel();  // the cross-q GEMM's output; the memory K/V and lengths are the run's
   const T* in = q_in + static_cast<size_t>(row) * hidden + head * head_size;
-  for (int d = threadIdx.x; d < head_size; d += blockDim.x) {
-    q[d] = (to_float(in[d]) + to_float(q_bias[head * head_size + d])) * scale;
+  for (int c = threadIdx.x; c < head_size / X; c += blockDim.x) {
+    float q[X], bq[X];
+    load_vec(in + c * X, q);
+    load_vec(q_bias + head * head_size + c * X, bq);
+#pragma unroll
+    for (int j = 0; j < X; ++j) sh.q[c * X + j] = (q[j] + bq[j]) * scale;
   }
   __syncthreads();
-  const MemoryKeys<T> keys{memory_kv, sentence, head, heads, head_size, mem_len};
-  attend(q, keys, memory_lengths[sentence], head_size, scores, reduce, scratch,
-         ctx + static_cast<size_t>(row) * hidden + head * head_size);
-}
-
-// One thread per 16-byte vector of k (blockIdx.y 0) or v (1).
-template <typename T>
-__global__ void write_kv_cache_kernel(const T* k, const T* v, T* k_cache, T* v_cache, int t, int rows, int heads,
-                                      int head_size, int cache_len) {
-  constexpr int N = kVec<T>;
-  const size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
-  const int hidden = heads * head_size;
-  if (i >= static_cast<size_t>(rows) * hidden / N) return;
-  const size_t element = i * N;
-  const size_t row = element / hidden;
-  const int column = static_cast<int>(element % hidden);
-  const size_t slot = row * heads + column / head_size;
-  const T* src = blockIdx.y == 0 ? k : v;
-  T* dst = blockIdx.y == 0 ? k_cache : v_cache;
-  *reinterpret_cast<uint4*>(dst + (slot * cache_len + t) * head_size + column % head_size) =
-      *reinterpret_cast<const uint4*>(src + element);
-}
-
-// One warp per row of scores.
-template <typename T>
-__global__ void masked_softmax_kernel(T* scores, int rows, int heads, int beam, int n, float scale, int valid,
-                                      const int* memory_lengths) {
-  const size_t row = (blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x) >> 5;
-  const int lane = threadIdx.x & 31;
-  if (row >= static_cast<size_t>(rows) * heads) return;
-  T* x = scores + row * n;
-  const int count = memory_lengths != nullptr ? memory_lengths[row / heads / beam] : valid;
-  float row_max = -INFINITY;
-  for (int j = lane; j < count; j += 32) row_max = fmaxf(row_max, to_float(x[j]) * scale);
-  row_max = warp_max(row_max);
-  float sum = 0.0f;
-  for (int j = lane; j < count; j += 32) sum += expf(to_float(x[j]) * scale - row_max);
-  const float inv = 1.0f / warp_sum(sum);
-  for (int j = lane; j < n; j += 32) x[j] = from_float<T>(j < count ? expf(to_float(x[j]) * scale - row_max) * inv : 0.0f);
-}
-
-// One thread per 16-byte vector of the copied positions [planes, rows, heads, t + 1, D].
-template <typename T>
-__global__ void reorder_cache_kernel(const T* src, T* dst, const int* parents, int planes, int rows, int beam,
-                                     int heads, int head_size, int cache_len, int positions) {
-  constexpr int N = kVec<T>;
-  const int dvecs = head_size / N;
-  const size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
-  if (i >= static_cast<size_t>(planes) * rows * heads * positions * dvecs) return;
-  const int dv = i % dvecs;
-  const int s = i / dvecs % positions;
-  const int head = i / (static_cast<size_t>(dvecs) * positions) % heads;
-  const size_t plane_row = i / (static_cast<size_t>(dvecs) * positions * heads);
-  const int row = plane_row % rows;
-  const size_t plane = plane_row / rows;
-  const int parent = row - row % beam + parents[row];
-  const size_t to = (((plane * rows + row) * heads + head) * cache_len + s) * head_size + dv * N;
-  const size_t from = (((plane * rows + parent) * heads + head) * cache_len + s) * head_size + dv * N;
-  *reinterpret_cast<uint4*>(dst + to) = *reinterpret_cast<const uint4*>(src + from);
+  const Softmax softmax = attend<T>(keys, split.begin, split.end, head_size, sh, first, scratch);
+  finish(softmax, sh, split, head_size, splits, ctx + static_cast<size_t>(row) * hidden + head * head_size);
 }
 
 }  // namespace
 
+int attention_max_splits(int rows, int heads, int max_keys, int sms) {
+  const int pairs = rows * heads;
+  const int by_keys = (max_keys + kSplitKeys - 1) / kSplitKeys;
+  const int by_gpu = (2 * sms + pairs - 1) / pairs;  // blocks enough for two per SM, no more
+  return std::clamp(std::min(by_keys, by_gpu), 1, kMaxSplits);
+}
+
+size_t attention_splits_bytes(int rows, int heads, int head_size, int max_splits) {
+  const size_t pairs = static_cast<size_t>(rows) * heads;
+  return pairs * sizeof(unsigned int) + pairs * max_splits * (head_size + 2) * sizeof(float);
+}
+
+AttentionSplits attention_splits(void* workspace, int rows, int heads, int max_splits) {
+  if (max_splits == 1) return {};
+  auto* counters = static_cast<unsigned int*>(workspace);
+  return {max_splits, reinterpret_cast<float*>(counters + static_cast<size_t>(rows) * heads), counters};
+}
+
 void masked_self_attention(DType dtype, const void* qkv, const void* qkv_bias, void* k_cache, void* v_cache,
                            const int* cache_indir, const int* step, void* ctx, int rows, int beam, int heads,
-                           int head_size, int cache_len, cudaStream_t stream) {
+                           int head_size, int cache_len, const AttentionSplits& splits, cudaStream_t stream) {
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
-    masked_self_attention_kernel<T><<<dim3(rows, heads), kAttnThreads, attend_smem_bytes<T>(head_size, cache_len),
-                                      stream>>>(
-        static_cast<const T*>(qkv), static_cast<const T*>(qkv_bias), static_cast<T*>(k_cache),
-        static_cast<T*>(v_cache), cache_indir, step, static_cast<T*>(ctx), beam, heads, head_size, cache_len);
+    const int keys = block_keys(cache_len, splits.max_splits);
+    launch_dependent("masked_multihead_attention", masked_self_attention_kernel<T>,
+                     dim3(rows, heads, splits.max_splits), kAttnThreads, attend_smem_bytes<T>(head_size, keys), stream,
+                     static_cast<const T*>(qkv), static_cast<const T*>(qkv_bias), static_cast<T*>(k_cache),
+                     static_cast<T*>(v_cache), cache_indir, step, static_cast<T*>(ctx), beam, heads, head_size,
+                     cache_len, keys, splits);
   });
-  check_launch("masked_multihead_attention");
 }
 
 void cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv, const int* memory_lengths,
-                     void* ctx, int rows, int beam, int heads, int head_size, int mem_len, cudaStream_t stream) {
+                     void* ctx, int rows, int beam, int heads, int head_size, int mem_len,
+                     const AttentionSplits& splits, cudaStream_t stream) {
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
-    cross_attention_kernel<T><<<dim3(rows, heads), kAttnThreads, attend_smem_bytes<T>(head_size, mem_len), stream>>>(
-        static_cast<const T*>(q), static_cast<const T*>(q_bias), static_cast<const T*>(memory_kv), memory_lengths,
-        static_cast<T*>(ctx), beam, heads, head_size, mem_len);
+    const int keys = block_keys(mem_len, splits.max_splits);
+    launch_dependent("cross_attention", cross_attention_kernel<T>, dim3(rows, heads, splits.max_splits),
+                     kAttnThreads, attend_smem_bytes<T>(head_size, keys), stream, static_cast<const T*>(q),
+                     static_cast<const T*>(q_bias), static_cast<const T*>(memory_kv), memory_lengths,
+                     static_cast<T*>(ctx), beam, heads, head_size, mem_len, keys, splits);
   });
-  check_launch("cross_attention");
-}
-
-void write_kv_cache(DType dtype, const void* k, const void* v, void* k_cache, void* v_cache, int t, int rows,
-                    int heads, int head_size, int cache_len, cudaStream_t stream) {
-  dispatch_dtype(dtype, [&](auto zero) {
-    using T = decltype(zero);
-    const size_t vecs = static_cast<size_t>(rows) * heads * head_size / kVec<T>;
-    write_kv_cache_kernel<T><<<dim3(blocks_for(vecs, kThreads), 2), kThreads, 0, stream>>>(
-        static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(k_cache), static_cast<T*>(v_cache), t,
-        rows, heads, head_size, cache_len);
-  });
-  check_launch("write_kv_cache");
-}
-
-void masked_softmax(DType dtype, void* scores, int rows, int heads, int beam, int n, float scale, int valid,
-                    const int* memory_lengths, cudaStream_t stream) {
-  dispatch_dtype(dtype, [&](auto zero) {
-    using T = decltype(zero);
-    masked_softmax_kernel<T><<<blocks_for(static_cast<size_t>(rows) * heads * 32, kThreads), kThreads, 0, stream>>>(
-        static_cast<T*>(scores), rows, heads, beam, n, scale, valid, memory_lengths);
-  });
-  check_launch("masked_softmax");
-}
-
-void reorder_cache(DType dtype, const void* src, void* dst, const int* parents, int planes, int rows, int beam,
-                   int heads, int head_size, int cache_len, int t, cudaStream_t stream) {
-  dispatch_dtype(dtype, [&](auto zero) {
-    using T = decltype(zero);
-    const size_t vecs = static_cast<size_t>(planes) * rows * heads * (t + 1) * head_size / kVec<T>;
-    reorder_cache_kernel<T><<<blocks_for(vecs, kThreads), kThreads, 0, stream>>>(
-        static_cast<const T*>(src), static_cast<T*>(dst), parents, planes, rows, beam, heads, head_size, cache_len,
-        t + 1);
-  });
-  check_launch("reorder_kv_cache");
 }
 
 }  // namespace ftb::cuda

@@ -26,13 +26,18 @@ __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) { re
 template <typename T>
 constexpr int kVec = 16 / sizeof(T);
 
-// Loads kVec<T> elements (16-byte aligned) and widens them to fp32.
+// Widens the kVec<T> elements of one 16-byte vector to fp32.
 template <typename T>
-__device__ __forceinline__ void load_vec(const T* src, float (&out)[kVec<T>]) {
-  const uint4 raw = *reinterpret_cast<const uint4*>(src);
+__device__ __forceinline__ void widen_vec(const uint4& raw, float (&out)[kVec<T>]) {
   const T* values = reinterpret_cast<const T*>(&raw);
 #pragma unroll
   for (int i = 0; i < kVec<T>; ++i) out[i] = to_float(values[i]);
+}
+
+// Loads kVec<T> elements (16-byte aligned) and widens them to fp32.
+template <typename T>
+__device__ __forceinline__ void load_vec(const T* src, float (&out)[kVec<T>]) {
+  widen_vec<T>(*reinterpret_cast<const uint4*>(src), out);
 }
 
 // Rounds kVec<T> fp32 values to T and stores them with one 16-byte access.

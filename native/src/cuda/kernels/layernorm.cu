@@ -1,23 +1,36 @@
 #include "cuda/check.h"
 #include "cuda/kernels/device_math.cuh"
+#include "cuda/kernels/launch.cuh"
 #include "cuda/kernels/layernorm.h"
 
 namespace ftb::cuda {
 namespace {
 
-// One block per row; each thread keeps kVecsPerThread 16-byte vectors of the row in registers.
-template <typename T, int kVecsPerThread>
+// Rows of at most 32·kMaxLaneVecs 16-byte vectors (hidden 512 and BERT's 768 in every type) take one
+// warp each, kWarpRows to a block: the reductions are shuffles, no block barriers, which is what a
+// LayerNorm of a few rows costs at small batch. Longer rows take one block each.
+constexpr int kMaxLaneVecs = 4;
+constexpr int kWarpRows = 2;
+
+// kWarp: one warp per row, else one block per row; each thread keeps kVecsPerThread 16-byte vectors
+// of the row in registers.
+template <typename T, int kVecsPerThread, bool kWarp>
 __global__ void layernorm_kernel(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta, T* out,
-                                 T* sum_out, int cols, float eps) {
+                                 T* sum_out, size_t rows, int cols, float eps) {
   __shared__ float scratch[32];
   constexpr int N = kVec<T>;
+  wait_for_previous_kernel();  // launched as a programmatic dependent (launch.cuh): x comes from it
+  const size_t row = kWarp ? blockIdx.x * static_cast<size_t>(kWarpRows) + threadIdx.x / 32 : blockIdx.x;
+  if (kWarp && row >= rows) return;  // whole warps: the shuffles stay full
+  const int index = kWarp ? threadIdx.x & 31 : threadIdx.x, stride = kWarp ? 32 : blockDim.x;
+  const auto total = [&](float value) { return kWarp ? warp_sum(value) : block_sum(value, scratch); };
   const int vecs = cols / N;
-  const size_t base = blockIdx.x * static_cast<size_t>(cols);
+  const size_t base = row * cols;
   float values[kVecsPerThread][N];
   float sum = 0.0f;
 #pragma unroll
   for (int i = 0; i < kVecsPerThread; ++i) {
-    const int v = threadIdx.x + i * blockDim.x;
+    const int v = index + i * stride;
     if (v >= vecs) continue;
     load_vec(x + base + v * N, values[i]);
     if (residual != nullptr) {
@@ -36,21 +49,21 @@ __global__ void layernorm_kernel(const T* x, const T* residual, const T* bias, c
 #pragma unroll
     for (int j = 0; j < N; ++j) sum += values[i][j];
   }
-  const float mean = block_sum(sum, scratch) / cols;
+  const float mean = total(sum) / cols;
   float squares = 0.0f;
 #pragma unroll
   for (int i = 0; i < kVecsPerThread; ++i) {
-    if (threadIdx.x + i * blockDim.x >= vecs) continue;
+    if (index + i * stride >= vecs) continue;
 #pragma unroll
     for (int j = 0; j < N; ++j) {
       const float d = values[i][j] - mean;
       squares += d * d;
     }
   }
-  const float rstd = rsqrtf(block_sum(squares, scratch) / cols + eps);
+  const float rstd = rsqrtf(total(squares) / cols + eps);
 #pragma unroll
   for (int i = 0; i < kVecsPerThread; ++i) {
-    const int v = threadIdx.x + i * blockDim.x;
+    const int v = index + i * stride;
     if (v >= vecs) continue;
     float g[N], b[N];
     load_vec(gamma + v * N, g);
@@ -61,14 +74,17 @@ __global__ void layernorm_kernel(const T* x, const T* residual, const T* bias, c
   }
 }
 
-template <typename T, int kVecsPerThread>
+template <typename T, int kVecsPerThread, bool kWarp>
 void launch(const void* x, const void* residual, const void* bias, const void* gamma, const void* beta, void* out,
             void* sum_out, size_t rows, int cols, float eps, cudaStream_t stream) {
   const int vecs = cols / kVec<T>;
-  const int threads = ((vecs + kVecsPerThread - 1) / kVecsPerThread + 31) / 32 * 32;
-  layernorm_kernel<T, kVecsPerThread><<<static_cast<unsigned int>(rows), threads, 0, stream>>>(
-      static_cast<const T*>(x), static_cast<const T*>(residual), static_cast<const T*>(bias),
-      static_cast<const T*>(gamma), static_cast<const T*>(beta), static_cast<T*>(out), static_cast<T*>(sum_out), cols, eps);
+  const int threads = kWarp ? 32 * kWarpRows : ((vecs + kVecsPerThread - 1) / kVecsPerThread + 31) / 32 * 32;
+  const size_t blocks = kWarp ? (rows + kWarpRows - 1) / kWarpRows : rows;
+  launch_dependent(residual != nullptr ? "add_bias_residual_layernorm" : "layernorm",
+                   layernorm_kernel<T, kVecsPerThread, kWarp>, static_cast<unsigned int>(blocks), threads, 0, stream,
+                   static_cast<const T*>(x), static_cast<const T*>(residual), static_cast<const T*>(bias),
+                   static_cast<const T*>(gamma), static_cast<const T*>(beta), static_cast<T*>(out),
+                   static_cast<T*>(sum_out), rows, cols, eps);
 }
 
 }  // namespace
@@ -79,17 +95,18 @@ void layernorm(DType dtype, const void* x, const void* residual, const void* bia
     using T = decltype(zero);
     // Fewest vectors per thread that keep the block within 1024 threads (cols <= 32768 by validation).
     const int vecs = cols / kVec<T>;
-    if (vecs <= 1024) {
-      launch<T, 1>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
+    if (vecs <= 32 * kMaxLaneVecs) {
+      launch<T, kMaxLaneVecs, true>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
+    } else if (vecs <= 1024) {
+      launch<T, 1, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     } else if (vecs <= 2048) {
-      launch<T, 2>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
+      launch<T, 2, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     } else if (vecs <= 4096) {
-      launch<T, 4>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
+      launch<T, 4, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     } else {
-      launch<T, 8>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
+      launch<T, 8, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     }
   });
-  check_launch(residual != nullptr ? "add_bias_residual_layernorm" : "layernorm");
 }
 
 }  // namespace ftb::cuda

@@ -81,6 +81,45 @@ __device__ uint64_t block_select(int n, int rank, KeyFn key, SelectShared& share
   return prefix;
 }
 
+// The K largest keys a thread has seen, descending, in registers (K a compile-time constant, so every
+// index is static); 0 marks an empty slot: every ranked_key is above it, even a -inf score's.
+template <int K>
+struct TopList {
+  uint64_t keys[K];
+
+  __device__ TopList() {
+#pragma unroll
+    for (int k = 0; k < K; ++k) keys[k] = 0;
+  }
+  __device__ void insert(uint64_t key) {
+    if (key <= keys[K - 1]) return;
+    // Top down, each slot takes its upper neighbour (if the key passes it), the key, or stays.
+#pragma unroll
+    for (int k = K - 1; k > 0; --k) keys[k] = key > keys[k - 1] ? keys[k - 1] : (key > keys[k] ? key : keys[k]);
+    keys[0] = key > keys[0] ? key : keys[0];
+  }
+  // The warp's K largest keys over all its lanes' lists, descending, to every lane; the lists are
+  // consumed. K rounds: the warp max of the lists' heads, popped from the one lane holding it (keys are
+  // distinct; empty slots, 0, may pop from several lanes, harmlessly).
+  __device__ void warp_best(uint64_t (&best)[K]) {
+#pragma unroll
+    for (int round = 0; round < K; ++round) {
+      uint64_t top = keys[0];
+#pragma unroll
+      for (int offset = 16; offset > 0; offset >>= 1) {
+        const uint64_t other = __shfl_xor_sync(0xffffffffu, top, offset);
+        top = other > top ? other : top;
+      }
+      best[round] = top;
+      if (keys[0] == top) {
+#pragma unroll
+        for (int k = 0; k + 1 < K; ++k) keys[k] = keys[k + 1];
+        keys[K - 1] = 0;
+      }
+    }
+  }
+};
+
 // Sorts keys[0..n) descending in shared memory, n a power of two (bitonic network); the whole block calls it.
 __device__ inline void block_sort_descending(uint64_t* keys, int n) {
   for (int size = 2; size <= n; size <<= 1) {

@@ -1,5 +1,6 @@
 #include "cuda/models/decoder_stack.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -123,6 +124,12 @@ class FusedStack final : public StackBase {
     memory_kv_ = buffer(config.layers * memory_rows * 2 * h, "decoder memory K/V");
     k_cache_ = buffer(cache, "decoder K cache");
     v_cache_ = buffer(cache, "decoder V cache");
+    const int sms = context.properties().multiProcessorCount;
+    self_splits_ = attention_max_splits(rows_, heads_, cache_len_, sms);
+    cross_splits_ = attention_max_splits(rows_, heads_, mem_len_, sms);
+    splits_ = DeviceBuffer(attention_splits_bytes(rows_, heads_, head_size_, std::max(self_splits_, cross_splits_)),
+                           "decoder attention splits");
+    check(cudaMemset(splits_.get(), 0, splits_.bytes()), "clearing the attention split counters");
     plan(dense("qkv", dtype_, tf32_, rows_, h_, 3 * h_, 3 * h_), qkv_gemm_);
     plan(dense("self_out", dtype_, tf32_, rows_, h_, h_, h_), self_out_gemm_);
     plan(dense("cross_q", dtype_, tf32_, rows_, h_, h_, h_), cross_q_gemm_);
@@ -146,7 +153,7 @@ class FusedStack final : public StackBase {
     }
   }
 
-  void step(void* x, int, cudaStream_t s) override {
+  void step(void* x, int, const FinalNorm* final_norm, cudaStream_t s) override {
     const size_t layer_cache = static_cast<size_t>(rows_) * h_ * cache_len_ * dtype_size(dtype_);
     TraceStages stage;
     stage("layernorm");
@@ -157,7 +164,8 @@ class FusedStack final : public StackBase {
       stage("self_attention");
       masked_self_attention(dtype_, qkv_.get(), weight(l, Tensor::DecSelfQkvB), k_cache_.as<char>() + l * layer_cache,
                             v_cache_.as<char>() + l * layer_cache, cache_indir_, step_, ctx_.get(), rows_,
-                            config_.beam, heads_, head_size_, cache_len_, s);
+                            config_.beam, heads_, head_size_, cache_len_,
+                            attention_splits(splits_.get(), rows_, heads_, self_splits_), s);
       stage("self_out_gemm");
       self_out_gemm_.run(ctx_.get(), weight(l, Tensor::DecSelfOutW), projected_.get(), nullptr, 1.0f, s);
       stage("layernorm");
@@ -166,7 +174,8 @@ class FusedStack final : public StackBase {
       cross_q_gemm_.run(normed_.get(), weight(l, Tensor::DecCrossQW), query_.get(), nullptr, 1.0f, s);
       stage("cross_attention");
       cross_attention(dtype_, query_.get(), weight(l, Tensor::DecCrossQB), memory_kv(l), memory_lengths_dev_.as<int>(),
-                      ctx_.get(), rows_, config_.beam, heads_, head_size_, mem_len_, s);
+                      ctx_.get(), rows_, config_.beam, heads_, head_size_, mem_len_,
+                      attention_splits(splits_.get(), rows_, heads_, cross_splits_), s);
       stage("cross_out_gemm");
       cross_out_gemm_.run(ctx_.get(), weight(l, Tensor::DecCrossOutW), projected_.get(), nullptr, 1.0f, s);
       stage("layernorm");
@@ -180,6 +189,10 @@ class FusedStack final : public StackBase {
       if (l + 1 < config_.layers) {
         stage("layernorm");
         norm(l + 1, Tensor::DecSelfLnGamma, x, projected_.get(), weight(l, Tensor::DecFfn2B), normed_.get(), x, s);
+      } else if (final_norm != nullptr) {
+        stage("layernorm");
+        layernorm(dtype_, x, projected_.get(), weight(l, Tensor::DecFfn2B), final_norm->gamma, final_norm->beta,
+                  final_norm->out, rows_, h_, s);
       } else {
         stage("bias_residual");
         add_bias_residual(dtype_, x, projected_.get(), weight(l, Tensor::DecFfn2B), rows_, h_, s);
@@ -191,8 +204,10 @@ class FusedStack final : public StackBase {
 
   std::map<std::string, std::string> notes() const override {
     return {{"self_attention", std::string("masked_multihead_attention (") +
-                                   (cache_indir_ != nullptr ? "cache indirection" : "no reorder") + ")"},
-            {"cross_attention", "cross_attention (memory K/V shared by the beams of a sentence)"},
+                                   (cache_indir_ != nullptr ? "cache indirection" : "no reorder") +
+                                   ", up to " + std::to_string(self_splits_) + " blocks per head)"},
+            {"cross_attention", "cross_attention (memory K/V shared by the beams of a sentence, up to " +
+                                    std::to_string(cross_splits_) + " blocks per head)"},
             {"layernorm", "add_bias_residual_layernorm (residual sum and next LN in one pass)"},
             {"ffn1_bias_relu", relu_epilogue_ ? "cuBLASLt epilogue" : "add_bias_relu kernel"}};
   }
@@ -208,6 +223,10 @@ class FusedStack final : public StackBase {
   // fp16/bf16 take bias+ReLU in the FFN1 GEMM's epilogue; fp32/tf32 keep the kernel, as the encoder's GELU.
   const bool relu_epilogue_;
   DeviceBuffer normed_, qkv_, ctx_, query_, projected_, inter_buf_, memory_kv_, k_cache_, v_cache_;
+  // Multi-block attention: blocks per (row, head) at most, and their workspace (self and cross share it:
+  // they run one after the other and leave its counters at zero).
+  int self_splits_ = 1, cross_splits_ = 1;
+  DeviceBuffer splits_;
   Gemm qkv_gemm_, self_out_gemm_, cross_q_gemm_, cross_kv_gemm_, cross_out_gemm_, ffn1_gemm_, ffn2_gemm_;
 };
 
@@ -289,7 +308,7 @@ class UnfusedStack final : public StackBase {
     }
   }
 
-  void step(void* x, int t, cudaStream_t s) override {
+  void step(void* x, int t, const FinalNorm* final_norm, cudaStream_t s) override {
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_size_));
     const size_t rh = static_cast<size_t>(rows_) * h_;
     // The stages of the fused variant, each kernel under the stage of the fused kernel doing its work
@@ -335,6 +354,10 @@ class UnfusedStack final : public StackBase {
       stage("bias_residual");
       add_bias(dtype_, projected_.get(), weight(l, Tensor::DecFfn2B), rows_, h_, s);
       add_tensors(dtype_, x, x, projected_.get(), rh, s);
+    }
+    if (final_norm != nullptr) {
+      stage("layernorm");
+      layernorm(dtype_, x, nullptr, nullptr, final_norm->gamma, final_norm->beta, final_norm->out, rows_, h_, s);
     }
   }
 

@@ -11,7 +11,7 @@
 // Trace stages (timing/kernel_trace.h), the same in both variants: memory_kv (and cache_clear) per
 // run; per layer of a step layernorm, qkv_gemm, self_attention, self_out_gemm, cross_q_gemm,
 // cross_attention, cross_out_gemm, ffn1_gemm_relu, ffn2_gemm, bias_residual (the unfused residual
-// adds; fused, only the last layer's); cache_reorder (unfused).
+// adds; fused, only the last layer's, without a final LayerNorm); cache_reorder (unfused).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -32,9 +32,17 @@ class DecoderStack {
   virtual void fill(cudaStream_t stream) = 0;
   // Per run, before step 0: every layer's memory K/V.
   virtual void start(cudaStream_t stream) = 0;
+  // The LayerNorm after the last layer (decoding): out = LN(x)·gamma + beta.
+  struct FinalNorm {
+    const void* gamma;
+    const void* beta;
+    void* out;
+  };
   // Step t over rows x [batch·beam, h] (storage type), in place. The fused variant reads t from the
   // step counter given at construction (so the step can be captured once); the unfused one uses `t`.
-  virtual void step(void* x, int t, cudaStream_t stream) = 0;
+  // With `final_norm`, the step ends with it; the fused variant folds it into the last layer's residual
+  // add and leaves x without that add (the decoding re-embeds x before reading it again).
+  virtual void step(void* x, int t, const FinalNorm* final_norm, cudaStream_t stream) = 0;
   // After beam search at step t: row r continues the caches of row r - r % beam + parents[r]. The
   // unfused variant copies them; the fused one reads the indirection table, so does nothing.
   virtual void reorder(const int* parents, int t, cudaStream_t stream) = 0;

@@ -11,7 +11,6 @@
 #include "cuda/kernels/beam_search.h"
 #include "cuda/kernels/elementwise.h"
 #include "cuda/kernels/fill.h"
-#include "cuda/kernels/layernorm.h"
 #include "cuda/kernels/segmented_sort.h"
 #include "cuda/kernels/step_input.h"
 #include "cuda/models/decoder_stack.h"
@@ -168,7 +167,7 @@ class CudaDecoder final : public StepModel {
     stage("step_input");
     select_step_input(dtype_, input_.get(), step(), x_.get(), static_cast<size_t>(rows_) * h_, stream());
     stage.close();
-    stack_->step(x_.get(), t, stream());
+    stack_->step(x_.get(), t, nullptr, stream());
     stage("step_counter");
     advance_step(step(), stream());
   }
@@ -287,9 +286,8 @@ class CudaDecoding final : public StepModel {
     embed_tokens(dtype_, embedding_.get(), ints(kIds), positions_.as<double>(), std::sqrt(static_cast<double>(h_)),
                  step(), x_.get(), rows_, h_, s);
     stage.close();
-    stack_->step(x_.get(), t, s);
-    stage("layernorm");
-    layernorm(dtype_, x_.get(), nullptr, nullptr, final_gamma_.get(), final_beta_.get(), normed_.get(), rows_, h_, s);
+    const DecoderStack::FinalNorm final_norm{final_gamma_.get(), final_beta_.get(), normed_.get()};
+    stack_->step(x_.get(), t, &final_norm, s);
     stage("logits_gemm");
     logits_gemm_.run(normed_.get(), logits_w_.get(), logits_.get(), bias_epilogue_ ? logits_b_.get() : nullptr, 1.0f, s);
     if (!bias_epilogue_) add_bias(dtype_, logits_.get(), logits_b_.get(), rows_, vocab_padded_, s);
@@ -314,8 +312,9 @@ class CudaDecoding final : public StepModel {
   }
 
   std::map<std::string, std::string> path_notes() const override {
+    const std::string select = config_.beam <= kTopkListBeam ? "one pass, per-thread lists" : "radix select";
     const std::string search =
-        search_ == Search::BeamTopK ? "beam_softmax_stats + beam_softmax_topk (radix select per row and " +
+        search_ == Search::BeamTopK ? "beam_softmax_stats + beam_softmax_topk (" + select + " per row and " +
                                           std::to_string(topk_chunks_) + " vocabulary chunks) + beam_commit"
         : search_ == Search::Beam   ? "log_softmax + beam_scores + segmented radix sort + beam_commit"
                                     : sampler_->kernels();

@@ -1,0 +1,351 @@
+// Standalone correctness and timing check of the fused decoder attention kernels (masked_self_attention
+// and cross_attention in src/cuda/kernels/decoder_attention.h), runnable on a GPU machine without Node
+// or cuBLAS. Inputs are random and never zero: qkv and its bias, the K/V caches before step t, a random
+// cache indirection table (beams read their ancestors' entries), the memory K/V and memory lengths in
+// [mem_len/2, mem_len]. The reference is a host fp64 computation of native/MODEL.md's attention over
+// the same stored values (the new key and value rounded to the storage type, as the cache holds
+// them). The context is poisoned (NaN) before every checked run, the cache entry at t is compared
+// with the rounded k/v exactly, and the output is checked again after the timed launches (the
+// multi-block counters must have been left at zero). Timing: CUDA events around 20 back-to-back
+// launches, hot L2 (as inside a decoding step), median of 30, µs per call, for the version-1 kernels
+// (native/bench/baselines/decoder_attention_v1.cu) and the current ones. The current ones are
+// programmatic dependents (launch.cuh): back to back, each one's first-key loads overlap the previous
+// one's tail, a little more than behind a GEMM in the model; FTBENCH_PDL=0 times plain launches.
+// Exits 1 when a relative L2 error exceeds 1e-5 (fp32), 2e-3 (fp16) or 1e-2 (bf16), on a written
+// cache entry that differs, or on any CUDA error.
+//
+// Build and run from the repository root:
+//   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Inative/src -o /tmp/decoder_attention_bench \
+//     native/bench/decoder_attention_bench.cu native/src/cuda/kernels/decoder_attention.cu \
+//     native/bench/baselines/decoder_attention_v1.cu native/src/cuda/check.cc && /tmp/decoder_attention_bench
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "cuda/kernels/decoder_attention.h"
+
+using ftb::cuda::AttentionSplits;
+using ftb::cuda::DType;
+
+namespace ftb::cuda::v1 {
+void masked_self_attention(DType dtype, const void* qkv, const void* qkv_bias, void* k_cache, void* v_cache,
+                           const int* cache_indir, const int* step, void* ctx, int rows, int beam, int heads,
+                           int head_size, int cache_len, cudaStream_t stream);
+void cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv, const int* memory_lengths,
+                     void* ctx, int rows, int beam, int heads, int head_size, int mem_len, cudaStream_t stream);
+}  // namespace ftb::cuda::v1
+
+namespace {
+
+void cuda_ok(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) {
+    std::fprintf(stderr, "CUDA error in %s: %s\n", what, cudaGetErrorString(status));
+    std::exit(1);
+  }
+}
+
+// Host storage of one element type: 16-bit types are kept as their bits.
+struct Storage {
+  DType dtype;
+  size_t size;
+  const char* name;
+  float tolerance;
+};
+
+uint16_t f32_to_bf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest even (no NaN inputs here)
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+// Rounds x to the storage type and writes it at dst; returns the stored value as a double.
+double store(const Storage& st, void* dst, float x) {
+  if (st.dtype == DType::F32) {
+    std::memcpy(dst, &x, 4);
+    return x;
+  }
+  if (st.dtype == DType::F16) {
+    const __half h = __float2half_rn(x);
+    std::memcpy(dst, &h, 2);
+    return __half2float(h);
+  }
+  const uint16_t b = f32_to_bf16(x);
+  std::memcpy(dst, &b, 2);
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+double load(const Storage& st, const void* src) {
+  if (st.dtype == DType::F32) {
+    float f;
+    std::memcpy(&f, src, 4);
+    return f;
+  }
+  uint16_t raw;
+  std::memcpy(&raw, src, 2);
+  if (st.dtype == DType::F16) {
+    __half h;
+    std::memcpy(&h, &raw, 2);
+    return __half2float(h);
+  }
+  const uint32_t bits = static_cast<uint32_t>(raw) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// A tensor of the storage type on the host and the device.
+struct Tensor {
+  const Storage& st;
+  std::vector<char> host;
+  void* dev = nullptr;
+  Tensor(const Storage& s, size_t n) : st(s), host(n * s.size) { cuda_ok(cudaMalloc(&dev, host.size()), "cudaMalloc"); }
+  ~Tensor() { cudaFree(dev); }
+  size_t count() const { return host.size() / st.size; }
+  double at(size_t i) const { return load(st, host.data() + i * st.size); }
+  void fill(std::mt19937& rng, float lo, float hi) {
+    std::uniform_real_distribution<float> dist(lo, hi);
+    for (size_t i = 0; i < count(); ++i) {
+      float x = dist(rng);
+      if (x == 0.0f) x = 0.125f;  // exact zeros hide unwritten reads
+      store(st, host.data() + i * st.size, x);
+    }
+    cuda_ok(cudaMemcpy(dev, host.data(), host.size(), cudaMemcpyHostToDevice), "upload");
+  }
+  void download() { cuda_ok(cudaMemcpy(host.data(), dev, host.size(), cudaMemcpyDeviceToHost), "download"); }
+  void poison() { cuda_ok(cudaMemset(dev, 0xFF, host.size()), "poison"); }  // NaN in every type
+};
+
+struct Shape {
+  const char* name;
+  int batch, beam, heads, head_size, t, cache_len, mem_len;
+};
+
+double relative_l2(const Tensor& out, const std::vector<double>& ref) {
+  double diff = 0.0, norm = 0.0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double x = out.at(i);
+    if (!std::isfinite(x)) return INFINITY;
+    diff += (x - ref[i]) * (x - ref[i]);
+    norm += ref[i] * ref[i];
+  }
+  return std::sqrt(diff / norm);
+}
+
+// softmax(q·Kᵀ/√D)·V over n keys in fp64: key(s, d) and value(s, d) give the stored values.
+template <typename Key, typename Value>
+void attend_reference(const std::vector<double>& q, int n, int D, Key key, Value value, double* out) {
+  std::vector<double> p(n);
+  double max = -INFINITY, sum = 0.0;
+  for (int s = 0; s < n; ++s) {
+    double dot = 0.0;
+    for (int d = 0; d < D; ++d) dot += q[d] * key(s, d);
+    p[s] = dot / std::sqrt(static_cast<double>(D));
+    max = std::max(max, p[s]);
+  }
+  for (int s = 0; s < n; ++s) sum += p[s] = std::exp(p[s] - max);
+  for (int d = 0; d < D; ++d) {
+    double acc = 0.0;
+    for (int s = 0; s < n; ++s) acc += p[s] * value(s, d);
+    out[d] = acc / sum;
+  }
+}
+
+// Median µs per call of `launch`, 20 back-to-back calls per sample, 30 samples.
+template <typename Launch>
+double time_us(Launch launch) {
+  cudaEvent_t start, stop;
+  cuda_ok(cudaEventCreate(&start), "event");
+  cuda_ok(cudaEventCreate(&stop), "event");
+  for (int i = 0; i < 5; ++i) launch();
+  std::vector<float> samples;
+  for (int sample = 0; sample < 30; ++sample) {
+    cuda_ok(cudaEventRecord(start), "record");
+    for (int i = 0; i < 20; ++i) launch();
+    cuda_ok(cudaEventRecord(stop), "record");
+    cuda_ok(cudaEventSynchronize(stop), "sync");
+    float ms;
+    cuda_ok(cudaEventElapsedTime(&ms, start, stop), "elapsed");
+    samples.push_back(ms * 1000.0f / 20.0f);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
+bool run_shape(const Storage& st, const Shape& sh, int sms) {
+  const int rows = sh.batch * sh.beam, H = sh.heads * sh.head_size, D = sh.head_size, X = 16 / static_cast<int>(st.size);
+  const int chunks = D / X, L = sh.cache_len, M = sh.mem_len, t = sh.t;
+  std::mt19937 rng(1234u + static_cast<unsigned>(rows * 31 + t));
+  Tensor qkv(st, static_cast<size_t>(rows) * 3 * H), bias(st, 3 * H), q(st, static_cast<size_t>(rows) * H),
+      q_bias(st, H), k_cache(st, static_cast<size_t>(rows) * H * L), v_cache(st, static_cast<size_t>(rows) * H * L),
+      memory_kv(st, static_cast<size_t>(sh.batch) * M * 2 * H), ctx(st, static_cast<size_t>(rows) * H);
+  qkv.fill(rng, -2.0f, 2.0f);
+  bias.fill(rng, -0.5f, 0.5f);
+  q.fill(rng, -2.0f, 2.0f);
+  q_bias.fill(rng, -0.5f, 0.5f);
+  k_cache.fill(rng, -2.0f, 2.0f);
+  v_cache.fill(rng, -1.0f, 1.0f);
+  memory_kv.fill(rng, -2.0f, 2.0f);
+  // Indirection tables [2, rows, L]: the kernels read the one of step t (t % 2); the other is garbage.
+  std::vector<int> indir(2 * static_cast<size_t>(rows) * L), lengths(sh.batch);
+  for (int& x : indir) x = static_cast<int>(rng() % sh.beam);
+  for (int b = 0; b < sh.batch; ++b) lengths[b] = b == 0 ? M : M / 2 + static_cast<int>(rng() % (M - M / 2 + 1));
+  for (int& x : lengths) x = std::max(x, 1);
+  int *indir_dev, *lengths_dev, *step_dev;
+  cuda_ok(cudaMalloc(&indir_dev, indir.size() * 4), "cudaMalloc");
+  cuda_ok(cudaMalloc(&lengths_dev, lengths.size() * 4), "cudaMalloc");
+  cuda_ok(cudaMalloc(&step_dev, 4), "cudaMalloc");
+  cuda_ok(cudaMemcpy(indir_dev, indir.data(), indir.size() * 4, cudaMemcpyHostToDevice), "upload");
+  cuda_ok(cudaMemcpy(lengths_dev, lengths.data(), lengths.size() * 4, cudaMemcpyHostToDevice), "upload");
+  cuda_ok(cudaMemcpy(step_dev, &t, 4, cudaMemcpyHostToDevice), "upload");
+
+  const int self_splits = ftb::cuda::attention_max_splits(rows, sh.heads, L, sms);
+  const int cross_splits = ftb::cuda::attention_max_splits(rows, sh.heads, M, sms);
+  void* workspace;
+  const size_t ws_bytes = ftb::cuda::attention_splits_bytes(rows, sh.heads, D, std::max(self_splits, cross_splits));
+  cuda_ok(cudaMalloc(&workspace, ws_bytes), "cudaMalloc");
+  cuda_ok(cudaMemset(workspace, 0, ws_bytes), "memset");
+  const AttentionSplits self_ws = ftb::cuda::attention_splits(workspace, rows, sh.heads, self_splits);
+  const AttentionSplits cross_ws = ftb::cuda::attention_splits(workspace, rows, sh.heads, cross_splits);
+
+  // Host references (fp64) over the stored values.
+  std::vector<double> self_ref(static_cast<size_t>(rows) * H), cross_ref(static_cast<size_t>(rows) * H);
+  std::vector<char> new_k(static_cast<size_t>(rows) * H * st.size), new_v(new_k.size());
+  std::vector<double> new_kd(static_cast<size_t>(rows) * H), new_vd(new_kd.size());
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < H; ++c) {
+      const size_t i = static_cast<size_t>(r) * H + c, in = static_cast<size_t>(r) * 3 * H + c;
+      new_kd[i] = store(st, &new_k[i * st.size], static_cast<float>(qkv.at(in + H) + bias.at(H + c)));
+      new_vd[i] = store(st, &new_v[i * st.size], static_cast<float>(qkv.at(in + 2 * H) + bias.at(2 * H + c)));
+    }
+  }
+  const int* table = indir.data() + static_cast<size_t>(t & 1) * rows * L;
+  for (int r = 0; r < rows; ++r) {
+    const int first = r - r % sh.beam, b = r / sh.beam;
+    for (int h = 0; h < sh.heads; ++h) {
+      std::vector<double> qv(D), qc(D);
+      for (int d = 0; d < D; ++d) {
+        qv[d] = qkv.at(static_cast<size_t>(r) * 3 * H + h * D + d) + bias.at(h * D + d);
+        qc[d] = q.at(static_cast<size_t>(r) * H + h * D + d) + q_bias.at(h * D + d);
+      }
+      const auto slot = [&](int s) { return static_cast<size_t>(first + table[static_cast<size_t>(r) * L + s]) * sh.heads + h; };
+      const auto key = [&](int s, int d) {
+        if (s == t) return new_kd[static_cast<size_t>(r) * H + h * D + d];
+        return k_cache.at(((slot(s) * chunks + d / X) * L + s) * X + d % X);
+      };
+      const auto value = [&](int s, int d) {
+        if (s == t) return new_vd[static_cast<size_t>(r) * H + h * D + d];
+        return v_cache.at((slot(s) * L + s) * D + d);
+      };
+      attend_reference(qv, t + 1, D, key, value, &self_ref[static_cast<size_t>(r) * H + h * D]);
+      const auto entry = [&](int s) { return (static_cast<size_t>(b) * M + s) * 2 * H + h * D; };
+      const auto mkey = [&](int s, int d) { return memory_kv.at(entry(s) + d); };
+      const auto mvalue = [&](int s, int d) { return memory_kv.at(entry(s) + H + d); };
+      attend_reference(qc, lengths[b], D, mkey, mvalue, &cross_ref[static_cast<size_t>(r) * H + h * D]);
+    }
+  }
+
+  const auto self_new = [&] {
+    ftb::cuda::masked_self_attention(st.dtype, qkv.dev, bias.dev, k_cache.dev, v_cache.dev, indir_dev, step_dev,
+                                     ctx.dev, rows, sh.beam, sh.heads, D, L, self_ws, nullptr);
+  };
+  const auto self_old = [&] {
+    ftb::cuda::v1::masked_self_attention(st.dtype, qkv.dev, bias.dev, k_cache.dev, v_cache.dev, indir_dev, step_dev,
+                                         ctx.dev, rows, sh.beam, sh.heads, D, L, nullptr);
+  };
+  const auto cross_new = [&] {
+    ftb::cuda::cross_attention(st.dtype, q.dev, q_bias.dev, memory_kv.dev, lengths_dev, ctx.dev, rows, sh.beam,
+                               sh.heads, D, M, cross_ws, nullptr);
+  };
+  const auto cross_old = [&] {
+    ftb::cuda::v1::cross_attention(st.dtype, q.dev, q_bias.dev, memory_kv.dev, lengths_dev, ctx.dev, rows, sh.beam,
+                                   sh.heads, D, M, nullptr);
+  };
+  bool ok = true;
+  double errors[2][2];  // [self, cross][before timing, after]
+  const auto check = [&](const auto& launch, const std::vector<double>& ref, double& error) {
+    ctx.poison();
+    launch();
+    cuda_ok(cudaDeviceSynchronize(), "kernel");
+    ctx.download();
+    error = relative_l2(ctx, ref);
+    if (!(error <= st.tolerance)) ok = false;
+  };
+  check(self_new, self_ref, errors[0][0]);
+  check(cross_new, cross_ref, errors[1][0]);
+  // The entry at t of every (row, head) holds the rounded new k and v.
+  k_cache.download();
+  v_cache.download();
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < H; ++c) {
+      const size_t i = static_cast<size_t>(r) * H + c, slot = static_cast<size_t>(r) * sh.heads + c / D;
+      const int d = c % D;
+      const char* k = &k_cache.host[(((slot * chunks + d / X) * L + t) * X + d % X) * st.size];
+      const char* v = &v_cache.host[((slot * L + t) * D + d) * st.size];
+      if (std::memcmp(k, &new_k[i * st.size], st.size) != 0 || std::memcmp(v, &new_v[i * st.size], st.size) != 0) {
+        if (ok) std::printf("  cache entry at t differs (row %d, column %d)\n", r, c);
+        ok = false;
+      }
+    }
+  }
+  const double self_v1 = time_us(self_old), self_v2 = time_us(self_new);
+  const double cross_v1 = time_us(cross_old), cross_v2 = time_us(cross_new);
+  check(self_new, self_ref, errors[0][1]);
+  check(cross_new, cross_ref, errors[1][1]);
+  std::printf("%-5s %-32s splits %2d/%2d | self  v1 %7.2f us  new %7.2f us (%.2fx)  rel L2 %.1e/%.1e\n", st.name,
+              sh.name, self_splits, cross_splits, self_v1, self_v2, self_v1 / self_v2, errors[0][0], errors[0][1]);
+  std::printf("%-5s %-32s               | cross v1 %7.2f us  new %7.2f us (%.2fx)  rel L2 %.1e/%.1e%s\n", st.name,
+              "", cross_v1, cross_v2, cross_v1 / cross_v2, errors[1][0], errors[1][1], ok ? "" : "  FAIL");
+  cudaFree(indir_dev);
+  cudaFree(lengths_dev);
+  cudaFree(step_dev);
+  cudaFree(workspace);
+  return ok;
+}
+
+}  // namespace
+
+int main() {
+  int device = 0, sms = 0;
+  cuda_ok(cudaGetDevice(&device), "device");
+  cuda_ok(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "attribute");
+  cudaDeviceProp prop;
+  cuda_ok(cudaGetDeviceProperties(&prop, device), "properties");
+  std::printf("%s, %d SMs; step t reads t + 1 keys; splits = most blocks per (row, head), self/cross\n", prop.name, sms);
+  const Storage f16{DType::F16, 2, "fp16", 2e-3f}, bf16{DType::BF16, 2, "bf16", 1e-2f}, f32{DType::F32, 4, "fp32", 1e-5f};
+  // FasterTransformer's decoding config (8 heads × 64) at the issue's points, then longer sequences
+  // (multi-block), and odd head sizes (fp16 head 24: 3 chunks; fp32 head 256: 64 chunks).
+  const Shape shapes[] = {
+      {"b1 beam1 t31 (32 steps)", 1, 1, 8, 64, 31, 32, 32},
+      {"b1 beam1 t127 (128 steps)", 1, 1, 8, 64, 127, 128, 128},
+      {"b1 beam1 t1000 cache/mem 1024", 1, 1, 8, 64, 1000, 1024, 1024},
+      {"b8 beam4 t31 (32 steps)", 8, 4, 8, 64, 31, 32, 32},
+      {"b8 beam4 t127 (128 steps)", 8, 4, 8, 64, 127, 128, 128},
+      {"b8 beam4 t300 cache/mem 512", 8, 4, 8, 64, 300, 512, 512},
+      {"b128 beam4 t127 (128 steps)", 128, 4, 8, 64, 127, 128, 128},
+      {"b128 beam4 t0", 128, 4, 8, 64, 0, 128, 128},
+  };
+  bool ok = true;
+  for (const Shape& shape : shapes) ok = run_shape(f16, shape, sms) && ok;
+  ok = run_shape(bf16, shapes[4], sms) && ok;
+  ok = run_shape(bf16, shapes[5], sms) && ok;
+  ok = run_shape(f32, shapes[4], sms) && ok;
+  ok = run_shape(f32, shapes[2], sms) && ok;
+  ok = run_shape(f16, {"b3 beam2 head 24 t140", 3, 2, 4, 24, 140, 150, 200}, sms) && ok;
+  ok = run_shape(f32, {"b2 beam1 head 256 t200", 2, 1, 2, 256, 200, 256, 300}, sms) && ok;
+  std::printf(ok ? "all checks passed\n" : "FAILED\n");
+  return ok ? 0 : 1;
+}
