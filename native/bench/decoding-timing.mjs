@@ -40,10 +40,10 @@ function time(config) {
   const model = new addon.Model('cuda', config);
   try {
     model.measure(1);  // warm-up (clocks, caches)
-    const once = model.measure(1);
+    const once = model.measure(1).ms;
     const iterations = Math.max(1, Math.min(100, Math.round(TARGET_SAMPLE_MS / once)));
     const samples = [];
-    for (let i = 0; i < SAMPLES; i++) samples.push(model.measure(iterations));
+    for (let i = 0; i < SAMPLES; i++) samples.push(model.measure(iterations).ms);
     samples.sort((a, b) => a - b);
     return { median: quantile(samples, 0.5), p10: quantile(samples, 0.1), p90: quantile(samples, 0.9), iterations,
       notes: model.notes() };
