@@ -3,11 +3,14 @@ beam search or sampling on an encoder-decoder model of the point's dimensions (a
 pre-LN layers, sinusoidal positions, ReLU FFN, sdpa attention; random weights, seeded).
 
 The memory tensor is fed as precomputed encoder outputs, so only decoding is timed, and
-min_new_tokens = max_new_tokens = seq makes every run take all steps. sdpa runs without its cuDNN
-backend: on the H200 (torch 2.11, cuDNN 9) cuDNN's fused attention fails on the tiny GPU-test shapes
-("mha_graph.execute(...).is_good()", pytorch/pytorch#190321, #134001), and turning it off is the
-workaround its maintainers give; flash, memory-efficient and math kernels remain. Its outputs are not
-compared with the engine's (different weights and semantics): only output_ids and lengths.
+min_new_tokens = max_new_tokens = seq makes every run take all steps. sdpa picks its own kernels, as a
+user's run would. The memory's padding mask reaches the decoder's cross-attention through a forward
+pre-hook rather than generate()'s attention_mask argument: on the H200 (torch 2.11, transformers 5.17),
+beam search over precomputed encoder outputs with a padded memory made the mask builder index past the
+mask's rows (CUDA "index out of bounds" in masking_utils' padding mask, from M2M100's cross-attention
+mask), while full-length memory and beam 1 ran; the hook sizes the same mask to the rows the decoder is
+given. Its outputs are not compared with the engine's (different weights and semantics): only
+output_ids and lengths.
 """
 from __future__ import annotations
 
@@ -39,7 +42,8 @@ class HfGenerateUnit:
         memory_len = config.mem_len if config.mem_len > 0 else config.seq
         memory = require(inputs, "memory", (config.batch, memory_len, config.hidden), source).to(dtype)
         lengths = require(inputs, "memory_lengths", (config.batch,), source)
-        self.attention_mask = (torch.arange(memory_len, device="cuda")[None, :] < lengths[:, None]).long()
+        self._memory_mask = torch.arange(memory_len, device="cuda")[None, :] < lengths[:, None]
+        self._masks_by_rows: dict[int, Any] = {}
         model_config = M2M100Config(
             vocab_size=config.vocab, d_model=config.hidden, encoder_layers=1, decoder_layers=config.layers,
             encoder_attention_heads=config.heads, decoder_attention_heads=config.heads,
@@ -52,6 +56,7 @@ class HfGenerateUnit:
         torch.manual_seed(config.seed)
         model = AutoModelForSeq2SeqLM.from_config(model_config, attn_implementation="sdpa", dtype=dtype)
         self.model = model.to("cuda").eval()
+        self.model.get_decoder().register_forward_pre_hook(self._cross_attention_mask, with_kwargs=True)
         self.encoder_outputs = BaseModelOutput(last_hidden_state=memory)
         self.generate_options: dict[str, Any] = {
             "max_new_tokens": config.seq, "min_new_tokens": config.seq, "num_beams": config.beam,
@@ -63,19 +68,28 @@ class HfGenerateUnit:
             self.generate_options.update(top_k=config.top_k if config.top_k > 0 else None,
                                          top_p=config.top_p if config.top_p > 0 else None,
                                          temperature=config.temperature)
-        from torch.nn.attention import SDPBackend, sdpa_kernel
-        self._sdpa_kernel = sdpa_kernel
-        self._sdpa_backends = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
-        self.notes = {"model": "M2M100 (random weights)", "attention": "sdpa (flash, efficient, math; cuDNN off)",
+        self.notes = {"model": "M2M100 (random weights)", "attention": "sdpa (its own kernel choice)",
                       "search": "sampling" if config.sampling else "beam"}
         self.compile_s: float | None = None
         self._last: Any = None
 
+    def _cross_attention_mask(self, _module: Any, args: tuple, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
+        """The memory mask, its rows repeated for the beams (generate() lays out a batch's beams
+        consecutively), for each decoder call; built once per row count."""
+        memory = kwargs.get("encoder_hidden_states")
+        if memory is not None:
+            rows = memory.shape[0]
+            if rows not in self._masks_by_rows:
+                repeats, rest = divmod(rows, self._memory_mask.shape[0])
+                if rest != 0 or repeats == 0:
+                    raise config_error(f"hf-generate: the decoder got {rows} memory rows for batch {self._memory_mask.shape[0]}")
+                self._masks_by_rows[rows] = self._memory_mask.repeat_interleave(repeats, dim=0).long()
+            kwargs["encoder_attention_mask"] = self._masks_by_rows[rows]
+        return args, kwargs
+
     def run(self) -> None:
         self._torch.manual_seed(self._config.seed)  # sampling draws repeat from unit to unit
-        with self._sdpa_kernel(self._sdpa_backends):
-            self._last = self.model.generate(encoder_outputs=self.encoder_outputs, attention_mask=self.attention_mask,
-                                             **self.generate_options)
+        self._last = self.model.generate(encoder_outputs=self.encoder_outputs, **self.generate_options)
 
     def outputs(self) -> tuple[dict[str, np.ndarray], int]:
         if self._last is None:
