@@ -8,9 +8,9 @@
 // with the rounded k/v exactly, and the output is checked again after the timed launches (the
 // multi-block counters must have been left at zero). Timing: CUDA events around 20 back-to-back
 // launches, hot L2 (as inside a decoding step), median of 30, µs per call, for the version-1 kernels
-// (native/bench/baselines/decoder_attention_v1.cu) and the current ones. The current ones are
-// programmatic dependents (launch.cuh): back to back, each one's first-key loads overlap the previous
-// one's tail, a little more than behind a GEMM in the model; FTBENCH_PDL=0 times plain launches.
+// (native/bench/baselines/decoder_attention_v1.cu) and the current ones, launched plainly;
+// FTBENCH_PDL=1 times them as programmatic dependents (launch.cuh): back to back, each one's first-key
+// loads overlap the previous one's tail, a little more than behind a GEMM in the model.
 // Exits 1 when a relative L2 error exceeds 1e-5 (fp32), 2e-3 (fp16) or 1e-2 (bf16), on a written
 // cache entry that differs, or on any CUDA error.
 //

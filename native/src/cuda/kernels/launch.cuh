@@ -5,7 +5,8 @@
 // at all. What it reads before the wait must come from earlier kernels (those are complete: the
 // previous kernel itself started only after them) or be constant: weights, the step counter, the
 // cache indirection table and the K/V cache entries of earlier steps. Inside a captured graph the
-// dependency becomes a programmatic edge. FTBENCH_PDL=0 launches plainly (for A/B timing); devices
+// dependency becomes a programmatic edge. Off unless FTBENCH_PDL=1: measured on the H200 (NOTES.md,
+// version 4) it made every decoding point slower, so kernels launch plainly by default; devices
 // before sm_90 always do, and there the wait compiles to nothing.
 #pragma once
 #include <cuda_runtime.h>
@@ -24,14 +25,14 @@ __device__ __forceinline__ void wait_for_previous_kernel() {
 #endif
 }
 
-// Whether the current device takes programmatic dependent launches (compute capability >= 9.0) and
-// FTBENCH_PDL is not "0".
+// Whether FTBENCH_PDL=1 asks for programmatic dependent launches and the current device takes them
+// (compute capability >= 9.0).
 inline bool dependent_launch_enabled() {
-  static const bool disabled = [] {
+  static const bool requested = [] {
     const char* setting = std::getenv("FTBENCH_PDL");
-    return setting != nullptr && std::strcmp(setting, "0") == 0;
+    return setting != nullptr && std::strcmp(setting, "1") == 0;
   }();
-  if (disabled) return false;
+  if (!requested) return false;
   int device = 0, major = 0;
   check(cudaGetDevice(&device), "querying the device");
   check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "querying the device");
