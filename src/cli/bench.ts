@@ -57,7 +57,7 @@ async function runPlan(plan: SweepPlan, request: BenchRequest): Promise<number> 
     const untuned = untunedShapes(points);
     if (untuned.length > 0) {
       console.log(`\ngemm: ${untuned.length} shapes not in ${plan.gemmCache} ran cuBLASLt's heuristic ` +
-        `(npm run tune -- --profile ${results.run.profile} tunes them): ${untuned.join('; ')}`);
+        `(the same command with --tune tunes them first): ${untuned.join('; ')}`);
     }
   }
   console.log(`\n${passed} of ${points.length} points ok and correct in ${results.run.wall_s?.toFixed(1)} s; ${files}`);
