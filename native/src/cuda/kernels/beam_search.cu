@@ -17,6 +17,10 @@ constexpr unsigned int kChunkThreads = 256;
 // fewer candidates (beam per chunk) for beam_commit to rank.
 constexpr int kChunkLength = 1024;
 constexpr int kListChunkLength = 4096;
+// The long list chunks only where they still give about one block per SM (132 on the H200): at b1
+// beam 1 they made 8 blocks of 4096 logits, and chunk_stats took 7.3 µs a step against 3.0 µs over
+// 31 blocks of 1024 (NOTES.md, decoding version 4).
+constexpr int kListFillBlocks = 128;
 constexpr int kTopkBlocks = 1024;  // enough (row, chunk) blocks to fill the GPU several times
 constexpr unsigned int kThreads = 256;
 
@@ -322,7 +326,9 @@ void init_search(const SearchState& state, int rows, int beam, int start_id, cud
 }
 
 int beam_topk_chunks(int vocab, int rows, int beam) {
-  const int length = beam <= kTopkListBeam ? kListChunkLength : kChunkLength;
+  const int list_chunks = (vocab + kListChunkLength - 1) / kListChunkLength;
+  const bool long_chunks = beam <= kTopkListBeam && static_cast<long>(rows) * list_chunks >= kListFillBlocks;
+  const int length = long_chunks ? kListChunkLength : kChunkLength;
   const int per_logits = (vocab + length - 1) / length;
   const int per_rows = (kTopkBlocks + rows - 1) / rows;
   return std::max(1, std::min({per_logits, per_rows, 1024 / (beam * beam)}));

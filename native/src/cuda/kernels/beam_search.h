@@ -35,9 +35,10 @@ void init_search(const SearchState& state, int rows, int beam, int start_id, cud
 constexpr int kTopkListBeam = 8;
 
 // Vocabulary chunks per row of beam_topk: no more than about 1024 (row, chunk) blocks in all nor
-// chunks under 4096 logits (beam <= kTopkListBeam) or 1024 (the radix select), as more only adds
-// per-block overhead and candidates, and at most 1024 / beam² so that a sentence's candidates stay
-// within one beam_commit block.
+// chunks under 4096 logits (beam <= kTopkListBeam, when that still gives every SM a block) or 1024
+// (the radix select, and the lists of a few rows), as more only adds per-block overhead and
+// candidates, and at most 1024 / beam² so that a sentence's candidates stay within one beam_commit
+// block.
 int beam_topk_chunks(int vocab, int rows, int beam);
 
 // Fused stage 1: candidates [rows, chunks, beam] (score, j·vocab + v) of each row j of a sentence;
