@@ -48,6 +48,7 @@ __device__ double row_log_total(const T* row, int vocab, float* scratch, double*
 // Chunk c of a row: logits [c·len, min(vocab, (c + 1)·len)), len = ceil(vocab / chunks).
 struct Chunk {
   int begin, end;
+  Chunk() = default;
   __device__ Chunk(int vocab, int chunks, int c) {
     const int len = (vocab + chunks - 1) / chunks;
     begin = min(vocab, c * len);
@@ -129,6 +130,35 @@ struct ChunkKeys {
   }
 };
 
+// A (row, chunk) block of beam top-k: where it writes its `beam` candidates, its logits, how many real
+// candidates it offers and how its logits rank.
+template <typename T>
+struct ChunkBlock {
+  float* scores;
+  int* ids;
+  Chunk chunk;
+  int offered;
+  ChunkKeys<T> key;
+};
+
+// Sets up this block (chunk_prologue); false when the prologue has already written all it offers.
+template <typename T>
+__device__ bool begin_chunk_block(const T* logits, int ld, int vocab, int beam, int end_id, const SearchState& state,
+                                  const float* chunk_max, const double* chunk_sum, float* out_scores, int* out_ids,
+                                  ChunkBlock<T>& block) {
+  const int r = blockIdx.x, c = blockIdx.y, chunks = gridDim.y;
+  block.scores = out_scores + (static_cast<size_t>(r) * chunks + c) * beam;
+  block.ids = out_ids + (static_cast<size_t>(r) * chunks + c) * beam;
+  block.chunk = Chunk(vocab, chunks, c);
+  double log_total;
+  if (!chunk_prologue(r, c, chunks, block.chunk, beam, vocab, end_id, state, chunk_max, chunk_sum, block.scores,
+                      block.ids, block.offered, log_total)) {
+    return false;
+  }
+  block.key = ChunkKeys<T>{logits + static_cast<size_t>(r) * ld, block.chunk.begin, state.cum_log_probs[r], log_total};
+  return true;
+}
+
 // The `beam` best continuations (score, j·vocab + v) of a (row, chunk), beam <= kTopkListBeam: one pass
 // over the logits, each thread keeping its K best keys in registers (K >= beam, a power of two), then
 // the warps' K best by K rounds of a warp max, then the block's from the warps' by warp 0.
@@ -137,19 +167,10 @@ __global__ void __launch_bounds__(kChunkThreads)
     beam_topk_list_kernel(const T* logits, int ld, int vocab, int beam, int end_id, SearchState state,
                           const float* chunk_max, const double* chunk_sum, float* out_scores, int* out_ids) {
   __shared__ uint64_t pool[kChunkThreads / 32 * K];
-  const int r = blockIdx.x, c = blockIdx.y, chunks = gridDim.y;
-  float* scores = out_scores + (static_cast<size_t>(r) * chunks + c) * beam;
-  int* ids = out_ids + (static_cast<size_t>(r) * chunks + c) * beam;
-  const Chunk chunk(vocab, chunks, c);
-  int offered;
-  double log_total;
-  if (!chunk_prologue(r, c, chunks, chunk, beam, vocab, end_id, state, chunk_max, chunk_sum, scores, ids, offered,
-                      log_total)) {
-    return;
-  }
-  const ChunkKeys<T> key{logits + static_cast<size_t>(r) * ld, chunk.begin, state.cum_log_probs[r], log_total};
+  ChunkBlock<T> block;
+  if (!begin_chunk_block(logits, ld, vocab, beam, end_id, state, chunk_max, chunk_sum, out_scores, out_ids, block)) return;
   TopList<K> list;
-  for (int i = threadIdx.x; i < chunk.end - chunk.begin; i += blockDim.x) list.insert(key(i));
+  for (int i = threadIdx.x; i < block.chunk.end - block.chunk.begin; i += blockDim.x) list.insert(block.key(i));
   uint64_t best[K];
   list.warp_best(best);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -165,9 +186,9 @@ __global__ void __launch_bounds__(kChunkThreads)
   if (lane == 0) {
 #pragma unroll
     for (int k = 0; k < K; ++k) {
-      if (k < offered) {  // real keys: the chunk has at least `offered` logits
-        scores[k] = key_score(best[k]);
-        ids[k] = (r % beam) * vocab + key_id(best[k]);
+      if (k < block.offered) {  // real keys: the chunk has at least `offered` logits
+        block.scores[k] = key_score(best[k]);
+        block.ids[k] = (blockIdx.x % beam) * vocab + key_id(best[k]);
       }
     }
   }
@@ -181,27 +202,18 @@ __global__ void __launch_bounds__(kChunkThreads)
                      const float* chunk_max, const double* chunk_sum, float* out_scores, int* out_ids) {
   __shared__ SelectShared select;
   __shared__ int found;
-  const int r = blockIdx.x, c = blockIdx.y, chunks = gridDim.y;
-  float* scores = out_scores + (static_cast<size_t>(r) * chunks + c) * beam;
-  int* ids = out_ids + (static_cast<size_t>(r) * chunks + c) * beam;
-  const Chunk chunk(vocab, chunks, c);
-  int offered;
-  double log_total;
-  if (!chunk_prologue(r, c, chunks, chunk, beam, vocab, end_id, state, chunk_max, chunk_sum, scores, ids, offered,
-                      log_total)) {
-    return;
-  }
-  const ChunkKeys<T> key{logits + static_cast<size_t>(r) * ld, chunk.begin, state.cum_log_probs[r], log_total};
-  const int n = chunk.end - chunk.begin;
-  const uint64_t threshold = block_select(n, offered - 1, key, select);
+  ChunkBlock<T> block;
+  if (!begin_chunk_block(logits, ld, vocab, beam, end_id, state, chunk_max, chunk_sum, out_scores, out_ids, block)) return;
+  const int n = block.chunk.end - block.chunk.begin;
+  const uint64_t threshold = block_select(n, block.offered - 1, block.key, select);
   if (threadIdx.x == 0) found = 0;
   __syncthreads();
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
-    const uint64_t k = key(i);
+    const uint64_t k = block.key(i);
     if (k >= threshold) {
       const int slot = atomicAdd(&found, 1);
-      scores[slot] = key_score(k);
-      ids[slot] = (r % beam) * vocab + key_id(k);
+      block.scores[slot] = key_score(k);
+      block.ids[slot] = (blockIdx.x % beam) * vocab + key_id(k);
     }
   }
 }
