@@ -1,9 +1,12 @@
-// The fused encoder's attention entry point (fused_attention: the tiled kernel below, 16 query rows
-// per warp, version 2 of NOTES.md) and the unfused path's split of qkv.
+// The fused encoder's attention entry point (fused_attention) and the unfused path's split of qkv.
+// Head size 64 (fp16/bf16) runs the FlashAttention-2-split kernel of attention_flash.cu; head 128
+// runs the tiled kernel below (16 query rows per warp, version 2 of NOTES.md), which the standalone
+// bench native/bench/encoder_attention_bench.cu also times at head 64 as the baseline.
 #include <cmath>
 
 #include "cuda/check.h"
 #include "cuda/kernels/attention.h"
+#include "cuda/kernels/attention_flash.h"
 #include "cuda/kernels/device_math.cuh"
 #include "cuda/kernels/attention_tiles.cuh"
 #include "cuda/kernels/mma_sm80.cuh"
@@ -221,9 +224,13 @@ bool fused_attention_supported(DType dtype, int head_size) {
 }
 
 void fused_attention(DType dtype, const void* qkv, const void* qkv_bias, void* ctx, const int* seq_offsets,
-                     int batch, int seq, int heads, int head_size, cudaStream_t stream) {
+                     int batch, int seq, int heads, int head_size, cudaStream_t stream, FusedAttentionKernel kernel) {
   if (!fused_attention_supported(dtype, head_size)) {
     throw EngineError("fused_mha needs fp16/bf16 and head_size 64 or 128");
+  }
+  if (kernel == FusedAttentionKernel::Best && flash_attention_supported(dtype, head_size)) {
+    flash_attention(dtype, qkv, qkv_bias, ctx, seq_offsets, batch, seq, heads, stream);
+    return;
   }
   const auto run = [&](auto zero) {
     using T = decltype(zero);
