@@ -32,6 +32,12 @@ constexpr int kLd = kD + 8;  // 144-byte rows: the 8 rows an ldmatrix reads fall
 constexpr float kRescaleSlack = 8.0f;  // log2 units: a stale max may leave p up to 2^8
 constexpr float kNoMax = -1e30f;       // finite start: exp2(kNoMax - x) is 0, never NaN
 constexpr int kExchange = 72;          // floats a lane hands its partner: 64 outputs, 4 maxima, 4 sums
+// Blocks per SM the register budget is cut for: 3 caps registers at 168 (12 warps per SM, a 12-byte
+// spill on sm_90); 2 leaves the uncapped 194 registers (8 warps). A bench build can pass
+// -DFTB_FLASH_BLOCKS_PER_SM=2 to time the other side of that trade; the addon builds 3.
+#ifndef FTB_FLASH_BLOCKS_PER_SM
+#define FTB_FLASH_BLOCKS_PER_SM 3
+#endif
 constexpr size_t kSmemBytes = (kRows + 4 * kKeys) * kLd * 2;  // q, then 2 stages x (k, v)
 static_assert(2 * kExchange * 32 * 4 <= 4 * kKeys * kLd * 2, "the merge reuses the k/v stages");
 
@@ -236,7 +242,7 @@ __device__ __forceinline__ void store_rows(T* ctx_rows, const T* s_out, int hidd
 
 // One block per (64 query rows, head, sequence). Warp w: row group w % 2 (32 rows), key half w / 2.
 template <typename T>
-__global__ void __launch_bounds__(kThreads, 3)
+__global__ void __launch_bounds__(kThreads, FTB_FLASH_BLOCKS_PER_SM)
     flash_mha_kernel(const T* qkv, const T* bias, T* ctx, const int* seq_offsets, int heads, float scale_log2) {
   extern __shared__ __align__(16) unsigned char smem[];
   T* s_q = reinterpret_cast<T*>(smem);  // later the output tile
