@@ -4,7 +4,7 @@
 // dispatches (Best: the FlashAttention-2-split kernel of attention_flash.cu at head 64, the "new"
 // columns). Inputs are random and never zero (q|k|v and the QKV bias, drawn on the host and rounded
 // to fp16/bf16); lengths are full or uniform in [seq/2, seq] ("var"), plus untimed edge lengths around
-// the 32-key and 64-row tile edges, sharper softmaxes (q, k 3x wider: the running max grows past its
+// the 32-key and 64-row tile edges, sharper softmaxes (q, k 2x wider: the running max grows past its
 // 2^8 slack mid-sequence) and long sequences. The reference is a host fp64 computation of
 // native/MODEL.md's attention (softmax(q·kᵀ/√D)·v, q, k and v with their bias, keys past a sequence's
 // length masked) over up to 7 sequences per shape (first four, middle, last two), every head and
@@ -339,7 +339,7 @@ bool run_shape(const Shape& shape, DType dtype, std::mt19937_64& rng, void* flus
 
 const Shape kShapes[] = {
     {12, 200, 12, 64, Lengths::Edges, false, 2.0f},
-    {8, 384, 12, 64, Lengths::Var, false, 6.0f},  // sharp softmax: the max outgrows its slack
+    {8, 384, 12, 64, Lengths::Var, false, 4.0f},  // sharp softmax: the max outgrows its slack
     {4, 1024, 12, 64, Lengths::Var, false, 2.0f},
     {6, 200, 6, 128, Lengths::Edges, false, 2.0f},  // head 128: both columns run the tiled kernel
     {8, 128, 12, 64, Lengths::Full, true, 2.0f},  {8, 128, 12, 64, Lengths::Var, true, 2.0f},
