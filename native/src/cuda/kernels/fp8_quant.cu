@@ -34,6 +34,19 @@ __global__ void amax_kernel(const T* x, size_t count, float* amax) {
   if (threadIdx.x == 0) atomicMax(reinterpret_cast<int*>(amax), __float_as_int(local));
 }
 
+template <typename T>
+__global__ void amax_valid_rows_kernel(const T* x, int seq, int cols, size_t count, const int* lengths, float* amax) {
+  __shared__ float scratch[32];
+  float local = 0.0f;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const size_t row = i / cols;
+    if (static_cast<int>(row % seq) < lengths[row / seq]) local = fmaxf(local, fabsf(to_float(x[i])));
+  }
+  local = block_max(local, scratch);
+  if (threadIdx.x == 0) atomicMax(reinterpret_cast<int*>(amax), __float_as_int(local));
+}
+
 // Each thread rounds one vector of kVec<T> values and writes them as kVec<T> bytes.
 template <typename T>
 __global__ void quantize_kernel(const T* x, size_t vecs, const float* amax, float* scale_out,
@@ -74,6 +87,18 @@ void fp8_amax(DType dtype, const void* x, size_t count, float* amax, cudaStream_
     amax_kernel<T><<<reduction_blocks(count), kThreads, 0, stream>>>(static_cast<const T*>(x), count, amax);
   });
   check_launch("fp8_amax");
+}
+
+void fp8_amax_valid_rows(DType dtype, const void* x, int batch, int seq, int cols, const int* lengths, float* amax,
+                         cudaStream_t stream) {
+  const size_t count = static_cast<size_t>(batch) * seq * cols;
+  if (count == 0) return;
+  dispatch_dtype(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    amax_valid_rows_kernel<T><<<reduction_blocks(count), kThreads, 0, stream>>>(static_cast<const T*>(x), seq, cols,
+                                                                                 count, lengths, amax);
+  });
+  check_launch("fp8_amax_valid_rows");
 }
 
 void fp8_quantize(DType dtype, const void* x, size_t count, const float* amax, float* scale, void* out,

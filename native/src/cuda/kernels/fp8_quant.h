@@ -17,6 +17,12 @@ namespace ftb::cuda {
 // non-negative value first (0: cudaMemsetAsync, which is what a forward does before each tensor).
 void fp8_amax(DType dtype, const void* x, size_t count, float* amax, cudaStream_t stream);
 
+// fp8_amax over the real tokens of a padded [batch, seq, cols] tensor only: rows b·seq + s with
+// s < lengths[b] (lengths on the device), so the unfused variant's padded rows, which it computes but
+// drops, do not change the scale (the fused variant and the reference see the real tokens only).
+void fp8_amax_valid_rows(DType dtype, const void* x, int batch, int seq, int cols, const int* lengths, float* amax,
+                         cudaStream_t stream);
+
 // out[i] = e4m3(x[i] / scale) for `count` values of `dtype`, with scale = amax / 448 (1 when *amax
 // is 0); the scale is also written to *scale for the GEMM that reads `out`. `count` is a multiple of 8.
 void fp8_quantize(DType dtype, const void* x, size_t count, const float* amax, float* scale, void* out,

@@ -7,6 +7,7 @@
 #include "cuda/check.h"
 #include "cuda/kernels/embedding.h"
 #include "cuda/kernels/fill.h"
+#include "cuda/kernels/fp8_quant.h"
 
 namespace ftb::cuda {
 namespace {
@@ -155,11 +156,17 @@ void EncoderBase::layer_gemm(const Gemm& gemm, const void* x, int layer, Tensor 
 
 void EncoderBase::quantize_gemm_input(const void* x, size_t values, bool amax_ready) {
   if (!fp8_) return;
-  if (amax_ready) {
-    fp8_input_.quantize(x, values, stream());
-  } else {
-    fp8_input_.quantize_dynamic(x, values, stream());
+  cudaStream_t s = stream();
+  if (!amax_ready) {
+    fp8_input_.reset(s);
+    if (fp8_padded_rows_) {
+      const int cols = static_cast<int>(values / (static_cast<size_t>(batch_) * seq_));
+      fp8_amax_valid_rows(DType::F16, x, batch_, seq_, cols, lengths_dev_.as<int>(), fp8_input_.amax(), s);
+    } else {
+      cuda::fp8_amax(DType::F16, x, values, fp8_input_.amax(), s);
+    }
   }
+  fp8_input_.quantize(x, values, s);
 }
 
 void EncoderBase::embed(void* out, const int* token_rows, size_t rows, cudaStream_t s) const {

@@ -4,8 +4,9 @@
 // attn_out_gemm, bias_residual, layernorm, ffn1_gemm_gelu, ffn2_gemm, bias_residual, layernorm, and
 // output. At fp8 the q, k, v, attn_out, ffn1 and ffn2 GEMMs are cuBLASLt fp8 matmuls reading one
 // E4M3 copy of their input each (q, k and v share the layer input's), quantized per call with an
-// amax pass of its own over the padded rows, as a framework's quantize op would (the fused variant
-// gathers amax in its LayerNorms instead).
+// amax pass of its own, as a framework's quantize op would (the fused variant gathers amax in its
+// LayerNorms instead); the amax covers the real tokens only, so the scales are those of the fused
+// variant and the reference (the padded rows, computed and dropped, are quantized with them).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -62,6 +63,7 @@ class UnfusedEncoder final : public EncoderBase {
       plan(dense("ffn1", dtype_, tf32_, m, hidden_size_, inter_, inter_), ffn1_gemm_);
       plan(dense("ffn2", dtype_, tf32_, m, inter_, hidden_size_, hidden_size_), ffn2_gemm_);
     }
+    fp8_padded_rows_ = true;
     prepare(config.graph);
   }
 
@@ -131,7 +133,7 @@ class UnfusedEncoder final : public EncoderBase {
         {"ffn1_bias_gelu", gelu_erf_ ? "add_bias and gelu_erf kernels" : "add_bias and gelu kernels"}};
     if (fp8_) {
       notes["fp8_gemms"] = "q, k, v, attn_out, ffn1, ffn2: cuBLASLt E4M3 x E4M3, fp32 accumulation, fp16 output";
-      notes["fp8_quantize"] = "an amax pass and a quantize pass per GEMM input (q, k, v share one), padded rows included";
+      notes["fp8_quantize"] = "an amax pass (real tokens) and a quantize pass per GEMM input (q, k, v share one)";
     }
     return notes;
   }

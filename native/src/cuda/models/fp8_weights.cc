@@ -80,10 +80,4 @@ void Fp8Activations::quantize(const void* x, size_t count, cudaStream_t stream) 
   fp8_quantize(DType::F16, x, count, amax(), state_.as<float>() + 1, data_.get(), stream);
 }
 
-void Fp8Activations::quantize_dynamic(const void* x, size_t count, cudaStream_t stream) {
-  reset(stream);
-  fp8_amax(DType::F16, x, count, amax(), stream);
-  quantize(x, count, stream);
-}
-
 }  // namespace ftb::cuda

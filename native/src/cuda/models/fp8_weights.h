@@ -55,8 +55,6 @@ class Fp8Activations {
   float* amax() const { return state_.as<float>(); }
   // Quantizes `count` fp16 values of x with the amax gathered since reset(); writes the scale.
   void quantize(const void* x, size_t count, cudaStream_t stream);
-  // reset(), an amax pass over x, quantize(): for inputs no LayerNorm wrote.
-  void quantize_dynamic(const void* x, size_t count, cudaStream_t stream);
 
   const void* data() const { return data_.get(); }
   const float* scale() const { return state_.as<float>() + 1; }
