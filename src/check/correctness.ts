@@ -13,11 +13,15 @@ import type { Check } from '../results/schema.js';
 /**
  * Relative L2 error allowed against a reference computed in fp32/fp64 (issue 3's limits). fp8's
  * references compute fp8 too (the CPU reference emulates its E4M3 rounding: native/MODEL.md, "fp8";
- * the unfused variant runs fp8): what is left is fp16 storage and the GEMM inputs' scales taken from
- * fp16 values, which move a few values across an E4M3 rounding boundary. 2e-2 is a limit set before
- * any fp8 point was measured (native/src/cuda/NOTES.md, "fp8"), not a measurement.
+ * the unfused variant runs fp8), but cannot agree much better than fp8 agrees with fp32: the GPU's
+ * fp16 storage moves some values across an E4M3 rounding boundary (a one-step difference of up to
+ * 2^-3 of the value), and each later quantized GEMM input turns a small difference into such steps
+ * again, so over layers the two drift apart by a share of fp8's own error (native/src/cuda/NOTES.md,
+ * "fp8"). 1e-1 is a limit set before any GPU fp8 point ran: it fails what is broken (a wrong scale or
+ * layout is an O(1) error), while the emulation alone is 1.6e-2 from fp32 at 2 layers and 4.2e-2 at
+ * BERT-base's 12 (measured on the CPU).
  */
-export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2, fp8: 2e-2 };
+export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2, fp8: 1e-1 };
 
 /**
  * The reference an fp8 point's accuracy is recorded against (`fp32_rel_err`), not judged by: the same
@@ -31,9 +35,9 @@ export const FP32_REFERENCE = 'fp32';
  * there the CPU reference of the same weights and ids (the padded rows are zero in both, so the error
  * over all rows is the error over the valid tokens).
  */
-// fp8: against fp32 (transformers or the CPU's fp32), so the whole fp8 error; 5e-2 is a limit set
-// before any checkpoint ran in fp8, not a measurement.
-export const PARITY_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 2e-3, bf16: 2e-2, fp8: 5e-2 };
+// fp8: against transformers' fp32 output, the whole fp8 error (without transformers, against the
+// CPU's fp8 emulation: cpuReferenceConfig); 1e-1 is a limit set before any checkpoint ran in fp8.
+export const PARITY_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 2e-3, bf16: 2e-2, fp8: 1e-1 };
 
 /** What a point is compared with ("unfused", "cpu", "transformers"): its outputs, or why they could not be computed. */
 export type ReferenceOutputs = { name: string; outputs: NativeOutputs } | { name: string; error: string };
