@@ -39,7 +39,7 @@ class FusedEncoder final : public EncoderBase {
     if (fp8_) {
       plan(dense_fp8("qkv", tokens_, hidden_size_, 3 * hidden_size_), qkv_gemm_);
       plan(dense_fp8("attn_out", tokens_, hidden_size_, hidden_size_), attn_out_gemm_);
-      plan(dense_fp8("ffn1", tokens_, hidden_size_, inter_, ffn1_epilogue_), ffn1_gemm_);
+      plan_fp8_ffn1();
       plan(dense_fp8("ffn2", tokens_, inter_, hidden_size_), ffn2_gemm_);
       allocate_fp8_input(t * std::max(h, static_cast<size_t>(inter_)));
     } else {
@@ -62,6 +62,22 @@ class FusedEncoder final : public EncoderBase {
   }
 
  protected:
+  // fp8's FFN1 with bias+GELU in the epilogue where cuBLASLt has an fp8 kernel for it; else (no
+  // algorithm: an EngineError from planning) the bias epilogue and the GELU kernel in place, as for
+  // the erf GELU, with the note saying so. Out of memory is not a missing kernel: it propagates.
+  void plan_fp8_ffn1() {
+    try {
+      plan(dense_fp8("ffn1", tokens_, hidden_size_, inter_, ffn1_epilogue_), ffn1_gemm_);
+    } catch (const OutOfMemory&) {
+      throw;
+    } catch (const EngineError& error) {
+      if (ffn1_epilogue_ != Epilogue::BiasGelu) throw;
+      ffn1_epilogue_ = Epilogue::Bias;
+      fp8_gelu_fallback_ = error.what();
+      plan(dense_fp8("ffn1", tokens_, hidden_size_, inter_, ffn1_epilogue_), ffn1_gemm_);
+    }
+  }
+
   void enqueue() override {
     cudaStream_t s = stream();
     const int* offsets = seq_offsets_dev_.as<int>();
@@ -131,12 +147,14 @@ class FusedEncoder final : public EncoderBase {
                                            : "add_qkv_bias_split_heads + batched GEMMs + scale_mask_softmax"},
             {"remove_padding", "on"},
             {"ffn1_bias_gelu", ffn1_epilogue_ == Epilogue::BiasGelu ? "cuBLASLt epilogue"
-                               : ffn1_epilogue_ == Epilogue::Bias   ? "cuBLASLt bias epilogue + gelu_erf kernel"
+                               : ffn1_epilogue_ == Epilogue::Bias   ? (gelu_erf_ ? "cuBLASLt bias epilogue + gelu_erf kernel"
+                                                                                 : "cuBLASLt bias epilogue + gelu kernel")
                                : gelu_erf_                          ? "add_bias_gelu_erf kernel"
                                                                     : "add_bias_gelu kernel"}};
     if (fp8_) {
       notes["fp8_gemms"] = "qkv, attn_out, ffn1, ffn2: cuBLASLt E4M3 x E4M3, fp32 accumulation, fp16 output";
       notes["fp8_quantize"] = "LayerNorms gather the qkv/ffn1 inputs' amax; attn_out/ffn2 inputs take an amax pass";
+      if (!fp8_gelu_fallback_.empty()) notes["fp8_ffn1_gelu"] = "no fp8 GELU_BIAS epilogue here (" + fp8_gelu_fallback_ + ")";
     }
     return notes;
   }
@@ -148,7 +166,8 @@ class FusedEncoder final : public EncoderBase {
   // tanh form, so the exact erf GELU at fp16/bf16 takes the bias in the epilogue (Bias: added in fp32
   // before the rounding, no bias read in the kernel) and the GELU in an in-place kernel (NOTES.md,
   // "Checkpoints: the erf GELU").
-  const Epilogue ffn1_epilogue_;
+  Epilogue ffn1_epilogue_;  // fp8 may fall back from BiasGelu to Bias when planned (plan_fp8_ffn1)
+  std::string fp8_gelu_fallback_;  // why it did
   DeviceBuffer hidden_, qkv_, ctx_, projected_, inter_buf_, q_, k_, v_, ctx_heads_, scores_;
   Gemm qkv_gemm_, attn_out_gemm_, ffn1_gemm_, ffn2_gemm_, scores_gemm_, context_gemm_;
 };
