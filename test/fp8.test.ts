@@ -81,6 +81,15 @@ suiteUnless('fp8: E4M3 rounding and scales (native/src/common/e4m3.h)', skip, ()
     assert.equal(addon!.e4m3Scale(0), 1);
   });
 
+  test('the cpu backend\'s tensor quantization: amax / 448, then each value / scale rounded', () => {
+    const values = new Float32Array([0.5, -3.7, 1e-3, 2, -0.03125, 0]);
+    const { values: quantized, scale } = addon!.quantizeE4m3('cpu', values);
+    assert.equal(scale, addon!.e4m3Scale(Math.fround(3.7)));
+    assert.deepEqual(Array.from(quantized), Array.from(addon!.e4m3(values.map((v) => Math.fround(v / scale)))));
+    assert.equal(quantized[1], -448);
+    assert.deepEqual(addon!.quantizeE4m3('cpu', new Float32Array(4)), { values: new Float32Array(4), scale: 1 });
+  });
+
   test('x / scale maps a tensor\'s amax to 448 exactly', () => {
     const amax = Math.fround(3.7);
     const scale = addon!.e4m3Scale(amax);

@@ -54,6 +54,26 @@ suiteUnless('CUDA fp8 encoder', skip, () => {
     });
   }
 
+  test('the device quantizes exactly as the CPU emulates: every finite fp16 value, and scaled tensors', () => {
+    // Every finite fp16 value (what the fp8 encoder quantizes), as fp32: amax 65504, so the scale
+    // puts them across E4M3's whole range, subnormals and the flush to zero included.
+    const halves: number[] = [];
+    for (let bits = 0; bits < 0x7c00; bits++) {
+      const exponent = bits >> 10, mantissa = bits & 0x3ff;
+      const value = exponent === 0 ? mantissa * 2 ** -24 : (1 + mantissa / 1024) * 2 ** (exponent - 15);
+      halves.push(value, -value);
+    }
+    const tensors = [new Float32Array(halves), new Float32Array(halves.map((v) => v * 1e-3)),
+      Float32Array.from({ length: 4099 }, (_, i) => Math.sin(i * 0.37) * 3.5 ** (i % 7)), new Float32Array(16)];
+    for (const [i, tensor] of tensors.entries()) {
+      const device = addon!.quantizeE4m3('cuda', tensor);
+      const host = addon!.quantizeE4m3('cpu', tensor);
+      assert.equal(device.scale, host.scale, `tensor ${i}: scale`);
+      const differing = device.values.findIndex((v, j) => !Object.is(v, host.values[j]));
+      assert.equal(differing, -1, `tensor ${i}: value ${tensor[differing]} -> device ${device.values[differing]}, host ${host.values[differing]}`);
+    }
+  });
+
   test('worst relative L2 errors (recorded)', (t) => {
     t.diagnostic(`vs the emulation: ${worst.emulated.toExponential(2)} (limit ${REL_ERR_TOLERANCE.fp8})`);
     t.diagnostic(`vs fp32: ${worst.fp32.toExponential(2)} (recorded, not judged)`);

@@ -14,6 +14,8 @@
 #pragma once
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 
 namespace ftb {
 
@@ -39,6 +41,16 @@ inline float round_e4m3(float x) {
 
 // The per-tensor scale of a tensor whose largest magnitude is `amax`: amax / 448, or 1 for amax 0.
 inline float e4m3_scale(float amax) { return amax > 0.0f ? amax / kE4m3Max : 1.0f; }
+
+// The value of an E4M3 bit pattern (what the device stores): S.EEEE.MMM, subnormal when E is 0,
+// NaN for S.1111.111.
+inline float e4m3_value(uint8_t bits) {
+  const int exponent = (bits >> 3) & 15, mantissa = bits & 7;
+  const float sign = (bits & 0x80) != 0 ? -1.0f : 1.0f;
+  if (exponent == 15 && mantissa == 7) return std::numeric_limits<float>::quiet_NaN();
+  if (exponent == 0) return sign * std::ldexp(static_cast<float>(mantissa), -9);
+  return sign * std::ldexp(1.0f + mantissa / 8.0f, exponent - 7);
+}
 
 // Largest |x[i]| over n values (NaN ignored: std::fmax returns the other operand).
 inline float abs_max(const float* x, size_t n) {

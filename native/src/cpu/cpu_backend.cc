@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "common/e4m3.h"
 #include "cpu/models.h"
 #include "cpu/search.h"
 
@@ -42,6 +43,12 @@ class CpuBackend final : public Backend {
       case Path::Decoding: return make_cpu_decoding(config);
     }
     throw EngineError("unknown path");
+  }
+
+  E4m3Tensor quantize_e4m3(const std::vector<float>& values) override {
+    E4m3Tensor out{std::vector<float>(values.size()), e4m3_scale(abs_max(values.data(), values.size()))};
+    ftb::quantize_e4m3(values.data(), values.size(), out.scale, out.values.data());
+    return out;
   }
 
   std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) override {

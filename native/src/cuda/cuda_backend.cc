@@ -5,6 +5,7 @@
 #include "cuda/check.h"
 #include "cuda/context.h"
 #include "cuda/device_info.h"
+#include "cuda/fp8_probe.h"
 #include "cuda/measured_model.h"
 #include "cuda/models/decoding.h"
 #include "cuda/models/encoder.h"
@@ -101,6 +102,10 @@ class CudaBackend final : public Backend {
       planner.set_planning_only(false);
       throw;
     }
+  }
+
+  E4m3Tensor quantize_e4m3(const std::vector<float>& values) override {
+    return cuda::quantize_e4m3_probe(values, context());
   }
 
   std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) override {
