@@ -22,32 +22,58 @@ __device__ __forceinline__ __nv_fp8_storage_t to_e4m3(float x, float scale) {
   return __nv_cvt_float_to_fp8(__fdiv_rn(x, scale), __NV_SATFINITE, __NV_E4M3);
 }
 
+// The largest |value| of one 16-byte vector (fmaxf drops a NaN operand).
 template <typename T>
-__global__ void amax_kernel(const T* x, size_t count, float* amax) {
+__device__ __forceinline__ float vec_amax(const T* x) {
+  float values[kVec<T>];
+  load_vec(x, values);
+  float largest = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kVec<T>; ++i) largest = fmaxf(largest, fabsf(values[i]));
+  return largest;
+}
+
+// Grid-stride over `vecs` 16-byte vectors.
+template <typename T>
+__global__ void amax_kernel(const T* x, size_t vecs, float* amax) {
   __shared__ float scratch[32];
   float local = 0.0f;
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < count;
-       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    local = fmaxf(local, fabsf(to_float(x[i])));  // fmaxf drops a NaN operand
+  for (size_t v = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; v < vecs;
+       v += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    local = fmaxf(local, vec_amax(x + v * kVec<T>));
   }
   local = block_max(local, scratch);
   if (threadIdx.x == 0) atomicMax(reinterpret_cast<int*>(amax), __float_as_int(local));
 }
 
+// As amax_kernel, skipping the rows past each sequence's length (cols a multiple of the vector width,
+// so a vector never straddles two rows).
 template <typename T>
-__global__ void amax_valid_rows_kernel(const T* x, int seq, int cols, size_t count, const int* lengths, float* amax) {
+__global__ void amax_valid_rows_kernel(const T* x, int seq, int cols, size_t vecs, const int* lengths, float* amax) {
   __shared__ float scratch[32];
   float local = 0.0f;
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < count;
-       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    const size_t row = i / cols;
-    if (static_cast<int>(row % seq) < lengths[row / seq]) local = fmaxf(local, fabsf(to_float(x[i])));
+  for (size_t v = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; v < vecs;
+       v += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const size_t row = v * kVec<T> / cols;
+    if (static_cast<int>(row % seq) < lengths[row / seq]) local = fmaxf(local, vec_amax(x + v * kVec<T>));
   }
   local = block_max(local, scratch);
   if (threadIdx.x == 0) atomicMax(reinterpret_cast<int*>(amax), __float_as_int(local));
 }
 
-// Each thread rounds one vector of kVec<T> values and writes them as kVec<T> bytes.
+// kBytes E4M3 values stored with one access (8 from an fp16 vector, 4 from an fp32 one).
+template <int kBytes>
+struct Fp8Pack;
+template <>
+struct Fp8Pack<8> {
+  using type = uint2;
+};
+template <>
+struct Fp8Pack<4> {
+  using type = uint32_t;
+};
+
+// Each thread rounds one vector of kVec<T> values and writes them as kVec<T> bytes in one store.
 template <typename T>
 __global__ void quantize_kernel(const T* x, size_t vecs, const float* amax, float* scale_out,
                                 __nv_fp8_storage_t* out) {
@@ -56,10 +82,14 @@ __global__ void quantize_kernel(const T* x, size_t vecs, const float* amax, floa
   if (v == 0) *scale_out = scale;
   if (v >= vecs) return;
   constexpr int N = kVec<T>;
+  using Pack = typename Fp8Pack<N>::type;
   float values[N];
   load_vec(x + v * N, values);
+  Pack packed;
+  __nv_fp8_storage_t* bytes = reinterpret_cast<__nv_fp8_storage_t*>(&packed);
 #pragma unroll
-  for (int i = 0; i < N; ++i) out[v * N + i] = to_e4m3(values[i], scale);
+  for (int i = 0; i < N; ++i) bytes[i] = to_e4m3(values[i], scale);
+  reinterpret_cast<Pack*>(out)[v] = packed;
 }
 
 // One thread per output element, consecutive threads along k: reads of w stride by ldw (once, at build).
@@ -84,7 +114,9 @@ void fp8_amax(DType dtype, const void* x, size_t count, float* amax, cudaStream_
   if (count == 0) return;
   dispatch_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
-    amax_kernel<T><<<reduction_blocks(count), kThreads, 0, stream>>>(static_cast<const T*>(x), count, amax);
+    const size_t vecs = count / kVec<T>;
+    if (vecs * kVec<T> != count) throw EngineError("fp8_amax: count must be a multiple of the vector width");
+    amax_kernel<T><<<reduction_blocks(vecs), kThreads, 0, stream>>>(static_cast<const T*>(x), vecs, amax);
   });
   check_launch("fp8_amax");
 }
@@ -95,8 +127,10 @@ void fp8_amax_valid_rows(DType dtype, const void* x, int batch, int seq, int col
   if (count == 0) return;
   dispatch_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
-    amax_valid_rows_kernel<T><<<reduction_blocks(count), kThreads, 0, stream>>>(static_cast<const T*>(x), seq, cols,
-                                                                                 count, lengths, amax);
+    if (cols % kVec<T> != 0) throw EngineError("fp8_amax_valid_rows: cols must be a multiple of the vector width");
+    const size_t vecs = count / kVec<T>;
+    amax_valid_rows_kernel<T><<<reduction_blocks(vecs), kThreads, 0, stream>>>(static_cast<const T*>(x), seq, cols,
+                                                                                vecs, lengths, amax);
   });
   check_launch("fp8_amax_valid_rows");
 }

@@ -13,8 +13,9 @@
 
 namespace ftb::cuda {
 
-// *amax = max(*amax, max |x[i]|) over `count` values of `dtype` (NaN ignored). *amax must hold a
-// non-negative value first (0: cudaMemsetAsync, which is what a forward does before each tensor).
+// *amax = max(*amax, max |x[i]|) over `count` values of `dtype` (NaN ignored; `count` a multiple of
+// 8, x 16-byte aligned: read in 16-byte vectors). *amax must hold a non-negative value first (0:
+// cudaMemsetAsync, which is what a forward does before each tensor).
 void fp8_amax(DType dtype, const void* x, size_t count, float* amax, cudaStream_t stream);
 
 // fp8_amax over the real tokens of a padded [batch, seq, cols] tensor only: rows b·seq + s with
