@@ -33,8 +33,8 @@
 #include "cuda/gemm/gemm_lt.h"
 #include "cuda/kernels/compare.h"
 #include "cuda/kernels/fill.h"
-#include "cuda/kernels/fp8_quant.h"
 #include "cuda/kernels/skinny_gemm.h"
+#include "cuda/utils/fp8_random.h"
 #include "cuda/utils/graph.h"
 #include "engine/backend.h"
 
@@ -222,8 +222,9 @@ class Bench {
     // Random data, never zeros: a GEMM of zeros runs faster than real data (METHOD.md).
     const ModelConfig config;
     if (s.fp8) {
-      fill_fp8(a_count, 0, a_.get(), 0);
-      fill_fp8(b_count, 1, b_.get(), 1);
+      scales_ = DeviceBuffer(4 * sizeof(float), "tuner fp8 scales", DeviceBuffer::Owner::Harness);
+      fill_random_e4m3(a_.get(), a_count, 0, scales_.as<float>(), stream_);
+      fill_random_e4m3(b_.get(), b_count, 1, scales_.as<float>() + 2, stream_);
     } else {
       fill_tensor(s.dtype, a_.get(), a_count, config, Tensor::EncoderInput, 0, stream_);
       fill_tensor(s.dtype, b_.get(), b_count, config, Tensor::EncoderInput, 1, stream_);
@@ -311,25 +312,6 @@ class Bench {
   const Gemm::Plan& plan_;
   cudaStream_t stream_ = nullptr;
   size_t c_count_ = 0;
-  // fp8: `count` random fp16 values (layer `layer` of the generator) quantized into `dst` as the
-  // engine quantizes activations, amax and scale in slots `slot` of scales_ (E4M3 data over its whole
-  // range, with the scale that brings products back to the fp16 range: no inf or NaN in the outputs).
-  void fill_fp8(size_t count, int layer, void* dst, int slot) {
-    if (scales_.bytes() == 0) {
-      scales_ = DeviceBuffer(4 * sizeof(float), "tuner fp8 scales", DeviceBuffer::Owner::Harness);
-      check(cudaMemsetAsync(scales_.get(), 0, scales_.bytes(), stream_), "clearing the tuner's fp8 scales");
-    }
-    const size_t padded = (count + 7) / 8 * 8;
-    DeviceBuffer staging(padded * sizeof(uint16_t), "tuner fp8 staging", DeviceBuffer::Owner::Harness);
-    check(cudaMemsetAsync(staging.get(), 0, staging.bytes(), stream_), "clearing the tuner's fp8 staging");
-    fill_tensor(DType::F16, staging.get(), count, ModelConfig{}, Tensor::EncoderInput, layer, stream_);
-    float* amax = scales_.as<float>() + 2 * slot;
-    fp8_amax(DType::F16, staging.get(), padded, amax, stream_);
-    DeviceBuffer quantized(padded, "tuner fp8 quantized", DeviceBuffer::Owner::Harness);
-    fp8_quantize(DType::F16, staging.get(), padded, amax, amax + 1, quantized.get(), stream_);
-    check(cudaMemcpyAsync(dst, quantized.get(), count, cudaMemcpyDeviceToDevice, stream_), "copying the tuner's fp8 data");
-    check(cudaStreamSynchronize(stream_), "quantizing the tuner's fp8 data");  // the staging buffers are freed on return
-  }
   // The scale of operand `slot` (0: A, 1: B) of an fp8 plan; null otherwise.
   const float* scale(int slot) const { return plan_.spec.fp8 ? scales_.as<float>() + 2 * slot + 1 : nullptr; }
 

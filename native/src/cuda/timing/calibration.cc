@@ -6,8 +6,8 @@
 #include "cuda/buffer.h"
 #include "cuda/check.h"
 #include "cuda/kernels/fill.h"
-#include "cuda/kernels/fp8_quant.h"
 #include "cuda/timing/event_timer.h"
+#include "cuda/utils/fp8_random.h"
 #include "cuda/utils/gemm_specs.h"
 
 namespace ftb::cuda {
@@ -55,18 +55,8 @@ double gemm_tflops_fp8(CudaContext& context) {
   cudaStream_t stream = context.stream();
   DeviceBuffer a(count, "calibration fp8 GEMM A"), b(count, "calibration fp8 GEMM B"),
       c(count * dtype_size(DType::F16), "calibration fp8 GEMM C"), scales(4 * sizeof(float), "calibration fp8 scales");
-  check(cudaMemsetAsync(scales.get(), 0, scales.bytes(), stream), "clearing the calibration fp8 scales");
-  {
-    DeviceBuffer staging(count * dtype_size(DType::F16), "calibration fp8 staging");
-    ModelConfig config;
-    for (int operand = 0; operand < 2; ++operand) {
-      float* amax = scales.as<float>() + 2 * operand;
-      fill_tensor(DType::F16, staging.get(), count, config, Tensor::EncoderInput, operand, stream);
-      fp8_amax(DType::F16, staging.get(), count, amax, stream);
-      fp8_quantize(DType::F16, staging.get(), count, amax, amax + 1, (operand == 0 ? a : b).get(), stream);
-    }
-    context.synchronize("quantizing the calibration fp8 GEMM's inputs");  // before the staging buffer goes
-  }
+  fill_random_e4m3(a.get(), count, 0, scales.as<float>(), stream);
+  fill_random_e4m3(b.get(), count, 1, scales.as<float>() + 2, stream);
   const Gemm gemm = context.gemm().plan(dense_fp8("calibration", kGemmSize, kGemmSize, kGemmSize));
   const float* a_scale = scales.as<float>() + 1;
   const float* b_scale = scales.as<float>() + 3;
