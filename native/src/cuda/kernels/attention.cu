@@ -1,15 +1,9 @@
-// The fused encoder's attention entry point (fused_attention) and the unfused path's split of qkv.
-// Head size 64 (fp16/bf16) runs the FlashAttention-2-split kernel of attention_flash.cu; head 128
-// runs the tiled kernel below (16 query rows per warp, version 2 of NOTES.md), which the standalone
-// bench native/bench/encoder_attention_bench.cu also times at head 64 as the baseline.
 #include <cmath>
+#include <type_traits>
 
 #include "cuda/check.h"
 #include "cuda/kernels/attention.h"
-#include "cuda/kernels/attention_flash.h"
 #include "cuda/kernels/device_math.cuh"
-#include "cuda/kernels/attention_tiles.cuh"
-#include "cuda/kernels/mma_sm80.cuh"
 
 namespace ftb::cuda {
 namespace {
@@ -32,14 +26,78 @@ __global__ void split_qkv_kernel(const T* qkv, const T* bias, T* q, T* k, T* v_o
   const int b = rest / (static_cast<size_t>(dvecs) * seq * heads);
   const int hidden = heads * head_size;
   const int column = which * hidden + h * head_size + dv * N;
-  const size_t row = static_cast<size_t>(seq_offsets[b]) + s;
   float values[N];
-  load_biased(qkv + row * 3 * hidden + column, bias + column, s < seq_offsets[b + 1] - seq_offsets[b], values);
+  if (s < seq_offsets[b + 1] - seq_offsets[b]) {
+    float b_values[N];
+    load_vec(qkv + (static_cast<size_t>(seq_offsets[b]) + s) * 3 * hidden + column, values);
+    load_vec(bias + column, b_values);
+#pragma unroll
+    for (int i = 0; i < N; ++i) values[i] += b_values[i];
+  } else {
+#pragma unroll
+    for (int i = 0; i < N; ++i) values[i] = 0.0f;
+  }
   T* out = which == 0 ? q : which == 1 ? k : v_out;
   store_vec(out + rest * N, values);
 }
 
-// ---- the tiled kernel (mma.sync m16n8k16, fp32 accumulation, one 16-row m-tile per warp) ----
+// ---- fused multi-head attention (flash-attention style, mma.sync m16n8k16, fp32 accumulation) ----
+
+__device__ __forceinline__ uint32_t shared_address(const void* pointer) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(pointer));
+}
+
+// 16-byte global -> shared copy; zero-fills the destination when !valid (rows past the length).
+__device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(dst)), "l"(src),
+               "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* pointer) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(pointer)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* pointer) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(pointer)));
+}
+
+// c += a·b for a 16x16 A fragment and a 16x8 B fragment.
+template <typename T>
+__device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  if constexpr (std::is_same_v<T, __half>) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+// Two fp32 values as one register of two 16-bit values (the lower column in the low half).
+template <typename T>
+__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
+  if constexpr (std::is_same_v<T, __half>) {
+    const __half2 pair = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const uint32_t*>(&pair);
+  } else {
+    const __nv_bfloat162 pair = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const uint32_t*>(&pair);
+  }
+}
 
 constexpr int kQueryTile = 64;  // 4 warps x 16 query rows
 constexpr int kKeyTile = 64;
@@ -60,6 +118,8 @@ template <typename T, int D>
 __global__ void __launch_bounds__(kMhaThreads, D <= 64 ? 4 : 2)
     fused_mha_kernel(const T* qkv, const T* bias, T* ctx, const int* seq_offsets, int heads, float scale_log2) {
   constexpr int LD = smem_stride<D>();
+  constexpr int N = kVec<T>;
+  constexpr int kChunks = D / N;
   extern __shared__ __align__(16) unsigned char smem[];
   T* s_q = reinterpret_cast<T*>(smem);
   T* s_kv = s_q + kQueryTile * LD;  // stage i: k at s_kv + 2i·tile, v right after it
@@ -79,11 +139,34 @@ __global__ void __launch_bounds__(kMhaThreads, D <= 64 ? 4 : 2)
   // Queues the copies of key tile `tile` (k and v) into stage tile % 2 as one cp.async group.
   const auto load_kv = [&](int tile) {
     T* s_k = s_kv + (tile & 1) * 2 * kKeyTile * LD;
-    copy_kv_tile<T, D, kKeyTile, kMhaThreads, LD>(s_k, s_k + kKeyTile * LD, k_base, v_base, ld, tile * kKeyTile, len,
-                                                  tid);
+    T* s_v = s_k + kKeyTile * LD;
+    const int k0 = tile * kKeyTile;
+    for (int c = tid; c < kKeyTile * kChunks; c += kMhaThreads) {
+      const int r = c / kChunks, col = c % kChunks * N;
+      const bool valid = k0 + r < len;
+      const size_t row = static_cast<size_t>(valid ? k0 + r : 0) * ld + col;
+      cp_async_16(s_k + r * LD + col, k_base + row, valid);
+      cp_async_16(s_v + r * LD + col, v_base + row, valid);
+    }
+    cp_async_commit();
   };
   load_kv(0);
-  stage_q_tile<T, D, kQueryTile, kMhaThreads, LD>(s_q, q_base, bias + h * D, ld, q0, len, tid);
+
+  for (int c = tid; c < kQueryTile * kChunks; c += kMhaThreads) {
+    const int r = c / kChunks, col = c % kChunks * N;
+    float values[N];
+    if (q0 + r < len) {
+      float b_values[N];
+      load_vec(q_base + static_cast<size_t>(q0 + r) * ld + col, values);
+      load_vec(bias + h * D + col, b_values);
+#pragma unroll
+      for (int i = 0; i < N; ++i) values[i] += b_values[i];
+    } else {
+#pragma unroll
+      for (int i = 0; i < N; ++i) values[i] = 0.0f;
+    }
+    store_vec(s_q + r * LD + col, values);
+  }
   __syncthreads();
 
   uint32_t q_frag[D / 16][4];
@@ -224,13 +307,9 @@ bool fused_attention_supported(DType dtype, int head_size) {
 }
 
 void fused_attention(DType dtype, const void* qkv, const void* qkv_bias, void* ctx, const int* seq_offsets,
-                     int batch, int seq, int heads, int head_size, cudaStream_t stream, FusedAttentionKernel kernel) {
+                     int batch, int seq, int heads, int head_size, cudaStream_t stream) {
   if (!fused_attention_supported(dtype, head_size)) {
     throw EngineError("fused_mha needs fp16/bf16 and head_size 64 or 128");
-  }
-  if (kernel == FusedAttentionKernel::Best && flash_attention_supported(dtype, head_size)) {
-    flash_attention(dtype, qkv, qkv_bias, ctx, seq_offsets, batch, seq, heads, stream);
-    return;
   }
   const auto run = [&](auto zero) {
     using T = decltype(zero);

@@ -6,18 +6,13 @@
 
 namespace ftb::cuda {
 
-// The fused multi-head attention kernels run fp16/bf16 with head_size 64 or 128.
+// The fused multi-head attention kernel runs fp16/bf16 with head_size 64 or 128.
 bool fused_attention_supported(DType dtype, int head_size);
-
-// Best: the FlashAttention-2-split kernel where it applies (head 64), the tiled one otherwise.
-// Tiled: always the tiled kernel (16 query rows per warp): the baseline encoder_attention_bench times.
-enum class FusedAttentionKernel { Best, Tiled };
 
 // ctx [tokens, H] = softmax(q·kᵀ/√D)·v per sequence and head, straight from the QKV GEMM's output
 // qkv [tokens, 3H] (q | k | v, head-major) and its bias [3H]; the S×S scores never leave registers.
 void fused_attention(DType dtype, const void* qkv, const void* qkv_bias, void* ctx, const int* seq_offsets,
-                     int batch, int seq, int heads, int head_size, cudaStream_t stream,
-                     FusedAttentionKernel kernel = FusedAttentionKernel::Best);
+                     int batch, int seq, int heads, int head_size, cudaStream_t stream);
 
 // The fallback's first step, in one pass: adds the QKV bias and splits packed qkv [tokens, 3H] into
 // q, k, v, each [batch, heads, seq, D], rows past a sequence's length zeroed.

@@ -15,7 +15,6 @@
 #include <utility>
 
 #include "cuda/kernels/attention.h"
-#include "cuda/kernels/attention_flash.h"
 #include "cuda/kernels/elementwise.h"
 #include "cuda/kernels/layernorm.h"
 #include "cuda/models/encoder_base.h"
@@ -144,11 +143,8 @@ class FusedEncoder final : public EncoderBase {
   }
 
   std::map<std::string, std::string> variant_notes() const override {
-    const char* attention = !fused_attention_ ? "add_qkv_bias_split_heads + batched GEMMs + scale_mask_softmax"
-                            : flash_attention_supported(dtype_, head_size_)
-                                ? "fused_mha (FlashAttention-2 split: flash_mha, 2 m-tiles per warp, mma.sync)"
-                                : "fused_mha (mma.sync, S×S kept in registers)";
-    std::map<std::string, std::string> notes = {{"attention", attention},
+    std::map<std::string, std::string> notes = {{"attention", fused_attention_ ? "fused_mha (mma.sync, S×S kept in registers)"
+                                           : "add_qkv_bias_split_heads + batched GEMMs + scale_mask_softmax"},
             {"remove_padding", "on"},
             {"ffn1_bias_gelu", ffn1_epilogue_ == Epilogue::BiasGelu ? "cuBLASLt epilogue"
                                : ffn1_epilogue_ == Epilogue::Bias   ? (gelu_erf_ ? "cuBLASLt bias epilogue + gelu_erf kernel"
