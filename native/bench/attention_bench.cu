@@ -25,18 +25,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "bench_check.h"
 #include "cuda/kernels/attention.h"
 
 using ftb::cuda::DType;
 
 namespace {
-
-void cuda_ok(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) {
-    std::fprintf(stderr, "CUDA error in %s: %s\n", what, cudaGetErrorString(status));
-    std::exit(1);
-  }
-}
 
 __device__ float to_f32(__half x) { return __half2float(x); }
 __device__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }

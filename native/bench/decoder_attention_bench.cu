@@ -30,27 +30,14 @@
 #include <random>
 #include <vector>
 
+#include "baselines/decoder_attention_v1.h"
+#include "bench_check.h"
 #include "cuda/kernels/decoder_attention.h"
 
 using ftb::cuda::AttentionSplits;
 using ftb::cuda::DType;
 
-namespace ftb::cuda::v1 {
-void masked_self_attention(DType dtype, const void* qkv, const void* qkv_bias, void* k_cache, void* v_cache,
-                           const int* cache_indir, const int* step, void* ctx, int rows, int beam, int heads,
-                           int head_size, int cache_len, cudaStream_t stream);
-void cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv, const int* memory_lengths,
-                     void* ctx, int rows, int beam, int heads, int head_size, int mem_len, cudaStream_t stream);
-}  // namespace ftb::cuda::v1
-
 namespace {
-
-void cuda_ok(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) {
-    std::fprintf(stderr, "CUDA error in %s: %s\n", what, cudaGetErrorString(status));
-    std::exit(1);
-  }
-}
 
 // Host storage of one element type: 16-bit types are kept as their bits.
 struct Storage {

@@ -4,16 +4,11 @@
 // comments and the removed unfused kernels differ from that commit's decoder_attention.cu.
 #include <cmath>
 
+#include "decoder_attention_v1.h"
 #include "cuda/check.h"
 #include "cuda/kernels/device_math.cuh"
 
 namespace ftb::cuda::v1 {
-
-void masked_self_attention(DType dtype, const void* qkv, const void* qkv_bias, void* k_cache, void* v_cache,
-                           const int* cache_indir, const int* step, void* ctx, int rows, int beam, int heads,
-                           int head_size, int cache_len, cudaStream_t stream);
-void cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv, const int* memory_lengths,
-                     void* ctx, int rows, int beam, int heads, int head_size, int mem_len, cudaStream_t stream);
 
 namespace {
 
