@@ -8,6 +8,8 @@
 // uniform in [seq/2, seq], the harness's default) or "edges" (untimed). TFLOP/s counts 4·D·heads·Σlen².
 // Exits 1 when a relative L2 error exceeds 2e-3 (fp16) or 1e-2 (bf16), or on any CUDA error.
 //
+// An argument keeps only the shapes whose label contains it (e.g. "b32 s384" under ncu).
+//
 // Build and run from the repository root (sm_80 works too: -arch=sm_80):
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Inative/src -o /tmp/attention_bench \
 //     native/bench/attention_bench.cu native/src/cuda/kernels/attention.cu native/src/cuda/check.cc \
@@ -258,7 +260,8 @@ const Shape kShapes[] = {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const std::string only = argc > 1 ? argv[1] : "";
   cudaDeviceProp props{};
   cuda_ok(cudaGetDeviceProperties(&props, 0), "device properties");
   std::printf("device: %s, %d SMs, L2 %d MB\n", props.name, props.multiProcessorCount, props.l2CacheSize >> 20);
@@ -269,6 +272,7 @@ int main() {
   std::printf("%-16s %-5s %4s %12s %12s %10s %9s\n", "shape", "dtype", "D", "max_err", "rel_l2", "median_us", "TFLOP/s");
   uint32_t seed = 1;
   for (const Shape& shape : kShapes) {
+    if (std::string(shape.label).find(only) == std::string::npos) continue;
     for (int dtype = 0; dtype < 2; ++dtype) {
       try {
         const Outcome o = dtype == 0 ? run_shape<__half>(shape, seed, flush, flush_bytes)
