@@ -59,6 +59,8 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
   { name: 'joules_per_unit', value: energyValue('joules_per_unit') },
   { name: 'joules_per_token', value: energyValue('joules_per_token') },
   { name: 'mean_w', value: energyValue('mean_w') },
+  // fp8 points: the relative L2 error against the same config's fp32 run (empty for other precisions).
+  { name: 'fp32_rel_err', value: (p) => p.fp32_rel_err ?? null },
 ];
 
 /** A percentile of the point's retained samples (the summary records p10, p50 and p90 only); null without samples. */

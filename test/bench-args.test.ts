@@ -32,7 +32,7 @@ describe('bench CLI', () => {
   });
   after(() => fs.rmSync(out, { recursive: true, force: true }));
 
-  test('--precision fp8x', () => refused(['--precision', 'fp8x'], 'ftbench: precision must be one of fp32, tf32, fp16, bf16, got fp8x'));
+  test('--precision fp8x', () => refused(['--precision', 'fp8x'], 'ftbench: precision must be one of fp32, tf32, fp16, bf16, fp8, got fp8x'));
   test('--batch 0', () => refused(['bench', '--batch', '0'], 'ftbench: batch must be 1..4096, got 0'));
   test('--beam 64 on decoding', () => refused(['--path', 'decoding', '--beam', '64'], 'ftbench: beam must be 1..32, got 64'));
   test('an unknown flag', () => refused(['--batches', '1'], 'ftbench: unknown flag --batches (see --help)'));

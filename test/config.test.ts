@@ -20,7 +20,7 @@ const CASES: Case[] = [
   { field: 'path', config: { path: 'gpt' as never }, message: 'path must be one of encoder, decoder, decoding, got gpt' },
   // The engine runs no peer: its list is fused, unfused, reference.
   { field: 'variant', config: { variant: 'fast' as never }, message: 'variant must be one of fused, unfused, reference, torch-eager, torch-graph, torch-compile, hf-generate, got fast', tsOnly: true },
-  { field: 'precision', config: { precision: 'fp8x' as never }, message: 'precision must be one of fp32, tf32, fp16, bf16, got fp8x' },
+  { field: 'precision', config: { precision: 'fp8x' as never }, message: 'precision must be one of fp32, tf32, fp16, bf16, fp8, got fp8x' },
   { field: 'backend', config: { backend: 'tpu' as never }, message: 'backend must be one of cpu, cuda, got tpu', tsOnly: true },
   { field: 'layers', config: { layers: 0 }, message: 'layers must be 1..64, got 0' },
   { field: 'heads', config: { heads: 129 }, message: 'heads must be 1..128, got 129' },

@@ -328,7 +328,7 @@ describe('native config validation', () => {
     [{ path: 'decoding', beam: 2, top_k: 4 }, 'top_k/top_p need beam 1 (sampling), got beam 2'],
     [{ path: 'decoding', length_penalty: -1 }, 'length_penalty must be >= 0, got -1'],
     [{ path: 'encoders' as NativeConfig['path'] }, 'path must be one of encoder, decoder, decoding, got encoders'],
-    [{ precision: 'fp8x' }, 'precision must be one of fp32, tf32, fp16, bf16, got fp8x'],
+    [{ precision: 'fp8x' }, 'precision must be one of fp32, tf32, fp16, bf16, fp8, got fp8x'],
     [{ layers: 1.5 }, 'layers must be an integer'],
     [{ stop_at_end: 'yes' as unknown as boolean }, 'stop_at_end must be a boolean'],
     [{ seed: -1 }, 'seed must be an integer 0..2^53-1'],

@@ -7,6 +7,7 @@ import { suiteUnless } from './support/suite.js';
 import { nativeErrorCode, type NativeConfig, type NativeGemmChoice } from '../src/engine/native.js';
 import { relativeL2 } from '../src/check/correctness.js';
 import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
+import { ENCODER_SHAPES, type Shape } from './support/encoder-shapes.js';
 
 type Precision = 'fp32' | 'tf32' | 'fp16' | 'bf16';
 type Variant = 'fused' | 'unfused';
@@ -16,24 +17,7 @@ const VARIANTS: readonly Variant[] = ['fused', 'unfused'];
 /** Relative L2 error allowed against the fp64-accumulating CPU reference (issue 3). */
 const TOLERANCE: Record<Precision, number> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2 };
 
-interface Shape {
-  name: string;
-  config: Partial<NativeConfig>;
-}
-
-const SHAPES: readonly Shape[] = [
-  { name: 'h128 = 2×64, b3 s37', config: { heads: 2, head_size: 64, inter_size: 256, batch: 3, seq: 37 } },
-  { name: 'h256 = 4×64, b2 s64', config: { heads: 4, head_size: 64, inter_size: 512, batch: 2, seq: 64 } },
-  // head_size 32: the fused variant falls back to split + batched GEMMs + scale/mask/softmax.
-  { name: 'h128 = 4×32, b3 s17', config: { heads: 4, head_size: 32, inter_size: 384, batch: 3, seq: 17 } },
-  // head_size 128 kernel, no padding.
-  {
-    name: 'h256 = 2×128, b2 s50 full length',
-    config: { heads: 2, head_size: 128, inter_size: 512, batch: 2, seq: 50, full_length: true },
-  },
-  // Several 64-key tiles: the online softmax across tiles.
-  { name: 'h128 = 2×64, b2 s150', config: { heads: 2, head_size: 64, inter_size: 256, batch: 2, seq: 150, max_seq: 256 } },
-];
+const SHAPES = ENCODER_SHAPES;
 
 function encoderConfig(shape: Shape, extra: Partial<NativeConfig>): Partial<NativeConfig> {
   return { path: 'encoder', layers: 2, seed: 20261122, ...shape.config, ...extra };

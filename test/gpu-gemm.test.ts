@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { suiteUnless } from './support/suite.js';
 import { pathToFileURL } from 'node:url';
-import { relativeL2 } from '../src/check/correctness.js';
+import { REL_ERR_TOLERANCE, relativeL2 } from '../src/check/correctness.js';
 import { DEFAULT_CONFIG, type PointConfig } from '../src/engine/config.js';
 import type { GemmEntry } from '../src/engine/gemm-types.js';
 import { cacheDevice, gemmKey, loadGemmCache, readGemmCache } from '../src/gemm/cache.js';
@@ -29,7 +29,7 @@ const decoding: PointConfig = {
   inter_size: 1024, vocab: 3001, batch: 4, beam: 4, seq: 8, max_seq: 16, mem_len: 16, seed: 20261130,
 };
 const CONFIGS = [encoder('fp16', 'fused'), encoder('fp32', 'fused'), encoder('bf16', 'unfused'), decoding];
-const TOLERANCE = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2 } as const;
+const TOLERANCE = REL_ERR_TOLERANCE;
 
 /** The GEMM choices `config` plans in a fresh process that loads `cacheFile`. */
 function planInAnotherProcess(cacheFile: string, config: PointConfig): NativeGemmChoice[] {

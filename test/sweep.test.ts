@@ -38,7 +38,7 @@ describe('profiles', () => {
     const { points, dropped } = expandProfile(PROFILES.a100, 'cuda');
     assert.deepEqual(dropped, []);
     const encoder = points.filter((c) => c.path === 'encoder');
-    assert.equal(encoder.length, 3 * 2 * 3 * 3); // precisions x variants x batch x seq
+    assert.equal(encoder.length, 4 * 2 * 3 * 3); // precisions (fp8 too) x variants x batch x seq
     assert.deepEqual([...new Set(encoder.map((c) => c.seq))], [32, 128, 384]);
     assert.ok(encoder.every((c) => c.layers === 12 && c.heads === 12 && c.head_size === 64 && c.inter_size === 3072));
     assert.equal(count(points, (c) => c.path === 'decoder'), 3 * 2 * 3 * 3); // x batch x beam
@@ -46,20 +46,21 @@ describe('profiles', () => {
     assert.equal(decoding.length, 3 * 2 * 3 * (3 + 2 + 1)); // beam {1,4,32} + top-k {4,32} + top-p 0.75
     assert.ok(decoding.every((c) => c.layers === 6 && c.heads === 8 && c.head_size === 64 && c.inter_size === 2048
       && c.vocab === 31538 && c.seq === 128 && c.mem_len === 128));
-    assert.deepEqual([...new Set(points.map((c) => c.precision))], ['fp32', 'fp16', 'bf16']);
-    assert.equal(points.length, 216);
+    assert.deepEqual([...new Set(points.map((c) => c.precision))], ['fp32', 'fp16', 'bf16', 'fp8']);
+    assert.deepEqual([...new Set(points.filter((c) => c.precision === 'fp8').map((c) => c.path))], ['encoder']);
+    assert.equal(points.length, 216 + 18);
   });
 
   test('h100 adds tf32, batch up to 256 and encoder seq 512', () => {
     const { points, dropped } = expandProfile(PROFILES.h100, 'cuda');
     assert.deepEqual(dropped, []);
-    assert.deepEqual([...new Set(points.map((c) => c.precision))], ['fp32', 'tf32', 'fp16', 'bf16']);
+    assert.deepEqual([...new Set(points.map((c) => c.precision))], ['fp32', 'tf32', 'fp16', 'bf16', 'fp8']);
     const encoder = points.filter((c) => c.path === 'encoder');
     assert.deepEqual([...new Set(encoder.map((c) => c.batch))], [1, 8, 32, 64, 128, 256]);
     assert.deepEqual([...new Set(encoder.map((c) => c.seq))], [32, 128, 384, 512]);
-    assert.equal(encoder.length, 4 * 2 * 6 * 4);
+    assert.equal(encoder.length, 5 * 2 * 6 * 4);
     assert.deepEqual([...new Set(points.filter((c) => c.path === 'decoding').map((c) => c.batch))], [1, 8, 128, 256]);
-    assert.equal(points.length, 4 * 2 * 6 * 4 + 4 * 2 * 4 * (3 + 3 + 2 + 1));
+    assert.equal(points.length, 5 * 2 * 6 * 4 + 4 * 2 * 4 * (3 + 3 + 2 + 1));
   });
 
   test('every point of every profile passes validateConfig, on both backends', () => {
@@ -73,10 +74,12 @@ describe('profiles', () => {
   test('the a100 profile on the cpu backend drops the precisions it cannot run, with the reason', () => {
     const { points, dropped } = expandProfile(PROFILES.a100, 'cpu');
     assert.equal(points.length, 216 / 2 / 3);
-    assert.equal(dropped.length, 2 * points.length);
+    // fp16 and bf16 beside each fp32 point; the fp8 encoder's 3 x 3 batch x seq.
+    assert.equal(dropped.length, 2 * points.length + 9);
     assert.deepEqual(reasons(dropped).filter((r) => r.startsWith('BERT-base encoder')), [
       'BERT-base encoder: precision fp16 on the cpu backend: it runs fp32 only',
       'BERT-base encoder: precision bf16 on the cpu backend: it runs fp32 only',
+      'BERT-base encoder fp8: precision fp8 on the cpu backend: the cpu backend emulates fp8 only as the reference of cuda fp8 points (it measures fp32)',
     ]);
     assert.equal(dropped[0].config.precision, 'fp16');
   });

@@ -57,6 +57,7 @@ export const PRECISION_COLORS: Record<PrecisionName, string> = {
   tf32: '#17becf',
   fp16: '#d62728',
   bf16: '#9467bd',
+  fp8: '#ff7f0e',
 };
 
 /** A point that finished with a summary, and its optional extras. */

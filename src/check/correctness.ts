@@ -10,8 +10,24 @@ import { hiddenSize, type PointConfig, type PrecisionName } from '../engine/conf
 import type { NativeOutputs } from '../engine/native.js';
 import type { Check } from '../results/schema.js';
 
-/** Relative L2 error allowed against a reference computed in fp32/fp64 (issue 3's limits). */
-export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2 };
+/**
+ * Relative L2 error allowed against a reference computed in fp32/fp64 (issue 3's limits). fp8's
+ * references compute fp8 too (the CPU reference emulates its E4M3 rounding: native/MODEL.md, "fp8";
+ * the unfused variant runs fp8), but cannot agree much better than fp8 agrees with fp32: the GPU's
+ * fp16 storage moves some values across an E4M3 rounding boundary (a one-step difference of up to
+ * 2^-3 of the value), and each later quantized GEMM input turns a small difference into such steps
+ * again, so over layers the two drift apart by a share of fp8's own error (native/src/cuda/NOTES.md,
+ * "fp8"). 1e-1 is a limit set before any GPU fp8 point ran: it fails what is broken (a wrong scale or
+ * layout is an O(1) error), while the emulation alone is 1.6e-2 from fp32 at 2 layers and 4.2e-2 at
+ * BERT-base's 12 (measured on the CPU).
+ */
+export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2, fp8: 1e-1 };
+
+/**
+ * The reference an fp8 point's accuracy is recorded against (`fp32_rel_err`), not judged by: the same
+ * config's unfused variant in fp32 (native/src/cuda/NOTES.md, "fp8": the accuracy a user gives up).
+ */
+export const FP32_REFERENCE = 'fp32';
 
 /**
  * A checkpoint's parity limit (issue 19): relative L2 error of the valid tokens' hidden states against
@@ -19,7 +35,9 @@ export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32
  * there the CPU reference of the same weights and ids (the padded rows are zero in both, so the error
  * over all rows is the error over the valid tokens).
  */
-export const PARITY_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 2e-3, bf16: 2e-2 };
+// fp8: against transformers' fp32 output, the whole fp8 error (without transformers, against the
+// CPU's fp8 emulation: cpuReferenceConfig); 1e-1 is a limit set before any checkpoint ran in fp8.
+export const PARITY_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 2e-3, bf16: 2e-2, fp8: 1e-1 };
 
 /** What a point is compared with ("unfused", "cpu", "transformers"): its outputs, or why they could not be computed. */
 export type ReferenceOutputs = { name: string; outputs: NativeOutputs } | { name: string; error: string };
@@ -34,6 +52,8 @@ export interface Verdict {
   parity_rel_err?: number;
   /** What parity_rel_err was measured against: Hugging Face's output, or the CPU reference. */
   parity_reference?: ParityReference;
+  /** An fp8 point: the relative L2 error of its hidden states against the fp32 reference (FP32_REFERENCE), recorded, not judged. */
+  fp32_rel_err?: number;
 }
 
 /** A checkpoint's parity reference: transformers' output of the same ids, else the engine's CPU reference. */
@@ -306,7 +326,14 @@ export function checkOutputs(c: PointConfig, out: NativeOutputs, references: rea
   const checks = c.path === 'encoder' ? encoderChecks(c, out) : c.path === 'decoder' ? decoderChecks(c, out) : decodingChecks(c, out);
   let maxRelErr: number | null = null;
   let idsEqual: number | undefined;
+  let fp32RelErr: number | undefined;
   for (const reference of references) {
+    if (reference.name === FP32_REFERENCE) {
+      const recorded = fp32Record(c, out, reference);
+      checks.push(recorded.check);
+      fp32RelErr = recorded.error;
+      continue;
+    }
     const compared = referenceChecks(c, out, reference);
     checks.push(...compared.checks);
     // The share of ids equal to the unfused run's (decoding); the CPU's when there is no unfused run.
@@ -321,5 +348,21 @@ export function checkOutputs(c: PointConfig, out: NativeOutputs, references: rea
     ...(idsEqual === undefined ? {} : { ids_equal_fraction: idsEqual }),
     ...(modelParity && Number.isFinite(modelParity.error) ? { parity_rel_err: modelParity.error } : {}),
     ...(modelParity ? { parity_reference: modelParity.reference } : {}),
+    ...(fp32RelErr !== undefined && Number.isFinite(fp32RelErr) ? { fp32_rel_err: fp32RelErr } : {}),
   };
+}
+
+/**
+ * An fp8 point against the fp32 reference: the error is recorded (the issue's accuracy targets are
+ * targets, not correctness), so the check fails only when the reference itself could not be computed
+ * or does not match in size.
+ */
+function fp32Record(c: PointConfig, out: NativeOutputs, ref: ReferenceOutputs): { check: Check; error?: number } {
+  const name = `hidden vs ${ref.name} (recorded, not judged)`;
+  if ('error' in ref) return { check: check(name, `the reference failed: ${ref.error}`) };
+  if (c.path !== 'encoder' || out.hidden.length !== ref.outputs.hidden.length) {
+    return { check: check(name, `${out.hidden.length} values, the reference has ${ref.outputs.hidden.length}`) };
+  }
+  const error = relativeL2(out.hidden, ref.outputs.hidden);
+  return { check: check(name, undefined, `relative L2 error ${error.toExponential(2)}`), error };
 }

@@ -5,11 +5,14 @@
 // - any CUDA point whose CPU reference is cheap enough (≤ CPU_REFERENCE_MAX_FLOP), and every point of a
 //   checkpoint (--model) whose parity is measured against the CPU (no transformers), whatever it costs: the CPU
 //   reference backend's outputs, computed once per model shape and kept for the other variants and
-//   precisions of that shape (the CPU computes the same values whatever the precision asked for).
+//   precisions of that shape (the CPU computes the same fp32 values whatever the precision asked for,
+//   but for fp8: its reference emulates fp8's E4M3 rounding, native/MODEL.md "fp8");
+// - an fp8 point, also the fp32 reference: its unfused variant in fp32, whose error is recorded
+//   (fp32_rel_err), not judged.
 // A CPU point has no reference: it is the reference, checked by its invariants and by the tests; but a
 // CPU point split over tensor-parallel ranks (tp > 1) is compared with the unsplit CPU reference.
 import { configKey, defaultGraph, isPeerVariant, pairKey, tpOf, type PointConfig } from '../engine/config.js';
-import type { ParityReference, ReferenceOutputs } from './correctness.js';
+import { FP32_REFERENCE, type ParityReference, type ReferenceOutputs } from './correctness.js';
 import { flopCount } from '../measure/flops.js';
 import { nativeErrorCode, type NativeAddon, type NativeOutputs } from '../engine/native.js';
 import { createModel } from '../checkpoints/model.js';
@@ -35,9 +38,19 @@ function runOnce(addon: NativeAddon, config: PointConfig): NativeOutputs {
   }
 }
 
-/** The CPU reference's config for a point: same model, inputs and seed on the reference backend, unsplit (tp 1). */
+/**
+ * The CPU reference's config for a point: same model, inputs and seed on the reference backend, unsplit (tp 1).
+ * An fp8 point's is the fp8 emulation (E4M3 rounding of every layer GEMM's inputs: native/MODEL.md, "fp8"),
+ * so its `correct` says whether it computes what fp8 should; every other precision's is fp32.
+ */
 export function cpuReferenceConfig(config: PointConfig): PointConfig {
-  return { ...config, backend: 'cpu', variant: 'reference', precision: 'fp32', graph: false, tp: undefined };
+  const precision = config.precision === 'fp8' ? 'fp8' : 'fp32';
+  return { ...config, backend: 'cpu', variant: 'reference', precision, graph: false, tp: undefined };
+}
+
+/** An fp8 point's fp32 reference (FP32_REFERENCE): the same config's unfused variant in fp32, eager, on the same backend. */
+export function fp32ReferenceConfig(config: PointConfig): PointConfig {
+  return { ...config, variant: 'unfused', precision: 'fp32', graph: false };
 }
 
 /** The reference `name` from `compute`, or the engine error that stopped it (other errors propagate). */
@@ -69,6 +82,14 @@ export function engineReferences(addon: NativeAddon): ReferenceSource {
     const unfused: PointConfig = { ...config, variant: 'unfused', graph: defaultGraph('unfused') };
     return lastUnfused?.key === pairKey(config) ? lastUnfused.outputs : runOnce(addon, unfused);
   };
+  // The latest fp32 outputs, kept while the fp8 points of the same config (fused, unfused) follow.
+  let lastFp32: { key: string; outputs: NativeOutputs } | undefined;
+  const fp32Outputs = (config: PointConfig): NativeOutputs => {
+    const fp32 = fp32ReferenceConfig(config);
+    const key = `${configKey(fp32)} seed=${fp32.seed} max_seq=${fp32.max_seq}`;
+    if (lastFp32?.key !== key) lastFp32 = { key, outputs: runOnce(addon, fp32) };
+    return lastFp32.outputs;
+  };
   return {
     of(config, parity) {
       if (config.backend === 'cpu') return tpOf(config) > 1 ? [reference('cpu', () => cpuOutputs(config))] : [];
@@ -77,6 +98,7 @@ export function engineReferences(addon: NativeAddon): ReferenceSource {
       // A checkpoint's point without transformers always has its CPU reference: its parity is recorded (PARITY_TOLERANCE).
       const cpuParity = config.model !== undefined && parity !== 'transformers';
       if (cpuParity || flopCount(config) <= CPU_REFERENCE_MAX_FLOP) references.push(reference('cpu', () => cpuOutputs(config)));
+      if (config.precision === 'fp8' && !isPeerVariant(config.variant)) references.push(reference(FP32_REFERENCE, () => fp32Outputs(config)));
       return references;
     },
     offer(config, outputs) {

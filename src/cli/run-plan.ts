@@ -12,6 +12,7 @@ import { ResultsFormatError, type Dropped, type Environment } from '../results/s
 import { defaultRunId, ResultsWriter } from '../results/writer.js';
 import type { Measurement } from '../sweep/axes.js';
 import { expandProfile, validateOverrides, type PeerUnavailability, type SweepOverrides } from '../sweep/expand.js';
+import { machineFp8Support } from '../sweep/fp8-support.js';
 import { recordedShard, shardPoints, shardText, type Shard } from '../sweep/shard.js';
 import { DEFAULT_POINT_TIMEOUT_S, MAX_TIME_MS, PROFILE_ITERATIONS, type BenchRequest } from './args.js';
 import { UsageError } from './exit.js';
@@ -190,7 +191,7 @@ function resumePlan(addon: NativeAddon, writer: ResultsWriter): SweepPlan {
   const backend = chooseBackend(addon, run.backend);
   const checkpoint = checkpointPlan(options.model, options.overrides);
   const expanded = expandProfile(getProfile(run.profile), backend, checkpoint?.overrides ?? options.overrides, options.unavailablePeers,
-    addon.deviceCount(backend));
+    addon.deviceCount(backend), machineFp8Support(addon, backend));
   const expansion = checkpoint ? { ...expanded, points: withModel(expanded.points, checkpoint) } : expanded;
   const done = new Set(writer.written.map((point) => runKey(point.config, point.repeat)));
   const all = repeated(shardOf(expansion.points, options.shard), options.repeat);

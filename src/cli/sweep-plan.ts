@@ -11,6 +11,7 @@ import { openGemmCache, tuneGemms, tuneSummary } from '../gemm/tuning.js';
 import type { GemmEntry } from '../engine/gemm-types.js';
 import type { Profile } from '../sweep/axes.js';
 import { expandProfile, type PeerUnavailability } from '../sweep/expand.js';
+import { machineFp8Support } from '../sweep/fp8-support.js';
 import type { Environment } from '../results/schema.js';
 import type { BenchRequest } from './args.js';
 import { UsageError } from './exit.js';
@@ -40,7 +41,8 @@ function defaultProfile(addon: NativeAddon, backend: BackendName): Profile {
 export function requestedSweep(addon: NativeAddon, request: BenchRequest, overrides = request.overrides, unavailablePeers: PeerUnavailability = {}) {
   const backend = chooseBackend(addon, request.backend);
   const profile = request.profile === undefined ? defaultProfile(addon, backend) : getProfile(request.profile);
-  const expansion = expandProfile(profile, backend, overrides, unavailablePeers, addon.deviceCount(backend));
+  const expansion = expandProfile(profile, backend, overrides, unavailablePeers, addon.deviceCount(backend),
+    machineFp8Support(addon, backend));
   if (expansion.points.length === 0) {
     const why = expansion.dropped.length > 0 ? `every combination was dropped (${expansion.dropped[0].reason})` : 'no sweep matches';
     throw new UsageError(`nothing to run in profile ${profile.name} on the ${backend} backend: ${why}`);

@@ -15,7 +15,7 @@ export const PEER_VARIANTS = ['torch-eager', 'torch-graph', 'torch-compile', 'hf
 /** The variant axis: the engine's variants and the peers. */
 export const VARIANTS = [...ENGINE_VARIANTS, ...PEER_VARIANTS] as const;
 
-export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16'] as const;
+export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8'] as const;
 export const BACKENDS = ['cpu', 'cuda'] as const;
 /** How a point's samples are taken (src/measure/runner.ts): cold flushes the L2 before each run, hot times
  * back-to-back runs, auto picks cold for points under 1 ms and hot for the others. */

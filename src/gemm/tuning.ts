@@ -94,7 +94,7 @@ export function tuneGemms(addon: NativeAddon, configs: readonly PointConfig[], c
 }
 
 /** The precision whose measured peak a GEMM of `dtype` is held against. */
-const PRECISION_OF_DTYPE: Record<GemmShape['dtype'], PrecisionName> = { f32: 'fp32', 'f32/tf32': 'tf32', f16: 'fp16', bf16: 'bf16' };
+const PRECISION_OF_DTYPE: Record<GemmShape['dtype'], PrecisionName> = { f32: 'fp32', 'f32/tf32': 'tf32', f16: 'fp16', bf16: 'bf16', 'e4m3/f16': 'fp8' };
 
 /** One row of the GEMM suite: a distinct shape, the roles that run it, heuristic vs tuned. */
 export interface GemmSuiteRow extends GemmShape {

@@ -76,9 +76,14 @@ export function flopCount(c: FlopConfig, steps = c.seq): number {
 // Bytes: the floor of device-memory traffic (METHOD.md's "fewest bytes"): every weight read once
 // per unit (per step for the decoder), the unit's input read and output written once, and the
 // caches attention must read; intermediates that could stay on chip are not counted. Element size
-// by precision: 4 bytes fp32/tf32, 2 fp16/bf16. Padded shapes, as for the FLOPs.
+// by precision: 4 bytes fp32/tf32, 2 fp16/bf16; fp8 (encoder only) 1 for the layer GEMMs' weights
+// (stored E4M3) and 2 for everything else (fp16). Padded shapes, as for the FLOPs.
 
-const elementBytes = (c: BytesConfig): number => (c.precision === 'fp16' || c.precision === 'bf16' ? 2 : 4);
+const elementBytes = (c: BytesConfig): number => (c.precision === 'fp16' || c.precision === 'bf16' || c.precision === 'fp8' ? 2 : 4);
+
+/** The layer GEMMs' weight elements of an fp8 encoder, which it reads as 1 byte each, not 2. */
+const fp8WeightElements = (c: BytesConfig): number =>
+  c.precision === 'fp8' && c.path === 'encoder' ? c.layers * (4 * hiddenSize(c) ** 2 + 2 * hiddenSize(c) * c.inter_size) : 0;
 
 /** Weights of one encoder layer: QKV, out, FFN1, FFN2 (+ biases, + 2 LayerNorms). */
 function encoderLayerWeights(c: FlopConfig): number {
@@ -125,5 +130,5 @@ export function bytesMoved(c: BytesConfig, steps = c.seq): number {
       if (c.path === 'decoding') elements += stepCount * (c.batch * c.beam * (h + c.vocab) + h * c.vocab + c.vocab);
     }
   }
-  return elements * elementBytes(c);
+  return elements * elementBytes(c) - fp8WeightElements(c);
 }

@@ -122,6 +122,8 @@ export const PointSchema = z.object({
   parity_reference: z.enum(['transformers', 'cpu']).optional(),
   /** Decoding: share of output ids equal to the unfused run's (the CPU's for an unfused point). */
   ids_equal_fraction: finite.optional(),
+  /** An fp8 point: relative L2 error of its hidden states against the same config's unfused fp32 run (recorded, not judged). */
+  fp32_rel_err: finite.optional(),
   checks: z.array(CheckSchema),
   notes: z.record(z.string(), z.string()),
   /** Which pass over the sweep this is, in a run made with --repeat (0-based). */

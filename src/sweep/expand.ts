@@ -3,6 +3,7 @@
 // never run; every point produced passes validateConfig. Peer variants (--peers) are dropped the
 // same way where they cannot run: off the cuda backend, off their path, or where the machine has no
 // peer worker that can run them (the caller asks the worker: src/engine/peer-worker-client.ts).
+// fp8 points are dropped where the machine cannot run them (src/sweep/fp8-support.ts).
 // Tensor-parallel points (tp > 1) are dropped where the machine has fewer devices than ranks, and on
 // the cuda backend, which has no NCCL build yet; the cpu backend simulates the ranks.
 import type { ModelDims, Profile, Sweep, SweepAxes } from './axes.js';
@@ -12,6 +13,7 @@ import {
   type VariantName,
 } from '../engine/config.js';
 import type { Dropped } from '../results/schema.js';
+import { fp8DropReason, fp8Unsupported } from './fp8-support.js';
 
 /** What each backend can run. The cpu backend's one variant stands for every variant asked for. */
 export const BACKEND_SUPPORT: Readonly<Record<BackendName, { precisions: readonly PrecisionName[]; variants: readonly EngineVariantName[] }>> = {
@@ -121,8 +123,11 @@ function tpDropReason(c: PointConfig, deviceCount: number): string | undefined {
 /**
  * Why a combination is not run, or undefined when it is. `deviceCount`: the devices tensor-parallel
  * points may spread over (the addon's deviceCount; unlimited on the cpu backend, which simulates them).
+ * `fp8`: why the machine cannot run fp8 (src/sweep/fp8-support.ts; by default, the backend's own answer
+ * without a device: the cpu backend cannot, the cuda backend can).
  */
-export function dropReason(c: PointConfig, unavailablePeers: PeerUnavailability = {}, deviceCount = Number.POSITIVE_INFINITY): string | undefined {
+export function dropReason(c: PointConfig, unavailablePeers: PeerUnavailability = {}, deviceCount = Number.POSITIVE_INFINITY,
+  fp8 = defaultFp8Unsupported(c.backend)): string | undefined {
   if (c.path === 'encoder' && c.beam > 1) return `beam ${c.beam} on the encoder: beam width applies to the decoder and decoding paths`;
   const sampling = samplingSettings(c).join(', ');
   if (sampling && c.path !== 'decoding') return `${sampling} on the ${c.path}: sampling applies to the decoding path only`;
@@ -133,8 +138,11 @@ export function dropReason(c: PointConfig, unavailablePeers: PeerUnavailability 
   if (c.backend === 'cuda' && c.variant === 'unfused' && c.graph && c.path !== 'encoder') {
     return `graph on the unfused ${c.path}: it launches each step from the host (only the encoder's unfused forward replays a graph)`;
   }
-  if (isPeerVariant(c.variant)) return peerDropReason({ ...c, variant: c.variant }, unavailablePeers) ?? tpDropReason(c, deviceCount);
-  const tpReason = tpDropReason(c, deviceCount);
+  if (isPeerVariant(c.variant)) {
+    const fp8Peer = c.precision === 'fp8' ? `variant ${c.variant} in fp8: peers run fp32, tf32, fp16 and bf16` : undefined;
+    return peerDropReason({ ...c, variant: c.variant }, unavailablePeers) ?? tpDropReason(c, deviceCount) ?? fp8Peer;
+  }
+  const tpReason = tpDropReason(c, deviceCount) ?? fp8DropReason(c, fp8);
   if (tpReason) return tpReason;
   const support = BACKEND_SUPPORT[c.backend];
   if (!support.precisions.includes(c.precision)) {
@@ -168,6 +176,10 @@ function applyOverrides(sweep: Sweep, o: SweepOverrides): Sweep {
     vocab: o.vocab ?? sweep.vocab,
   };
 }
+
+/** fp8 support when the caller did not ask the device: none on the cpu backend, assumed on cuda. */
+const defaultFp8Unsupported = (backend: BackendName): string | undefined =>
+  (backend === 'cpu' ? fp8Unsupported('cpu') : undefined);
 
 /** The configs of one path of a sweep (the variant axis innermost, so variants sit side by side). */
 function sweepConfigs(sweep: Sweep, path: PathName, backend: BackendName, overrides: SweepOverrides): PointConfig[] {
@@ -207,10 +219,10 @@ function sweepConfigs(sweep: Sweep, path: PathName, backend: BackendName, overri
  * The points of `profile` on `backend`: the cartesian product of each sweep's axes (overrides
  * applied), minus dropped combinations (with reasons) and duplicates. Throws ConfigError when a
  * point that is not dropped fails validateConfig (e.g. an override out of range for a sweep, or a tp
- * that does not divide the heads). `deviceCount`: as dropReason's.
+ * that does not divide the heads). `deviceCount` and `fp8`: as dropReason's.
  */
 export function expandProfile(profile: Profile, backend: BackendName, overrides: SweepOverrides = {}, unavailablePeers: PeerUnavailability = {},
-  deviceCount = Number.POSITIVE_INFINITY): Expansion {
+  deviceCount = Number.POSITIVE_INFINITY, fp8 = defaultFp8Unsupported(backend)): Expansion {
   const points: PointConfig[] = [];
   const dropped: Dropped[] = [];
   const notes = new Set<string>();
@@ -221,7 +233,7 @@ export function expandProfile(profile: Profile, backend: BackendName, overrides:
     }
     for (const path of sweep.path) {
       for (const config of sweepConfigs(sweep, path, backend, overrides)) {
-        const reason = dropReason(config, unavailablePeers, deviceCount);
+        const reason = dropReason(config, unavailablePeers, deviceCount, fp8);
         if (reason) {
           dropped.push({ config: { ...config }, reason: `${sweep.name}: ${reason}` });
           continue;

@@ -30,6 +30,11 @@ export interface MatrixShape {
   encoderBatch: number[];
   encoderSeq: number[];
   decodingBatch: number[];
+  /**
+   * Adds the encoder in fp8 (issue 22: E4M3 GEMMs; cuda on compute capability 8.9+, dropped with the
+   * reason elsewhere, e.g. on an A100): the engine's alone, no peers, no decoding (not built in fp8).
+   */
+  fp8Encoder?: boolean;
 }
 
 /** The precisions --peers compares the engine with the peers at: those that users deploy. */
@@ -71,7 +76,8 @@ export function ftMatrix(shape: MatrixShape): Sweep[] {
     name: 'BERT-base encoder', ...BERT_BASE, variant: BOTH_VARIANTS, precision: shape.precisions, path: ['encoder'],
     batch: shape.encoderBatch, seq: shape.encoderSeq,
   };
-  return [...peersAtPeerPrecisions(encoder), ...decodingSweeps(shape, FT_STEPS)];
+  const fp8: Sweep[] = shape.fp8Encoder ? [{ ...encoder, name: 'BERT-base encoder fp8', precision: ['fp8'], peers: false }] : [];
+  return [...peersAtPeerPrecisions(encoder), ...fp8, ...decodingSweeps(shape, FT_STEPS)];
 }
 
 export const a100: Profile = {
@@ -79,12 +85,14 @@ export const a100: Profile = {
   description:
     "FasterTransformer's published matrix: BERT-base encoder batch {1,8,32} x seq {32,128,384}; decoder/decoding " +
     '6 layers 8x64 vocab 31538, 128 steps, batch {1,8,128} x beam {1,4,32}, top-k {4,32}, top-p 0.75; fp32 (TF32 off), ' +
-    'fp16, bf16; fused and unfused; --peers adds peers to the fp16/bf16 encoder and beam-search decoding',
+    'fp16, bf16; fused and unfused; the encoder in fp8 too where the GPU has it (compute capability 8.9+); ' +
+    '--peers adds peers to the fp16/bf16 encoder and beam-search decoding',
   measurement: A100_MEASUREMENT,
   sweeps: ftMatrix({
     precisions: ['fp32', 'fp16', 'bf16'],
     encoderBatch: [1, 8, 32],
     encoderSeq: [32, 128, 384],
     decodingBatch: [1, 8, 128],
+    fp8Encoder: true,
   }),
 };

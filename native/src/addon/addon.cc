@@ -11,6 +11,7 @@
 #include "addon/marshal.h"
 #include "addon/model_wrap.h"
 #include "common/config.h"
+#include "common/e4m3.h"
 #include "common/philox.h"
 #include "common/tensors.h"
 #include "engine/backend.h"
@@ -141,6 +142,44 @@ Napi::Value SampleRow(const Napi::CallbackInfo& info) {
   return to_typed<int, Napi::Int32Array>(env, ids);
 }
 
+// e4m3(values: Float32Array) -> Float32Array of each value rounded to E4M3 (common/e4m3.h), and
+// e4m3Scale(amax) -> the per-tensor scale: test hooks of the fp8 emulation the CPU reference runs.
+Napi::Value E4m3(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(env, "e4m3(values: Float32Array)");
+  }
+  const Napi::Float32Array values = info[0].As<Napi::Float32Array>();
+  Napi::Float32Array rounded = Napi::Float32Array::New(env, values.ElementLength());
+  for (size_t i = 0; i < values.ElementLength(); ++i) rounded[i] = ftb::round_e4m3(values[i]);
+  return rounded;
+}
+
+Napi::Value E4m3Scale(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "e4m3Scale(amax: number)");
+  return Napi::Number::New(env, ftb::e4m3_scale(info[0].As<Napi::Number>().FloatValue()));
+}
+
+// quantizeE4m3(backend, values: Float32Array) -> {values: Float32Array, scale}: the fp8 dynamic
+// quantization of one tensor as `backend` computes it (Backend::quantize_e4m3).
+Napi::Value QuantizeE4m3(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(env, "quantizeE4m3(backend: string, values: Float32Array)");
+  }
+  const Napi::Float32Array array = info[1].As<Napi::Float32Array>();
+  const std::vector<float> values(array.Data(), array.Data() + array.ElementLength());
+  const ftb::E4m3Tensor tensor =
+      guarded(env, [&] { return ftb::backend(info[0].As<Napi::String>().Utf8Value()).quantize_e4m3(values); });
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("values", to_typed<float, Napi::Float32Array>(env, tensor.values));
+  out.Set("scale", Napi::Number::New(env, tensor.scale));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", ModelWrap::Define(env));
   exports.Set("backends", Napi::Function::New(env, Backends));
@@ -151,6 +190,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tensor", Napi::Function::New(env, TensorValues));
   exports.Set("sequenceLength", Napi::Function::New(env, SequenceLength));
   exports.Set("sampleRow", Napi::Function::New(env, SampleRow));
+  exports.Set("e4m3", Napi::Function::New(env, E4m3));
+  exports.Set("e4m3Scale", Napi::Function::New(env, E4m3Scale));
+  exports.Set("quantizeE4m3", Napi::Function::New(env, QuantizeE4m3));
   exports.Set("setGemmTable", Napi::Function::New(env, SetGemmTable));
   exports.Set("gemmTable", Napi::Function::New(env, GemmTable));
   exports.Set("planGemms", Napi::Function::New(env, PlanGemms));

@@ -122,6 +122,7 @@ const char* to_string(Precision precision) {
     case Precision::TF32: return "tf32";
     case Precision::FP16: return "fp16";
     case Precision::BF16: return "bf16";
+    case Precision::FP8: return "fp8";
   }
   return "?";
 }
@@ -152,10 +153,10 @@ Variant parse_variant(const std::string& text) {
 }
 
 Precision parse_precision(const std::string& text) {
-  for (Precision p : {Precision::FP32, Precision::TF32, Precision::FP16, Precision::BF16}) {
+  for (Precision p : {Precision::FP32, Precision::TF32, Precision::FP16, Precision::BF16, Precision::FP8}) {
     if (text == to_string(p)) return p;
   }
-  throw ConfigError("precision must be one of fp32, tf32, fp16, bf16, got " + text);
+  throw ConfigError("precision must be one of fp32, tf32, fp16, bf16, fp8, got " + text);
 }
 
 }  // namespace ftb

@@ -12,7 +12,8 @@ namespace ftb {
 
 enum class Path { Encoder, Decoder, Decoding };
 enum class Variant { Fused, Unfused, Reference };
-enum class Precision { FP32, TF32, FP16, BF16 };
+// FP8: E4M3 GEMM inputs (per-tensor scales), fp16 everywhere else (native/MODEL.md, "fp8").
+enum class Precision { FP32, TF32, FP16, BF16, FP8 };
 // The encoder FFN's GELU: tanh form (FasterTransformer's, "gelu_new") or exact erf form (BERT's "gelu").
 enum class Activation { GeluTanh, GeluErf };
 

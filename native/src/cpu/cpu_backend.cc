@@ -2,11 +2,21 @@
 
 #include <thread>
 
+#include "common/e4m3.h"
 #include "cpu/models.h"
 #include "cpu/search.h"
 
 namespace ftb {
 namespace {
+
+// fp8 on the cpu backend is the emulated reference of the cuda fp8 encoder (GEMM inputs rounded to
+// E4M3, common/e4m3.h), never a measured point (the harness drops those): the encoder at tp 1 only.
+void validate_fp8_emulation(const ModelConfig& config) {
+  if (config.path != Path::Encoder) {
+    throw ConfigError(std::string("precision fp8 on the cpu backend emulates the encoder only, got ") + to_string(config.path));
+  }
+  if (config.tp != 1) throw ConfigError("precision fp8 on the cpu backend needs tp 1, got " + std::to_string(config.tp));
+}
 
 class CpuBackend final : public Backend {
  public:
@@ -19,7 +29,9 @@ class CpuBackend final : public Backend {
 
   std::unique_ptr<Model> create_model(const ModelConfig& config) override {
     validate(config);
-    if (config.precision != Precision::FP32) {
+    if (config.precision == Precision::FP8) {
+      validate_fp8_emulation(config);
+    } else if (config.precision != Precision::FP32) {
       throw ConfigError(std::string("precision must be fp32 on the cpu backend, got ") + to_string(config.precision));
     }
     if (config.variant != Variant::Reference) {
@@ -31,6 +43,12 @@ class CpuBackend final : public Backend {
       case Path::Decoding: return make_cpu_decoding(config);
     }
     throw EngineError("unknown path");
+  }
+
+  E4m3Tensor quantize_e4m3(const std::vector<float>& values) override {
+    E4m3Tensor out{std::vector<float>(values.size()), e4m3_scale(abs_max(values.data(), values.size()))};
+    ftb::quantize_e4m3(values.data(), values.size(), out.scale, out.values.data());
+    return out;
   }
 
   std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) override {

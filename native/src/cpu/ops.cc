@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/e4m3.h"
 #include "cpu/parallel.h"
 
 namespace ftb::cpu {
@@ -12,7 +13,8 @@ namespace {
 // [in, kColumnTile] in L2 while every row of x streams over it.
 constexpr int kColumnTile = 512;
 
-void linear_tile(const Linear& layer, const float* x, int rows, int j0, int width, float* y) {
+// `scale` multiplies the accumulated products before the bias (1 except for fp8 layers).
+void linear_tile(const Linear& layer, const float* x, int rows, int j0, int width, double scale, float* y) {
   double acc[kColumnTile];
   for (int i = 0; i < rows; ++i) {
     std::fill(acc, acc + width, 0.0);
@@ -39,20 +41,35 @@ void linear_tile(const Linear& layer, const float* x, int rows, int j0, int widt
       for (int j = 0; j < width; ++j) acc[j] += a * w[k * n + j];
     }
     float* yi = y + static_cast<size_t>(i) * layer.out + j0;
-    for (int j = 0; j < width; ++j) yi[j] = static_cast<float>(acc[j] + layer.b[j0 + j]);
+    for (int j = 0; j < width; ++j) yi[j] = static_cast<float>(acc[j] * scale + layer.b[j0 + j]);
   }
 }
 
 }  // namespace
 
+void quantize_fp8(Linear& layer) {
+  layer.w_scale = e4m3_scale(abs_max(layer.w.data(), layer.w.size()));
+  quantize_e4m3(layer.w.data(), layer.w.size(), layer.w_scale, layer.w.data());
+}
+
 void linear(const Linear& layer, const float* x, int rows, float* y) {
+  double scale = 1.0;
+  std::vector<float> quantized;
+  if (layer.w_scale > 0.0f) {
+    const size_t n = static_cast<size_t>(rows) * layer.in;
+    const float x_scale = e4m3_scale(abs_max(x, n));
+    quantized.resize(n);
+    quantize_e4m3(x, n, x_scale, quantized.data());
+    x = quantized.data();
+    scale = static_cast<double>(x_scale) * layer.w_scale;
+  }
   // Rows go to threads only when a thread gets at least ~1M multiply-adds.
   const size_t row_work = std::max<size_t>(1, static_cast<size_t>(layer.in) * layer.out);
   parallel_for(rows, std::max<size_t>(1, (1 << 20) / row_work), [&](size_t begin, size_t end) {
     const float* xs = x + begin * layer.in;
     float* ys = y + begin * layer.out;
     for (int j0 = 0; j0 < layer.out; j0 += kColumnTile) {
-      linear_tile(layer, xs, static_cast<int>(end - begin), j0, std::min(kColumnTile, layer.out - j0), ys);
+      linear_tile(layer, xs, static_cast<int>(end - begin), j0, std::min(kColumnTile, layer.out - j0), scale, ys);
     }
   });
 }

@@ -1,7 +1,11 @@
 #include "cuda/cuda_backend.h"
 
+#include <cuda_runtime.h>
+
+#include "cuda/check.h"
 #include "cuda/context.h"
 #include "cuda/device_info.h"
+#include "cuda/fp8_probe.h"
 #include "cuda/measured_model.h"
 #include "cuda/models/decoding.h"
 #include "cuda/models/encoder.h"
@@ -31,6 +35,27 @@ void validate_cuda(const ModelConfig& config) {
     throw ConfigError("inter_size must be a multiple of 8 on the cuda backend, got " +
                       std::to_string(config.inter_size));
   }
+  if (config.precision == Precision::FP8) {
+    if (config.path != Path::Encoder) {
+      throw ConfigError(std::string("precision fp8 runs the encoder path only, got ") + to_string(config.path));
+    }
+    // cuBLASLt's fp8 matmul wants 16-byte aligned rows of its E4M3 operands (k and n multiples of 16).
+    if (config.hidden() % 16 != 0 || config.inter_size % 16 != 0) {
+      throw ConfigError("precision fp8 needs heads·head_size and inter_size multiples of 16 on the cuda backend, got " +
+                        std::to_string(config.hidden()) + " and " + std::to_string(config.inter_size));
+    }
+  }
+}
+
+// fp8 tensor cores (what cuBLASLt's fp8 matmul runs on) start at compute capability 8.9 (Ada, Hopper).
+void require_fp8_device(int device) {
+  int major = 0, minor = 0;
+  cuda::check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "reading the compute capability");
+  cuda::check(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), "reading the compute capability");
+  if (major * 10 + minor < 89) {
+    throw ConfigError("precision fp8 needs compute capability 8.9 or newer (fp8 tensor cores), the device has " +
+                      std::to_string(major) + "." + std::to_string(minor));
+  }
 }
 
 class CudaBackend final : public Backend {
@@ -46,6 +71,7 @@ class CudaBackend final : public Backend {
   std::unique_ptr<Model> create_model(const ModelConfig& config) override {
     validate(config);
     validate_cuda(config);  // before the device is touched
+    if (config.precision == Precision::FP8) require_fp8_device(context().device());
     const auto build = [&]() -> std::unique_ptr<Model> {
       switch (config.path) {
         case Path::Encoder: return cuda::make_cuda_encoder(config, shared_context());
@@ -76,6 +102,10 @@ class CudaBackend final : public Backend {
       planner.set_planning_only(false);
       throw;
     }
+  }
+
+  E4m3Tensor quantize_e4m3(const std::vector<float>& values) override {
+    return cuda::quantize_e4m3_probe(values, context());
   }
 
   std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) override {

@@ -9,10 +9,12 @@ namespace ftb::cuda {
 
 enum class DType { F32, F16, BF16 };
 
-// fp32 and tf32 store fp32 (tf32 only changes the GEMMs' math mode); fp16/bf16 store 16-bit values.
+// fp32 and tf32 store fp32 (tf32 only changes the GEMMs' math mode); fp16/bf16 store 16-bit values;
+// fp8 stores fp16 too: only the layer GEMMs' inputs are E4M3 (GemmSpec::fp8, models/fp8_weights.h).
 inline DType storage_type(Precision precision) {
   switch (precision) {
-    case Precision::FP16: return DType::F16;
+    case Precision::FP16:
+    case Precision::FP8: return DType::F16;
     case Precision::BF16: return DType::BF16;
     default: return DType::F32;
   }

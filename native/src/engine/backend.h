@@ -115,6 +115,13 @@ struct DeviceInfo {
   std::map<std::string, std::string> fields;  // name, sm_count, memory_mb, clocks, versions, ...
 };
 
+// Backend::quantize_e4m3's answer: a tensor's values as E4M3 (x / scale rounded, common/e4m3.h) and
+// its per-tensor scale.
+struct E4m3Tensor {
+  std::vector<float> values;
+  float scale = 1.0f;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -139,6 +146,10 @@ class Backend {
   // (config.vocab values) with draw b of step 0, under config's top_k / top_p / temperature / seed
   // and variant. Lets tests check sampling frequencies against a crafted distribution.
   virtual std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) = 0;
+  // Test hook of the fp8 precision's dynamic quantization: the amax, scale and E4M3 values of one
+  // fp32 tensor, as this backend computes them (cpu: the reference's emulation; cuda: the device's
+  // amax and quantize kernels), so tests can check the two agree bit for bit.
+  virtual E4m3Tensor quantize_e4m3(const std::vector<float>& values) = 0;
 };
 
 // Backends compiled into this build, "cpu" first.

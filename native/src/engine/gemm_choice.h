@@ -12,7 +12,7 @@ namespace ftb {
 struct GemmShape {
   int m = 0, n = 0, k = 0, batch = 1;
   bool trans_a = false, trans_b = false;
-  std::string dtype;     // storage / math: "f32", "f32/tf32", "f16", "bf16"
+  std::string dtype;     // storage / math: "f32", "f32/tf32", "f16", "bf16"; fp8: "e4m3/f16" (inputs / output)
   std::string epilogue;  // "none", "bias", "bias_gelu", "bias_relu"
 
   bool operator==(const GemmShape& other) const {

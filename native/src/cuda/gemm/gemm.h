@@ -13,6 +13,10 @@
 // when tuning is on (gemm_tuner.cc), else from cuBLASLt's heuristic; the Gemm's choice() says which.
 // A few-row product (m ≤ 32) runs ftbench's skinny kernel instead where that measures faster on the
 // shape (choice().source "skinny").
+// An fp8 GEMM (spec.fp8) reads E4M3 A and B, each with a per-tensor scale that cuBLASLt multiplies
+// in (run_scaled: C = a_scale · b_scale · op(A)·op(B) + bias, fp32 accumulation), and writes C of
+// spec.dtype (fp16). cuBLASLt's fp8 kernels take only its "TN" form; in our row-major terms that is
+// A [m, k] not transposed and B stored [n, k] (trans_b): the weights are quantized into that layout.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -40,6 +44,7 @@ struct GemmSpec {
   long long stride_a = 0, stride_b = 0, stride_c = 0;  // elements between batched matrices
   Epilogue epilogue = Epilogue::None;
   int alignment = 256;  // bytes every A/B/C/bias pointer passed to run() is aligned to
+  bool fp8 = false;     // A and B are E4M3 (run_scaled); C and bias are `dtype`, which is F16
 };
 
 // The tuning table's key of `spec`.
@@ -54,6 +59,9 @@ class Gemm {
 
   // `bias` (n values of the storage type) is read only by the bias epilogues.
   void run(const void* a, const void* b, void* c, const void* bias, float alpha, cudaStream_t stream) const;
+  // An fp8 GEMM: a_scale and b_scale are device floats (one per tensor) that dequantize A and B.
+  void run_scaled(const void* a, const float* a_scale, const void* b, const float* b_scale, void* c, const void* bias,
+                  cudaStream_t stream) const;
   const GemmChoice& choice() const;
 
   struct Plan;  // descriptors and algorithm, defined in gemm_lt.cc

@@ -20,6 +20,9 @@ cudaDataType_t cuda_type(DType dtype) {
   }
 }
 
+// A and B: E4M3 for an fp8 GEMM, else the storage type (C, D and bias are always the storage type).
+cudaDataType_t input_type(const GemmSpec& spec) { return spec.fp8 ? CUDA_R_8F_E4M3 : cuda_type(spec.dtype); }
+
 cublasComputeType_t compute_type(const GemmSpec& spec) {
   return spec.dtype == DType::F32 && spec.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
 }
@@ -34,10 +37,10 @@ cublasLtEpilogue_t lt_epilogue(Epilogue epilogue) {
 }
 
 // A column-major layout of `rows` x `cols` with leading dimension `ld`, batched with `stride`.
-cublasLtMatrixLayout_t make_layout(DType dtype, int rows, int cols, int ld, int batch, long long stride,
+cublasLtMatrixLayout_t make_layout(cudaDataType_t type, int rows, int cols, int ld, int batch, long long stride,
                                    const std::string& stage) {
   cublasLtMatrixLayout_t layout = nullptr;
-  check_cublas(cublasLtMatrixLayoutCreate(&layout, cuda_type(dtype), rows, cols, ld), stage);
+  check_cublas(cublasLtMatrixLayoutCreate(&layout, type, rows, cols, ld), stage);
   if (batch > 1) {
     const int32_t count = batch;
     const int64_t offset = stride;
@@ -82,10 +85,11 @@ const char* to_string(Epilogue epilogue) {
 }
 
 GemmShape shape_of(const GemmSpec& spec) {
-  return {spec.m,       spec.n,       spec.k,
-          spec.batch,   spec.trans_a, spec.trans_b,
-          std::string(to_string(spec.dtype)) + (spec.dtype == DType::F32 && spec.tf32 ? "/tf32" : ""),
-          to_string(spec.epilogue)};
+  // An fp8 GEMM's types are "e4m3/f16" (inputs / output): its tuned algorithms never stand for the
+  // f16 GEMM of the same shape's, nor the reverse.
+  const std::string dtype = spec.fp8 ? "e4m3/" + std::string(to_string(spec.dtype))
+                                     : std::string(to_string(spec.dtype)) + (spec.dtype == DType::F32 && spec.tf32 ? "/tf32" : "");
+  return {spec.m, spec.n, spec.k, spec.batch, spec.trans_a, spec.trans_b, dtype, to_string(spec.epilogue)};
 }
 
 GemmEngine::Impl::Impl() {
@@ -108,10 +112,19 @@ Gemm::Plan::~Plan() {
 }
 
 void Gemm::Plan::run_with(const cublasLtMatmulAlgo_t& algorithm, const void* a_data, const void* b_data, void* c_data,
-                          const void* bias, float alpha, cudaStream_t stream) const {
+                          const void* bias, float alpha, cudaStream_t stream, const float* a_scale,
+                          const float* b_scale) const {
   const std::string stage = "gemm " + spec.role;
   if (spec.epilogue != Epilogue::None) {
     check_cublas(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)), stage);
+  }
+  if (spec.fp8) {
+    // cuBLASLt's A is our B (the weight) and its B our A (the activations): the scales swap too.
+    // Set on every run, as the bias pointer: a captured graph keeps the values of its capture.
+    check_cublas(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &b_scale, sizeof(b_scale)),
+                 stage);
+    check_cublas(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &a_scale, sizeof(a_scale)),
+                 stage);
   }
   const float beta = 0.0f;
   check_cublas(cublasLtMatmul(engine->handle, desc, &alpha, b_data, a, a_data, b, &beta, c_data, c, c_data, c,
@@ -163,17 +176,17 @@ GemmAlgo algo_config(const cublasLtMatmulAlgo_t& algo, size_t workspace) {
 }
 
 bool init_algo(const Gemm::Plan& plan, int id, cublasLtMatmulAlgo_t* algo) {
-  const cudaDataType_t type = cuda_type(plan.spec.dtype);
-  return cublasLtMatmulAlgoInit(plan.engine->handle, compute_type(plan.spec), CUDA_R_32F, type, type, type, type, id,
-                                algo) == CUBLAS_STATUS_SUCCESS;
+  const cudaDataType_t input = input_type(plan.spec), output = cuda_type(plan.spec.dtype);
+  return cublasLtMatmulAlgoInit(plan.engine->handle, compute_type(plan.spec), CUDA_R_32F, input, input, output, output,
+                                id, algo) == CUBLAS_STATUS_SUCCESS;
 }
 
 std::vector<int> algorithm_ids(const Gemm::Plan& plan) {
-  const cudaDataType_t type = cuda_type(plan.spec.dtype);
+  const cudaDataType_t input = input_type(plan.spec), output = cuda_type(plan.spec.dtype);
   std::vector<int> ids(256);
   int returned = 0;
-  check_cublas(cublasLtMatmulAlgoGetIds(plan.engine->handle, compute_type(plan.spec), CUDA_R_32F, type, type, type,
-                                        type, static_cast<int>(ids.size()), ids.data(), &returned),
+  check_cublas(cublasLtMatmulAlgoGetIds(plan.engine->handle, compute_type(plan.spec), CUDA_R_32F, input, input, output,
+                                        output, static_cast<int>(ids.size()), ids.data(), &returned),
                "listing cuBLASLt algorithms for gemm " + plan.spec.role);
   ids.resize(returned);
   return ids;
@@ -224,8 +237,16 @@ const GemmChoice& Gemm::choice() const {
   return plan_->choice;
 }
 
+void Gemm::run_scaled(const void* a, const float* a_scale, const void* b, const float* b_scale, void* c,
+                      const void* bias, cudaStream_t stream) const {
+  if (!plan_) throw EngineError("gemm run before it was planned");
+  if (!plan_->spec.fp8) throw EngineError("gemm " + plan_->spec.role + ": run_scaled on a GEMM that is not fp8");
+  plan_->run_with(plan_->algo, a, b, c, bias, 1.0f, stream, a_scale, b_scale);
+}
+
 void Gemm::run(const void* a, const void* b, void* c, const void* bias, float alpha, cudaStream_t stream) const {
   if (!plan_) throw EngineError("gemm run before it was planned");
+  if (plan_->spec.fp8) throw EngineError("gemm " + plan_->spec.role + ": an fp8 GEMM runs with its scales (run_scaled)");
   if (plan_->skinny) {
     skinny_gemm(plan_->spec, a, b, c, bias, alpha, stream);
   } else {
@@ -254,6 +275,9 @@ Gemm GemmEngine::plan(const GemmSpec& spec) {
   const std::string stage = "planning gemm " + spec.role + " (m=" + std::to_string(spec.m) + " n=" +
                             std::to_string(spec.n) + " k=" + std::to_string(spec.k) + " batch=" +
                             std::to_string(spec.batch) + ")";
+  if (spec.fp8 && (spec.trans_a || !spec.trans_b || spec.dtype != DType::F16)) {
+    throw EngineError(stage + ": an fp8 GEMM needs A [m, k], B stored [n, k] (cuBLASLt's TN form) and fp16 output");
+  }
   auto plan = std::make_unique<Gemm::Plan>();
   plan->engine = impl_;
   plan->spec = spec;
@@ -271,11 +295,12 @@ Gemm GemmEngine::plan(const GemmSpec& spec) {
                stage);
 
   // Stored (column-major) shapes: our B is [k, n] row-major = n x k column-major, or [n, k] = k x n.
-  plan->a = spec.trans_b ? make_layout(spec.dtype, spec.k, spec.n, spec.ldb, spec.batch, spec.stride_b, stage)
-                         : make_layout(spec.dtype, spec.n, spec.k, spec.ldb, spec.batch, spec.stride_b, stage);
-  plan->b = spec.trans_a ? make_layout(spec.dtype, spec.m, spec.k, spec.lda, spec.batch, spec.stride_a, stage)
-                         : make_layout(spec.dtype, spec.k, spec.m, spec.lda, spec.batch, spec.stride_a, stage);
-  plan->c = make_layout(spec.dtype, spec.n, spec.m, spec.ldc, spec.batch, spec.stride_c, stage);
+  const cudaDataType_t input = input_type(spec), output = cuda_type(spec.dtype);
+  plan->a = spec.trans_b ? make_layout(input, spec.k, spec.n, spec.ldb, spec.batch, spec.stride_b, stage)
+                         : make_layout(input, spec.n, spec.k, spec.ldb, spec.batch, spec.stride_b, stage);
+  plan->b = spec.trans_a ? make_layout(input, spec.m, spec.k, spec.lda, spec.batch, spec.stride_a, stage)
+                         : make_layout(input, spec.k, spec.m, spec.lda, spec.batch, spec.stride_a, stage);
+  plan->c = make_layout(output, spec.n, spec.m, spec.ldc, spec.batch, spec.stride_c, stage);
 
   GemmChoice& choice = plan->choice;
   choice.role = spec.role;

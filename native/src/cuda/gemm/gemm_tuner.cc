@@ -34,6 +34,7 @@
 #include "cuda/kernels/compare.h"
 #include "cuda/kernels/fill.h"
 #include "cuda/kernels/skinny_gemm.h"
+#include "cuda/utils/fp8_random.h"
 #include "cuda/utils/graph.h"
 #include "engine/backend.h"
 
@@ -53,7 +54,9 @@ double tolerance(const GemmShape& shape) {
   // TF32 math lets cuBLASLt pick fp32 kernels too: two valid algorithms then differ by TF32's rounding
   // of the inputs (~3e-4 relative), not only by summation order.
   if (shape.dtype == "f32/tf32") return 1e-3;
-  if (shape.dtype == "f16") return 5e-3;
+  // fp8: E4M3 inputs are exact, accumulation fp32 and the output fp16, so two algorithms differ
+  // as two f16 ones do (summation order, then one fp16 rounding).
+  if (shape.dtype == "f16" || shape.dtype == "e4m3/f16") return 5e-3;
   return 2e-2;  // bf16
 }
 
@@ -207,18 +210,25 @@ class Bench {
     const GemmSpec& s = plan.spec;
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating the tuner's stream");
     const size_t size = dtype_size(s.dtype);
+    const size_t input_size = s.fp8 ? 1 : size;  // E4M3 A and B
     const size_t a_count = span(s.batch, s.stride_a, s.trans_a ? s.k : s.m, s.lda);
     const size_t b_count = span(s.batch, s.stride_b, s.trans_b ? s.n : s.k, s.ldb);
     c_count_ = span(s.batch, s.stride_c, s.m, s.ldc);
-    a_ = DeviceBuffer(a_count * size, "tuner A", DeviceBuffer::Owner::Harness);
-    b_ = DeviceBuffer(b_count * size, "tuner B", DeviceBuffer::Owner::Harness);
+    a_ = DeviceBuffer(a_count * input_size, "tuner A", DeviceBuffer::Owner::Harness);
+    b_ = DeviceBuffer(b_count * input_size, "tuner B", DeviceBuffer::Owner::Harness);
     bias_ = DeviceBuffer(static_cast<size_t>(s.n) * size, "tuner bias", DeviceBuffer::Owner::Harness);
     expected_ = DeviceBuffer(c_count_ * size, "tuner reference output", DeviceBuffer::Owner::Harness);
     actual_ = DeviceBuffer(c_count_ * size, "tuner candidate output", DeviceBuffer::Owner::Harness);
     // Random data, never zeros: a GEMM of zeros runs faster than real data (METHOD.md).
     const ModelConfig config;
-    fill_tensor(s.dtype, a_.get(), a_count, config, Tensor::EncoderInput, 0, stream_);
-    fill_tensor(s.dtype, b_.get(), b_count, config, Tensor::EncoderInput, 1, stream_);
+    if (s.fp8) {
+      scales_ = DeviceBuffer(4 * sizeof(float), "tuner fp8 scales", DeviceBuffer::Owner::Harness);
+      fill_random_e4m3(a_.get(), a_count, 0, scales_.as<float>(), stream_);
+      fill_random_e4m3(b_.get(), b_count, 1, scales_.as<float>() + 2, stream_);
+    } else {
+      fill_tensor(s.dtype, a_.get(), a_count, config, Tensor::EncoderInput, 0, stream_);
+      fill_tensor(s.dtype, b_.get(), b_count, config, Tensor::EncoderInput, 1, stream_);
+    }
     fill_tensor(s.dtype, bias_.get(), s.n, config, Tensor::EncoderInput, 2, stream_);
     // Elements between a batch's matrices (strides past ldc) are never written: equal zeros in both.
     check(cudaMemsetAsync(expected_.get(), 0, expected_.bytes(), stream_), "clearing the tuner's outputs");
@@ -240,7 +250,7 @@ class Bench {
   // Runs `algo` into the reference output (the heuristic) or the candidate output.
   void run(const cublasLtMatmulAlgo_t& algo, bool into_reference) {
     plan_.run_with(algo, a_.get(), b_.get(), into_reference ? expected_.get() : actual_.get(), bias_.get(), 1.0f,
-                   stream_);
+                   stream_, scale(0), scale(1));
   }
   double error_of_candidate() {
     return relative_l2(plan_.spec.dtype, actual_.get(), expected_.get(), c_count_, stream_);
@@ -302,7 +312,10 @@ class Bench {
   const Gemm::Plan& plan_;
   cudaStream_t stream_ = nullptr;
   size_t c_count_ = 0;
-  DeviceBuffer a_, b_, bias_, expected_, actual_, flush_;
+  // The scale of operand `slot` (0: A, 1: B) of an fp8 plan; null otherwise.
+  const float* scale(int slot) const { return plan_.spec.fp8 ? scales_.as<float>() + 2 * slot + 1 : nullptr; }
+
+  DeviceBuffer a_, b_, bias_, expected_, actual_, flush_, scales_;
   std::vector<cudaEvent_t> events_;
 };
 

@@ -107,7 +107,7 @@ __global__ void __launch_bounds__(kThreads) skinny_gemm_kernel(const T* __restri
 }  // namespace
 
 bool skinny_gemm_applies(const GemmSpec& spec) {
-  if (spec.dtype == DType::F32 && spec.tf32) return false;
+  if ((spec.dtype == DType::F32 && spec.tf32) || spec.fp8) return false;  // fp8: cuBLASLt only
   const int vec = static_cast<int>(16 / dtype_size(spec.dtype));
   return spec.batch == 1 && !spec.trans_a && !spec.trans_b && spec.m >= 1 && spec.m <= kSkinnyMaxRows &&
          spec.n % vec == 0 && spec.ldb % vec == 0 && spec.alignment >= 16;

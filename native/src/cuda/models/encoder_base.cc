@@ -7,6 +7,7 @@
 #include "cuda/check.h"
 #include "cuda/kernels/embedding.h"
 #include "cuda/kernels/fill.h"
+#include "cuda/kernels/fp8_quant.h"
 
 namespace ftb::cuda {
 namespace {
@@ -33,7 +34,8 @@ EncoderBase::EncoderBase(const ModelConfig& config, std::shared_ptr<CudaContext>
       hidden_size_(config.hidden()),
       inter_(config.inter_size),
       eps_(static_cast<float>(config.layer_norm_eps)),
-      gelu_erf_(config.activation == Activation::GeluErf) {
+      gelu_erf_(config.activation == Activation::GeluErf),
+      fp8_(config.precision == Precision::FP8) {
   context_->activate();
   if (config.checkpoint) {
     lengths_ = config.checkpoint->lengths;
@@ -55,11 +57,13 @@ EncoderBase::EncoderBase(const ModelConfig& config, std::shared_ptr<CudaContext>
   for (int layer = 0; layer < config.layers; ++layer) {
     for (int slot = 0; slot < kLayerTensors; ++slot) {
       const Tensor tensor = static_cast<Tensor>(static_cast<int>(Tensor::EncQkvW) + slot);
+      if (fp8_ && gemm_weight(tensor)) continue;  // E4M3 only (fp8_weights_)
       weights_[layer][slot] =
           DeviceBuffer(encoder_layer_tensor_size(tensor, hidden_size_, inter_) * elem,
                        "encoder layer " + std::to_string(layer) + " weights");
     }
   }
+  if (fp8_) fp8_weights_ = Fp8Weights(config);
   lengths_dev_ = DeviceBuffer(lengths_.size() * sizeof(int), "sequence lengths");
   seq_offsets_dev_ = DeviceBuffer(seq_offsets_.size() * sizeof(int), "sequence offsets");
   token_rows_dev_ = DeviceBuffer(token_rows_.size() * sizeof(int), "token rows");
@@ -96,6 +100,10 @@ std::map<std::string, std::string> EncoderBase::notes() const {
   notes["graph"] = graph_.ready() ? "on" : "off";
   notes["tokens"] = std::to_string(tokens_) + " of " + std::to_string(batch_ * seq_);
   if (has_embeddings()) notes["embedding"] = "embed_layernorm kernel (both variants; unfused embeds the padded rows too)";
+  if (fp8_) {
+    notes["fp8_scaling"] = "dynamic: per-tensor amax of each GEMM input on the device, every call";
+    notes["fp8_weights"] = "E4M3, one scale per tensor (amax / 448), quantized once from fp32";
+  }
   return notes;
 }
 
@@ -109,6 +117,7 @@ void EncoderBase::prepare(bool use_graph) {
   for (int layer = 0; layer < config_.layers; ++layer) {
     for (int slot = 0; slot < kLayerTensors; ++slot) {
       const Tensor tensor = static_cast<Tensor>(static_cast<int>(Tensor::EncQkvW) + slot);
+      if (weights_[layer][slot].bytes() == 0) continue;  // an fp8 GEMM weight: quantized below
       if (checkpoint) {
         fill_from_host(dtype_, weights_[layer][slot].get(), checkpoint_tensor(*checkpoint, tensor, layer), s);
       } else {
@@ -117,6 +126,7 @@ void EncoderBase::prepare(bool use_graph) {
       }
     }
   }
+  if (fp8_) fp8_weights_.fill(config_, checkpoint.get(), s);
   if (checkpoint) {
     upload_embeddings(*checkpoint);
   } else {
@@ -128,6 +138,35 @@ void EncoderBase::prepare(bool use_graph) {
   enqueue();
   context_->synchronize("first encoder forward");
   if (use_graph) graph_.capture(s, [this] { enqueue(); });
+}
+
+void EncoderBase::layer_gemm(const Gemm& gemm, const void* x, int layer, Tensor w, int out_offset, void* y,
+                             const void* bias) {
+  if (!fp8_) {
+    // [in, out] row-major: a column block starts out_offset elements into the first row.
+    const char* block = static_cast<const char*>(weight(layer, w)) + static_cast<size_t>(out_offset) * dtype_size(dtype_);
+    gemm.run(x, block, y, bias, 1.0f, stream());
+    return;
+  }
+  // E4M3 [out, in] row-major: the same block starts out_offset rows (of `in` bytes, the GEMM's k) in.
+  const char* block = static_cast<const char*>(fp8_weights_.weight(layer, w)) +
+                      static_cast<size_t>(out_offset) * static_cast<size_t>(gemm.choice().shape.k);
+  gemm.run_scaled(fp8_input_.data(), fp8_input_.scale(), block, fp8_weights_.scale(layer, w), y, bias, stream());
+}
+
+void EncoderBase::quantize_gemm_input(const void* x, size_t values, bool amax_ready) {
+  if (!fp8_) return;
+  cudaStream_t s = stream();
+  if (!amax_ready) {
+    fp8_input_.reset(s);
+    if (fp8_padded_rows_) {
+      const int cols = static_cast<int>(values / (static_cast<size_t>(batch_) * seq_));
+      fp8_amax_valid_rows(DType::F16, x, batch_, seq_, cols, lengths_dev_.as<int>(), fp8_input_.amax(), s);
+    } else {
+      cuda::fp8_amax(DType::F16, x, values, fp8_input_.amax(), s);
+    }
+  }
+  fp8_input_.quantize(x, values, s);
 }
 
 void EncoderBase::embed(void* out, const int* token_rows, size_t rows, cudaStream_t s) const {

@@ -3,7 +3,8 @@
 // EncoderBase owns the weights and inputs generated on the device (or a checkpoint's, converted once,
 // with its embedding layer), the sequence lengths and their packed-row tables, the fp32 output,
 // timing, and the run/measure/profile/outputs protocol; a variant adds its activation buffers and
-// GEMM plans and provides enqueue(): one forward on the stream.
+// GEMM plans and provides enqueue(): one forward on the stream. At fp8 the layer GEMMs' weights are
+// E4M3 only (fp8_weights(); their fp16 copies are not kept), the other tensors fp16.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -20,6 +21,7 @@
 #include "cuda/context.h"
 #include "cuda/dtype.h"
 #include "cuda/gemm/gemm.h"
+#include "cuda/models/fp8_weights.h"
 #include "cuda/timing/model_timing.h"
 #include "cuda/utils/graph.h"
 #include "engine/backend.h"
@@ -48,6 +50,20 @@ class EncoderBase : public Model {
   void prepare(bool use_graph);
 
   const void* weight(int layer, Tensor tensor) const { return weights_[layer][tensor_slot(tensor)].get(); }
+  // A layer GEMM y = x · W (+ bias, in the GEMM's epilogue) of `layer`'s weight `w`, from its output
+  // column `out_offset` on (the unfused variant's q, k, v blocks of the QKV weight). At fp8 it reads
+  // the E4M3 input quantize_gemm_input() left, not x.
+  void layer_gemm(const Gemm& gemm, const void* x, int layer, Tensor w, int out_offset, void* y, const void* bias);
+  // fp8 only: the E4M3 copy of a layer GEMM's input x (`values` fp16 values) and its scale, from the
+  // amax a LayerNorm gathered into fp8_amax() since reset_fp8_amax() (`amax_ready`), else from an amax
+  // pass (over the real tokens only where the variant keeps padded rows: fp8_padded_rows_).
+  void quantize_gemm_input(const void* x, size_t values, bool amax_ready);
+  void reset_fp8_amax() { fp8_input_.reset(stream()); }
+  float* fp8_amax() const { return fp8_ ? fp8_input_.amax() : nullptr; }
+  // fp8: room for the variant's largest GEMM input, in values.
+  void allocate_fp8_input(size_t values) {
+    if (fp8_) fp8_input_ = Fp8Activations(values);
+  }
   bool has_embeddings() const { return word_.bytes() > 0; }
   // out[r] = the embedding of padded token token_rows[r] (r itself when token_rows is null), r < rows.
   void embed(void* out, const int* token_rows, size_t rows, cudaStream_t s) const;
@@ -66,6 +82,8 @@ class EncoderBase : public Model {
   const int batch_, seq_, heads_, head_size_, hidden_size_, inter_;
   const float eps_;       // LayerNorm eps (config.layer_norm_eps, 1e-6 for the synthetic model)
   const bool gelu_erf_;   // exact erf GELU (a checkpoint's "gelu"); the tanh form otherwise
+  const bool fp8_;        // precision fp8: E4M3 layer GEMMs (native/MODEL.md, "fp8")
+  bool fp8_padded_rows_ = false;  // the variant's GEMM inputs are padded [batch, seq] rows (unfused)
   int tokens_ = 0;
   std::vector<int> lengths_, seq_offsets_, token_rows_;
   DeviceBuffer input_, output_, lengths_dev_, seq_offsets_dev_, token_rows_dev_;
@@ -80,7 +98,15 @@ class EncoderBase : public Model {
   void upload_embeddings(const Checkpoint& c);
   void upload(DeviceBuffer& dst, const std::vector<int>& values, const char* stage);
 
+  // Whether `tensor` is one of the four layer GEMM weights (E4M3 only at fp8).
+  static bool gemm_weight(Tensor tensor) {
+    return tensor == Tensor::EncQkvW || tensor == Tensor::EncAttnOutW || tensor == Tensor::EncFfn1W ||
+           tensor == Tensor::EncFfn2W;
+  }
+
   std::vector<std::array<DeviceBuffer, kLayerTensors>> weights_;
+  Fp8Weights fp8_weights_;
+  Fp8Activations fp8_input_;
   DeviceBuffer word_, position_, token_type_, emb_gamma_, emb_beta_, ids_dev_;  // checkpoints only
   GemmPlans gemms_;
   CapturedGraph graph_;

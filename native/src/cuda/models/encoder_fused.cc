@@ -3,7 +3,11 @@
 // bias+GELU in the FFN1 GEMM's epilogue where the precision allows (the exact erf GELU: bias in the
 // epilogue, GELU in an in-place kernel). Trace stages: embedding or
 // remove_padding, then per layer qkv_gemm, attention, attn_out_gemm, layernorm, ffn1_gemm_gelu,
-// ffn2_gemm, layernorm, and remove_padding for the output.
+// ffn2_gemm, layernorm, and remove_padding for the output. At fp8 the four layer GEMMs are cuBLASLt
+// fp8 matmuls (dense_fp8) and each GEMM's input quantize pass counts in that GEMM's stage; the
+// LayerNorms that feed the QKV and FFN1 GEMMs gather their output's amax themselves, so those two
+// inputs take one quantize pass each, the attention context and the GELU output an amax pass too.
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -32,10 +36,18 @@ class FusedEncoder final : public EncoderBase {
     ctx_ = buffer(t * h, "encoder attention context");
     projected_ = buffer(t * h, "encoder projection output");
     inter_buf_ = buffer(t * inter_, "encoder ffn intermediate");
-    plan(dense("qkv", dtype_, tf32_, tokens_, hidden_size_, 3 * hidden_size_, 3 * hidden_size_), qkv_gemm_);
-    plan(dense("attn_out", dtype_, tf32_, tokens_, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
-    plan(dense("ffn1", dtype_, tf32_, tokens_, hidden_size_, inter_, inter_, ffn1_epilogue_), ffn1_gemm_);
-    plan(dense("ffn2", dtype_, tf32_, tokens_, inter_, hidden_size_, hidden_size_), ffn2_gemm_);
+    if (fp8_) {
+      plan(dense_fp8("qkv", tokens_, hidden_size_, 3 * hidden_size_), qkv_gemm_);
+      plan(dense_fp8("attn_out", tokens_, hidden_size_, hidden_size_), attn_out_gemm_);
+      plan_fp8_ffn1();
+      plan(dense_fp8("ffn2", tokens_, inter_, hidden_size_), ffn2_gemm_);
+      allocate_fp8_input(t * std::max(h, static_cast<size_t>(inter_)));
+    } else {
+      plan(dense("qkv", dtype_, tf32_, tokens_, hidden_size_, 3 * hidden_size_, 3 * hidden_size_), qkv_gemm_);
+      plan(dense("attn_out", dtype_, tf32_, tokens_, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
+      plan(dense("ffn1", dtype_, tf32_, tokens_, hidden_size_, inter_, inter_, ffn1_epilogue_), ffn1_gemm_);
+      plan(dense("ffn2", dtype_, tf32_, tokens_, inter_, hidden_size_, hidden_size_), ffn2_gemm_);
+    }
     if (!fused_attention_) {
       const size_t heads_elems = static_cast<size_t>(batch_) * heads_ * seq_ * head_size_;
       q_ = buffer(heads_elems, "encoder attention q");
@@ -50,6 +62,22 @@ class FusedEncoder final : public EncoderBase {
   }
 
  protected:
+  // fp8's FFN1 with bias+GELU in the epilogue where cuBLASLt has an fp8 kernel for it; else (no
+  // algorithm: an EngineError from planning) the bias epilogue and the GELU kernel in place, as for
+  // the erf GELU, with the note saying so. Out of memory is not a missing kernel: it propagates.
+  void plan_fp8_ffn1() {
+    try {
+      plan(dense_fp8("ffn1", tokens_, hidden_size_, inter_, ffn1_epilogue_), ffn1_gemm_);
+    } catch (const OutOfMemory&) {
+      throw;
+    } catch (const EngineError& error) {
+      if (ffn1_epilogue_ != Epilogue::BiasGelu) throw;
+      ffn1_epilogue_ = Epilogue::Bias;
+      fp8_gelu_fallback_ = error.what();
+      plan(dense_fp8("ffn1", tokens_, hidden_size_, inter_, ffn1_epilogue_), ffn1_gemm_);
+    }
+  }
+
   void enqueue() override {
     cudaStream_t s = stream();
     const int* offsets = seq_offsets_dev_.as<int>();
@@ -61,9 +89,13 @@ class FusedEncoder final : public EncoderBase {
       stage("remove_padding");
       gather_rows(dtype_, input_.get(), hidden_.get(), token_rows_dev_.as<int>(), tokens_, hidden_size_, s);
     }
+    const size_t t = tokens_, h = hidden_size_;
     for (int layer = 0; layer < config_.layers; ++layer) {
       stage("qkv_gemm");
-      qkv_gemm_.run(hidden_.get(), weight(layer, Tensor::EncQkvW), qkv_.get(), nullptr, 1.0f, s);
+      // fp8: layer 0's input comes from the embedding or the gather (an amax pass); later layers' from
+      // the previous layer's last LayerNorm, which gathered the amax.
+      quantize_gemm_input(hidden_.get(), t * h, layer > 0);
+      layer_gemm(qkv_gemm_, hidden_.get(), layer, Tensor::EncQkvW, 0, qkv_.get(), nullptr);
       stage("attention");
       if (fused_attention_) {
         fused_attention(dtype_, qkv_.get(), weight(layer, Tensor::EncQkvB), ctx_.get(), offsets, batch_, seq_, heads_,
@@ -78,25 +110,32 @@ class FusedEncoder final : public EncoderBase {
         merge_heads(dtype_, ctx_heads_.get(), ctx_.get(), offsets, batch_, seq_, heads_, head_size_, s);
       }
       stage("attn_out_gemm");
-      attn_out_gemm_.run(ctx_.get(), weight(layer, Tensor::EncAttnOutW), projected_.get(), nullptr, 1.0f, s);
+      quantize_gemm_input(ctx_.get(), t * h, false);
+      layer_gemm(attn_out_gemm_, ctx_.get(), layer, Tensor::EncAttnOutW, 0, projected_.get(), nullptr);
       stage("layernorm");
+      if (fp8_) reset_fp8_amax();
       layernorm(dtype_, projected_.get(), hidden_.get(), weight(layer, Tensor::EncAttnOutB),
                 weight(layer, Tensor::EncAttnLnGamma), weight(layer, Tensor::EncAttnLnBeta), hidden_.get(), tokens_,
-                hidden_size_, s, nullptr, eps_);
+                hidden_size_, s, nullptr, eps_, fp8_amax());
       stage("ffn1_gemm_gelu");
       const bool bias_in_gemm = ffn1_epilogue_ != Epilogue::None;
-      ffn1_gemm_.run(hidden_.get(), weight(layer, Tensor::EncFfn1W), inter_buf_.get(),
-                     bias_in_gemm ? weight(layer, Tensor::EncFfn1B) : nullptr, 1.0f, s);
+      quantize_gemm_input(hidden_.get(), t * h, true);
+      layer_gemm(ffn1_gemm_, hidden_.get(), layer, Tensor::EncFfn1W, 0, inter_buf_.get(),
+                 bias_in_gemm ? weight(layer, Tensor::EncFfn1B) : nullptr);
       if (ffn1_epilogue_ != Epilogue::BiasGelu) {
         bias_gelu(dtype_, inter_buf_.get(), bias_in_gemm ? nullptr : weight(layer, Tensor::EncFfn1B), tokens_, inter_,
                   s, gelu_erf_);
       }
       stage("ffn2_gemm");
-      ffn2_gemm_.run(inter_buf_.get(), weight(layer, Tensor::EncFfn2W), projected_.get(), nullptr, 1.0f, s);
+      quantize_gemm_input(inter_buf_.get(), t * inter_, false);
+      layer_gemm(ffn2_gemm_, inter_buf_.get(), layer, Tensor::EncFfn2W, 0, projected_.get(), nullptr);
       stage("layernorm");
+      // fp8: the next layer's QKV input; the last layer's output goes to fp32 unquantized.
+      const bool feeds_gemm = fp8_ && layer + 1 < config_.layers;
+      if (feeds_gemm) reset_fp8_amax();
       layernorm(dtype_, projected_.get(), hidden_.get(), weight(layer, Tensor::EncFfn2B),
                 weight(layer, Tensor::EncFfnLnGamma), weight(layer, Tensor::EncFfnLnBeta), hidden_.get(), tokens_,
-                hidden_size_, s, nullptr, eps_);
+                hidden_size_, s, nullptr, eps_, feeds_gemm ? fp8_amax() : nullptr);
     }
     stage("remove_padding");
     write_output(dtype_, hidden_.get(), output_.as<float>(), lengths_dev_.as<int>(), offsets, batch_, seq_,
@@ -104,13 +143,20 @@ class FusedEncoder final : public EncoderBase {
   }
 
   std::map<std::string, std::string> variant_notes() const override {
-    return {{"attention", fused_attention_ ? "fused_mha (mma.sync, S×S kept in registers)"
+    std::map<std::string, std::string> notes = {{"attention", fused_attention_ ? "fused_mha (mma.sync, S×S kept in registers)"
                                            : "add_qkv_bias_split_heads + batched GEMMs + scale_mask_softmax"},
             {"remove_padding", "on"},
             {"ffn1_bias_gelu", ffn1_epilogue_ == Epilogue::BiasGelu ? "cuBLASLt epilogue"
-                               : ffn1_epilogue_ == Epilogue::Bias   ? "cuBLASLt bias epilogue + gelu_erf kernel"
+                               : ffn1_epilogue_ == Epilogue::Bias   ? (gelu_erf_ ? "cuBLASLt bias epilogue + gelu_erf kernel"
+                                                                                 : "cuBLASLt bias epilogue + gelu kernel")
                                : gelu_erf_                          ? "add_bias_gelu_erf kernel"
                                                                     : "add_bias_gelu kernel"}};
+    if (fp8_) {
+      notes["fp8_gemms"] = "qkv, attn_out, ffn1, ffn2: cuBLASLt E4M3 x E4M3, fp32 accumulation, fp16 output";
+      notes["fp8_quantize"] = "LayerNorms gather the qkv/ffn1 inputs' amax; attn_out/ffn2 inputs take an amax pass";
+      if (!fp8_gelu_fallback_.empty()) notes["fp8_ffn1_gelu"] = "no fp8 GELU_BIAS epilogue here (" + fp8_gelu_fallback_ + ")";
+    }
+    return notes;
   }
 
  private:
@@ -120,7 +166,8 @@ class FusedEncoder final : public EncoderBase {
   // tanh form, so the exact erf GELU at fp16/bf16 takes the bias in the epilogue (Bias: added in fp32
   // before the rounding, no bias read in the kernel) and the GELU in an in-place kernel (NOTES.md,
   // "Checkpoints: the erf GELU").
-  const Epilogue ffn1_epilogue_;
+  Epilogue ffn1_epilogue_;  // fp8 may fall back from BiasGelu to Bias when planned (plan_fp8_ffn1)
+  std::string fp8_gelu_fallback_;  // why it did
   DeviceBuffer hidden_, qkv_, ctx_, projected_, inter_buf_, q_, k_, v_, ctx_heads_, scores_;
   Gemm qkv_gemm_, attn_out_gemm_, ffn1_gemm_, ffn2_gemm_, scores_gemm_, context_gemm_;
 };

@@ -2,7 +2,12 @@
 // separate Q, K, V GEMMs and one kernel per operation. Trace stages: embedding (checkpoints), then
 // per layer qkv_gemm and bias_transpose for each of q, k, v, attention, bias_transpose,
 // attn_out_gemm, bias_residual, layernorm, ffn1_gemm_gelu, ffn2_gemm, bias_residual, layernorm, and
-// output.
+// output. At fp8 the q, k, v, attn_out, ffn1 and ffn2 GEMMs are cuBLASLt fp8 matmuls reading one
+// E4M3 copy of their input each (q, k and v share the layer input's), quantized per call with an
+// amax pass of its own, as a framework's quantize op would (the fused variant gathers amax in its
+// LayerNorms instead); the amax covers the real tokens only, so the scales are those of the fused
+// variant and the reference (the padded rows, computed and dropped, are quantized with them).
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <map>
@@ -39,16 +44,26 @@ class UnfusedEncoder final : public EncoderBase {
     const char* roles[3] = {"q", "k", "v"};
     const int m = static_cast<int>(rows);
     for (int j = 0; j < 3; ++j) {
-      // Column block j of the [h, 3h] QKV weight: its own GEMM, as a framework with three Linear layers.
-      plan(dense(roles[j], dtype_, tf32_, m, hidden_size_, hidden_size_, 3 * hidden_size_, Epilogue::None,
-                 alignment_of({j * h * dtype_size(dtype_)})),
+      // Column block j of the [h, 3h] QKV weight: its own GEMM, as a framework with three Linear layers
+      // (at fp8: rows block j of the E4M3 [3h, h] weight, j·h·h bytes in).
+      plan(fp8_ ? dense_fp8(roles[j], m, hidden_size_, hidden_size_, Epilogue::None, alignment_of({j * h * h}))
+                : dense(roles[j], dtype_, tf32_, m, hidden_size_, hidden_size_, 3 * hidden_size_, Epilogue::None,
+                        alignment_of({j * h * dtype_size(dtype_)})),
            qkv_gemm_[j]);
     }
     plan(attention_scores("attn_scores", dtype_, tf32_, batch_ * heads_, seq_, seq_, head_size_), scores_gemm_);
     plan(attention_context("attn_context", dtype_, tf32_, batch_ * heads_, seq_, seq_, head_size_), context_gemm_);
-    plan(dense("attn_out", dtype_, tf32_, m, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
-    plan(dense("ffn1", dtype_, tf32_, m, hidden_size_, inter_, inter_), ffn1_gemm_);
-    plan(dense("ffn2", dtype_, tf32_, m, inter_, hidden_size_, hidden_size_), ffn2_gemm_);
+    if (fp8_) {
+      plan(dense_fp8("attn_out", m, hidden_size_, hidden_size_), attn_out_gemm_);
+      plan(dense_fp8("ffn1", m, hidden_size_, inter_), ffn1_gemm_);
+      plan(dense_fp8("ffn2", m, inter_, hidden_size_), ffn2_gemm_);
+      allocate_fp8_input(rows * std::max(h, static_cast<size_t>(inter_)));
+    } else {
+      plan(dense("attn_out", dtype_, tf32_, m, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
+      plan(dense("ffn1", dtype_, tf32_, m, hidden_size_, inter_, inter_), ffn1_gemm_);
+      plan(dense("ffn2", dtype_, tf32_, m, inter_, hidden_size_, hidden_size_), ffn2_gemm_);
+    }
+    fp8_padded_rows_ = true;
     prepare(config.graph);
   }
 
@@ -65,11 +80,11 @@ class UnfusedEncoder final : public EncoderBase {
     }
     for (int layer = 0; layer < config_.layers; ++layer) {
       const void* x = layer == 0 ? input_.get() : hidden_.get();
-      const char* qkv_w = static_cast<const char*>(weight(layer, Tensor::EncQkvW));
       const char* qkv_b = static_cast<const char*>(weight(layer, Tensor::EncQkvB));
       for (int j = 0; j < 3; ++j) {
         stage("qkv_gemm");
-        qkv_gemm_[j].run(x, qkv_w + j * h * elem, qkv_[j].get(), nullptr, 1.0f, s);
+        if (j == 0) quantize_gemm_input(x, rows * h, false);
+        layer_gemm(qkv_gemm_[j], x, layer, Tensor::EncQkvW, j * hidden_size_, qkv_[j].get(), nullptr);
         stage("bias_transpose");
         add_bias(dtype_, qkv_[j].get(), qkv_b + j * h * elem, rows, hidden_size_, s);
         split_heads(dtype_, qkv_[j].get(), hidden_size_, qkv_heads_[j].get(), batch_, seq_, heads_, head_size_, s);
@@ -83,7 +98,8 @@ class UnfusedEncoder final : public EncoderBase {
       stage("bias_transpose");
       merge_heads(dtype_, ctx_heads_.get(), ctx_.get(), nullptr, batch_, seq_, heads_, head_size_, s);
       stage("attn_out_gemm");
-      attn_out_gemm_.run(ctx_.get(), weight(layer, Tensor::EncAttnOutW), projected_.get(), nullptr, 1.0f, s);
+      quantize_gemm_input(ctx_.get(), rows * h, false);
+      layer_gemm(attn_out_gemm_, ctx_.get(), layer, Tensor::EncAttnOutW, 0, projected_.get(), nullptr);
       stage("bias_residual");
       add_bias(dtype_, projected_.get(), weight(layer, Tensor::EncAttnOutB), rows, hidden_size_, s);
       add_tensors(dtype_, sum_.get(), x, projected_.get(), rows * h, s);
@@ -91,11 +107,13 @@ class UnfusedEncoder final : public EncoderBase {
       layernorm(dtype_, sum_.get(), nullptr, nullptr, weight(layer, Tensor::EncAttnLnGamma),
                 weight(layer, Tensor::EncAttnLnBeta), hidden_.get(), rows, hidden_size_, s, nullptr, eps_);
       stage("ffn1_gemm_gelu");
-      ffn1_gemm_.run(hidden_.get(), weight(layer, Tensor::EncFfn1W), inter_buf_.get(), nullptr, 1.0f, s);
+      quantize_gemm_input(hidden_.get(), rows * h, false);
+      layer_gemm(ffn1_gemm_, hidden_.get(), layer, Tensor::EncFfn1W, 0, inter_buf_.get(), nullptr);
       add_bias(dtype_, inter_buf_.get(), weight(layer, Tensor::EncFfn1B), rows, inter_, s);
       bias_gelu(dtype_, inter_buf_.get(), nullptr, rows, inter_, s, gelu_erf_);
       stage("ffn2_gemm");
-      ffn2_gemm_.run(inter_buf_.get(), weight(layer, Tensor::EncFfn2W), projected_.get(), nullptr, 1.0f, s);
+      quantize_gemm_input(inter_buf_.get(), rows * inter_, false);
+      layer_gemm(ffn2_gemm_, inter_buf_.get(), layer, Tensor::EncFfn2W, 0, projected_.get(), nullptr);
       stage("bias_residual");
       add_bias(dtype_, projected_.get(), weight(layer, Tensor::EncFfn2B), rows, hidden_size_, s);
       add_tensors(dtype_, sum_.get(), hidden_.get(), projected_.get(), rows * h, s);
@@ -109,9 +127,15 @@ class UnfusedEncoder final : public EncoderBase {
   }
 
   std::map<std::string, std::string> variant_notes() const override {
-    return {{"attention", "unfused (split_heads, batched GEMMs, scale, mask_keys, softmax, merge_heads)"},
-            {"remove_padding", "off"},
-            {"ffn1_bias_gelu", gelu_erf_ ? "add_bias and gelu_erf kernels" : "add_bias and gelu kernels"}};
+    std::map<std::string, std::string> notes = {
+        {"attention", "unfused (split_heads, batched GEMMs, scale, mask_keys, softmax, merge_heads)"},
+        {"remove_padding", "off"},
+        {"ffn1_bias_gelu", gelu_erf_ ? "add_bias and gelu_erf kernels" : "add_bias and gelu kernels"}};
+    if (fp8_) {
+      notes["fp8_gemms"] = "q, k, v, attn_out, ffn1, ffn2: cuBLASLt E4M3 x E4M3, fp32 accumulation, fp16 output";
+      notes["fp8_quantize"] = "an amax pass (real tokens) and a quantize pass per GEMM input (q, k, v share one)";
+    }
+    return notes;
   }
 
  private:

@@ -7,6 +7,7 @@
 #include "cuda/check.h"
 #include "cuda/kernels/fill.h"
 #include "cuda/timing/event_timer.h"
+#include "cuda/utils/fp8_random.h"
 #include "cuda/utils/gemm_specs.h"
 
 namespace ftb::cuda {
@@ -47,6 +48,30 @@ double gemm_tflops(CudaContext& context, Precision precision) {
   return 2.0 * n * n * n / (ms * 1e-3) / 1e12;
 }
 
+// The same square GEMM in fp8 (E4M3 A and B quantized from random fp16 with their per-tensor scales,
+// fp16 C: the engine's fp8 GEMM, gemm.h), on devices with fp8 tensor cores (compute capability 8.9+).
+double gemm_tflops_fp8(CudaContext& context) {
+  const size_t n = kGemmSize, count = n * n;
+  cudaStream_t stream = context.stream();
+  DeviceBuffer a(count, "calibration fp8 GEMM A"), b(count, "calibration fp8 GEMM B"),
+      c(count * dtype_size(DType::F16), "calibration fp8 GEMM C"), scales(4 * sizeof(float), "calibration fp8 scales");
+  fill_random_e4m3(a.get(), count, 0, scales.as<float>(), stream);
+  fill_random_e4m3(b.get(), count, 1, scales.as<float>() + 2, stream);
+  const Gemm gemm = context.gemm().plan(dense_fp8("calibration", kGemmSize, kGemmSize, kGemmSize));
+  const float* a_scale = scales.as<float>() + 1;
+  const float* b_scale = scales.as<float>() + 3;
+  const double ms =
+      median_ms(stream, [&] { gemm.run_scaled(a.get(), a_scale, b.get(), b_scale, c.get(), nullptr, stream); });
+  return 2.0 * n * n * n / (ms * 1e-3) / 1e12;
+}
+
+bool has_fp8_tensor_cores(int device) {
+  int major = 0, minor = 0;
+  check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "reading the compute capability");
+  check(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), "reading the compute capability");
+  return major * 10 + minor >= 89;
+}
+
 }  // namespace
 
 std::map<std::string, double> calibrate(CudaContext& context) {
@@ -64,6 +89,7 @@ std::map<std::string, double> calibrate(CudaContext& context) {
   for (Precision precision : {Precision::FP32, Precision::TF32, Precision::FP16, Precision::BF16}) {
     peaks[std::string("peak_tflops_") + to_string(precision)] = gemm_tflops(context, precision);
   }
+  if (has_fp8_tensor_cores(context.device())) peaks["peak_tflops_fp8"] = gemm_tflops_fp8(context);
   context.synchronize("calibration");
   return peaks;
 }

@@ -9,7 +9,8 @@
 
 namespace ftb::cuda {
 
-// {"peak_gbps": copy GB/s, "peak_tflops_<precision>": GEMM TFLOP/s for fp32, tf32, fp16, bf16}:
+// {"peak_gbps": copy GB/s, "peak_tflops_<precision>": GEMM TFLOP/s for fp32, tf32, fp16, bf16, and fp8
+// (E4M3 inputs, fp16 output) on devices of compute capability 8.9 or newer}:
 // medians of timed repetitions after warm-up, on random data.
 std::map<std::string, double> calibrate(CudaContext& context);
 

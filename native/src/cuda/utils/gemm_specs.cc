@@ -34,6 +34,21 @@ int alignment_of(std::initializer_list<size_t> byte_offsets) {
   return alignment;
 }
 
+GemmSpec dense_fp8(const std::string& role, int rows, int in, int out, Epilogue epilogue, int alignment) {
+  GemmSpec spec = spec_for(role, DType::F16, false);
+  spec.fp8 = true;
+  spec.m = rows;
+  spec.n = out;
+  spec.k = in;
+  spec.lda = in;
+  spec.trans_b = true;  // W stored [out, in]: cuBLASLt's "TN", the one form its fp8 kernels take
+  spec.ldb = in;
+  spec.ldc = out;
+  spec.epilogue = epilogue;
+  spec.alignment = alignment;
+  return spec;
+}
+
 GemmSpec dense(const std::string& role, DType dtype, bool tf32, int rows, int in, int out, int ldb, Epilogue epilogue,
                int alignment) {
   GemmSpec spec = spec_for(role, dtype, tf32);

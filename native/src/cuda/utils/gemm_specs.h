@@ -15,6 +15,11 @@ int alignment_of(std::initializer_list<size_t> byte_offsets);
 GemmSpec dense(const std::string& role, DType dtype, bool tf32, int rows, int in, int out, int ldb,
                Epilogue epilogue = Epilogue::None, int alignment = 256);
 
+// The fp8 form of dense (gemm.h): y[rows, out] (fp16) = x[rows, in] (E4M3) · Wᵀ with W the E4M3
+// weight stored [out, in] (models/fp8_weights.h quantizes it into that layout), each with its scale.
+GemmSpec dense_fp8(const std::string& role, int rows, int in, int out, Epilogue epilogue = Epilogue::None,
+                   int alignment = 256);
+
 // Strided-batched over `batches` (batch·heads) attention matrices, one per head, packed one after
 // the other: scores[queries, keys] = q[queries, D]·K[keys, D]ᵀ. The encoder has queries = keys = seq;
 // a decoder step one query over its cache or memory, whose K/V are read at offsets that are

@@ -1,0 +1,83 @@
+// Fp8Weights and Fp8Activations (fp8_weights.h).
+#include "cuda/models/fp8_weights.h"
+
+#include <algorithm>
+#include <string>
+
+#include "cuda/check.h"
+#include "cuda/kernels/fill.h"
+#include "cuda/kernels/fp8_quant.h"
+#include "engine/backend.h"
+
+namespace ftb::cuda {
+namespace {
+
+constexpr Tensor kGemmWeights[Fp8Weights::kGemms] = {Tensor::EncQkvW, Tensor::EncAttnOutW, Tensor::EncFfn1W,
+                                                     Tensor::EncFfn2W};
+
+// A weight's [in, out] (its tensors.h layout, row-major).
+std::pair<int, int> dims_of(Tensor tensor, int hidden, int inter) {
+  switch (tensor) {
+    case Tensor::EncQkvW: return {hidden, 3 * hidden};
+    case Tensor::EncAttnOutW: return {hidden, hidden};
+    case Tensor::EncFfn1W: return {hidden, inter};
+    case Tensor::EncFfn2W: return {inter, hidden};
+    default: throw EngineError("fp8 weights: not a layer GEMM weight");
+  }
+}
+
+}  // namespace
+
+int Fp8Weights::slot(Tensor tensor) {
+  const Tensor* found = std::find(std::begin(kGemmWeights), std::end(kGemmWeights), tensor);
+  if (found == std::end(kGemmWeights)) throw EngineError("fp8 weights: not a layer GEMM weight");
+  return static_cast<int>(found - std::begin(kGemmWeights));
+}
+
+Fp8Weights::Fp8Weights(const ModelConfig& config) : hidden_(config.hidden()), inter_(config.inter_size) {
+  for (int layer = 0; layer < config.layers; ++layer) {
+    for (Tensor tensor : kGemmWeights) {
+      const auto [in, out] = dims_of(tensor, hidden_, inter_);
+      weights_.emplace_back(static_cast<size_t>(in) * out, "encoder layer " + std::to_string(layer) + " fp8 weights");
+    }
+  }
+  scales_ = DeviceBuffer(weights_.size() * 2 * sizeof(float), "encoder fp8 weight scales");
+}
+
+void Fp8Weights::fill(const ModelConfig& config, const Checkpoint* checkpoint, cudaStream_t stream) {
+  const size_t largest = static_cast<size_t>(std::max(hidden_, inter_)) * std::max(3 * hidden_, inter_);
+  // fp32 staging of one weight at a time: the values quantized are the fp32 ones, as the CPU's.
+  DeviceBuffer staging(largest * sizeof(float), "encoder fp8 weight staging (fp32)");
+  check(cudaMemsetAsync(scales_.get(), 0, scales_.bytes(), stream), "clearing the fp8 weight scales");
+  for (int layer = 0; layer < config.layers; ++layer) {
+    for (Tensor tensor : kGemmWeights) {
+      const auto [in, out] = dims_of(tensor, hidden_, inter_);
+      const size_t count = static_cast<size_t>(in) * out;
+      if (checkpoint != nullptr) {
+        fill_from_host(DType::F32, staging.get(), checkpoint_tensor(*checkpoint, tensor, layer), stream);
+      } else {
+        fill_tensor(DType::F32, staging.get(), count, config, tensor, layer, stream);
+      }
+      float* amax = scales_.as<float>() + 2 * index(layer, tensor);
+      fp8_amax(DType::F32, staging.get(), count, amax, stream);
+      fp8_quantize_transposed(staging.as<float>(), in, out, out, amax, amax + 1, weights_[index(layer, tensor)].get(),
+                              stream);
+    }
+  }
+  // The staging buffer is freed on return: the quantize kernels must be done with it.
+  check(cudaStreamSynchronize(stream), "quantizing the fp8 weights");
+}
+
+Fp8Activations::Fp8Activations(size_t max_values)
+    : data_(max_values, "encoder fp8 GEMM input"), state_(2 * sizeof(float), "encoder fp8 activation scale") {}
+
+void Fp8Activations::reset(cudaStream_t stream) {
+  check(cudaMemsetAsync(amax(), 0, sizeof(float), stream), "clearing the fp8 activation amax");
+}
+
+void Fp8Activations::quantize(const void* x, size_t count, cudaStream_t stream) {
+  if (count > data_.bytes()) throw EngineError("fp8 activations: the GEMM input outgrows its buffer");
+  fp8_quantize(DType::F16, x, count, amax(), state_.as<float>() + 1, data_.get(), stream);
+}
+
+}  // namespace ftb::cuda

@@ -1,0 +1,131 @@
+// The cuda fp8 encoder (issue 22: cuBLASLt E4M3 GEMMs, dynamic per-tensor scales), fused and
+// unfused, against the CPU's emulation of the same quantization (what fp8 should compute: `correct`)
+// and, recorded as diagnostics, against fp32 (what fp8 gives up); its GEMMs, notes, graph replay and
+// errors. Runs where the addon has the cuda backend and the device has fp8 tensor cores (compute
+// capability 8.9 or newer); skipped with the reason everywhere else.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { REL_ERR_TOLERANCE, relativeL2 } from '../src/check/correctness.js';
+import type { NativeConfig } from '../src/engine/native.js';
+import { gemmKey } from '../src/gemm/cache.js';
+import { fp8Unsupported } from '../src/sweep/fp8-support.js';
+import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
+import { ENCODER_SHAPES, type Shape } from './support/encoder-shapes.js';
+import { suiteUnless } from './support/suite.js';
+
+type Variant = 'fused' | 'unfused';
+const VARIANTS: readonly Variant[] = ['fused', 'unfused'];
+
+// Every shape has hidden and inter_size multiples of 16 (cuBLASLt's fp8 rows).
+const SHAPES = ENCODER_SHAPES;
+
+const encoderConfig = (shape: Shape, extra: Partial<NativeConfig>): Partial<NativeConfig> =>
+  ({ path: 'encoder', layers: 2, seed: 20261201, ...shape.config, ...extra });
+
+const available = cudaAvailability();
+const { addon } = available;
+const skip = available.skip ?? fp8Unsupported('cuda', addon!.deviceInfo('cuda').compute_capability);
+const runModel = (backend: string, config: Partial<NativeConfig>) => runModelOn(addon!, backend, config);
+
+suiteUnless('CUDA fp8 encoder', skip, () => {
+  const worst = { emulated: 0, fp32: 0 };
+
+  for (const shape of SHAPES) {
+    test(`matches the CPU's fp8 emulation: ${shape.name}`, (t) => {
+      const emulated = runModel('cpu', encoderConfig(shape, { variant: 'reference', precision: 'fp8' })).outputs;
+      const fp32 = runModel('cpu', encoderConfig(shape, { variant: 'reference', precision: 'fp32' })).outputs;
+      const emulatedError = relativeL2(emulated.hidden, fp32.hidden);
+      for (const variant of VARIANTS) {
+        const { outputs } = runModel('cuda', encoderConfig(shape, { variant, precision: 'fp8' }));
+        assert.deepEqual(outputs.lengths, emulated.lengths, `${variant}: lengths`);
+        assert.ok(outputs.hidden.every(Number.isFinite), `${variant}: every output finite`);
+        const error = relativeL2(outputs.hidden, emulated.hidden);
+        const fp32Error = relativeL2(outputs.hidden, fp32.hidden);
+        worst.emulated = Math.max(worst.emulated, error);
+        worst.fp32 = Math.max(worst.fp32, fp32Error);
+        t.diagnostic(`${variant} fp8: relative L2 ${error.toExponential(2)} vs the emulation, ${fp32Error.toExponential(2)} vs fp32`);
+        assert.ok(error <= REL_ERR_TOLERANCE.fp8, `${variant}: relative L2 error ${error} > ${REL_ERR_TOLERANCE.fp8}`);
+        // The GPU loses no more against fp32 than fp8 should (the emulation's own loss), give or take
+        // its fp16 storage: a bound set before the first GPU run, not a measurement.
+        assert.ok(fp32Error <= 2 * emulatedError, `${variant}: ${fp32Error} vs fp32, the emulation ${emulatedError}`);
+      }
+      // What the emulation itself loses against fp32 on this shape (no GPU involved).
+      t.diagnostic(`emulated fp8 vs fp32: relative L2 ${emulatedError.toExponential(2)}`);
+    });
+  }
+
+  test('the device quantizes exactly as the CPU emulates: every finite fp16 value, and scaled tensors', () => {
+    // Every finite fp16 value (what the fp8 encoder quantizes), as fp32: amax 65504, so the scale
+    // puts them across E4M3's whole range, subnormals and the flush to zero included.
+    const halves: number[] = [];
+    for (let bits = 0; bits < 0x7c00; bits++) {
+      const exponent = bits >> 10, mantissa = bits & 0x3ff;
+      const value = exponent === 0 ? mantissa * 2 ** -24 : (1 + mantissa / 1024) * 2 ** (exponent - 15);
+      halves.push(value, -value);
+    }
+    const tensors = [new Float32Array(halves), new Float32Array(halves.map((v) => v * 1e-3)),
+      Float32Array.from({ length: 4099 }, (_, i) => Math.sin(i * 0.37) * 3.5 ** (i % 7)), new Float32Array(16)];
+    for (const [i, tensor] of tensors.entries()) {
+      const device = addon!.quantizeE4m3('cuda', tensor);
+      const host = addon!.quantizeE4m3('cpu', tensor);
+      assert.equal(device.scale, host.scale, `tensor ${i}: scale`);
+      const differing = device.values.findIndex((v, j) => !Object.is(v, host.values[j]));
+      assert.equal(differing, -1, `tensor ${i}: value ${tensor[differing]} -> device ${device.values[differing]}, host ${host.values[differing]}`);
+    }
+  });
+
+  test('worst relative L2 errors (recorded)', (t) => {
+    t.diagnostic(`vs the emulation: ${worst.emulated.toExponential(2)} (limit ${REL_ERR_TOLERANCE.fp8})`);
+    t.diagnostic(`vs fp32: ${worst.fp32.toExponential(2)} (recorded, not judged)`);
+    assert.ok(worst.emulated > 0 && worst.fp32 > 0, 'every shape was compared');
+  });
+
+  test('the layer GEMMs are E4M3 with fp16 output, the attention GEMMs fp16; the notes say how it scales', () => {
+    const fused = runModel('cuda', encoderConfig(SHAPES[2], { variant: 'fused', precision: 'fp8' }));
+    const dtypes = Object.fromEntries(fused.gemms.map((g) => [g.role, `${g.dtype} ${g.trans_a ? 'T' : 'N'}${g.trans_b ? 'T' : 'N'} ${g.epilogue}`]));
+    assert.deepEqual(dtypes, {
+      qkv: 'e4m3/f16 NT none', attn_out: 'e4m3/f16 NT none', ffn1: 'e4m3/f16 NT bias_gelu', ffn2: 'e4m3/f16 NT none',
+      attn_scores: 'f16 NT none', attn_context: 'f16 NN none',
+    });
+    assert.match(fused.notes.fp8_scaling, /^dynamic/);
+    assert.match(fused.notes.fp8_gemms, /cuBLASLt E4M3/);
+    const unfused = runModel('cuda', encoderConfig(SHAPES[0], { variant: 'unfused', precision: 'fp8', graph: false }));
+    assert.deepEqual(unfused.gemms.filter((g) => g.dtype === 'e4m3/f16').map((g) => g.role), ['q', 'k', 'v', 'attn_out', 'ffn1', 'ffn2']);
+  });
+
+  test('fp8 GEMMs key the tuning cache apart from the fp16 GEMMs of the same shapes', () => {
+    const config = encoderConfig(SHAPES[0], { variant: 'fused' });
+    const fp8 = addon!.planGemms('cuda', { ...config, precision: 'fp8' }).map(gemmKey);
+    const fp16 = addon!.planGemms('cuda', { ...config, precision: 'fp16' }).map(gemmKey);
+    assert.equal(fp8.filter((key) => fp16.includes(key)).length, 0, `${fp8.join('; ')} vs ${fp16.join('; ')}`);
+  });
+
+  test('a graph replay computes exactly what eager launches compute (the scales are read on the device)', () => {
+    for (const variant of VARIANTS) {
+      const graphed = runModel('cuda', encoderConfig(SHAPES[1], { variant, precision: 'fp8', graph: true }));
+      const eager = runModel('cuda', encoderConfig(SHAPES[1], { variant, precision: 'fp8', graph: false }));
+      assert.equal(graphed.notes.graph, 'on', variant);
+      assert.deepEqual(graphed.outputs.hidden, eager.outputs.hidden, variant);
+    }
+  });
+
+  test('two runs of one model compute the same outputs (the amax is reset every call)', () => {
+    const model = new addon!.Model('cuda', encoderConfig(SHAPES[0], { variant: 'fused', precision: 'fp8' }));
+    try {
+      model.run();
+      const first = model.outputs().hidden;
+      model.run();
+      model.run();
+      assert.deepEqual(model.outputs().hidden, first);
+    } finally {
+      model.release();
+    }
+  });
+
+  test('fp8 refuses what it does not run, by config error', () => {
+    assert.throws(() => new addon!.Model('cuda', { path: 'decoding', variant: 'fused', precision: 'fp8', vocab: 64, seq: 4 }),
+      { code: 'ERR_FTB_CONFIG', message: 'precision fp8 runs the encoder path only, got decoding' });
+    assert.throws(() => new addon!.Model('cuda', { path: 'encoder', variant: 'fused', precision: 'fp8', heads: 1, head_size: 8, inter_size: 64 }),
+      { code: 'ERR_FTB_CONFIG', message: 'precision fp8 needs heads·head_size and inter_size multiples of 16 on the cuda backend, got 8 and 64' });
+  });
+});
