@@ -293,6 +293,16 @@ Gemm GemmEngine::plan(const GemmSpec& spec) {
       cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof(op_second)), stage);
   check_cublas(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)),
                stage);
+  if (spec.fp8) {
+    // cuBLASLt ranks fp8 kernels for the descriptor as it is when asked: without scale pointers it may
+    // return kernels that refuse them at run time (CUBLAS_STATUS_NOT_SUPPORTED from cublasLtMatmul on
+    // the H200; XLA sets stand-ins for the same reason). Any device address stands in until run_with
+    // sets the real ones; the heuristic and the tuner never read through it.
+    const void* stand_in = impl_->workspace.get();
+    for (cublasLtMatmulDescAttributes_t attribute : {CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER}) {
+      check_cublas(cublasLtMatmulDescSetAttribute(plan->desc, attribute, &stand_in, sizeof(stand_in)), stage);
+    }
+  }
 
   // Stored (column-major) shapes: our B is [k, n] row-major = n x k column-major, or [n, k] = k x n.
   const cudaDataType_t input = input_type(spec), output = cuda_type(spec.dtype);
