@@ -81,13 +81,16 @@ suiteUnless('fp8: E4M3 rounding and scales (native/src/common/e4m3.h)', skip, ()
     assert.equal(addon!.e4m3Scale(0), 1);
   });
 
-  test('the cpu backend\'s tensor quantization: amax / 448, then each value / scale rounded', () => {
-    const values = new Float32Array([0.5, -3.7, 1e-3, 2, -0.03125, 0]);
-    const { values: quantized, scale } = addon!.quantizeE4m3('cpu', values);
-    assert.equal(scale, addon!.e4m3Scale(Math.fround(3.7)));
-    assert.deepEqual(Array.from(quantized), Array.from(addon!.e4m3(values.map((v) => Math.fround(v / scale)))));
+  test('the cpu backend\'s row-wise quantization: each row\'s amax / 448, then each value / its row\'s scale rounded', () => {
+    const values = new Float32Array([0.5, -3.7, 1e-3, 2, -0.03125, 0, 0.25, 0.5, 0, 0, 0, 0]);
+    const { values: quantized, scales } = addon!.quantizeE4m3('cpu', values, 4);
+    assert.deepEqual(Array.from(scales), [addon!.e4m3Scale(Math.fround(3.7)), addon!.e4m3Scale(0.5), 1]);
+    const expected = Array.from(values, (v, i) => addon!.e4m3(new Float32Array([Math.fround(v / scales[Math.floor(i / 4)])]))[0]);
+    assert.deepEqual(Array.from(quantized), expected);
     assert.equal(quantized[1], -448);
-    assert.deepEqual(addon!.quantizeE4m3('cpu', new Float32Array(4)), { values: new Float32Array(4), scale: 1 });
+    assert.equal(quantized[7], 448);  // the second row's own amax maps to 448 too
+    assert.deepEqual(Array.from(quantized.subarray(8)), [0, 0, 0, 0]);
+    assert.throws(() => addon!.quantizeE4m3('cpu', values, 5), /values\.length a multiple of cols/);
   });
 
   test('x / scale maps a tensor\'s amax to 448 exactly', () => {

@@ -1,4 +1,4 @@
-// The cuda fp8 encoder (issue 22: cuBLASLt E4M3 GEMMs, dynamic per-tensor scales), fused and
+// The cuda fp8 encoder (issue 22: cuBLASLt E4M3 GEMMs, per-token activation and per-channel weight scales), fused and
 // unfused, against the CPU's emulation of the same quantization (what fp8 should compute: `correct`)
 // and, recorded as diagnostics, against fp32 (what fp8 gives up); its GEMMs, notes, graph replay and
 // errors. Runs where the addon has the cuda backend and the device has fp8 tensor cores (compute
@@ -63,12 +63,16 @@ suiteUnless('CUDA fp8 encoder', skip, () => {
       const value = exponent === 0 ? mantissa * 2 ** -24 : (1 + mantissa / 1024) * 2 ** (exponent - 15);
       halves.push(value, -value);
     }
-    const tensors = [new Float32Array(halves), new Float32Array(halves.map((v) => v * 1e-3)),
-      Float32Array.from({ length: 4099 }, (_, i) => Math.sin(i * 0.37) * 3.5 ** (i % 7)), new Float32Array(16)];
-    for (const [i, tensor] of tensors.entries()) {
-      const device = addon!.quantizeE4m3('cuda', tensor);
-      const host = addon!.quantizeE4m3('cpu', tensor);
-      assert.equal(device.scale, host.scale, `tensor ${i}: scale`);
+    // [tensor, cols]: one row of every fp16 value; rows of 1024 (a scale each); odd widths (padded on
+    // the device); an all-zero tensor (scale 1).
+    const tensors: [Float32Array, number][] = [[new Float32Array(halves), halves.length],
+      [new Float32Array(halves.map((v) => v * 1e-3)), 1024],
+      [Float32Array.from({ length: 4099 }, (_, i) => Math.sin(i * 0.37) * 3.5 ** (i % 7)), 4099],
+      [Float32Array.from({ length: 13 * 37 }, (_, i) => Math.cos(i) * 2 ** (i % 19 - 9)), 37], [new Float32Array(16), 8]];
+    for (const [i, [tensor, cols]] of tensors.entries()) {
+      const device = addon!.quantizeE4m3('cuda', tensor, cols);
+      const host = addon!.quantizeE4m3('cpu', tensor, cols);
+      assert.deepEqual(device.scales, host.scales, `tensor ${i}: scales`);
       const differing = device.values.findIndex((v, j) => !Object.is(v, host.values[j]));
       assert.equal(differing, -1, `tensor ${i}: value ${tensor[differing]} -> device ${device.values[differing]}, host ${host.values[differing]}`);
     }

@@ -136,8 +136,8 @@ export interface NativeAddon {
   /** Test hooks of the fp8 emulation (native/src/common/e4m3.h): each value rounded to E4M3, and the per-tensor scale of an amax. */
   e4m3(values: Float32Array): Float32Array;
   e4m3Scale(amax: number): number;
-  /** Test hook of fp8's dynamic quantization of one tensor on `backend` (cpu: the emulation; cuda: the device kernels). */
-  quantizeE4m3(backend: string, values: Float32Array): { values: Float32Array; scale: number };
+  /** Test hook of fp8's dynamic quantization of a tensor of rows of `cols` values, a scale per row, on `backend` (cpu: the emulation; cuda: the device kernel). */
+  quantizeE4m3(backend: string, values: Float32Array, cols: number): { values: Float32Array; scales: Float32Array };
   /** The table GEMMs are looked up in (cache entries), and whether shapes it lacks are tuned as they are planned. */
   setGemmTable(backend: string, entries: readonly NativeGemmTuned[], tuning: GemmTuningOptions): void;
   /** The table, with the shapes tuned since setGemmTable. */

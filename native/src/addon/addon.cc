@@ -162,21 +162,25 @@ Napi::Value E4m3Scale(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, ftb::e4m3_scale(info[0].As<Napi::Number>().FloatValue()));
 }
 
-// quantizeE4m3(backend, values: Float32Array) -> {values: Float32Array, scale}: the fp8 dynamic
-// quantization of one tensor as `backend` computes it (Backend::quantize_e4m3).
+// quantizeE4m3(backend, values: Float32Array, cols) -> {values: Float32Array, scales: Float32Array}:
+// the fp8 dynamic quantization of a tensor of rows of `cols` values, a scale per row, as `backend`
+// computes it (Backend::quantize_e4m3).
 Napi::Value QuantizeE4m3(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsTypedArray() ||
-      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw Napi::TypeError::New(env, "quantizeE4m3(backend: string, values: Float32Array)");
+  const char* usage = "quantizeE4m3(backend: string, values: Float32Array, cols: number), values.length a multiple of cols";
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || !info[2].IsNumber()) {
+    throw Napi::TypeError::New(env, usage);
   }
   const Napi::Float32Array array = info[1].As<Napi::Float32Array>();
+  const int cols = info[2].As<Napi::Number>().Int32Value();
+  if (cols <= 0 || array.ElementLength() % cols != 0) throw Napi::RangeError::New(env, usage);
   const std::vector<float> values(array.Data(), array.Data() + array.ElementLength());
   const ftb::E4m3Tensor tensor =
-      guarded(env, [&] { return ftb::backend(info[0].As<Napi::String>().Utf8Value()).quantize_e4m3(values); });
+      guarded(env, [&] { return ftb::backend(info[0].As<Napi::String>().Utf8Value()).quantize_e4m3(values, cols); });
   Napi::Object out = Napi::Object::New(env);
   out.Set("values", to_typed<float, Napi::Float32Array>(env, tensor.values));
-  out.Set("scale", Napi::Number::New(env, tensor.scale));
+  out.Set("scales", to_typed<float, Napi::Float32Array>(env, tensor.scales));
   return out;
 }
 

@@ -45,9 +45,13 @@ class CpuBackend final : public Backend {
     throw EngineError("unknown path");
   }
 
-  E4m3Tensor quantize_e4m3(const std::vector<float>& values) override {
-    E4m3Tensor out{std::vector<float>(values.size()), e4m3_scale(abs_max(values.data(), values.size()))};
-    ftb::quantize_e4m3(values.data(), values.size(), out.scale, out.values.data());
+  E4m3Tensor quantize_e4m3(const std::vector<float>& values, int cols) override {
+    E4m3Tensor out{std::vector<float>(values.size()), {}};
+    for (size_t row = 0; row * cols < values.size(); ++row) {
+      const float* x = values.data() + row * cols;
+      out.scales.push_back(e4m3_scale(abs_max(x, cols)));
+      ftb::quantize_e4m3(x, cols, out.scales.back(), out.values.data() + row * cols);
+    }
     return out;
   }
 

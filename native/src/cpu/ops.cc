@@ -13,8 +13,14 @@ namespace {
 // [in, kColumnTile] in L2 while every row of x streams over it.
 constexpr int kColumnTile = 512;
 
-// `scale` multiplies the accumulated products before the bias (1 except for fp8 layers).
-void linear_tile(const Linear& layer, const float* x, int rows, int j0, int width, double scale, float* y) {
+// fp8 layers: row i's sum is multiplied by x_scales[i] · w_scales[j] before the bias (plain layers:
+// both null, no scaling).
+struct RowScales {
+  const float* x_scales = nullptr;
+  const float* w_scales = nullptr;
+};
+
+void linear_tile(const Linear& layer, const float* x, int rows, int j0, int width, RowScales scales, float* y) {
   double acc[kColumnTile];
   for (int i = 0; i < rows; ++i) {
     std::fill(acc, acc + width, 0.0);
@@ -41,35 +47,52 @@ void linear_tile(const Linear& layer, const float* x, int rows, int j0, int widt
       for (int j = 0; j < width; ++j) acc[j] += a * w[k * n + j];
     }
     float* yi = y + static_cast<size_t>(i) * layer.out + j0;
-    for (int j = 0; j < width; ++j) yi[j] = static_cast<float>(acc[j] * scale + layer.b[j0 + j]);
+    if (scales.x_scales == nullptr) {
+      for (int j = 0; j < width; ++j) yi[j] = static_cast<float>(acc[j] + layer.b[j0 + j]);
+    } else {
+      const double sx = scales.x_scales[i];
+      for (int j = 0; j < width; ++j) {
+        yi[j] = static_cast<float>(acc[j] * sx * scales.w_scales[j0 + j] + layer.b[j0 + j]);
+      }
+    }
   }
 }
 
 }  // namespace
 
 void quantize_fp8(Linear& layer) {
-  layer.w_scale = e4m3_scale(abs_max(layer.w.data(), layer.w.size()));
-  quantize_e4m3(layer.w.data(), layer.w.size(), layer.w_scale, layer.w.data());
+  const size_t n = layer.out;
+  std::vector<float> column(layer.in);
+  layer.w_scales.assign(n, 0.0f);
+  for (size_t j = 0; j < n; ++j) {
+    for (int k = 0; k < layer.in; ++k) column[k] = layer.w[k * n + j];
+    const float scale = e4m3_scale(abs_max(column.data(), column.size()));
+    quantize_e4m3(column.data(), column.size(), scale, column.data());
+    for (int k = 0; k < layer.in; ++k) layer.w[k * n + j] = column[k];
+    layer.w_scales[j] = scale;
+  }
 }
 
 void linear(const Linear& layer, const float* x, int rows, float* y) {
-  double scale = 1.0;
-  std::vector<float> quantized;
-  if (layer.w_scale > 0.0f) {
-    const size_t n = static_cast<size_t>(rows) * layer.in;
-    const float x_scale = e4m3_scale(abs_max(x, n));
-    quantized.resize(n);
-    quantize_e4m3(x, n, x_scale, quantized.data());
+  std::vector<float> quantized, x_scales;
+  if (!layer.w_scales.empty()) {
+    quantized.resize(static_cast<size_t>(rows) * layer.in);
+    for (int i = 0; i < rows; ++i) {
+      const float* xi = x + static_cast<size_t>(i) * layer.in;
+      x_scales.push_back(e4m3_scale(abs_max(xi, layer.in)));
+      quantize_e4m3(xi, layer.in, x_scales.back(), quantized.data() + static_cast<size_t>(i) * layer.in);
+    }
     x = quantized.data();
-    scale = static_cast<double>(x_scale) * layer.w_scale;
   }
   // Rows go to threads only when a thread gets at least ~1M multiply-adds.
   const size_t row_work = std::max<size_t>(1, static_cast<size_t>(layer.in) * layer.out);
   parallel_for(rows, std::max<size_t>(1, (1 << 20) / row_work), [&](size_t begin, size_t end) {
     const float* xs = x + begin * layer.in;
     float* ys = y + begin * layer.out;
+    const RowScales scales{x_scales.empty() ? nullptr : x_scales.data() + begin,
+                           layer.w_scales.empty() ? nullptr : layer.w_scales.data()};
     for (int j0 = 0; j0 < layer.out; j0 += kColumnTile) {
-      linear_tile(layer, xs, static_cast<int>(end - begin), j0, std::min(kColumnTile, layer.out - j0), scale, ys);
+      linear_tile(layer, xs, static_cast<int>(end - begin), j0, std::min(kColumnTile, layer.out - j0), scales, ys);
     }
   });
 }

@@ -7,18 +7,18 @@
 namespace ftb::cpu {
 
 // A dense layer y = x · w + b with w [in, out] (tensors.h layout).
-// fp8 emulation (precision fp8, common/e4m3.h): w_scale > 0 means w holds the E4M3 values of the
-// weight quantized with that per-tensor scale (quantize_fp8); linear() then quantizes x too.
+// fp8 emulation (precision fp8, common/e4m3.h): non-empty w_scales means w holds the E4M3 values of
+// the weight quantized with one scale per output column (quantize_fp8); linear() then quantizes x too.
 struct Linear {
   int in = 0;
   int out = 0;
   std::vector<float> w;
   std::vector<float> b;
-  float w_scale = 0.0f;
+  std::vector<float> w_scales;
 };
 
-// Replaces layer.w by its E4M3 values with the per-tensor scale amax(w) / 448 (the cuda backend
-// quantizes its fp32 weights the same way once, at model build).
+// Replaces layer.w by its E4M3 values, column j (output channel j) with the scale amax(w[:, j]) / 448
+// (the cuda backend quantizes its fp32 weights the same way once, at model build).
 void quantize_fp8(Linear& layer);
 
 // LayerNorm parameters, one gamma and beta per feature.
@@ -34,9 +34,9 @@ struct KeyRows {
 };
 
 // y[rows, out] = x[rows, in] · w + b (fp64 accumulator per output element). A quantized layer
-// (w_scale > 0) first rounds x to E4M3 with its own per-tensor scale sx = amax(x) / 448 (dynamic,
-// as the cuda backend does per call) and computes y = sx · sw · Σ qx · qw + b, the scaling and the
-// bias added in fp64 to the exact sum, rounded once.
+// (w_scales set) first rounds each row i of x to E4M3 with its own scale sx_i = amax(x[i, :]) / 448
+// (dynamic, as the cuda backend does per call) and computes y[i, j] = sx_i · sw_j · Σ qx · qw + b[j],
+// the scaling and the bias added in fp64 to the exact sum, rounded once.
 void linear(const Linear& layer, const float* x, int rows, float* y);
 
 // x[rows, n] = LayerNorm(x) in place (mean and biased variance in fp64; eps 1e-6 unless a

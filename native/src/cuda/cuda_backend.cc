@@ -104,8 +104,8 @@ class CudaBackend final : public Backend {
     }
   }
 
-  E4m3Tensor quantize_e4m3(const std::vector<float>& values) override {
-    return cuda::quantize_e4m3_probe(values, context());
+  E4m3Tensor quantize_e4m3(const std::vector<float>& values, int cols) override {
+    return cuda::quantize_e4m3_probe(values, cols, context());
   }
 
   std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) override {

@@ -1,5 +1,6 @@
-// CudaBackend::quantize_e4m3, the tests' hook: one fp32 tensor through the fp8 precision's device
-// kernels (fp8_amax, then fp8_quantize: kernels/fp8_quant.h), the E4M3 bytes and the scale read back.
+// CudaBackend::quantize_e4m3, the tests' hook: one fp32 tensor of rows of `cols` values through the
+// fp8 precision's device kernel (fp8_quantize_rows: kernels/fp8_quant.h), the E4M3 values and each
+// row's scale read back.
 #pragma once
 #include <vector>
 
@@ -8,6 +9,6 @@
 
 namespace ftb::cuda {
 
-E4m3Tensor quantize_e4m3_probe(const std::vector<float>& values, CudaContext& context);
+E4m3Tensor quantize_e4m3_probe(const std::vector<float>& values, int cols, CudaContext& context);
 
 }  // namespace ftb::cuda

@@ -119,7 +119,7 @@ struct DeviceInfo {
 // its per-tensor scale.
 struct E4m3Tensor {
   std::vector<float> values;
-  float scale = 1.0f;
+  std::vector<float> scales;  // one per row
 };
 
 class Backend {
@@ -146,10 +146,10 @@ class Backend {
   // (config.vocab values) with draw b of step 0, under config's top_k / top_p / temperature / seed
   // and variant. Lets tests check sampling frequencies against a crafted distribution.
   virtual std::vector<int> sample_row(const ModelConfig& config, const std::vector<float>& logits) = 0;
-  // Test hook of the fp8 precision's dynamic quantization: the amax, scale and E4M3 values of one
-  // fp32 tensor, as this backend computes them (cpu: the reference's emulation; cuda: the device's
-  // amax and quantize kernels), so tests can check the two agree bit for bit.
-  virtual E4m3Tensor quantize_e4m3(const std::vector<float>& values) = 0;
+  // Test hook of the fp8 precision's dynamic quantization: the per-row scales and E4M3 values of one
+  // fp32 tensor of rows of `cols` values, as this backend computes them (cpu: the reference's
+  // emulation; cuda: the device's quantize kernel), so tests can check the two agree bit for bit.
+  virtual E4m3Tensor quantize_e4m3(const std::vector<float>& values, int cols) = 0;
 };
 
 // Backends compiled into this build, "cpu" first.

@@ -13,10 +13,12 @@
 // when tuning is on (gemm_tuner.cc), else from cuBLASLt's heuristic; the Gemm's choice() says which.
 // A few-row product (m ≤ 32) runs ftbench's skinny kernel instead where that measures faster on the
 // shape (choice().source "skinny").
-// An fp8 GEMM (spec.fp8) reads E4M3 A and B, each with a per-tensor scale that cuBLASLt multiplies
-// in (run_scaled: C = a_scale · b_scale · op(A)·op(B) + bias, fp32 accumulation), and writes C of
-// spec.dtype (fp16). cuBLASLt's fp8 kernels take only its "TN" form; in our row-major terms that is
-// A [m, k] not transposed and B stored [n, k] (trans_b): the weights are quantized into that layout.
+// An fp8 GEMM (spec.fp8) reads E4M3 A and B with a scale per row of A and per column of C (per
+// token and per output channel: run_scaled, C[i, j] = a_scales[i] · b_scales[j] · Σ A[i, :]·B[j, :] +
+// bias[j], fp32 accumulation; cuBLASLt's outer-vector scaling) and writes C of spec.dtype (fp16).
+// cuBLASLt's fp8 kernels take only its "TN" form; in our row-major terms that is A [m, k] not
+// transposed and B stored [n, k] (trans_b): the weights are quantized into that layout. (cuBLASLt
+// 13.1 on the H200 refuses a per-tensor scale on its B operand, our A: NOTES.md, "fp8".)
 #pragma once
 #include <cuda_runtime.h>
 
@@ -59,9 +61,9 @@ class Gemm {
 
   // `bias` (n values of the storage type) is read only by the bias epilogues.
   void run(const void* a, const void* b, void* c, const void* bias, float alpha, cudaStream_t stream) const;
-  // An fp8 GEMM: a_scale and b_scale are device floats (one per tensor) that dequantize A and B.
-  void run_scaled(const void* a, const float* a_scale, const void* b, const float* b_scale, void* c, const void* bias,
-                  cudaStream_t stream) const;
+  // An fp8 GEMM: a_scales [m] and b_scales [n] are device floats that dequantize A's rows and B's.
+  void run_scaled(const void* a, const float* a_scales, const void* b, const float* b_scales, void* c,
+                  const void* bias, cudaStream_t stream) const;
   const GemmChoice& choice() const;
 
   struct Plan;  // descriptors and algorithm, defined in gemm_lt.cc

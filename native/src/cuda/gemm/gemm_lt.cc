@@ -112,19 +112,20 @@ Gemm::Plan::~Plan() {
 }
 
 void Gemm::Plan::run_with(const cublasLtMatmulAlgo_t& algorithm, const void* a_data, const void* b_data, void* c_data,
-                          const void* bias, float alpha, cudaStream_t stream, const float* a_scale,
-                          const float* b_scale) const {
+                          const void* bias, float alpha, cudaStream_t stream, const float* a_scales,
+                          const float* b_scales) const {
   const std::string stage = "gemm " + spec.role;
   if (spec.epilogue != Epilogue::None) {
     check_cublas(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)), stage);
   }
   if (spec.fp8) {
-    // cuBLASLt's A is our B (the weight) and its B our A (the activations): the scales swap too.
-    // Set on every run, as the bias pointer: a captured graph keeps the values of its capture.
-    check_cublas(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &b_scale, sizeof(b_scale)),
-                 stage);
-    check_cublas(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &a_scale, sizeof(a_scale)),
-                 stage);
+    // cuBLASLt's A is our B (the weight: a scale per output channel, its rows) and its B our A (a
+    // scale per token): the vectors swap too. Set on every run, as the bias pointer: a captured graph
+    // keeps the values of its capture.
+    check_cublas(
+        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &b_scales, sizeof(b_scales)), stage);
+    check_cublas(
+        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &a_scales, sizeof(a_scales)), stage);
   }
   const float beta = 0.0f;
   check_cublas(cublasLtMatmul(engine->handle, desc, &alpha, b_data, a, a_data, b, &beta, c_data, c, c_data, c,
@@ -237,11 +238,11 @@ const GemmChoice& Gemm::choice() const {
   return plan_->choice;
 }
 
-void Gemm::run_scaled(const void* a, const float* a_scale, const void* b, const float* b_scale, void* c,
+void Gemm::run_scaled(const void* a, const float* a_scales, const void* b, const float* b_scales, void* c,
                       const void* bias, cudaStream_t stream) const {
   if (!plan_) throw EngineError("gemm run before it was planned");
   if (!plan_->spec.fp8) throw EngineError("gemm " + plan_->spec.role + ": run_scaled on a GEMM that is not fp8");
-  plan_->run_with(plan_->algo, a, b, c, bias, 1.0f, stream, a_scale, b_scale);
+  plan_->run_with(plan_->algo, a, b, c, bias, 1.0f, stream, a_scales, b_scales);
 }
 
 void Gemm::run(const void* a, const void* b, void* c, const void* bias, float alpha, cudaStream_t stream) const {
@@ -294,13 +295,18 @@ Gemm GemmEngine::plan(const GemmSpec& spec) {
   check_cublas(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)),
                stage);
   if (spec.fp8) {
-    // cuBLASLt ranks fp8 kernels for the descriptor as it is when asked: without scale pointers it may
-    // return kernels that refuse them at run time (CUBLAS_STATUS_NOT_SUPPORTED from cublasLtMatmul on
-    // the H200; XLA sets stand-ins for the same reason). Any device address stands in until run_with
-    // sets the real ones; the heuristic and the tuner never read through it.
+    // Outer-vector scaling (a float per row of each operand): per-tensor scales would do for the
+    // activations, but cuBLASLt 13.1 on the H200 refuses a scalar scale on its B operand, and a
+    // scale per output channel keeps the weights' quantization error down (NOTES.md, "fp8"). The
+    // pointers are set before the heuristic is asked, as they will be at run time; any device
+    // address stands in until run_with sets the real ones (neither the heuristic nor the tuner reads
+    // through it).
+    const cublasLtMatmulMatrixScale_t outer = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
     const void* stand_in = impl_->workspace.get();
-    for (cublasLtMatmulDescAttributes_t attribute : {CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER}) {
-      check_cublas(cublasLtMatmulDescSetAttribute(plan->desc, attribute, &stand_in, sizeof(stand_in)), stage);
+    for (auto [mode, pointer] : {std::pair{CUBLASLT_MATMUL_DESC_A_SCALE_MODE, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER},
+                                 std::pair{CUBLASLT_MATMUL_DESC_B_SCALE_MODE, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER}}) {
+      check_cublas(cublasLtMatmulDescSetAttribute(plan->desc, mode, &outer, sizeof(outer)), stage);
+      check_cublas(cublasLtMatmulDescSetAttribute(plan->desc, pointer, &stand_in, sizeof(stand_in)), stage);
     }
   }
 

@@ -55,10 +55,10 @@ struct Gemm::Plan {
 
   ~Plan();
   // C = alpha · op(A)·op(B) (+ epilogue) with `algorithm` instead of the planned one (the tuner's candidates).
-  // An fp8 plan also takes the device scales of A and B (our A and B: gemm.h's conventions).
+  // An fp8 plan also takes the device scale vectors of A and B (our A and B: gemm.h's conventions).
   void run_with(const cublasLtMatmulAlgo_t& algorithm, const void* a_data, const void* b_data, void* c_data,
-                const void* bias, float alpha, cudaStream_t stream, const float* a_scale = nullptr,
-                const float* b_scale = nullptr) const;
+                const void* bias, float alpha, cudaStream_t stream, const float* a_scales = nullptr,
+                const float* b_scales = nullptr) const;
 };
 
 // cuBLASLt's ranked algorithms for `plan` (at most `count`) that fit the workspace and alignment.

@@ -222,9 +222,11 @@ class Bench {
     // Random data, never zeros: a GEMM of zeros runs faster than real data (METHOD.md).
     const ModelConfig config;
     if (s.fp8) {
-      scales_ = DeviceBuffer(4 * sizeof(float), "tuner fp8 scales", DeviceBuffer::Owner::Harness);
-      fill_random_e4m3(a_.get(), a_count, 0, scales_.as<float>(), stream_);
-      fill_random_e4m3(b_.get(), b_count, 1, scales_.as<float>() + 2, stream_);
+      // fp8 plans are batch 1, A [m, lda] and B [n, ldb] (the TN form): a scale per row of each.
+      scales_ = DeviceBuffer((static_cast<size_t>(s.m) + s.n) * sizeof(float), "tuner fp8 scales",
+                             DeviceBuffer::Owner::Harness);
+      fill_random_e4m3(a_.get(), s.m, s.lda, 0, scales_.as<float>(), stream_);
+      fill_random_e4m3(b_.get(), s.n, s.ldb, 1, scales_.as<float>() + s.m, stream_);
     } else {
       fill_tensor(s.dtype, a_.get(), a_count, config, Tensor::EncoderInput, 0, stream_);
       fill_tensor(s.dtype, b_.get(), b_count, config, Tensor::EncoderInput, 1, stream_);
@@ -312,8 +314,10 @@ class Bench {
   const Gemm::Plan& plan_;
   cudaStream_t stream_ = nullptr;
   size_t c_count_ = 0;
-  // The scale of operand `slot` (0: A, 1: B) of an fp8 plan; null otherwise.
-  const float* scale(int slot) const { return plan_.spec.fp8 ? scales_.as<float>() + 2 * slot + 1 : nullptr; }
+  // The scale vector of operand `slot` (0: A, 1: B) of an fp8 plan; null otherwise.
+  const float* scale(int slot) const {
+    return plan_.spec.fp8 ? scales_.as<float>() + (slot == 0 ? 0 : plan_.spec.m) : nullptr;
+  }
 
   DeviceBuffer a_, b_, bias_, expected_, actual_, flush_, scales_;
   std::vector<cudaEvent_t> events_;

@@ -16,7 +16,7 @@ constexpr int kWarpRows = 2;
 // of the row in registers.
 template <typename T, int kVecsPerThread, bool kWarp>
 __global__ void layernorm_kernel(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta, T* out,
-                                 T* sum_out, size_t rows, int cols, float eps, float* amax) {
+                                 T* sum_out, size_t rows, int cols, float eps) {
   __shared__ float scratch[32];
   constexpr int N = kVec<T>;
   wait_for_previous_kernel();  // launched as a programmatic dependent (launch.cuh): x comes from it
@@ -61,7 +61,6 @@ __global__ void layernorm_kernel(const T* x, const T* residual, const T* bias, c
     }
   }
   const float rstd = rsqrtf(total(squares) / cols + eps);
-  float largest = 0.0f;  // of the stored (rounded) outputs: what a separate amax pass would read
 #pragma unroll
   for (int i = 0; i < kVecsPerThread; ++i) {
     const int v = index + i * stride;
@@ -70,22 +69,14 @@ __global__ void layernorm_kernel(const T* x, const T* residual, const T* bias, c
     load_vec(gamma + v * N, g);
     load_vec(beta + v * N, b);
 #pragma unroll
-    for (int j = 0; j < N; ++j) {
-      values[i][j] = (values[i][j] - mean) * rstd * g[j] + b[j];
-      if (amax != nullptr) largest = fmaxf(largest, fabsf(to_float(from_float<T>(values[i][j]))));
-    }
+    for (int j = 0; j < N; ++j) values[i][j] = (values[i][j] - mean) * rstd * g[j] + b[j];
     store_vec(out + base + v * N, values[i]);
-  }
-  if (amax != nullptr) {
-    // The row's amax joins the tensor's with one atomic per row (non-negative floats order as their bits).
-    largest = kWarp ? warp_max(largest) : block_max(largest, scratch);
-    if (index == 0) atomicMax(reinterpret_cast<int*>(amax), __float_as_int(largest));
   }
 }
 
 template <typename T, int kVecsPerThread, bool kWarp>
 void launch(const void* x, const void* residual, const void* bias, const void* gamma, const void* beta, void* out,
-            void* sum_out, size_t rows, int cols, float eps, float* amax, cudaStream_t stream) {
+            void* sum_out, size_t rows, int cols, float eps, cudaStream_t stream) {
   const int vecs = cols / kVec<T>;
   const int threads = kWarp ? 32 * kWarpRows : ((vecs + kVecsPerThread - 1) / kVecsPerThread + 31) / 32 * 32;
   const size_t blocks = kWarp ? (rows + kWarpRows - 1) / kWarpRows : rows;
@@ -93,28 +84,27 @@ void launch(const void* x, const void* residual, const void* bias, const void* g
                    layernorm_kernel<T, kVecsPerThread, kWarp>, static_cast<unsigned int>(blocks), threads, 0, stream,
                    static_cast<const T*>(x), static_cast<const T*>(residual), static_cast<const T*>(bias),
                    static_cast<const T*>(gamma), static_cast<const T*>(beta), static_cast<T*>(out),
-                   static_cast<T*>(sum_out), rows, cols, eps, amax);
+                   static_cast<T*>(sum_out), rows, cols, eps);
 }
 
 }  // namespace
 
 void layernorm(DType dtype, const void* x, const void* residual, const void* bias, const void* gamma,
-               const void* beta, void* out, size_t rows, int cols, cudaStream_t stream, void* sum_out, float eps,
-               float* amax) {
+               const void* beta, void* out, size_t rows, int cols, cudaStream_t stream, void* sum_out, float eps) {
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     // Fewest vectors per thread that keep the block within 1024 threads (cols <= 32768 by validation).
     const int vecs = cols / kVec<T>;
     if (vecs <= 32 * kMaxLaneVecs) {
-      launch<T, kMaxLaneVecs, true>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, amax, stream);
+      launch<T, kMaxLaneVecs, true>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     } else if (vecs <= 1024) {
-      launch<T, 1, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, amax, stream);
+      launch<T, 1, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     } else if (vecs <= 2048) {
-      launch<T, 2, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, amax, stream);
+      launch<T, 2, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     } else if (vecs <= 4096) {
-      launch<T, 4, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, amax, stream);
+      launch<T, 4, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     } else {
-      launch<T, 8, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, amax, stream);
+      launch<T, 8, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
     }
   });
 }

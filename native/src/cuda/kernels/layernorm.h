@@ -12,11 +12,9 @@
 
 namespace ftb::cuda {
 
-// residual, bias and sum_out may be null (plain LayerNorm of x). With `amax` (fp8: the LayerNorm
-// feeds an fp8 GEMM), *amax = max(*amax, max |out|) too: the dynamic scale's amax without a pass of
-// its own (fp8_quant.h; *amax must be non-negative first).
+// residual, bias and sum_out may be null (plain LayerNorm of x).
 void layernorm(DType dtype, const void* x, const void* residual, const void* bias, const void* gamma,
                const void* beta, void* out, size_t rows, int cols, cudaStream_t stream, void* sum_out = nullptr,
-               float eps = 1e-6f, float* amax = nullptr);
+               float eps = 1e-6f);
 
 }  // namespace ftb::cuda

@@ -101,8 +101,8 @@ std::map<std::string, std::string> EncoderBase::notes() const {
   notes["tokens"] = std::to_string(tokens_) + " of " + std::to_string(batch_ * seq_);
   if (has_embeddings()) notes["embedding"] = "embed_layernorm kernel (both variants; unfused embeds the padded rows too)";
   if (fp8_) {
-    notes["fp8_scaling"] = "dynamic: per-tensor amax of each GEMM input on the device, every call";
-    notes["fp8_weights"] = "E4M3, one scale per tensor (amax / 448), quantized once from fp32";
+    notes["fp8_scaling"] = "dynamic: a scale per token (row amax / 448) of each GEMM input on the device, every call";
+    notes["fp8_weights"] = "E4M3, a scale per output channel (amax / 448), quantized once from fp32";
   }
   return notes;
 }
@@ -151,22 +151,12 @@ void EncoderBase::layer_gemm(const Gemm& gemm, const void* x, int layer, Tensor 
   // E4M3 [out, in] row-major: the same block starts out_offset rows (of `in` bytes, the GEMM's k) in.
   const char* block = static_cast<const char*>(fp8_weights_.weight(layer, w)) +
                       static_cast<size_t>(out_offset) * static_cast<size_t>(gemm.choice().shape.k);
-  gemm.run_scaled(fp8_input_.data(), fp8_input_.scale(), block, fp8_weights_.scale(layer, w), y, bias, stream());
+  const float* scales = fp8_weights_.scales(layer, w) + out_offset;
+  gemm.run_scaled(fp8_input_.data(), fp8_input_.scales(), block, scales, y, bias, stream());
 }
 
-void EncoderBase::quantize_gemm_input(const void* x, size_t values, bool amax_ready) {
-  if (!fp8_) return;
-  cudaStream_t s = stream();
-  if (!amax_ready) {
-    fp8_input_.reset(s);
-    if (fp8_padded_rows_) {
-      const int cols = static_cast<int>(values / (static_cast<size_t>(batch_) * seq_));
-      fp8_amax_valid_rows(DType::F16, x, batch_, seq_, cols, lengths_dev_.as<int>(), fp8_input_.amax(), s);
-    } else {
-      cuda::fp8_amax(DType::F16, x, values, fp8_input_.amax(), s);
-    }
-  }
-  fp8_input_.quantize(x, values, s);
+void EncoderBase::quantize_gemm_input(const void* x, int rows, int cols) {
+  if (fp8_) fp8_input_.quantize(x, rows, cols, stream());
 }
 
 void EncoderBase::embed(void* out, const int* token_rows, size_t rows, cudaStream_t s) const {

@@ -54,15 +54,11 @@ class EncoderBase : public Model {
   // column `out_offset` on (the unfused variant's q, k, v blocks of the QKV weight). At fp8 it reads
   // the E4M3 input quantize_gemm_input() left, not x.
   void layer_gemm(const Gemm& gemm, const void* x, int layer, Tensor w, int out_offset, void* y, const void* bias);
-  // fp8 only: the E4M3 copy of a layer GEMM's input x (`values` fp16 values) and its scale, from the
-  // amax a LayerNorm gathered into fp8_amax() since reset_fp8_amax() (`amax_ready`), else from an amax
-  // pass (over the real tokens only where the variant keeps padded rows: fp8_padded_rows_).
-  void quantize_gemm_input(const void* x, size_t values, bool amax_ready);
-  void reset_fp8_amax() { fp8_input_.reset(stream()); }
-  float* fp8_amax() const { return fp8_ ? fp8_input_.amax() : nullptr; }
-  // fp8: room for the variant's largest GEMM input, in values.
-  void allocate_fp8_input(size_t values) {
-    if (fp8_) fp8_input_ = Fp8Activations(values);
+  // fp8 only: the E4M3 copy of a layer GEMM's input x (fp16 [rows, cols]) and its per-row scales.
+  void quantize_gemm_input(const void* x, int rows, int cols);
+  // fp8: room for the variant's largest GEMM input, `rows` rows of at most `max_cols` values.
+  void allocate_fp8_input(size_t rows, size_t max_cols) {
+    if (fp8_) fp8_input_ = Fp8Activations(rows, max_cols);
   }
   bool has_embeddings() const { return word_.bytes() > 0; }
   // out[r] = the embedding of padded token token_rows[r] (r itself when token_rows is null), r < rows.
@@ -83,7 +79,6 @@ class EncoderBase : public Model {
   const float eps_;       // LayerNorm eps (config.layer_norm_eps, 1e-6 for the synthetic model)
   const bool gelu_erf_;   // exact erf GELU (a checkpoint's "gelu"); the tanh form otherwise
   const bool fp8_;        // precision fp8: E4M3 layer GEMMs (native/MODEL.md, "fp8")
-  bool fp8_padded_rows_ = false;  // the variant's GEMM inputs are padded [batch, seq] rows (unfused)
   int tokens_ = 0;
   std::vector<int> lengths_, seq_offsets_, token_rows_;
   DeviceBuffer input_, output_, lengths_dev_, seq_offsets_dev_, token_rows_dev_;

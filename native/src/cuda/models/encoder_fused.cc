@@ -4,9 +4,8 @@
 // epilogue, GELU in an in-place kernel). Trace stages: embedding or
 // remove_padding, then per layer qkv_gemm, attention, attn_out_gemm, layernorm, ffn1_gemm_gelu,
 // ffn2_gemm, layernorm, and remove_padding for the output. At fp8 the four layer GEMMs are cuBLASLt
-// fp8 matmuls (dense_fp8) and each GEMM's input quantize pass counts in that GEMM's stage; the
-// LayerNorms that feed the QKV and FFN1 GEMMs gather their output's amax themselves, so those two
-// inputs take one quantize pass each, the attention context and the GELU output an amax pass too.
+// fp8 matmuls (dense_fp8) and each GEMM's input quantize pass (row-wise scales, one kernel) counts in
+// that GEMM's stage.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -41,7 +40,7 @@ class FusedEncoder final : public EncoderBase {
       plan(dense_fp8("attn_out", tokens_, hidden_size_, hidden_size_), attn_out_gemm_);
       plan_fp8_ffn1();
       plan(dense_fp8("ffn2", tokens_, inter_, hidden_size_), ffn2_gemm_);
-      allocate_fp8_input(t * std::max(h, static_cast<size_t>(inter_)));
+      allocate_fp8_input(t, std::max(h, static_cast<size_t>(inter_)));
     } else {
       plan(dense("qkv", dtype_, tf32_, tokens_, hidden_size_, 3 * hidden_size_, 3 * hidden_size_), qkv_gemm_);
       plan(dense("attn_out", dtype_, tf32_, tokens_, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
@@ -89,12 +88,9 @@ class FusedEncoder final : public EncoderBase {
       stage("remove_padding");
       gather_rows(dtype_, input_.get(), hidden_.get(), token_rows_dev_.as<int>(), tokens_, hidden_size_, s);
     }
-    const size_t t = tokens_, h = hidden_size_;
     for (int layer = 0; layer < config_.layers; ++layer) {
       stage("qkv_gemm");
-      // fp8: layer 0's input comes from the embedding or the gather (an amax pass); later layers' from
-      // the previous layer's last LayerNorm, which gathered the amax.
-      quantize_gemm_input(hidden_.get(), t * h, layer > 0);
+      quantize_gemm_input(hidden_.get(), tokens_, hidden_size_);
       layer_gemm(qkv_gemm_, hidden_.get(), layer, Tensor::EncQkvW, 0, qkv_.get(), nullptr);
       stage("attention");
       if (fused_attention_) {
@@ -110,16 +106,15 @@ class FusedEncoder final : public EncoderBase {
         merge_heads(dtype_, ctx_heads_.get(), ctx_.get(), offsets, batch_, seq_, heads_, head_size_, s);
       }
       stage("attn_out_gemm");
-      quantize_gemm_input(ctx_.get(), t * h, false);
+      quantize_gemm_input(ctx_.get(), tokens_, hidden_size_);
       layer_gemm(attn_out_gemm_, ctx_.get(), layer, Tensor::EncAttnOutW, 0, projected_.get(), nullptr);
       stage("layernorm");
-      if (fp8_) reset_fp8_amax();
       layernorm(dtype_, projected_.get(), hidden_.get(), weight(layer, Tensor::EncAttnOutB),
                 weight(layer, Tensor::EncAttnLnGamma), weight(layer, Tensor::EncAttnLnBeta), hidden_.get(), tokens_,
-                hidden_size_, s, nullptr, eps_, fp8_amax());
+                hidden_size_, s, nullptr, eps_);
       stage("ffn1_gemm_gelu");
       const bool bias_in_gemm = ffn1_epilogue_ != Epilogue::None;
-      quantize_gemm_input(hidden_.get(), t * h, true);
+      quantize_gemm_input(hidden_.get(), tokens_, hidden_size_);
       layer_gemm(ffn1_gemm_, hidden_.get(), layer, Tensor::EncFfn1W, 0, inter_buf_.get(),
                  bias_in_gemm ? weight(layer, Tensor::EncFfn1B) : nullptr);
       if (ffn1_epilogue_ != Epilogue::BiasGelu) {
@@ -127,15 +122,12 @@ class FusedEncoder final : public EncoderBase {
                   s, gelu_erf_);
       }
       stage("ffn2_gemm");
-      quantize_gemm_input(inter_buf_.get(), t * inter_, false);
+      quantize_gemm_input(inter_buf_.get(), tokens_, inter_);
       layer_gemm(ffn2_gemm_, inter_buf_.get(), layer, Tensor::EncFfn2W, 0, projected_.get(), nullptr);
       stage("layernorm");
-      // fp8: the next layer's QKV input; the last layer's output goes to fp32 unquantized.
-      const bool feeds_gemm = fp8_ && layer + 1 < config_.layers;
-      if (feeds_gemm) reset_fp8_amax();
       layernorm(dtype_, projected_.get(), hidden_.get(), weight(layer, Tensor::EncFfn2B),
                 weight(layer, Tensor::EncFfnLnGamma), weight(layer, Tensor::EncFfnLnBeta), hidden_.get(), tokens_,
-                hidden_size_, s, nullptr, eps_, feeds_gemm ? fp8_amax() : nullptr);
+                hidden_size_, s, nullptr, eps_);
     }
     stage("remove_padding");
     write_output(dtype_, hidden_.get(), output_.as<float>(), lengths_dev_.as<int>(), offsets, batch_, seq_,
@@ -153,7 +145,7 @@ class FusedEncoder final : public EncoderBase {
                                                                     : "add_bias_gelu kernel"}};
     if (fp8_) {
       notes["fp8_gemms"] = "qkv, attn_out, ffn1, ffn2: cuBLASLt E4M3 x E4M3, fp32 accumulation, fp16 output";
-      notes["fp8_quantize"] = "LayerNorms gather the qkv/ffn1 inputs' amax; attn_out/ffn2 inputs take an amax pass";
+      notes["fp8_quantize"] = "one row-wise quantize pass per GEMM input";
       if (!fp8_gelu_fallback_.empty()) notes["fp8_ffn1_gelu"] = "no fp8 GELU_BIAS epilogue here (" + fp8_gelu_fallback_ + ")";
     }
     return notes;

@@ -3,10 +3,9 @@
 // per layer qkv_gemm and bias_transpose for each of q, k, v, attention, bias_transpose,
 // attn_out_gemm, bias_residual, layernorm, ffn1_gemm_gelu, ffn2_gemm, bias_residual, layernorm, and
 // output. At fp8 the q, k, v, attn_out, ffn1 and ffn2 GEMMs are cuBLASLt fp8 matmuls reading one
-// E4M3 copy of their input each (q, k and v share the layer input's), quantized per call with an
-// amax pass of its own, as a framework's quantize op would (the fused variant gathers amax in its
-// LayerNorms instead); the amax covers the real tokens only, so the scales are those of the fused
-// variant and the reference (the padded rows, computed and dropped, are quantized with them).
+// E4M3 copy of their input each (q, k and v share the layer input's), quantized per call row by row,
+// as a framework's quantize op would; a padded row gets its own scale, so the real tokens' scales
+// are those of the fused variant and the reference.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -57,13 +56,12 @@ class UnfusedEncoder final : public EncoderBase {
       plan(dense_fp8("attn_out", m, hidden_size_, hidden_size_), attn_out_gemm_);
       plan(dense_fp8("ffn1", m, hidden_size_, inter_), ffn1_gemm_);
       plan(dense_fp8("ffn2", m, inter_, hidden_size_), ffn2_gemm_);
-      allocate_fp8_input(rows * std::max(h, static_cast<size_t>(inter_)));
+      allocate_fp8_input(rows, std::max(h, static_cast<size_t>(inter_)));
     } else {
       plan(dense("attn_out", dtype_, tf32_, m, hidden_size_, hidden_size_, hidden_size_), attn_out_gemm_);
       plan(dense("ffn1", dtype_, tf32_, m, hidden_size_, inter_, inter_), ffn1_gemm_);
       plan(dense("ffn2", dtype_, tf32_, m, inter_, hidden_size_, hidden_size_), ffn2_gemm_);
     }
-    fp8_padded_rows_ = true;
     prepare(config.graph);
   }
 
@@ -71,6 +69,7 @@ class UnfusedEncoder final : public EncoderBase {
   void enqueue() override {
     cudaStream_t s = stream();
     const size_t rows = static_cast<size_t>(batch_) * seq_, h = hidden_size_;
+    const int m = static_cast<int>(rows);
     const size_t elem = dtype_size(dtype_);
     const size_t scores = static_cast<size_t>(batch_) * heads_ * seq_ * seq_;
     TraceStages stage;
@@ -83,7 +82,7 @@ class UnfusedEncoder final : public EncoderBase {
       const char* qkv_b = static_cast<const char*>(weight(layer, Tensor::EncQkvB));
       for (int j = 0; j < 3; ++j) {
         stage("qkv_gemm");
-        if (j == 0) quantize_gemm_input(x, rows * h, false);
+        if (j == 0) quantize_gemm_input(x, m, hidden_size_);
         layer_gemm(qkv_gemm_[j], x, layer, Tensor::EncQkvW, j * hidden_size_, qkv_[j].get(), nullptr);
         stage("bias_transpose");
         add_bias(dtype_, qkv_[j].get(), qkv_b + j * h * elem, rows, hidden_size_, s);
@@ -98,7 +97,7 @@ class UnfusedEncoder final : public EncoderBase {
       stage("bias_transpose");
       merge_heads(dtype_, ctx_heads_.get(), ctx_.get(), nullptr, batch_, seq_, heads_, head_size_, s);
       stage("attn_out_gemm");
-      quantize_gemm_input(ctx_.get(), rows * h, false);
+      quantize_gemm_input(ctx_.get(), m, hidden_size_);
       layer_gemm(attn_out_gemm_, ctx_.get(), layer, Tensor::EncAttnOutW, 0, projected_.get(), nullptr);
       stage("bias_residual");
       add_bias(dtype_, projected_.get(), weight(layer, Tensor::EncAttnOutB), rows, hidden_size_, s);
@@ -107,12 +106,12 @@ class UnfusedEncoder final : public EncoderBase {
       layernorm(dtype_, sum_.get(), nullptr, nullptr, weight(layer, Tensor::EncAttnLnGamma),
                 weight(layer, Tensor::EncAttnLnBeta), hidden_.get(), rows, hidden_size_, s, nullptr, eps_);
       stage("ffn1_gemm_gelu");
-      quantize_gemm_input(hidden_.get(), rows * h, false);
+      quantize_gemm_input(hidden_.get(), m, hidden_size_);
       layer_gemm(ffn1_gemm_, hidden_.get(), layer, Tensor::EncFfn1W, 0, inter_buf_.get(), nullptr);
       add_bias(dtype_, inter_buf_.get(), weight(layer, Tensor::EncFfn1B), rows, inter_, s);
       bias_gelu(dtype_, inter_buf_.get(), nullptr, rows, inter_, s, gelu_erf_);
       stage("ffn2_gemm");
-      quantize_gemm_input(inter_buf_.get(), rows * inter_, false);
+      quantize_gemm_input(inter_buf_.get(), m, inter_);
       layer_gemm(ffn2_gemm_, inter_buf_.get(), layer, Tensor::EncFfn2W, 0, projected_.get(), nullptr);
       stage("bias_residual");
       add_bias(dtype_, projected_.get(), weight(layer, Tensor::EncFfn2B), rows, hidden_size_, s);
@@ -133,7 +132,7 @@ class UnfusedEncoder final : public EncoderBase {
         {"ffn1_bias_gelu", gelu_erf_ ? "add_bias and gelu_erf kernels" : "add_bias and gelu kernels"}};
     if (fp8_) {
       notes["fp8_gemms"] = "q, k, v, attn_out, ffn1, ffn2: cuBLASLt E4M3 x E4M3, fp32 accumulation, fp16 output";
-      notes["fp8_quantize"] = "an amax pass (real tokens) and a quantize pass per GEMM input (q, k, v share one)";
+      notes["fp8_quantize"] = "a row-wise quantize pass per GEMM input (q, k, v share one)";
     }
     return notes;
   }

@@ -39,16 +39,17 @@ Fp8Weights::Fp8Weights(const ModelConfig& config) : hidden_(config.hidden()), in
     for (Tensor tensor : kGemmWeights) {
       const auto [in, out] = dims_of(tensor, hidden_, inter_);
       weights_.emplace_back(static_cast<size_t>(in) * out, "encoder layer " + std::to_string(layer) + " fp8 weights");
+      scales_.emplace_back(static_cast<size_t>(out) * sizeof(float), "encoder fp8 weight scales");
     }
   }
-  scales_ = DeviceBuffer(weights_.size() * 2 * sizeof(float), "encoder fp8 weight scales");
 }
 
 void Fp8Weights::fill(const ModelConfig& config, const Checkpoint* checkpoint, cudaStream_t stream) {
   const size_t largest = static_cast<size_t>(std::max(hidden_, inter_)) * std::max(3 * hidden_, inter_);
-  // fp32 staging of one weight at a time: the values quantized are the fp32 ones, as the CPU's.
+  // fp32 staging of one weight at a time, [in, out] then transposed: the values quantized are the
+  // fp32 ones, as the CPU's.
   DeviceBuffer staging(largest * sizeof(float), "encoder fp8 weight staging (fp32)");
-  check(cudaMemsetAsync(scales_.get(), 0, scales_.bytes(), stream), "clearing the fp8 weight scales");
+  DeviceBuffer transposed(largest * sizeof(float), "encoder fp8 weight staging (fp32, transposed)");
   for (int layer = 0; layer < config.layers; ++layer) {
     for (Tensor tensor : kGemmWeights) {
       const auto [in, out] = dims_of(tensor, hidden_, inter_);
@@ -58,26 +59,23 @@ void Fp8Weights::fill(const ModelConfig& config, const Checkpoint* checkpoint, c
       } else {
         fill_tensor(DType::F32, staging.get(), count, config, tensor, layer, stream);
       }
-      float* amax = scales_.as<float>() + 2 * index(layer, tensor);
-      fp8_amax(DType::F32, staging.get(), count, amax, stream);
-      fp8_quantize_transposed(staging.as<float>(), in, out, out, amax, amax + 1, weights_[index(layer, tensor)].get(),
-                              stream);
+      transpose_f32(staging.as<float>(), in, out, out, transposed.as<float>(), stream);
+      fp8_quantize_rows(DType::F32, transposed.get(), out, in, scales_[index(layer, tensor)].as<float>(),
+                        weights_[index(layer, tensor)].get(), stream);
     }
   }
   // The staging buffer is freed on return: the quantize kernels must be done with it.
   check(cudaStreamSynchronize(stream), "quantizing the fp8 weights");
 }
 
-Fp8Activations::Fp8Activations(size_t max_values)
-    : data_(max_values, "encoder fp8 GEMM input"), state_(2 * sizeof(float), "encoder fp8 activation scale") {}
+Fp8Activations::Fp8Activations(size_t rows, size_t max_cols)
+    : data_(rows * max_cols, "encoder fp8 GEMM input"), scales_(rows * sizeof(float), "encoder fp8 activation scales") {}
 
-void Fp8Activations::reset(cudaStream_t stream) {
-  check(cudaMemsetAsync(amax(), 0, sizeof(float), stream), "clearing the fp8 activation amax");
-}
-
-void Fp8Activations::quantize(const void* x, size_t count, cudaStream_t stream) {
-  if (count > data_.bytes()) throw EngineError("fp8 activations: the GEMM input outgrows its buffer");
-  fp8_quantize(DType::F16, x, count, amax(), state_.as<float>() + 1, data_.get(), stream);
+void Fp8Activations::quantize(const void* x, int rows, int cols, cudaStream_t stream) {
+  if (static_cast<size_t>(rows) * cols > data_.bytes() || rows * sizeof(float) > scales_.bytes()) {
+    throw EngineError("fp8 activations: the GEMM input outgrows its buffer");
+  }
+  fp8_quantize_rows(DType::F16, x, rows, cols, scales_.as<float>(), data_.get(), stream);
 }
 
 }  // namespace ftb::cuda

@@ -3,11 +3,10 @@
 // - Fp8Weights: the four layer GEMMs' weights of every layer (QKV, attention output, FFN1, FFN2) in
 //   E4M3, quantized once at model build from their fp32 values (the generator's, or a checkpoint's:
 //   the same values the CPU reference quantizes, so both round the same numbers) with one scale per
-//   tensor (amax / 448), stored transposed [out, in] for cuBLASLt's fp8 "TN" form. Biases and
-//   LayerNorm parameters stay the model's fp16 tensors.
-// - Fp8Activations: one E4M3 buffer for the GEMM input of the moment and its per-tensor scale,
-//   computed on the device every call (dynamic scaling): amax of the fp16 tensor (gathered by the
-//   LayerNorm that wrote it, or by an amax pass), then the quantize pass that also writes the scale.
+//   output channel (its amax / 448), stored transposed [out, in] for cuBLASLt's fp8 "TN" form. Biases
+//   and LayerNorm parameters stay the model's fp16 tensors.
+// - Fp8Activations: one E4M3 buffer for the GEMM input of the moment and one scale per row (token),
+//   computed on the device every call (dynamic scaling) by one quantize pass over the fp16 tensor.
 //   The GEMMs of a forward run one after another on one stream, so one buffer serves them all.
 #pragma once
 #include <cuda_runtime.h>
@@ -29,9 +28,10 @@ class Fp8Weights {
   // Quantizes every weight from fp32 (`checkpoint`'s when given, else the generator's) on `stream`.
   void fill(const ModelConfig& config, const Checkpoint* checkpoint, cudaStream_t stream);
 
-  // The E4M3 weight [out, in] of `tensor` (EncQkvW, EncAttnOutW, EncFfn1W or EncFfn2W) and its scale.
+  // The E4M3 weight [out, in] of `tensor` (EncQkvW, EncAttnOutW, EncFfn1W or EncFfn2W) and its
+  // output channels' scales [out].
   const void* weight(int layer, Tensor tensor) const { return weights_[index(layer, tensor)].get(); }
-  const float* scale(int layer, Tensor tensor) const { return scales_.as<float>() + 2 * index(layer, tensor) + 1; }
+  const float* scales(int layer, Tensor tensor) const { return scales_[index(layer, tensor)].as<float>(); }
 
   static constexpr int kGemms = 4;
 
@@ -41,27 +41,24 @@ class Fp8Weights {
 
   int hidden_ = 0, inter_ = 0;
   std::vector<DeviceBuffer> weights_;  // layer-major, kGemms per layer
-  DeviceBuffer scales_;                // per weight: amax, scale
+  std::vector<DeviceBuffer> scales_;   // per weight, one float per output channel
 };
 
 class Fp8Activations {
  public:
   Fp8Activations() = default;
-  // Room for the largest GEMM input of the forward, in values (one byte each).
-  explicit Fp8Activations(size_t max_values);
+  // Room for the largest GEMM input of the forward: `rows` rows of at most `max_cols` values.
+  Fp8Activations(size_t rows, size_t max_cols);
 
-  // Zeroes the amax: before the LayerNorm (layernorm(..., amax())) or the pass that gathers it.
-  void reset(cudaStream_t stream);
-  float* amax() const { return state_.as<float>(); }
-  // Quantizes `count` fp16 values of x with the amax gathered since reset(); writes the scale.
-  void quantize(const void* x, size_t count, cudaStream_t stream);
+  // Quantizes the fp16 x [rows, cols], one scale per row.
+  void quantize(const void* x, int rows, int cols, cudaStream_t stream);
 
   const void* data() const { return data_.get(); }
-  const float* scale() const { return state_.as<float>() + 1; }
+  const float* scales() const { return scales_.as<float>(); }
 
  private:
   DeviceBuffer data_;
-  DeviceBuffer state_;  // amax, scale
+  DeviceBuffer scales_;  // one per row
 };
 
 }  // namespace ftb::cuda

@@ -50,20 +50,20 @@ double gemm_tflops(CudaContext& context, Precision precision) {
   return 2.0 * n * n * n / (ms * 1e-3) / 1e12;
 }
 
-// The same square GEMM in fp8 (E4M3 A and B quantized from random fp16 with their per-tensor scales,
-// fp16 C: the engine's fp8 GEMM, gemm.h), on devices with fp8 tensor cores (compute capability 8.9+).
+// The same square GEMM in fp8 (E4M3 A and B quantized row by row from random fp16, fp16 C: the
+// engine's fp8 GEMM with its per-row scales, gemm.h), on devices with fp8 tensor cores (compute
+// capability 8.9+).
 double gemm_tflops_fp8(CudaContext& context) {
   const size_t n = kGemmSize, count = n * n;
   cudaStream_t stream = context.stream();
   DeviceBuffer a(count, "calibration fp8 GEMM A"), b(count, "calibration fp8 GEMM B"),
-      c(count * dtype_size(DType::F16), "calibration fp8 GEMM C"), scales(4 * sizeof(float), "calibration fp8 scales");
-  fill_random_e4m3(a.get(), count, 0, scales.as<float>(), stream);
-  fill_random_e4m3(b.get(), count, 1, scales.as<float>() + 2, stream);
+      c(count * dtype_size(DType::F16), "calibration fp8 GEMM C"), scales(2 * n * sizeof(float), "calibration fp8 scales");
+  fill_random_e4m3(a.get(), kGemmSize, kGemmSize, 0, scales.as<float>(), stream);
+  fill_random_e4m3(b.get(), kGemmSize, kGemmSize, 1, scales.as<float>() + n, stream);
   const Gemm gemm = context.gemm().plan(dense_fp8("calibration", kGemmSize, kGemmSize, kGemmSize));
-  const float* a_scale = scales.as<float>() + 1;
-  const float* b_scale = scales.as<float>() + 3;
-  const double ms =
-      median_ms(stream, [&] { gemm.run_scaled(a.get(), a_scale, b.get(), b_scale, c.get(), nullptr, stream); });
+  const double ms = median_ms(stream, [&] {
+    gemm.run_scaled(a.get(), scales.as<float>(), b.get(), scales.as<float>() + n, c.get(), nullptr, stream);
+  });
   return 2.0 * n * n * n / (ms * 1e-3) / 1e12;
 }
 

@@ -10,9 +10,9 @@
 
 namespace ftb::cuda {
 
-// dst (count bytes) = E4M3 of `count` random values (generator layer `layer`); state[0] their amax
-// and state[1] their scale, the GEMM's scale pointer. Synchronises the stream (a staging buffer is
-// freed on return).
-void fill_random_e4m3(void* dst, size_t count, int layer, float* state, cudaStream_t stream);
+// dst [rows, cols] (E4M3, one byte each) = random values (generator layer `layer`) quantized row by
+// row; scales[r] (rows floats) the scale of row r, the GEMM's scale vector. Synchronises the stream
+// (staging buffers are freed on return).
+void fill_random_e4m3(void* dst, int rows, int cols, int layer, float* scales, cudaStream_t stream);
 
 }  // namespace ftb::cuda
