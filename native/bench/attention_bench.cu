@@ -6,13 +6,16 @@
 // of each shape (the rest are checked for NaN only). Timing: CUDA events around one
 // launch, L2 flushed before each, median of 50, at full length unless the row says "rand" (lengths
 // uniform in [seq/2, seq], the harness's default) or "edges" (untimed). TFLOP/s counts 4·D·heads·Σlen².
+// Each timed shape also times the version-2 kernel (baselines/fused_mha_v2.cu) the same way: v2_us and
+// the speedup v2_us / median_us.
 // Exits 1 when a relative L2 error exceeds 2e-3 (fp16) or 1e-2 (bf16), or on any CUDA error.
 //
 // An argument keeps only the shapes whose label contains it (e.g. "b32 s384" under ncu).
 //
 // Build and run from the repository root (sm_80 works too: -arch=sm_80):
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Inative/src -o /tmp/attention_bench \
-//     native/bench/attention_bench.cu native/src/cuda/kernels/attention.cu native/src/cuda/check.cc \
+//     native/bench/attention_bench.cu native/src/cuda/kernels/fused_mha.cu \
+//     native/bench/baselines/fused_mha_v2.cu native/src/cuda/check.cc \
 //     && /tmp/attention_bench
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -27,6 +30,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "baselines/fused_mha_v2.h"
 #include "bench_check.h"
 #include "cuda/kernels/attention.h"
 
@@ -146,13 +150,36 @@ DType dtype_of() {
 constexpr int kCheckedSequences = 8;
 
 struct Outcome {
-  double max_error, relative_l2, median_us, tflops;
+  double max_error, relative_l2, median_us, tflops, v2_us;
 };
 
 float median_kernel_us(const std::vector<float>& samples_ms) {
   std::vector<float> sorted = samples_ms;
   std::sort(sorted.begin(), sorted.end());
   return 1000.0f * sorted[sorted.size() / 2];
+}
+
+// Median of 50 launches of `launch`, each timed alone with CUDA events after an L2 flush.
+template <typename Launch>
+double median_launch_us(const Launch& launch, void* flush, size_t flush_bytes) {
+  cudaEvent_t begin, end;
+  cuda_ok(cudaEventCreate(&begin), "event");
+  cuda_ok(cudaEventCreate(&end), "event");
+  for (int i = 0; i < 3; ++i) launch();  // warm-up
+  std::vector<float> samples;
+  for (int i = 0; i < 50; ++i) {
+    cuda_ok(cudaMemsetAsync(flush, i & 0xFF, flush_bytes), "L2 flush");
+    cuda_ok(cudaEventRecord(begin), "record");
+    launch();
+    cuda_ok(cudaEventRecord(end), "record");
+    cuda_ok(cudaEventSynchronize(end), "sync");
+    float ms = 0.0f;
+    cuda_ok(cudaEventElapsedTime(&ms, begin, end), "elapsed");
+    samples.push_back(ms);
+  }
+  cudaEventDestroy(begin);
+  cudaEventDestroy(end);
+  return median_kernel_us(samples);
 }
 
 template <typename T>
@@ -212,28 +239,16 @@ Outcome run_shape(const Shape& shape, uint32_t seed, void* flush, size_t flush_b
     diff2 += error * error;
     ref2 += static_cast<double>(want[i]) * want[i];
   }
-  Outcome outcome{max_error, std::sqrt(diff2 / ref2), 0.0, 0.0};
+  Outcome outcome{max_error, std::sqrt(diff2 / ref2), 0.0, 0.0, 0.0};
 
   if (shape.timed) {
-    cudaEvent_t begin, end;
-    cuda_ok(cudaEventCreate(&begin), "event");
-    cuda_ok(cudaEventCreate(&end), "event");
-    for (int i = 0; i < 3; ++i) run();  // warm-up
-    std::vector<float> samples;
-    for (int i = 0; i < 50; ++i) {
-      cuda_ok(cudaMemsetAsync(flush, i & 0xFF, flush_bytes), "L2 flush");
-      cuda_ok(cudaEventRecord(begin), "record");
-      run();
-      cuda_ok(cudaEventRecord(end), "record");
-      cuda_ok(cudaEventSynchronize(end), "sync");
-      float ms = 0.0f;
-      cuda_ok(cudaEventElapsedTime(&ms, begin, end), "elapsed");
-      samples.push_back(ms);
-    }
-    outcome.median_us = median_kernel_us(samples);
+    const auto run_v2 = [&] {
+      ftb::cuda::v2::fused_attention(dtype_of<T>(), qkv, bias, ctx, d_offsets, shape.batch, shape.seq, shape.heads,
+                                     shape.head_size, nullptr);
+    };
+    outcome.median_us = median_launch_us(run, flush, flush_bytes);
+    outcome.v2_us = median_launch_us(run_v2, flush, flush_bytes);
     outcome.tflops = 4.0 * shape.head_size * shape.heads * score_elements / (outcome.median_us * 1e-6) / 1e12;
-    cudaEventDestroy(begin);
-    cudaEventDestroy(end);
   }
   for (void* p : {static_cast<void*>(qkv), static_cast<void*>(bias), static_cast<void*>(ctx),
                   static_cast<void*>(ref), static_cast<void*>(d_offsets), static_cast<void*>(d_token_seq)}) {
@@ -269,7 +284,8 @@ int main(int argc, char** argv) {
   void* flush;
   cuda_ok(cudaMalloc(&flush, flush_bytes), "malloc flush");
   bool ok = true;
-  std::printf("%-16s %-5s %4s %12s %12s %10s %9s\n", "shape", "dtype", "D", "max_err", "rel_l2", "median_us", "TFLOP/s");
+  std::printf("%-16s %-5s %4s %12s %12s %10s %9s %8s %7s\n", "shape", "dtype", "D", "max_err", "rel_l2", "median_us",
+              "TFLOP/s", "v2_us", "speedup");
   uint32_t seed = 1;
   for (const Shape& shape : kShapes) {
     if (std::string(shape.label).find(only) == std::string::npos) continue;
@@ -280,8 +296,9 @@ int main(int argc, char** argv) {
         const double limit = dtype == 0 ? 2e-3 : 1e-2;
         const bool pass = o.relative_l2 <= limit && !std::isnan(o.max_error);
         ok = ok && pass;
-        std::printf("%-16s %-5s %4d %12.3e %12.3e %10.1f %9.1f %s\n", shape.label, dtype == 0 ? "fp16" : "bf16",
-                    shape.head_size, o.max_error, o.relative_l2, o.median_us, o.tflops, pass ? "" : "FAIL");
+        std::printf("%-16s %-5s %4d %12.3e %12.3e %10.1f %9.1f %8.1f %6.2fx %s\n", shape.label,
+                    dtype == 0 ? "fp16" : "bf16", shape.head_size, o.max_error, o.relative_l2, o.median_us, o.tflops,
+                    o.v2_us, o.median_us > 0.0 ? o.v2_us / o.median_us : 0.0, pass ? "" : "FAIL");
       } catch (const std::exception& error) {
         std::fprintf(stderr, "%s: %s\n", shape.label, error.what());
         ok = false;
