@@ -6,9 +6,13 @@
 // the same stored values (the new key and value rounded to the storage type, as the cache holds
 // them). The context is poisoned (NaN) before every checked run, the cache entry at t is compared
 // with the rounded k/v exactly, and the output is checked again after the timed launches (the
-// multi-block counters must have been left at zero). Timing: CUDA events around 20 back-to-back
-// launches, hot L2 (as inside a decoding step), median of 30, µs per call, for the version-1 kernels
-// (native/bench/baselines/decoder_attention_v1.cu) and the current ones, launched plainly;
+// multi-block counters must have been left at zero). Every shape is checked on both paths of the
+// current kernels, the block-per-(row, head) ("block") and the warp-per-(row, head) ("wide", fp16/bf16
+// at head size 64 and 128), forced through FTBENCH_WIDE_ATTENTION=0/1 (the bench sets it; a value in the
+// environment is ignored), and on the path the rule picks unforced ("auto"). Timing: CUDA events
+// around 20 back-to-back launches, hot L2 (as inside a decoding step), median of 30, µs per call, for
+// the version-1 kernels (native/bench/baselines/decoder_attention_v1.cu) and both current paths,
+// launched plainly;
 // FTBENCH_PDL=1 times them as programmatic dependents (launch.cuh): back to back, each one's first-key
 // loads overlap the previous one's tail, a little more than behind a GEMM in the model.
 // Exits 1 when a relative L2 error exceeds 1e-5 (fp32), 2e-3 (fp16) or 1e-2 (bf16), on a written
@@ -17,7 +21,8 @@
 // Build and run from the repository root:
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Inative/src -o /tmp/decoder_attention_bench \
 //     native/bench/decoder_attention_bench.cu native/src/cuda/kernels/decoder_attention.cu \
-//     native/bench/baselines/decoder_attention_v1.cu native/src/cuda/check.cc && /tmp/decoder_attention_bench
+//     native/src/cuda/kernels/decoder_attention_wide.cu native/bench/baselines/decoder_attention_v1.cu \
+//     native/src/cuda/check.cc && /tmp/decoder_attention_bench
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -33,6 +38,7 @@
 #include "baselines/decoder_attention_v1.h"
 #include "bench_check.h"
 #include "cuda/kernels/decoder_attention.h"
+#include "cuda/kernels/decoder_attention_internal.cuh"
 
 using ftb::cuda::AttentionSplits;
 using ftb::cuda::DType;
@@ -172,6 +178,18 @@ double time_us(Launch launch) {
   return samples[samples.size() / 2];
 }
 
+// The fused kernels' path for what `body` launches: "0" the block kernels, "1" the wide ones, nullptr
+// the rule's choice (decoder_attention.cu, use_wide_attention).
+template <typename Body>
+auto on_path(const char* path, Body body) {
+  if (path != nullptr) {
+    setenv("FTBENCH_WIDE_ATTENTION", path, 1);
+  } else {
+    unsetenv("FTBENCH_WIDE_ATTENTION");
+  }
+  return body();
+}
+
 bool run_shape(const Storage& st, const Shape& sh, int sms) {
   const int rows = sh.batch * sh.beam, H = sh.heads * sh.head_size, D = sh.head_size, X = 16 / static_cast<int>(st.size);
   const int chunks = D / X, L = sh.cache_len, M = sh.mem_len, t = sh.t;
@@ -262,40 +280,68 @@ bool run_shape(const Storage& st, const Shape& sh, int sms) {
                                    sh.heads, D, M, nullptr);
   };
   bool ok = true;
-  double errors[2][2];  // [self, cross][before timing, after]
-  const auto check = [&](const auto& launch, const std::vector<double>& ref, double& error) {
+  const auto check = [&](const auto& launch, const std::vector<double>& ref) {
     ctx.poison();
     launch();
     cuda_ok(cudaDeviceSynchronize(), "kernel");
     ctx.download();
-    error = relative_l2(ctx, ref);
+    const double error = relative_l2(ctx, ref);
     if (!(error <= st.tolerance)) ok = false;
+    return error;
   };
-  check(self_new, self_ref, errors[0][0]);
-  check(cross_new, cross_ref, errors[1][0]);
   // The entry at t of every (row, head) holds the rounded new k and v.
-  k_cache.download();
-  v_cache.download();
-  for (int r = 0; r < rows; ++r) {
-    for (int c = 0; c < H; ++c) {
-      const size_t i = static_cast<size_t>(r) * H + c, slot = static_cast<size_t>(r) * sh.heads + c / D;
-      const int d = c % D;
-      const char* k = &k_cache.host[(((slot * chunks + d / X) * L + t) * X + d % X) * st.size];
-      const char* v = &v_cache.host[((slot * L + t) * D + d) * st.size];
-      if (std::memcmp(k, &new_k[i * st.size], st.size) != 0 || std::memcmp(v, &new_v[i * st.size], st.size) != 0) {
-        if (ok) std::printf("  cache entry at t differs (row %d, column %d)\n", r, c);
-        ok = false;
+  const auto check_cache = [&](const char* path) {
+    k_cache.download();
+    v_cache.download();
+    for (int r = 0; r < rows; ++r) {
+      for (int c = 0; c < H; ++c) {
+        const size_t i = static_cast<size_t>(r) * H + c, slot = static_cast<size_t>(r) * sh.heads + c / D;
+        const int d = c % D;
+        const char* k = &k_cache.host[(((slot * chunks + d / X) * L + t) * X + d % X) * st.size];
+        const char* v = &v_cache.host[((slot * L + t) * D + d) * st.size];
+        if (std::memcmp(k, &new_k[i * st.size], st.size) != 0 || std::memcmp(v, &new_v[i * st.size], st.size) != 0) {
+          if (ok) std::printf("  %s path: cache entry at t differs (row %d, column %d)\n", path, r, c);
+          ok = false;
+          return;
+        }
       }
     }
+  };
+  const bool self_wide = ftb::cuda::wide_attention_supported(st.dtype, D, L);
+  const bool cross_wide = ftb::cuda::wide_attention_supported(st.dtype, D, M);
+  // Relative L2 per path [self, cross]: auto before the timed launches, auto after, block, wide.
+  double errors[2][4] = {{NAN, NAN, NAN, NAN}, {NAN, NAN, NAN, NAN}};
+  for (const char* path : {"0", "1"}) {
+    const int column = path[0] == '0' ? 2 : 3;
+    if (column == 3 && !self_wide && !cross_wide) continue;
+    errors[0][column] = on_path(path, [&] { return check(self_new, self_ref); });
+    check_cache(column == 2 ? "block" : "wide");
+    errors[1][column] = on_path(path, [&] { return check(cross_new, cross_ref); });
   }
-  const double self_v1 = time_us(self_old), self_v2 = time_us(self_new);
-  const double cross_v1 = time_us(cross_old), cross_v2 = time_us(cross_new);
-  check(self_new, self_ref, errors[0][1]);
-  check(cross_new, cross_ref, errors[1][1]);
-  std::printf("%-5s %-32s splits %2d/%2d | self  v1 %7.2f us  new %7.2f us (%.2fx)  rel L2 %.1e/%.1e\n", st.name,
-              sh.name, self_splits, cross_splits, self_v1, self_v2, self_v1 / self_v2, errors[0][0], errors[0][1]);
-  std::printf("%-5s %-32s               | cross v1 %7.2f us  new %7.2f us (%.2fx)  rel L2 %.1e/%.1e%s\n", st.name,
-              "", cross_v1, cross_v2, cross_v1 / cross_v2, errors[1][0], errors[1][1], ok ? "" : "  FAIL");
+  errors[0][0] = on_path(nullptr, [&] { return check(self_new, self_ref); });
+  errors[1][0] = on_path(nullptr, [&] { return check(cross_new, cross_ref); });
+  check_cache("auto");
+  const double self_v1 = time_us(self_old), cross_v1 = time_us(cross_old);
+  const double self_block = on_path("0", [&] { return time_us(self_new); });
+  const double cross_block = on_path("0", [&] { return time_us(cross_new); });
+  const double self_wide_us = self_wide ? on_path("1", [&] { return time_us(self_new); }) : NAN;
+  const double cross_wide_us = cross_wide ? on_path("1", [&] { return time_us(cross_new); }) : NAN;
+  errors[0][1] = on_path(nullptr, [&] { return check(self_new, self_ref); });
+  errors[1][1] = on_path(nullptr, [&] { return check(cross_new, cross_ref); });
+  const bool self_auto = ftb::cuda::use_wide_attention(st.dtype, rows, sh.heads, D, L);
+  const bool cross_auto = ftb::cuda::use_wide_attention(st.dtype, rows, sh.heads, D, M);
+  // µs per call and the speed-up over v1 of the path the rule picks; "nan" where the wide path does not apply.
+  const auto line = [&](const char* label, const char* kind, double v1, double block, double wide, bool wide_auto,
+                        const double* error, const char* tail) {
+    std::printf("%-5s %-32s %-5s v1 %7.2f  block %7.2f  wide %7.2f us  auto %-5s %5.2fx | rel L2 auto %.1e/%.1e "
+                "block %.1e wide %.1e%s\n",
+                st.name, label, kind, v1, block, wide, wide_auto ? "wide" : "block", v1 / (wide_auto ? wide : block),
+                error[0], error[1], error[2], error[3], tail);
+  };
+  char label[64];
+  std::snprintf(label, sizeof label, "%s, splits %d/%d", sh.name, self_splits, cross_splits);
+  line(label, "self", self_v1, self_block, self_wide_us, self_auto, errors[0], "");
+  line("", "cross", cross_v1, cross_block, cross_wide_us, cross_auto, errors[1], ok ? "" : "  FAIL");
   cudaFree(indir_dev);
   cudaFree(lengths_dev);
   cudaFree(step_dev);
@@ -314,7 +360,9 @@ int main() {
   std::printf("%s, %d SMs; step t reads t + 1 keys; splits = most blocks per (row, head), self/cross\n", prop.name, sms);
   const Storage f16{DType::F16, 2, "fp16", 2e-3f}, bf16{DType::BF16, 2, "bf16", 1e-2f}, f32{DType::F32, 4, "fp32", 1e-5f};
   // FasterTransformer's decoding config (8 heads × 64) at the issue's points, then longer sequences
-  // (multi-block), and odd head sizes (fp16 head 24: 3 chunks; fp32 head 256: 64 chunks).
+  // (multi-block), and odd head sizes (fp16 head 24: 3 chunks; fp32 head 256: 64 chunks). The large
+  // batches (b16 to b128 beam 4: 512 to 4096 (row, head) pairs, around the rule's threshold of 4 per SM)
+  // time both paths; b128 beam 4 t63 is the 128-step run's average step, head 128 the wide kernels' other size.
   const Shape shapes[] = {
       {"b1 beam1 t31 (32 steps)", 1, 1, 8, 64, 31, 32, 32},
       {"b1 beam1 t127 (128 steps)", 1, 1, 8, 64, 127, 128, 128},
@@ -324,6 +372,10 @@ int main() {
       {"b8 beam4 t300 cache/mem 512", 8, 4, 8, 64, 300, 512, 512},
       {"b128 beam4 t127 (128 steps)", 128, 4, 8, 64, 127, 128, 128},
       {"b128 beam4 t0", 128, 4, 8, 64, 0, 128, 128},
+      {"b128 beam4 t63 (128 steps)", 128, 4, 8, 64, 63, 128, 128},
+      {"b64 beam4 t127 (128 steps)", 64, 4, 8, 64, 127, 128, 128},
+      {"b32 beam4 t127 (128 steps)", 32, 4, 8, 64, 127, 128, 128},
+      {"b16 beam4 t127 (128 steps)", 16, 4, 8, 64, 127, 128, 128},
   };
   bool ok = true;
   for (const Shape& shape : shapes) ok = run_shape(f16, shape, sms) && ok;
@@ -331,6 +383,8 @@ int main() {
   ok = run_shape(bf16, shapes[5], sms) && ok;
   ok = run_shape(f32, shapes[4], sms) && ok;
   ok = run_shape(f32, shapes[2], sms) && ok;
+  ok = run_shape(bf16, shapes[6], sms) && ok;
+  ok = run_shape(f16, {"b32 beam4 4 heads x 128 t100 mem 96", 32, 4, 4, 128, 100, 128, 96}, sms) && ok;
   ok = run_shape(f16, {"b3 beam2 head 24 t140", 3, 2, 4, 24, 140, 150, 200}, sms) && ok;
   ok = run_shape(f32, {"b2 beam1 head 256 t200", 2, 1, 2, 256, 200, 256, 300}, sms) && ok;
   std::printf(ok ? "all checks passed\n" : "FAILED\n");

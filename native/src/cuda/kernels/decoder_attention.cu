@@ -1,5 +1,7 @@
 // The fused variant's attention of one decoder step (decoder_attention.h; the unfused variant's kernels
-// are in decoder_attention_unfused.cu). The fused kernels are latency-bound at small
+// are in decoder_attention_unfused.cu): the block-per-(row, head) kernels for small batch, and the
+// choice between them and the warp-per-(row, head) kernels of decoder_attention_wide.cu, which take
+// over when rows·heads is large (use_wide_attention below). The kernels here are latency-bound at small
 // batch (a few hundred keys per (row, head) at most), so they are built to keep many loads in flight:
 // each thread's 16-byte K loads of a key are issued together (those of its first key, and its cache
 // indirection, before the barrier that waits for q), the cache indirection of every key is
@@ -11,9 +13,12 @@
 // first key is loaded while the GEMM before them finishes.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "cuda/check.h"
 #include "cuda/kernels/decoder_attention.h"
+#include "cuda/kernels/decoder_attention_internal.cuh"
 #include "cuda/kernels/device_math.cuh"
 #include "cuda/kernels/launch.cuh"
 
@@ -29,45 +34,6 @@ constexpr int kValueKeys = 8;
 // loads; past it a block would loop, so the keys go to more blocks instead.
 constexpr int kSplitKeys = static_cast<int>(kAttnThreads);
 constexpr int kMaxSplits = 16;
-
-// Keys and values of a self-attention row: its own cache entry at t, an ancestor's (through the
-// indirection table) or its own before t. A key's source is the (row, head) slot of the cache holding it.
-template <typename T>
-struct CacheKeys {
-  const T* k;  // this layer's K cache
-  const T* v;
-  const int* indir;
-  int row, first_row, head, heads, head_size, cache_len, t;
-
-  // Whether key s is in the cache before this step's block writes (all but t).
-  __device__ bool stored(int s) const { return s < t; }
-  __device__ int source(int s) const {
-    const int src = indir != nullptr && s < t ? first_row + indir[static_cast<size_t>(row) * cache_len + s] : row;
-    return src * heads + head;
-  }
-  __device__ const T* key(int source, int s, int chunk) const {
-    constexpr int X = kVec<T>;
-    return k + ((static_cast<size_t>(source) * (head_size / X) + chunk) * cache_len + s) * X;
-  }
-  __device__ const T* value(int source, int s) const {
-    return v + (static_cast<size_t>(source) * cache_len + s) * head_size;
-  }
-};
-
-// Keys and values of cross-attention: the sentence's rows of memory_kv [batch, mem_len, 2h].
-template <typename T>
-struct MemoryKeys {
-  const T* kv;
-  int sentence, head, heads, head_size, mem_len;
-
-  __device__ bool stored(int) const { return true; }
-  __device__ int source(int) const { return 0; }
-  __device__ const T* entry(int s) const {
-    return kv + (static_cast<size_t>(sentence) * mem_len + s) * 2 * heads * head_size + head * head_size;
-  }
-  __device__ const T* key(int, int s, int chunk) const { return entry(s) + chunk * kVec<T>; }
-  __device__ const T* value(int, int s) const { return entry(s) + heads * head_size; }
-};
 
 // The keys [begin, end) of split z when n keys go to at most max_splits blocks of >= kSplitKeys keys.
 struct Split {
@@ -333,6 +299,26 @@ __global__ void __launch_bounds__(kAttnThreads)
 
 }  // namespace
 
+// The block-per-(row, head) kernels hold 4 blocks per SM (self 125 registers, cross 96, sm_90): past
+// that many (row, head) pairs per SM their grid runs in waves of blocks, each a chain of dependent
+// loads and barriers, and the K/V reads stay far below the memory bandwidth (b128 beam 4: 4096 blocks,
+// ≈ 8 waves, ≈ 1.5 TB/s). The wide kernels run a (row, head) per warp, 32 warps per SM, so such grids fit
+// in about one wave; below it they would leave most of the GPU idle while each warp walks its keys
+// alone, slower than a block of four warps. FTBENCH_WIDE_ATTENTION=0 keeps the block kernels, =1 takes
+// the wide ones wherever they apply (A/B, and the bench's timing of both); the result is the same.
+constexpr int kNarrowBlocksPerSm = 4;
+
+bool use_wide_attention(DType dtype, int rows, int heads, int head_size, int max_keys) {
+  if (!wide_attention_supported(dtype, head_size, max_keys)) return false;
+  const char* setting = std::getenv("FTBENCH_WIDE_ATTENTION");
+  if (setting != nullptr && std::strcmp(setting, "0") == 0) return false;
+  if (setting != nullptr && std::strcmp(setting, "1") == 0) return true;
+  int device = 0, sms = 0;
+  check(cudaGetDevice(&device), "querying the device");
+  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "querying the device");
+  return static_cast<long long>(rows) * heads > static_cast<long long>(kNarrowBlocksPerSm) * sms;
+}
+
 int attention_max_splits(int rows, int heads, int max_keys, int sms) {
   const int pairs = rows * heads;
   const int by_keys = (max_keys + kSplitKeys - 1) / kSplitKeys;
@@ -354,6 +340,11 @@ AttentionSplits attention_splits(void* workspace, int rows, int heads, int max_s
 void masked_self_attention(DType dtype, const void* qkv, const void* qkv_bias, void* k_cache, void* v_cache,
                            const int* cache_indir, const int* step, void* ctx, int rows, int beam, int heads,
                            int head_size, int cache_len, const AttentionSplits& splits, cudaStream_t stream) {
+  if (use_wide_attention(dtype, rows, heads, head_size, cache_len)) {
+    wide_masked_self_attention(dtype, qkv, qkv_bias, k_cache, v_cache, cache_indir, step, ctx, rows, beam, heads,
+                               head_size, cache_len, stream);
+    return;
+  }
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     const int keys = block_keys(cache_len, splits.max_splits);
@@ -368,6 +359,11 @@ void masked_self_attention(DType dtype, const void* qkv, const void* qkv_bias, v
 void cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv, const int* memory_lengths,
                      void* ctx, int rows, int beam, int heads, int head_size, int mem_len,
                      const AttentionSplits& splits, cudaStream_t stream) {
+  if (use_wide_attention(dtype, rows, heads, head_size, mem_len)) {
+    wide_cross_attention(dtype, q, q_bias, memory_kv, memory_lengths, ctx, rows, beam, heads, head_size, mem_len,
+                         stream);
+    return;
+  }
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     const int keys = block_keys(mem_len, splits.max_splits);

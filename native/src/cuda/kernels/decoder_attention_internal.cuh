@@ -1,0 +1,69 @@
+// What the two implementations of the fused decoder attention share (decoder_attention.h): the
+// block-per-(row, head) kernels of decoder_attention.cu, latency-bound and built for small batch, and
+// the warp-per-(row, head) kernels of decoder_attention_wide.cu, built for many (row, head) pairs.
+// Both read keys and values through the accessors here, and the public functions pick one of them.
+#pragma once
+#include <cuda_runtime.h>
+
+#include "cuda/dtype.h"
+#include "cuda/kernels/device_math.cuh"
+
+namespace ftb::cuda {
+
+// Keys and values of a self-attention row: its own cache entry at t, an ancestor's (through the
+// indirection table) or its own before t. A key's source is the (row, head) slot of the cache holding it.
+template <typename T>
+struct CacheKeys {
+  static constexpr bool kIndirect = true;  // sources differ by key: resolve them once, keep them
+  const T* k;                              // this layer's K cache
+  const T* v;
+  const int* indir;
+  int row, first_row, head, heads, head_size, cache_len, t;
+
+  // Whether key s is in the cache before this step's kernel writes (all but t).
+  __device__ bool stored(int s) const { return s < t; }
+  __device__ int source(int s) const {
+    const int src = indir != nullptr && s < t ? first_row + indir[static_cast<size_t>(row) * cache_len + s] : row;
+    return src * heads + head;
+  }
+  __device__ const T* key(int source, int s, int chunk) const {
+    constexpr int X = kVec<T>;
+    return k + ((static_cast<size_t>(source) * (head_size / X) + chunk) * cache_len + s) * X;
+  }
+  __device__ const T* value(int source, int s) const {
+    return v + (static_cast<size_t>(source) * cache_len + s) * head_size;
+  }
+};
+
+// Keys and values of cross-attention: the sentence's rows of memory_kv [batch, mem_len, 2h].
+template <typename T>
+struct MemoryKeys {
+  static constexpr bool kIndirect = false;  // every key of the sentence is at a fixed place
+  const T* kv;
+  int sentence, head, heads, head_size, mem_len;
+
+  __device__ bool stored(int) const { return true; }
+  __device__ int source(int) const { return 0; }
+  __device__ const T* entry(int s) const {
+    return kv + (static_cast<size_t>(sentence) * mem_len + s) * 2 * heads * head_size + head * head_size;
+  }
+  __device__ const T* key(int, int s, int chunk) const { return entry(s) + chunk * kVec<T>; }
+  __device__ const T* value(int, int s) const { return entry(s) + heads * head_size; }
+};
+
+// The warp-per-(row, head) kernels (decoder_attention_wide.cu): whether they take this type, head size
+// and number of keys (max_keys: cache_len or mem_len), and their launchers, with the arguments of
+// masked_self_attention and cross_attention less the multi-block workspace (they never split).
+bool wide_attention_supported(DType dtype, int head_size, int max_keys);
+void wide_masked_self_attention(DType dtype, const void* qkv, const void* qkv_bias, void* k_cache, void* v_cache,
+                                const int* cache_indir, const int* step, void* ctx, int rows, int beam, int heads,
+                                int head_size, int cache_len, cudaStream_t stream);
+void wide_cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv,
+                          const int* memory_lengths, void* ctx, int rows, int beam, int heads, int head_size,
+                          int mem_len, cudaStream_t stream);
+
+// Whether masked_self_attention / cross_attention take the wide kernels for this launch
+// (decoder_attention.cu says when).
+bool use_wide_attention(DType dtype, int rows, int heads, int head_size, int max_keys);
+
+}  // namespace ftb::cuda
