@@ -3,7 +3,8 @@
 // Fused (FasterTransformer's masked multi-head attention): one kernel per attention, one block per
 // (row, head), or, for long sequences at small batch, up to AttentionSplits::max_splits blocks per
 // (row, head) over consecutive key ranges, merged by the last to finish (FasterTransformer's
-// multi-block mode). Self-attention caches, per layer (FasterTransformer's layout, x = 16 bytes of T):
+// multi-block mode); at large batch (rows·heads past 4 blocks per SM, fp16/bf16, head size 64 or
+// 128) one warp per (row, head) instead (decoder_attention_wide.cu). Self-attention caches, per layer (FasterTransformer's layout, x = 16 bytes of T):
 //   K [rows, heads, D/x, cache_len, x]   V [rows, heads, cache_len, D]
 // Cross-attention reads the memory K/V of the row's sentence, [batch, mem_len, 2h] (k | v), shared
 // by the beams instead of replicated.
