@@ -1,7 +1,10 @@
-// fp8 quantization kernels (fp8_quant.h). One block per row: a first pass over the row's 16-byte
-// vectors finds its amax (block reduction), a second rounds them (the row is then in L1); each thread
-// recomputes the scale from the amax. The division x / scale is __fdiv_rn, IEEE round-to-nearest
-// whatever the compiler's fast-math flags, as the host emulation divides.
+// fp8 quantization kernels (fp8_quant.h). A row of up to 32 × kMaxLaneVecs 16-byte vectors (an
+// activation's token: hidden or inter values) takes one warp: its vectors stay in registers between
+// the amax (warp shuffles) and the rounding, one read and one write of the row, no barrier. A longer
+// row (a weight's output channel, quantized once at build; the tests' probe) takes one block, a first
+// pass over its vectors finding the amax, a second rounding them (the row is then in L1). The
+// division x / scale is __fdiv_rn, IEEE round-to-nearest whatever the compiler's fast-math flags, as
+// the host emulation divides.
 #include <cuda_fp8.h>
 
 #include "cuda/check.h"
@@ -11,7 +14,8 @@
 namespace ftb::cuda {
 namespace {
 
-constexpr unsigned int kRowThreads = 128;
+constexpr unsigned int kRowThreads = 128;  // a block: 4 warp rows, or one long row
+constexpr int kMaxLaneVecs = 12;           // a warp row: ≤ 384 vectors (3072 fp16 values)
 constexpr unsigned int kTile = 32;  // transpose tile
 
 __device__ __forceinline__ float e4m3_scale(float amax) { return amax > 0.0f ? __fdiv_rn(amax, 448.0f) : 1.0f; }
@@ -32,11 +36,55 @@ struct Fp8Pack<4> {
   using type = uint32_t;
 };
 
+// Rounds kVec<T> values to E4M3 and stores them as kVec<T> bytes with one access.
 template <typename T>
-__global__ void __launch_bounds__(kRowThreads) quantize_rows_kernel(const T* x, int vecs_per_row, float* scales,
+__device__ __forceinline__ void store_e4m3(const uint4& raw, float scale, __nv_fp8_storage_t* out) {
+  using Pack = typename Fp8Pack<kVec<T>>::type;
+  float values[kVec<T>];
+  widen_vec<T>(raw, values);
+  Pack packed;
+  __nv_fp8_storage_t* bytes = reinterpret_cast<__nv_fp8_storage_t*>(&packed);
+#pragma unroll
+  for (int i = 0; i < kVec<T>; ++i) bytes[i] = to_e4m3(values[i], scale);
+  *reinterpret_cast<Pack*>(out) = packed;
+}
+
+// One warp per row, kLaneVecs vectors per lane at most (vecs_per_row ≤ 32 · kLaneVecs).
+template <typename T, int kLaneVecs>
+__global__ void __launch_bounds__(kRowThreads) quantize_warp_rows_kernel(const T* x, int rows, int vecs_per_row,
+                                                                         float* scales, __nv_fp8_storage_t* out) {
+  constexpr int N = kVec<T>;
+  const int lane = threadIdx.x & 31;
+  const size_t row = blockIdx.x * static_cast<size_t>(kRowThreads / 32) + (threadIdx.x >> 5);
+  if (row >= static_cast<size_t>(rows)) return;
+  const uint4* xr = reinterpret_cast<const uint4*>(x + row * vecs_per_row * N);
+  uint4 raw[kLaneVecs];
+#pragma unroll
+  for (int i = 0; i < kLaneVecs; ++i) {
+    if (lane + 32 * i < vecs_per_row) raw[i] = xr[lane + 32 * i];
+  }
+  float largest = 0.0f;  // fmaxf drops a NaN operand
+#pragma unroll
+  for (int i = 0; i < kLaneVecs; ++i) {
+    if (lane + 32 * i >= vecs_per_row) continue;
+    float values[N];
+    widen_vec<T>(raw[i], values);
+#pragma unroll
+    for (int j = 0; j < N; ++j) largest = fmaxf(largest, fabsf(values[j]));
+  }
+  const float scale = e4m3_scale(warp_max(largest));
+  if (lane == 0) scales[row] = scale;
+  __nv_fp8_storage_t* out_row = out + row * vecs_per_row * N;
+#pragma unroll
+  for (int i = 0; i < kLaneVecs; ++i) {
+    if (lane + 32 * i < vecs_per_row) store_e4m3<T>(raw[i], scale, out_row + (lane + 32 * i) * N);
+  }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kRowThreads) quantize_block_rows_kernel(const T* x, int vecs_per_row, float* scales,
                                                                     __nv_fp8_storage_t* out) {
   constexpr int N = kVec<T>;
-  using Pack = typename Fp8Pack<N>::type;
   __shared__ float scratch[32];
   const size_t row = blockIdx.x;
   const T* xr = x + row * vecs_per_row * N;
@@ -49,15 +97,9 @@ __global__ void __launch_bounds__(kRowThreads) quantize_rows_kernel(const T* x, 
   }
   const float scale = e4m3_scale(block_max(largest, scratch));
   if (threadIdx.x == 0) scales[row] = scale;
-  Pack* out_row = reinterpret_cast<Pack*>(out + row * vecs_per_row * N);
+  __nv_fp8_storage_t* out_row = out + row * vecs_per_row * N;
   for (int v = threadIdx.x; v < vecs_per_row; v += blockDim.x) {
-    float values[N];
-    load_vec(xr + v * N, values);
-    Pack packed;
-    __nv_fp8_storage_t* bytes = reinterpret_cast<__nv_fp8_storage_t*>(&packed);
-#pragma unroll
-    for (int i = 0; i < N; ++i) bytes[i] = to_e4m3(values[i], scale);
-    out_row[v] = packed;
+    store_e4m3<T>(reinterpret_cast<const uint4*>(xr)[v], scale, out_row + v * N);
   }
 }
 
@@ -84,8 +126,17 @@ void fp8_quantize_rows(DType dtype, const void* x, int rows, int cols, float* sc
   dispatch_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
     if (cols % kVec<T> != 0) throw EngineError("fp8_quantize_rows: cols must be a multiple of the vector width");
-    quantize_rows_kernel<T><<<rows, kRowThreads, 0, stream>>>(static_cast<const T*>(x), cols / kVec<T>, scales,
-                                                              static_cast<__nv_fp8_storage_t*>(out));
+    const int vecs = cols / kVec<T>;
+    const T* in = static_cast<const T*>(x);
+    auto* bytes = static_cast<__nv_fp8_storage_t*>(out);
+    const unsigned int warp_blocks = (rows + kRowThreads / 32 - 1) / (kRowThreads / 32);
+    if (vecs <= 32 * 4) {
+      quantize_warp_rows_kernel<T, 4><<<warp_blocks, kRowThreads, 0, stream>>>(in, rows, vecs, scales, bytes);
+    } else if (vecs <= 32 * kMaxLaneVecs) {
+      quantize_warp_rows_kernel<T, kMaxLaneVecs><<<warp_blocks, kRowThreads, 0, stream>>>(in, rows, vecs, scales, bytes);
+    } else {
+      quantize_block_rows_kernel<T><<<rows, kRowThreads, 0, stream>>>(in, vecs, scales, bytes);
+    }
   });
   check_launch("fp8_quantize_rows");
 }
