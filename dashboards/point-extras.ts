@@ -23,6 +23,8 @@ export interface TimedRecord {
   stage: string | null;
   calls: number | null;
   total_ms: number;
+  /** Its own TFLOP/s (stages whose matrix products are counted). */
+  tflops?: number;
 }
 
 export interface PointExtras {
@@ -40,7 +42,9 @@ export function pointExtras(point: Point): PointExtras {
       role: gemm.role, m: gemm.m, n: gemm.n, k: gemm.k, batch_count: gemm.batch_count, dtype: gemm.dtype,
       algo: describeAlgo(gemm.algo), source: gemm.source, tuned_ms: gemm.tuned_ms, heuristic_ms: gemm.heuristic_ms,
     })),
-    stages: (point.stages ?? []).map((stage) => ({ name: stage.name, stage: null, calls: stage.calls, total_ms: stage.total_ms })),
+    stages: (point.stages ?? []).map((stage) => ({
+      name: stage.name, stage: null, calls: stage.calls, total_ms: stage.total_ms, ...(stage.tflops === undefined ? {} : { tflops: stage.tflops }),
+    })),
     kernels: (point.kernels ?? []).map((kernel) => ({ name: kernel.name, stage: kernel.stage, calls: kernel.calls, total_ms: kernel.total_ms })),
   };
 }

@@ -316,6 +316,15 @@ describe('GEMMs and breakdowns', () => {
     assert.deepEqual(kernels.traces.map((trace) => trace.name), ['gemm_128x256', 'softmax&lt;half&gt;', 'add_bias_gelu', 'event time (median)']);
   });
 
+  it('gives a stage\'s own TFLOP/s in its hover where the results have it', () => {
+    const [point] = gpuPoints();
+    const stages = [{ name: 'attention', stage: null, calls: 12, total_ms: 0.0617, tflops: 235.2 }, { name: 'layernorm', stage: null, calls: 24, total_ms: 0.16 }];
+    const [chart] = breakdownCharts([{ ...point, extras: { gbps: null, gemms: [], stages, kernels: [] } }]);
+    // Series by time, largest first: layernorm (no rate), then attention.
+    assert.deepEqual(chart.traces.slice(0, 2).map((trace) => [trace.name, trace.hovertext]), [['layernorm', ['']], ['attention', [' · 235.2 TFLOP/s']]]);
+    assert.match(String(chart.traces[1].hovertemplate), /^attention: %\{y:\.4g\} ms%\{hovertext\}/);
+  });
+
   it('groups kernels beyond the top 12 as "other" and derives stages from kernels', () => {
     const [point] = gpuPoints();
     const kernels = Array.from({ length: 14 }, (_, index) => ({ name: `k${index}`, stage: index < 7 ? 'a' : null, calls: 1, total_ms: 14 - index }));

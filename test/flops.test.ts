@@ -1,7 +1,7 @@
 // The analytic FLOP counts, term by term on tiny shapes, and at BERT-base scale.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bytesMoved, flopCount } from '../src/measure/flops.js';
+import { bytesMoved, flopCount, stageFlops } from '../src/measure/flops.js';
 import { cpuConfig } from './harness-fixtures.js';
 
 describe('flopCount', () => {
@@ -12,6 +12,19 @@ describe('flopCount', () => {
     assert.equal(flopCount({ ...c, layers: 3 }), 3 * 264);
     // Two heads of size 1 (same h): the attention terms are per head, 2 * 3*3*1 each.
     assert.equal(flopCount({ ...c, heads: 2, head_size: 1 }), 72 + 36 + 36 + 24 + 48 + 48);
+  });
+
+  test('stageFlops: the engine stages of a kernel trace, adding up to flopCount', () => {
+    const c = cpuConfig({ layers: 2, heads: 1, head_size: 2, inter_size: 4, batch: 1, seq: 3 });
+    assert.deepEqual(stageFlops(c), { qkv_gemm: 2 * 72, attention: 2 * 72, attn_out_gemm: 2 * 24, ffn1_gemm_gelu: 2 * 48, ffn2_gemm: 2 * 48 });
+    const decoding = cpuConfig({ path: 'decoding', layers: 2, heads: 2, head_size: 2, inter_size: 4, vocab: 10, batch: 1, beam: 2, seq: 3, mem_len: 3 });
+    const stages = stageFlops(decoding);
+    // rows 2, h 4, 2 heads of 2: the self-attention at steps 0..2 over 1, 2, 3 keys.
+    assert.equal(stages.self_attention, 2 * [1, 2, 3].reduce((sum, keys) => sum + 2 * 2 * (2 * 2 * keys * 2), 0));
+    assert.equal(stages.logits_gemm, 3 * (2 * 2 * 10 * 4));
+    for (const config of [c, decoding, { ...decoding, path: 'decoder' as const }]) {
+      assert.equal(Object.values(stageFlops(config)).reduce((sum, f) => sum + f, 0), flopCount(config), config.path);
+    }
   });
 
   test('BERT-base b32 s128 is about 0.7 TFLOP per forward', () => {

@@ -35,4 +35,13 @@ describe('kernel profiles', () => {
     });
     assert.deepEqual([kernels[2].kind, kernels[2].grid, kernels[2].block], ['memset', null, null]);
   });
+
+  test('a stage whose FLOPs are counted gets its own TFLOP/s; the others none', () => {
+    const records = [record('gemm_a(int)', 'qkv_gemm', 0, 40_000), record('void softmax<float>(float*)', 'attention', 41_000, 51_000),
+      record('void ln<float>(float*)', 'layernorm', 52_000, 54_000)];
+    // 8e9 FLOPs in 40 us: 200 TFLOP/s; 1e9 in 10 us: 100 TFLOP/s.
+    const { stages } = kernelProfile({ iterations: 1, eventMs: 0.1, note: '', records }, 0.06, { qkv_gemm: 8e9, attention: 1e9, ffn2_gemm: 5e9 });
+    assert.deepEqual(stages.map((s) => [s.name, s.tflops === undefined ? undefined : Math.round(s.tflops * 1e6) / 1e6]),
+      [['qkv_gemm', 200], ['attention', 100], ['layernorm', undefined]]);
+  });
 });

@@ -1,16 +1,28 @@
 // Where the time goes: per-point stacked bars of time per stage and per kernel (from a profiling
-// trace), next to the event-timed median, so the gap shows launch overhead.
-import { plotlyText, type MeasuredPoint } from './common.js';
+// trace), next to the event-timed median, so the gap shows launch overhead; a stage's hover gives its
+// own TFLOP/s where the results have it.
+import { formatNumber, plotlyText, type MeasuredPoint } from './common.js';
 import { pointLabel, uniqueLabels } from './labels.js';
 import type { Chart, Trace } from './types.js';
 
 const MAX_KERNEL_SERIES = 12;
 
+interface Part {
+  name: string;
+  ms: number;
+  tflops?: number;
+}
+
+/** " · 235 TFLOP/s" when the bar is one part with its TFLOP/s, else nothing. */
+function rateText(parts: Part[]): string {
+  return parts.length === 1 && parts[0].tflops !== undefined ? ` · ${formatNumber(parts[0].tflops)} TFLOP/s` : '';
+}
+
 function stackedBars(
   id: string,
   title: string,
   points: MeasuredPoint[],
-  partsOf: (point: MeasuredPoint) => { name: string; ms: number }[],
+  partsOf: (point: MeasuredPoint) => Part[],
 ): Chart | null {
   const shown = points.filter((point) => partsOf(point).length > 0);
   if (shown.length === 0) return null;
@@ -21,17 +33,17 @@ function stackedBars(
   const named = new Set(ranked.slice(0, MAX_KERNEL_SERIES));
   const seriesOf = (name: string): string => (named.has(name) ? name : 'other');
   const series = [...named, ...(ranked.length > named.size ? ['other'] : [])];
-  const traces: Trace[] = series.map((name) => ({
-    type: 'bar',
-    name: plotlyText(name),
-    x: labels,
-    y: shown.map((point) =>
-      partsOf(point)
-        .filter((part) => seriesOf(part.name) === name)
-        .reduce((sum, part) => sum + part.ms, 0),
-    ),
-    hovertemplate: `${plotlyText(name)}: %{y:.4g} ms<extra>%{x}</extra>`,
-  }));
+  const traces: Trace[] = series.map((name) => {
+    const partsIn = shown.map((point) => partsOf(point).filter((part) => seriesOf(part.name) === name));
+    return {
+      type: 'bar',
+      name: plotlyText(name),
+      x: labels,
+      y: partsIn.map((parts) => parts.reduce((sum, part) => sum + part.ms, 0)),
+      hovertext: partsIn.map(rateText),
+      hovertemplate: `${plotlyText(name)}: %{y:.4g} ms%{hovertext}<extra>%{x}</extra>`,
+    };
+  });
   traces.push({
     type: 'scatter',
     mode: 'markers',
@@ -52,7 +64,7 @@ function stackedBars(
 export function breakdownCharts(points: MeasuredPoint[]): Chart[] {
   const stagesOf = (point: MeasuredPoint) =>
     point.extras.stages.length > 0
-      ? point.extras.stages.map((stage) => ({ name: stage.name, ms: stage.total_ms }))
+      ? point.extras.stages.map((stage) => ({ name: stage.name, ms: stage.total_ms, tflops: stage.tflops }))
       : point.extras.kernels.map((kernel) => ({ name: kernel.stage ?? kernel.name, ms: kernel.total_ms }));
   const kernelsOf = (point: MeasuredPoint) => point.extras.kernels.map((kernel) => ({ name: kernel.name, ms: kernel.total_ms }));
   return [

@@ -1,6 +1,6 @@
 // Analytic work counts of one unit of work (what model.measure() times): an encoder forward, `seq`
-// decoder steps, or a whole decoding of `steps` steps. FLOPs (flopCount) and the fewest bytes of
-// device memory the unit must move (bytesMoved).
+// decoder steps, or a whole decoding of `steps` steps. FLOPs (flopCount, and stageFlops by the
+// engine stages of a kernel trace) and the fewest bytes of device memory the unit must move (bytesMoved).
 //
 // Counted: matrix products only, at 2·m·n·k each (one multiply and one add per term), on the
 // configured (padded) shapes: batch·seq encoder tokens and mem_len memory positions, as
@@ -14,46 +14,67 @@ type BytesConfig = FlopConfig & Pick<PointConfig, 'precision'>;
 
 const gemm = (m: number, n: number, k: number): number => 2 * m * n * k;
 
-/** One post-LN BERT layer over batch sequences of `seq` tokens (hidden h, inter I). */
-function encoderLayer(c: FlopConfig): number {
+/** Adds `flops` to `stage` of `into`. */
+function add(into: Record<string, number>, stage: string, flops: number): void {
+  into[stage] = (into[stage] ?? 0) + flops;
+}
+
+/** The encoder's stages, `layers` post-LN BERT layers over batch sequences of `seq` tokens (hidden h, inter I). */
+function encoderStages(c: FlopConfig): Record<string, number> {
   const h = hiddenSize(c);
   const tokens = c.batch * c.seq;
-  return (
-    gemm(tokens, 3 * h, h) + // QKV projection
-    c.batch * c.heads * gemm(c.seq, c.seq, c.head_size) + // scores Q·Kᵀ per sequence and head
-    c.batch * c.heads * gemm(c.seq, c.head_size, c.seq) + // probabilities · V
-    gemm(tokens, h, h) + // attention output projection
-    gemm(tokens, c.inter_size, h) + // FFN1
-    gemm(tokens, h, c.inter_size) // FFN2
-  );
+  const stages: Record<string, number> = {};
+  add(stages, 'qkv_gemm', c.layers * gemm(tokens, 3 * h, h)); // QKV projection
+  // Scores Q·Kᵀ and probabilities · V per sequence and head.
+  add(stages, 'attention', c.layers * c.batch * c.heads * (gemm(c.seq, c.seq, c.head_size) + gemm(c.seq, c.head_size, c.seq)));
+  add(stages, 'attn_out_gemm', c.layers * gemm(tokens, h, h)); // attention output projection
+  add(stages, 'ffn1_gemm_gelu', c.layers * gemm(tokens, c.inter_size, h));
+  add(stages, 'ffn2_gemm', c.layers * gemm(tokens, h, c.inter_size));
+  return stages;
 }
 
-/** One pre-LN decoder layer for one step at position t (0-based) over `rows` = batch·beam rows. */
-function decoderLayerStep(c: FlopConfig, t: number): number {
+/**
+ * The pre-LN decoder stack's stages over `steps` steps of `rows` = batch·beam rows (step t attends to
+ * t + 1 cached keys), with the cross-attention memory K/V computed once (step 0) per sentence.
+ */
+function decoderStages(c: FlopConfig, steps: number): Record<string, number> {
   const h = hiddenSize(c);
   const rows = c.batch * c.beam;
-  return (
-    gemm(rows, 3 * h, h) + // self-attention QKV of the new token
-    rows * c.heads * gemm(1, t + 1, c.head_size) + // q·Kᵀ over the t + 1 cached keys
-    rows * c.heads * gemm(1, c.head_size, t + 1) + // probabilities · V over the cache
-    gemm(rows, h, h) + // self-attention output projection
-    gemm(rows, h, h) + // cross-attention Q projection
-    rows * c.heads * gemm(1, c.mem_len, c.head_size) + // q·memKᵀ over the memory
-    rows * c.heads * gemm(1, c.head_size, c.mem_len) + // probabilities · memV
-    gemm(rows, h, h) + // cross-attention output projection
-    gemm(rows, c.inter_size, h) + // FFN1
-    gemm(rows, h, c.inter_size) // FFN2
-  );
+  const perLayer = (flops: number) => c.layers * flops;
+  const stages: Record<string, number> = {};
+  add(stages, 'memory_kv', perLayer(gemm(c.batch * c.mem_len, 2 * h, h)));
+  for (let t = 0; t < steps; t++) {
+    add(stages, 'qkv_gemm', perLayer(gemm(rows, 3 * h, h))); // self-attention QKV of the new token
+    // q·Kᵀ over the t + 1 cached keys and probabilities · V.
+    add(stages, 'self_attention', perLayer(rows * c.heads * (gemm(1, t + 1, c.head_size) + gemm(1, c.head_size, t + 1))));
+    add(stages, 'self_out_gemm', perLayer(gemm(rows, h, h)));
+    add(stages, 'cross_q_gemm', perLayer(gemm(rows, h, h)));
+    // q·memKᵀ over the memory and probabilities · memV.
+    add(stages, 'cross_attention', perLayer(rows * c.heads * (gemm(1, c.mem_len, c.head_size) + gemm(1, c.head_size, c.mem_len))));
+    add(stages, 'cross_out_gemm', perLayer(gemm(rows, h, h)));
+    add(stages, 'ffn1_gemm_relu', perLayer(gemm(rows, c.inter_size, h)));
+    add(stages, 'ffn2_gemm', perLayer(gemm(rows, h, c.inter_size)));
+  }
+  return stages;
 }
 
-/** Cross-attention memory K and V of one layer, computed once (step 0) for each sentence's memory. */
-const memoryKeysValues = (c: FlopConfig): number => gemm(c.batch * c.mem_len, 2 * hiddenSize(c), hiddenSize(c));
-
-/** `steps` steps of the decoder layer stack, including the memory K/V of step 0. */
-function decoderSteps(c: FlopConfig, steps: number): number {
-  let perLayer = memoryKeysValues(c);
-  for (let t = 0; t < steps; t++) perLayer += decoderLayerStep(c, t);
-  return c.layers * perLayer;
+/**
+ * FLOPs of one unit of work by engine stage: the stage names of `--profile-kernels` traces
+ * (native/src/cuda/models), so a stage's time gives its own TFLOP/s. `steps` as flopCount's.
+ */
+export function stageFlops(c: FlopConfig, steps = c.seq): Record<string, number> {
+  switch (c.path) {
+    case 'encoder':
+      return encoderStages(c);
+    case 'decoder':
+      return decoderStages(c, c.seq);
+    case 'decoding': {
+      // Plus the logits GEMM of every step: rows × vocab × h.
+      const stages = decoderStages(c, steps);
+      add(stages, 'logits_gemm', steps * gemm(c.batch * c.beam, c.vocab, hiddenSize(c)));
+      return stages;
+    }
+  }
 }
 
 /**
@@ -61,15 +82,7 @@ function decoderSteps(c: FlopConfig, steps: number): number {
  * with stop_at_end); it defaults to `seq`.
  */
 export function flopCount(c: FlopConfig, steps = c.seq): number {
-  switch (c.path) {
-    case 'encoder':
-      return c.layers * encoderLayer(c);
-    case 'decoder':
-      return decoderSteps(c, c.seq);
-    case 'decoding':
-      // Plus the logits GEMM of every step: rows × vocab × h.
-      return decoderSteps(c, steps) + steps * gemm(c.batch * c.beam, c.vocab, hiddenSize(c));
-  }
+  return Object.values(stageFlops(c, steps)).reduce((sum, flops) => sum + flops, 0);
 }
 
 // ---------------------------------------------------------------------------------------------

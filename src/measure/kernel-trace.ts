@@ -1,7 +1,8 @@
 // A kernel trace (NativeProfile, from the engine's CUPTI trace) summarised for the results: time per
 // engine stage and per kernel, per unit of work. The trace is of eager launches (stages need them),
 // slowed on the host by the tracing itself, so its kernel time is set against the point's measured
-// median: their difference (gap_pct) is what the device spends between kernels, launch gaps.
+// median: their difference (gap_pct) is what the device spends between kernels, launch gaps. A stage
+// whose matrix products flops.ts counts (stageFlops) also gets its own TFLOP/s.
 import type { NativeProfile, NativeTraceRecord } from '../engine/native.js';
 import type { KernelTime, Point, StageTime } from '../results/schema.js';
 
@@ -25,8 +26,16 @@ export function kernelName(name: string): string {
   return text;
 }
 
-/** The point's `profile`, `stages` and `kernels`: totals per unit of work, largest first; `medianMs` is the point's measured median. */
-export function kernelProfile(p: NativeProfile, medianMs: number): Required<Pick<Point, 'profile' | 'stages' | 'kernels'>> {
+/** `stage` with its TFLOP/s where its FLOPs are counted and its time is not zero. */
+const withTflops = (stage: StageTime, flops: number | undefined): StageTime =>
+  flops !== undefined && stage.total_ms > 0 ? { ...stage, tflops: flops / (stage.total_ms * 1e-3) / 1e12 } : stage;
+
+/**
+ * The point's `profile`, `stages` and `kernels`: totals per unit of work, largest first; `medianMs` is
+ * the point's measured median, `flopsByStage` the FLOPs of a unit per stage (stageFlops).
+ */
+export function kernelProfile(p: NativeProfile, medianMs: number, flopsByStage: Record<string, number> = {}):
+  Required<Pick<Point, 'profile' | 'stages' | 'kernels'>> {
   const perUnit = (ms: number) => ms / p.iterations;
   const stages = new Map<string, StageTime>();
   const kernels = new Map<string, KernelTime>();
@@ -55,7 +64,9 @@ export function kernelProfile(p: NativeProfile, medianMs: number): Required<Pick
       iterations: p.iterations, event_ms: p.eventMs, kernel_ms: perUnit(totalMs),
       gap_pct: (100 * (medianMs - perUnit(totalMs))) / medianMs, note: p.note,
     },
-    stages: [...stages.values()].map((s) => ({ ...s, calls: s.calls / p.iterations, total_ms: perUnit(s.total_ms) })).sort(byTime),
+    stages: [...stages.values()]
+      .map((s) => withTflops({ ...s, calls: s.calls / p.iterations, total_ms: perUnit(s.total_ms) }, flopsByStage[s.name]))
+      .sort(byTime),
     kernels: [...kernels.values()]
       .map((k) => ({ ...k, mean_ms: k.total_ms / k.calls, calls: k.calls / p.iterations, total_ms: perUnit(k.total_ms) }))
       .sort(byTime),

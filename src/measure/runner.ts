@@ -12,7 +12,7 @@ import type { Measurement } from '../sweep/axes.js';
 import { configKey, isPeerVariant, type MeasureMode, type ModelRef, type PointConfig } from '../engine/config.js';
 import type { DeviceCeilings } from '../results/device-ceilings.js';
 import { checkOutputs, uncheckedReason, type ParityReference, type ReferenceOutputs } from '../check/correctness.js';
-import { bytesMoved, flopCount } from './flops.js';
+import { bytesMoved, flopCount, stageFlops } from './flops.js';
 import { loadAddon, nativeErrorCode, type NativeAddon, type NativeGemmTuned, type NativeModel, type NativeSample } from '../engine/native.js';
 import { kernelProfile } from './kernel-trace.js';
 import { checkpointInputs, createModel } from '../checkpoints/model.js';
@@ -261,7 +261,7 @@ export async function runPoint(config: PointConfig, options: RunPointOptions): P
     model = await loadModel(config, addon, options.peers);
     const measured = await measureModel(model, options.measurement, config.mode, options.ceilings);
     const profile = options.profileIterations && !(model instanceof PeerModel)
-      ? kernelProfile(model.profile(options.profileIterations), median(measured.samples_ms)) : {};
+      ? kernelProfile(model.profile(options.profileIterations), median(measured.samples_ms), stageFlops(config)) : {};
     const outputs = await model.outputs();
     const notes = model.notes();
     const gemms = model.gemms();

@@ -82,7 +82,8 @@ export const SummarySchema = z.object({
  * the share of the measured median outside them.
  */
 export const ProfileSchema = z.object({ iterations: count, event_ms: finite, kernel_ms: finite, gap_pct: finite, note: z.string() });
-export const StageTimeSchema = z.object({ name: z.string(), calls: finite, total_ms: finite });
+/** A stage's time per unit of work; tflops where flops.ts counts its matrix products (stageFlops). */
+export const StageTimeSchema = z.object({ name: z.string(), calls: finite, total_ms: finite, tflops: finite.optional() });
 export const KernelTimeSchema = z.object({
   name: z.string(), kind: z.enum(['kernel', 'memcpy', 'memset']), stage: z.string(), calls: finite, total_ms: finite, mean_ms: finite,
   grid: z.string().nullable(), block: z.string().nullable(),
