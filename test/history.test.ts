@@ -154,8 +154,9 @@ describe('ftbench history results/h200', () => {
       return parsed ? [parsed.results] : [];
     });
     committedIds = committed.map((results) => results.run.id);
-    // A run copied into two files (a promoted baseline) counts once; the planted run adds one.
-    commits = new Set(committed.map((results) => results.env.git.commit?.slice(0, 7) ?? ''));
+    // A run copied into two files (a promoted baseline) counts once; the planted run adds one. A
+    // commit run from a dirty tree is a commit of its own (history labels it "<sha> (dirty)").
+    commits = new Set(committed.map((results) => `${results.env.git.commit?.slice(0, 7) ?? ''}${results.env.git.dirty ? ' (dirty)' : ''}`));
     const planted = JSON.parse(fs.readFileSync(path.join(copy, 'measurement/kernels-20261130.json'), 'utf8'));
     planted.run.id = `planted ${HOSTILE}`;
     planted.env.device.name = `NVIDIA H200 ${HOSTILE}`;
