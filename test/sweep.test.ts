@@ -51,16 +51,16 @@ describe('profiles', () => {
     assert.equal(points.length, 216 + 18);
   });
 
-  test('h100 adds tf32, batch up to 256 and encoder seq 512', () => {
+  test('h100 adds tf32, batch up to 256 and encoder seq 512 and 1024', () => {
     const { points, dropped } = expandProfile(PROFILES.h100, 'cuda');
     assert.deepEqual(dropped, []);
     assert.deepEqual([...new Set(points.map((c) => c.precision))], ['fp32', 'tf32', 'fp16', 'bf16', 'fp8']);
     const encoder = points.filter((c) => c.path === 'encoder');
     assert.deepEqual([...new Set(encoder.map((c) => c.batch))], [1, 8, 32, 64, 128, 256]);
-    assert.deepEqual([...new Set(encoder.map((c) => c.seq))], [32, 128, 384, 512]);
-    assert.equal(encoder.length, 5 * 2 * 6 * 4);
+    assert.deepEqual([...new Set(encoder.map((c) => c.seq))], [32, 128, 384, 512, 1024]);
+    assert.equal(encoder.length, 5 * 2 * 6 * 5);
     assert.deepEqual([...new Set(points.filter((c) => c.path === 'decoding').map((c) => c.batch))], [1, 8, 128, 256]);
-    assert.equal(points.length, 5 * 2 * 6 * 4 + 4 * 2 * 4 * (3 + 3 + 2 + 1));
+    assert.equal(points.length, 5 * 2 * 6 * 5 + 4 * 2 * 4 * (3 + 3 + 2 + 1));
   });
 
   test('every point of every profile passes validateConfig, on both backends', () => {
