@@ -205,14 +205,15 @@ __global__ void __launch_bounds__(kMhaThreads, D <= 64 ? 4 : 2)
         }
         tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
         tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-        tile_max[r] *= scale_log2;  // finite: every tile has a valid key
+        tile_max[r] *= scale_log2;  // −inf where a row's keys in this tile are all masked
       }
       const bool grows = tile_max[0] > row_max[0] + kMaxSlack || tile_max[1] > row_max[1] + kMaxSlack;
       if (__any_sync(0xffffffffu, grows)) {
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
           const float new_max = fmaxf(row_max[r], tile_max[r]);
-          const float correction = exp2_ftz(row_max[r] - new_max);  // 0 on the first tile
+          // 0 on a row's first valid tile; 1 while the row has seen no valid key (−inf − −inf is NaN)
+          const float correction = new_max == -INFINITY ? 1.0f : exp2_ftz(row_max[r] - new_max);
           row_max[r] = new_max;
           row_sum[2 * r] *= correction;
           row_sum[2 * r + 1] *= correction;
@@ -223,11 +224,13 @@ __global__ void __launch_bounds__(kMhaThreads, D <= 64 ? 4 : 2)
           }
         }
       }
-      // p = 2^(score·scale_log2 - max): one FFMA and one MUFU.EX2 per score.
+      // p = 2^(score·scale_log2 - max): one FFMA and one MUFU.EX2 per score. A row with no valid key
+      // yet subtracts 0, so its masked scores give p = 0, not 2^(−inf + inf) = NaN.
+      const float shift[2] = {row_max[0] == -INFINITY ? 0.0f : row_max[0], row_max[1] == -INFINITY ? 0.0f : row_max[1]};
 #pragma unroll
       for (int nt = 0; nt < kKeyTile / 8; ++nt) {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) score[nt][e] = exp2_ftz(fmaf(score[nt][e], scale_log2, -row_max[e >> 1]));
+        for (int e = 0; e < 4; ++e) score[nt][e] = exp2_ftz(fmaf(score[nt][e], scale_log2, -shift[e >> 1]));
       }
 
 #pragma unroll
@@ -255,7 +258,8 @@ __global__ void __launch_bounds__(kMhaThreads, D <= 64 ? 4 : 2)
   // passed the barrier of tile tiles - 1, so none reads it any more.
   T* s_out = smem + (stage + kStages - 2) % kStages * 2 * kTile;
   const T* v_bias = bias + 2 * hidden + h * D + 2 * (lane & 3);
-  const float inverse[2] = {1.0f / row_sum[0], 1.0f / row_sum[2]};
+  // A row with no valid key at all (row_sum 0) gets no weighted values, only the v bias.
+  const float inverse[2] = {row_sum[0] > 0.0f ? 1.0f / row_sum[0] : 0.0f, row_sum[2] > 0.0f ? 1.0f / row_sum[2] : 0.0f};
 #pragma unroll
   for (int i = 0; i < D / 8; ++i) {
     const uint32_t raw = *reinterpret_cast<const uint32_t*>(v_bias + i * 8);
