@@ -3,10 +3,11 @@
 // shape it runs the fp8 encoder's old path — add-bias-residual-LayerNorm, then the row-wise quantize
 // pass over its output (fp8_quant.h) — and the new one, the LayerNorm writing E4M3 and scales itself,
 // from the same random non-zero inputs (every third row with an outlier: a large scale, its small
-// values in E4M3's subnormals), and requires the two to agree bit for bit: the T output, every E4M3 byte and
-// every per-row scale. The outputs are poisoned before each path with different bytes, so an unwritten
+// values in E4M3's subnormals), and requires the two to agree bit for bit: the T output, every E4M3
+// byte and every per-row scale. The outputs are poisoned before each path with different bytes, so an unwritten
 // element cannot match. The T output is also checked against a host fp64 LayerNorm on its first rows
-// (relative L2 within T's rounding), which catches a LayerNorm both paths got wrong alike.
+// (relative L2 within T's rounding), which catches a LayerNorm both paths got wrong alike. The
+// embedding's LayerNorm (embedding.h), which writes E4M3 the same way, gets the same bit-for-bit check.
 // Widths cover each LayerNorm kernel (warp rows up to 128 vectors, block rows of 1, 2, 4 and 8
 // vectors a thread) and both quantize kernels (warp rows up to 384 vectors, block rows beyond).
 // Timing (fp16, the encoder's shapes): CUDA events around LN alone, LN + quantize, LN writing E4M3,
@@ -16,7 +17,7 @@
 // Build and run from the repository root (sm_80 works too: -arch=sm_80):
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Inative/src -o /tmp/fp8_layernorm_bench \
 //     native/bench/fp8_layernorm_bench.cu native/src/cuda/kernels/layernorm.cu \
-//     native/src/cuda/kernels/fp8_quant.cu native/src/cuda/check.cc \
+//     native/src/cuda/kernels/embedding.cu native/src/cuda/kernels/fp8_quant.cu native/src/cuda/check.cc \
 //     && /tmp/fp8_layernorm_bench
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "bench_check.h"
+#include "cuda/kernels/embedding.h"
 #include "cuda/kernels/fp8_quant.h"
 #include "cuda/kernels/layernorm.h"
 
@@ -59,19 +61,70 @@ const char* name_of() {
   return std::is_same<T, __half>::value ? "fp16" : "bf16";
 }
 
+// A device copy of host values, freed with the object.
 template <typename T>
-T* upload(const std::vector<T>& host) {
-  T* device;
-  cuda_ok(cudaMalloc(&device, sizeof(T) * host.size()), "malloc");
-  cuda_ok(cudaMemcpy(device, host.data(), sizeof(T) * host.size(), cudaMemcpyHostToDevice), "upload");
-  return device;
-}
+struct DeviceCopy {
+  T* data;
+  explicit DeviceCopy(const std::vector<T>& host) {
+    cuda_ok(cudaMalloc(&data, sizeof(T) * host.size()), "malloc");
+    cuda_ok(cudaMemcpy(data, host.data(), sizeof(T) * host.size(), cudaMemcpyHostToDevice), "upload");
+  }
+  ~DeviceCopy() { cudaFree(data); }
+  DeviceCopy(const DeviceCopy&) = delete;
+  DeviceCopy& operator=(const DeviceCopy&) = delete;
+};
 
 template <typename T>
 std::vector<T> download(const void* device, size_t count) {
   std::vector<T> host(count);
   cuda_ok(cudaMemcpy(host.data(), device, sizeof(T) * count, cudaMemcpyDeviceToHost), "download");
   return host;
+}
+
+// What one path writes: the T rows, their E4M3 copy and the row scales, poisoned with `poison`
+// bytes first (the two paths' poisons differ, so an element neither wrote cannot match).
+template <typename T>
+struct Outputs {
+  size_t rows, cols;
+  T* out;
+  uint8_t* e4m3;
+  float* scales;
+  Outputs(size_t rows_, size_t cols_, int poison) : rows(rows_), cols(cols_) {
+    cuda_ok(cudaMalloc(&out, sizeof(T) * rows * cols), "malloc");
+    cuda_ok(cudaMalloc(&e4m3, rows * cols), "malloc");
+    cuda_ok(cudaMalloc(&scales, sizeof(float) * rows), "malloc");
+    cuda_ok(cudaMemset(out, poison, sizeof(T) * rows * cols), "poison");
+    cuda_ok(cudaMemset(e4m3, poison, rows * cols), "poison");
+    cuda_ok(cudaMemset(scales, poison, sizeof(float) * rows), "poison");
+  }
+  ~Outputs() {
+    cudaFree(out);
+    cudaFree(e4m3);
+    cudaFree(scales);
+  }
+  Outputs(const Outputs&) = delete;
+  Outputs& operator=(const Outputs&) = delete;
+  Fp8Rows fp8() const { return {e4m3, scales}; }
+  // The old path's E4M3: the row-wise quantize pass over `out`.
+  void quantize(DType dtype) const {
+    ftb::cuda::fp8_quantize_rows(dtype, out, static_cast<int>(rows), static_cast<int>(cols), scales, e4m3, nullptr);
+  }
+};
+
+// Whether two paths wrote the same bits: T rows, E4M3 bytes, scales.
+struct Same {
+  bool out, e4m3, scales;
+};
+
+template <typename T>
+Same compare(const Outputs<T>& a, const Outputs<T>& b) {
+  cuda_ok(cudaDeviceSynchronize(), "kernels");
+  const size_t n = a.rows * a.cols;
+  const std::vector<T> out_a = download<T>(a.out, n), out_b = download<T>(b.out, n);
+  const std::vector<float> scales_a = download<float>(a.scales, a.rows), scales_b = download<float>(b.scales, b.rows);
+  return {std::memcmp(out_a.data(), out_b.data(), sizeof(T) * n) == 0,
+          download<uint8_t>(a.e4m3, n) == download<uint8_t>(b.e4m3, n),
+          std::memcmp(scales_a.data(), scales_b.data(), sizeof(float) * a.rows) == 0};
 }
 
 // Uniform in [lo, hi), never exactly zero (a zero hides an unwritten or unread element).
@@ -115,82 +168,84 @@ double host_relative_l2(const std::vector<T>& x, const std::vector<T>& residual,
 }
 
 struct Outcome {
-  bool same_out, same_e4m3, same_scales;
+  Same same;
   double host_rel_l2, ln_us, ln_quantize_us, fused_us;
 };
 
 template <typename T>
 Outcome run_shape(const Shape& shape, std::mt19937& rng, void* flush, size_t flush_bytes) {
   const size_t rows = shape.rows, cols = shape.cols, n = rows * cols;
-  std::vector<T> x = random_values<T>(n, -2.0f, 2.0f, rng), residual = random_values<T>(n, -2.0f, 2.0f, rng);
+  std::vector<T> x = random_values<T>(n, -2.0f, 2.0f, rng);
   for (size_t r = 0; r < rows; r += 3) x[r * cols + (r * 7) % cols] = static_cast<T>(1000.0f);  // an outlier
-  const std::vector<T> bias = random_values<T>(cols, -0.5f, 0.5f, rng),
-                       gamma = random_values<T>(cols, 0.5f, 1.5f, rng),
+  const std::vector<T> residual = random_values<T>(n, -2.0f, 2.0f, rng),
+                       bias = random_values<T>(cols, -0.5f, 0.5f, rng), gamma = random_values<T>(cols, 0.5f, 1.5f, rng),
                        beta = random_values<T>(cols, -0.5f, 0.5f, rng);
-  T *d_x = upload(x), *d_residual = upload(residual), *d_bias = upload(bias), *d_gamma = upload(gamma),
-    *d_beta = upload(beta);
-  T *out_old, *out_new;
-  uint8_t *e4m3_old, *e4m3_new;
-  float *scales_old, *scales_new;
-  cuda_ok(cudaMalloc(&out_old, sizeof(T) * n), "malloc");
-  cuda_ok(cudaMalloc(&out_new, sizeof(T) * n), "malloc");
-  cuda_ok(cudaMalloc(&e4m3_old, n), "malloc");
-  cuda_ok(cudaMalloc(&e4m3_new, n), "malloc");
-  cuda_ok(cudaMalloc(&scales_old, sizeof(float) * rows), "malloc");
-  cuda_ok(cudaMalloc(&scales_new, sizeof(float) * rows), "malloc");
-
+  const DeviceCopy<T> d_x(x), d_residual(residual), d_bias(bias), d_gamma(gamma), d_beta(beta);
+  const Outputs<T> old_out(rows, cols, 0xFF), new_out(rows, cols, 0xFE);  // 0xFF: NaN in T, E4M3 and fp32
   const DType dtype = dtype_of<T>();
   const auto layernorm = [&](T* out, Fp8Rows fp8) {
-    ftb::cuda::layernorm(dtype, d_x, d_residual, d_bias, d_gamma, d_beta, out, rows, shape.cols, nullptr, nullptr,
-                         kEps, fp8);
+    ftb::cuda::layernorm(dtype, d_x.data, d_residual.data, d_bias.data, d_gamma.data, d_beta.data, out, rows,
+                         shape.cols, nullptr, nullptr, kEps, fp8);
   };
   const auto old_path = [&] {
-    layernorm(out_old, Fp8Rows{});
-    ftb::cuda::fp8_quantize_rows(dtype, out_old, shape.rows, shape.cols, scales_old, e4m3_old, nullptr);
+    layernorm(old_out.out, Fp8Rows{});
+    old_out.quantize(dtype);
   };
-  const auto new_path = [&] { layernorm(out_new, Fp8Rows{e4m3_new, scales_new}); };
-  // Different poison on each side: 0xFF (NaN in every T, E4M3 and fp32) and 0xFE.
-  cuda_ok(cudaMemset(out_old, 0xFF, sizeof(T) * n), "poison");
-  cuda_ok(cudaMemset(e4m3_old, 0xFF, n), "poison");
-  cuda_ok(cudaMemset(scales_old, 0xFF, sizeof(float) * rows), "poison");
-  cuda_ok(cudaMemset(out_new, 0xFE, sizeof(T) * n), "poison");
-  cuda_ok(cudaMemset(e4m3_new, 0xFE, n), "poison");
-  cuda_ok(cudaMemset(scales_new, 0xFE, sizeof(float) * rows), "poison");
+  const auto new_path = [&] { layernorm(new_out.out, new_out.fp8()); };
   old_path();
   new_path();
-  cuda_ok(cudaDeviceSynchronize(), "layernorm");
-
   Outcome o{};
-  const std::vector<T> got_old = download<T>(out_old, n), got_new = download<T>(out_new, n);
-  o.same_out = std::memcmp(got_old.data(), got_new.data(), sizeof(T) * n) == 0;
-  o.same_e4m3 = download<uint8_t>(e4m3_old, n) == download<uint8_t>(e4m3_new, n);
-  const std::vector<float> s_old = download<float>(scales_old, rows), s_new = download<float>(scales_new, rows);
-  o.same_scales = std::memcmp(s_old.data(), s_new.data(), sizeof(float) * rows) == 0;
-  o.host_rel_l2 = host_relative_l2(x, residual, bias, gamma, beta, got_new, std::min(rows, kHostCheckedRows), shape.cols);
+  o.same = compare(old_out, new_out);
+  o.host_rel_l2 = host_relative_l2(x, residual, bias, gamma, beta, download<T>(new_out.out, n),
+                                   std::min(rows, kHostCheckedRows), shape.cols);
   if (shape.timed) {
-    o.ln_us = median_launch_us([&] { layernorm(out_old, Fp8Rows{}); }, flush, flush_bytes);
+    o.ln_us = median_launch_us([&] { layernorm(old_out.out, Fp8Rows{}); }, flush, flush_bytes);
     o.ln_quantize_us = median_launch_us(old_path, flush, flush_bytes);
     o.fused_us = median_launch_us(new_path, flush, flush_bytes);
-  }
-  for (void* p : {static_cast<void*>(d_x), static_cast<void*>(d_residual), static_cast<void*>(d_bias),
-                  static_cast<void*>(d_gamma), static_cast<void*>(d_beta), static_cast<void*>(out_old),
-                  static_cast<void*>(out_new), static_cast<void*>(e4m3_old), static_cast<void*>(e4m3_new),
-                  static_cast<void*>(scales_old), static_cast<void*>(scales_new)}) {
-    cuda_ok(cudaFree(p), "free");
   }
   return o;
 }
 
-// T's rounding of the LayerNorm output, as a relative L2 bound (a few units of T's last place).
+// The embedding's LayerNorm (embedding.h), the first QKV input of a checkpoint's encoder: the same
+// comparison, untimed (once a forward). ids index a 50-row word table; positions cycle over seq 41.
 template <typename T>
-double host_limit() {
-  if (std::is_same<T, float>::value) return 1e-5;
-  return std::is_same<T, __half>::value ? 2e-3 : 1e-2;
+Same run_embedding(int rows, int cols, std::mt19937& rng) {
+  constexpr int kVocab = 50, kSeq = 41, kPositionOffset = 2;
+  std::uniform_int_distribution<int> id(0, kVocab - 1);
+  std::vector<int> ids(rows);
+  for (int& i : ids) i = id(rng);
+  const DeviceCopy<int> d_ids(ids);
+  const DeviceCopy<T> word(random_values<T>(static_cast<size_t>(kVocab) * cols, -1.0f, 1.0f, rng)),
+      position(random_values<T>(static_cast<size_t>(kSeq + kPositionOffset) * cols, -1.0f, 1.0f, rng)),
+      token_type(random_values<T>(cols, -0.5f, 0.5f, rng)), gamma(random_values<T>(cols, 0.5f, 1.5f, rng)),
+      beta(random_values<T>(cols, -0.5f, 0.5f, rng));
+  const Outputs<T> old_out(rows, cols, 0xFF), new_out(rows, cols, 0xFE);
+  const auto embed = [&](const Outputs<T>& o, Fp8Rows fp8) {
+    ftb::cuda::embed_layernorm(dtype_of<T>(), d_ids.data, nullptr, word.data, position.data, token_type.data,
+                               gamma.data, beta.data, o.out, rows, kSeq, kPositionOffset, cols, kEps, nullptr, fp8);
+  };
+  embed(old_out, Fp8Rows{});
+  old_out.quantize(dtype_of<T>());
+  embed(new_out, new_out.fp8());
+  return compare(old_out, new_out);
 }
 
-// Widths: 64 … 1024 fp16 values are warp rows (≤ 128 vectors), 1032 … 8192 block rows of one vector
-// a thread, then two (16384), four (32768); fp32 (half the values a vector) reaches eight (32768). 3072 and 4096 take the
-// quantize's warp-row kernel at fp16, 3080 and wider its block-row kernel.
+void print_row(const char* kernel, const char* dtype, int rows, int cols, const Same& same) {
+  std::printf("%-5s %-5s %6d %6d %5s %5s %6s", kernel, dtype, rows, cols, same.out ? "same" : "DIFF",
+              same.e4m3 ? "same" : "DIFF", same.scales ? "same" : "DIFF");
+}
+
+// T's rounding of the LayerNorm output, as a relative L2 bound with a margin (a wrong LayerNorm is off
+// by O(1)).
+template <typename T>
+double host_limit() {
+  if (std::is_same<T, float>::value) return 1e-4;
+  return std::is_same<T, __half>::value ? 4e-3 : 2e-2;
+}
+
+// Widths (fp16/bf16; fp32 has half the values a vector): 64 … 1024 are the LayerNorm's warp rows
+// (≤ 128 vectors), 1032 … 8192 its block rows of one vector a thread, 16384 two, 32768 four (fp32:
+// eight). The quantize pass takes 3072 (384 vectors) as a warp row, 3080 and wider as a block row.
 template <typename T>
 bool run_dtype(std::mt19937& rng, void* flush, size_t flush_bytes) {
   std::vector<Shape> shapes;
@@ -208,16 +263,25 @@ bool run_dtype(std::mt19937& rng, void* flush, size_t flush_bytes) {
   bool pass = true;
   for (const Shape& shape : shapes) {
     const Outcome o = run_shape<T>(shape, rng, flush, flush_bytes);
-    const bool ok = o.same_out && o.same_e4m3 && o.same_scales && o.host_rel_l2 <= host_limit<T>();
+    const bool ok = o.same.out && o.same.e4m3 && o.same.scales && o.host_rel_l2 <= host_limit<T>();
     pass = pass && ok;
-    std::printf("%-5s %6d %6d %5s %5s %6s %10.2e", name_of<T>(), shape.rows, shape.cols, o.same_out ? "same" : "DIFF",
-                o.same_e4m3 ? "same" : "DIFF", o.same_scales ? "same" : "DIFF", o.host_rel_l2);
+    print_row("ln", name_of<T>(), shape.rows, shape.cols, o.same);
+    std::printf(" %10.2e", o.host_rel_l2);
     if (shape.timed) {
       std::printf(" %8.1f %8.1f %8.1f %7.1f", o.ln_us, o.ln_quantize_us, o.fused_us, o.ln_quantize_us - o.fused_us);
     } else {
       std::printf(" %8s %8s %8s %7s", "-", "-", "-", "-");
     }
     std::printf("  %s\n", ok ? "PASS" : "FAIL");
+  }
+  for (int cols : {64, 768, 1024}) {
+    for (int rows : {1, 7, 300, 4095}) {
+      const Same same = run_embedding<T>(rows, cols, rng);
+      const bool ok = same.out && same.e4m3 && same.scales;
+      pass = pass && ok;
+      print_row("embed", name_of<T>(), rows, cols, same);
+      std::printf(" %10s %8s %8s %8s %7s  %s\n", "-", "-", "-", "-", "-", ok ? "PASS" : "FAIL");
+    }
   }
   return pass;
 }
@@ -231,8 +295,8 @@ int main() {
   const size_t flush_bytes = std::max<size_t>(256u << 20, 4 * static_cast<size_t>(props.l2CacheSize));
   void* flush;
   cuda_ok(cudaMalloc(&flush, flush_bytes), "malloc flush");
-  std::printf("%-5s %6s %6s %5s %5s %6s %10s %8s %8s %8s %7s\n", "dtype", "rows", "cols", "out", "e4m3", "scales",
-              "host_rl2", "ln_us", "ln+q_us", "fused_us", "saved");
+  std::printf("%-5s %-5s %6s %6s %5s %5s %6s %10s %8s %8s %8s %7s\n", "kern", "dtype", "rows", "cols", "out", "e4m3",
+              "scales", "host_rl2", "ln_us", "ln+q_us", "fused_us", "saved");
   std::mt19937 rng(20261202);
   bool pass = true;
   try {

@@ -64,8 +64,9 @@ class EncoderBase : public Model {
     if (fp8_) fp8_input_ = Fp8Activations(rows, max_cols);
   }
   bool has_embeddings() const { return word_.bytes() > 0; }
-  // out[r] = the embedding of padded token token_rows[r] (r itself when token_rows is null), r < rows.
-  void embed(void* out, const int* token_rows, size_t rows, cudaStream_t s) const;
+  // out[r] = the embedding of padded token token_rows[r] (r itself when token_rows is null), r < rows;
+  // with fp8.data, its E4M3 copy too (embedding.h).
+  void embed(void* out, const int* token_rows, size_t rows, cudaStream_t s, Fp8Rows fp8 = {}) const;
   cudaStream_t stream() const { return context_->stream(); }
   void plan(const GemmSpec& spec, Gemm& slot) { gemms_.plan(context_->gemm(), spec, slot); }
   DeviceBuffer buffer(size_t elements, const std::string& what) const {

@@ -4,11 +4,12 @@
 // epilogue, GELU in an in-place kernel). Trace stages: embedding or
 // remove_padding, then per layer qkv_gemm, attention, attn_out_gemm, layernorm, ffn1_gemm_gelu,
 // ffn2_gemm, layernorm, and remove_padding for the output. At fp8 the four layer GEMMs are cuBLASLt
-// fp8 matmuls (dense_fp8) reading E4M3 inputs with row-wise scales. The two LayerNorms write the E4M3
+// fp8 matmuls (dense_fp8) reading E4M3 inputs with row-wise scales. The LayerNorms write the E4M3
 // copy of their output themselves (the attention one for FFN1, the FFN one for the next layer's
-// QKV), counted in their layernorm stage; the first layer's QKV input, the attention context and the
-// GELU output get a quantize pass of their own (one kernel), counted in the GEMM's stage (NOTES.md,
-// "Version 3 (fp8)": why those three stay).
+// QKV, a checkpoint's embedding one for the first QKV), counted in their own stage; the attention
+// context, the GELU output and a synthetic model's input (no LayerNorm before the first QKV) get a
+// quantize pass of their own (one kernel), counted in the GEMM's stage (NOTES.md, "Version 3 (fp8)":
+// why those stay).
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -86,15 +87,15 @@ class FusedEncoder final : public EncoderBase {
     TraceStages stage;
     if (has_embeddings()) {
       stage("embedding");
-      embed(hidden_.get(), token_rows_dev_.as<int>(), tokens_, s);
+      embed(hidden_.get(), token_rows_dev_.as<int>(), tokens_, s, fp8_gemm_input(tokens_, hidden_size_));
     } else {
       stage("remove_padding");
       gather_rows(dtype_, input_.get(), hidden_.get(), token_rows_dev_.as<int>(), tokens_, hidden_size_, s);
     }
     for (int layer = 0; layer < config_.layers; ++layer) {
       stage("qkv_gemm");
-      // Later layers' input was quantized by the previous layer's last LayerNorm.
-      if (layer == 0) quantize_gemm_input(hidden_.get(), tokens_, hidden_size_);
+      // The embedding's LayerNorm and each layer's last one quantized their output already.
+      if (layer == 0 && !has_embeddings()) quantize_gemm_input(hidden_.get(), tokens_, hidden_size_);
       layer_gemm(qkv_gemm_, hidden_.get(), layer, Tensor::EncQkvW, 0, qkv_.get(), nullptr);
       stage("attention");
       if (fused_attention_) {
@@ -150,8 +151,8 @@ class FusedEncoder final : public EncoderBase {
     if (fp8_) {
       notes["fp8_gemms"] = "qkv, attn_out, ffn1, ffn2: cuBLASLt E4M3 x E4M3, fp32 accumulation, fp16 output";
       notes["fp8_quantize"] =
-          "row-wise: the LayerNorms write the FFN1 and next-layer QKV inputs' E4M3; a quantize pass for the first "
-          "QKV input, the attention context and the GELU output";
+          "row-wise: the LayerNorms (and a checkpoint's embedding) write the QKV and FFN1 inputs' E4M3; a quantize "
+          "pass for the attention context, the GELU output and a synthetic model's first QKV input";
       if (!fp8_gelu_fallback_.empty()) notes["fp8_ffn1_gelu"] = "no fp8 GELU_BIAS epilogue here (" + fp8_gelu_fallback_ + ")";
     }
     return notes;
