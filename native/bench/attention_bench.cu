@@ -153,35 +153,6 @@ struct Outcome {
   double max_error, relative_l2, median_us, tflops, v2_us;
 };
 
-float median_kernel_us(const std::vector<float>& samples_ms) {
-  std::vector<float> sorted = samples_ms;
-  std::sort(sorted.begin(), sorted.end());
-  return 1000.0f * sorted[sorted.size() / 2];
-}
-
-// Median of 50 launches of `launch`, each timed alone with CUDA events after an L2 flush.
-template <typename Launch>
-double median_launch_us(const Launch& launch, void* flush, size_t flush_bytes) {
-  cudaEvent_t begin, end;
-  cuda_ok(cudaEventCreate(&begin), "event");
-  cuda_ok(cudaEventCreate(&end), "event");
-  for (int i = 0; i < 3; ++i) launch();  // warm-up
-  std::vector<float> samples;
-  for (int i = 0; i < 50; ++i) {
-    cuda_ok(cudaMemsetAsync(flush, i & 0xFF, flush_bytes), "L2 flush");
-    cuda_ok(cudaEventRecord(begin), "record");
-    launch();
-    cuda_ok(cudaEventRecord(end), "record");
-    cuda_ok(cudaEventSynchronize(end), "sync");
-    float ms = 0.0f;
-    cuda_ok(cudaEventElapsedTime(&ms, begin, end), "elapsed");
-    samples.push_back(ms);
-  }
-  cudaEventDestroy(begin);
-  cudaEventDestroy(end);
-  return median_kernel_us(samples);
-}
-
 template <typename T>
 Outcome run_shape(const Shape& shape, uint32_t seed, void* flush, size_t flush_bytes) {
   const std::vector<int> lengths = make_lengths(shape, seed);

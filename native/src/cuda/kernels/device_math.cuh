@@ -43,14 +43,20 @@ __device__ __forceinline__ void load_vec(const T* src, float (&out)[kVec<T>]) {
   widen_vec<T>(raw, out);
 }
 
-// Rounds kVec<T> fp32 values to T and stores them with one 16-byte access.
+// Rounds kVec<T> fp32 values to T, packed in one 16-byte vector.
 template <typename T>
-__device__ __forceinline__ void store_vec(T* dst, const float (&in)[kVec<T>]) {
+__device__ __forceinline__ uint4 pack_vec(const float (&in)[kVec<T>]) {
   uint4 raw;
   T* values = reinterpret_cast<T*>(&raw);
 #pragma unroll
   for (int i = 0; i < kVec<T>; ++i) values[i] = from_float<T>(in[i]);
-  *reinterpret_cast<uint4*>(dst) = raw;
+  return raw;
+}
+
+// Rounds kVec<T> fp32 values to T and stores them with one 16-byte access.
+template <typename T>
+__device__ __forceinline__ void store_vec(T* dst, const float (&in)[kVec<T>]) {
+  *reinterpret_cast<uint4*>(dst) = pack_vec<T>(in);
 }
 
 template <typename V>

@@ -2,13 +2,13 @@
 // activation's token: hidden or inter values) takes one warp: its vectors stay in registers between
 // the amax (warp shuffles) and the rounding, one read and one write of the row, no barrier. A longer
 // row (a weight's output channel, quantized once at build; the tests' probe) takes one block, a first
-// pass over its vectors finding the amax, a second rounding them (the row is then in L1). The
-// division x / scale is __fdiv_rn, IEEE round-to-nearest whatever the compiler's fast-math flags, as
-// the host emulation divides.
+// pass over its vectors finding the amax, a second rounding them (the row is then in L1). The scale
+// and the rounding are e4m3.cuh's, which the LayerNorm's E4M3 output shares.
 #include <cuda_fp8.h>
 
 #include "cuda/check.h"
 #include "cuda/kernels/device_math.cuh"
+#include "cuda/kernels/e4m3.cuh"
 #include "cuda/kernels/fp8_quant.h"
 
 namespace ftb::cuda {
@@ -17,37 +17,6 @@ namespace {
 constexpr unsigned int kRowThreads = 128;  // a block: 4 warp rows, or one long row
 constexpr int kMaxLaneVecs = 12;           // a warp row: ≤ 384 vectors (3072 fp16 values)
 constexpr unsigned int kTile = 32;  // transpose tile
-
-__device__ __forceinline__ float e4m3_scale(float amax) { return amax > 0.0f ? __fdiv_rn(amax, 448.0f) : 1.0f; }
-
-__device__ __forceinline__ __nv_fp8_storage_t to_e4m3(float x, float scale) {
-  return __nv_cvt_float_to_fp8(__fdiv_rn(x, scale), __NV_SATFINITE, __NV_E4M3);
-}
-
-// kBytes E4M3 values stored with one access (8 from an fp16 vector, 4 from an fp32 one).
-template <int kBytes>
-struct Fp8Pack;
-template <>
-struct Fp8Pack<8> {
-  using type = uint2;
-};
-template <>
-struct Fp8Pack<4> {
-  using type = uint32_t;
-};
-
-// Rounds kVec<T> values to E4M3 and stores them as kVec<T> bytes with one access.
-template <typename T>
-__device__ __forceinline__ void store_e4m3(const uint4& raw, float scale, __nv_fp8_storage_t* out) {
-  using Pack = typename Fp8Pack<kVec<T>>::type;
-  float values[kVec<T>];
-  widen_vec<T>(raw, values);
-  Pack packed;
-  __nv_fp8_storage_t* bytes = reinterpret_cast<__nv_fp8_storage_t*>(&packed);
-#pragma unroll
-  for (int i = 0; i < kVec<T>; ++i) bytes[i] = to_e4m3(values[i], scale);
-  *reinterpret_cast<Pack*>(out) = packed;
-}
 
 // One warp per row, kLaneVecs vectors per lane at most (vecs_per_row ≤ 32 · kLaneVecs).
 template <typename T, int kLaneVecs>
@@ -63,14 +32,10 @@ __global__ void __launch_bounds__(kRowThreads) quantize_warp_rows_kernel(const T
   for (int i = 0; i < kLaneVecs; ++i) {
     if (lane + 32 * i < vecs_per_row) raw[i] = xr[lane + 32 * i];
   }
-  float largest = 0.0f;  // fmaxf drops a NaN operand
+  float largest = 0.0f;
 #pragma unroll
   for (int i = 0; i < kLaneVecs; ++i) {
-    if (lane + 32 * i >= vecs_per_row) continue;
-    float values[N];
-    widen_vec<T>(raw[i], values);
-#pragma unroll
-    for (int j = 0; j < N; ++j) largest = fmaxf(largest, fabsf(values[j]));
+    if (lane + 32 * i < vecs_per_row) largest = abs_max_vec<T>(raw[i], largest);
   }
   const float scale = e4m3_scale(warp_max(largest));
   if (lane == 0) scales[row] = scale;
@@ -87,19 +52,19 @@ __global__ void __launch_bounds__(kRowThreads) quantize_block_rows_kernel(const 
   constexpr int N = kVec<T>;
   __shared__ float scratch[32];
   const size_t row = blockIdx.x;
-  const T* xr = x + row * vecs_per_row * N;
-  float largest = 0.0f;  // fmaxf drops a NaN operand
+  const uint4* xr = reinterpret_cast<const uint4*>(x + row * vecs_per_row * N);
+  // Each vector copied into a local uint4 first: one 16-byte load (device_math.cuh, load_vec).
+  float largest = 0.0f;
   for (int v = threadIdx.x; v < vecs_per_row; v += blockDim.x) {
-    float values[N];
-    load_vec(xr + v * N, values);
-#pragma unroll
-    for (int i = 0; i < N; ++i) largest = fmaxf(largest, fabsf(values[i]));
+    const uint4 raw = xr[v];
+    largest = abs_max_vec<T>(raw, largest);
   }
   const float scale = e4m3_scale(block_max(largest, scratch));
   if (threadIdx.x == 0) scales[row] = scale;
   __nv_fp8_storage_t* out_row = out + row * vecs_per_row * N;
   for (int v = threadIdx.x; v < vecs_per_row; v += blockDim.x) {
-    store_e4m3<T>(reinterpret_cast<const uint4*>(xr)[v], scale, out_row + v * N);
+    const uint4 raw = xr[v];
+    store_e4m3<T>(raw, scale, out_row + v * N);
   }
 }
 

@@ -14,6 +14,13 @@
 
 namespace ftb::cuda {
 
+// Where a kernel writes an E4M3 GEMM input: `data` [rows, cols] bytes and `scales` [rows], the values
+// fp8_quantize_rows gives (the LayerNorm's E4M3 output, layernorm.h). Null data: no E4M3 output.
+struct Fp8Rows {
+  void* data = nullptr;
+  float* scales = nullptr;
+};
+
 // out[r, :] = e4m3(x[r, :] / scales[r]) for `rows` rows of `cols` values of `dtype` (cols a multiple
 // of the 16-byte vector width, x 16-byte aligned), scales[r] = amax(|x[r, :]|) / 448 (1 when 0).
 void fp8_quantize_rows(DType dtype, const void* x, int rows, int cols, float* scales, void* out, cudaStream_t stream);

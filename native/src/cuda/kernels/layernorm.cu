@@ -1,5 +1,6 @@
 #include "cuda/check.h"
 #include "cuda/kernels/device_math.cuh"
+#include "cuda/kernels/e4m3.cuh"
 #include "cuda/kernels/launch.cuh"
 #include "cuda/kernels/layernorm.h"
 
@@ -19,9 +20,13 @@ constexpr int kWarpRows = 2;
 // vector (the encoder's 4096-row LayerNorm took 10.7 µs on the H200 that way). A block row may have
 // 1024 threads, so its registers are capped at 64: long rows (≥ 2 vectors a thread) spill some of
 // their prefetched vectors to local memory rather than fail to launch.
+// With fp8_out, the row's E4M3 copy and scale too (e4m3.cuh): the stored T vectors are still in
+// registers, so the amax is one more reduction and the rounding reads nothing — what a quantize pass
+// over `out` would compute, without its read of the row (and its launch).
 template <typename T, int kVecsPerThread, bool kWarp>
 __global__ void __launch_bounds__(kWarp ? 32 * kWarpRows : 1024) layernorm_kernel(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta, T* out,
-                                 T* sum_out, size_t rows, int cols, float eps) {
+                                 T* sum_out, __nv_fp8_storage_t* fp8_out, float* fp8_scales, size_t rows, int cols,
+                                 float eps) {
   __shared__ float scratch[32];
   constexpr int N = kVec<T>;
   const size_t row = kWarp ? blockIdx.x * static_cast<size_t>(kWarpRows) + threadIdx.x / 32 : blockIdx.x;
@@ -84,6 +89,7 @@ __global__ void __launch_bounds__(kWarp ? 32 * kWarpRows : 1024) layernorm_kerne
     }
   }
   const float rstd = rsqrtf(total(squares) / cols + eps);
+  uint4 out_raw[kVecsPerThread];
 #pragma unroll
   for (int i = 0; i < kVecsPerThread; ++i) {
     const int v = index + i * stride;
@@ -93,13 +99,28 @@ __global__ void __launch_bounds__(kWarp ? 32 * kWarpRows : 1024) layernorm_kerne
     widen_vec<T>(beta_raw[i], b);
 #pragma unroll
     for (int j = 0; j < N; ++j) values[i][j] = (values[i][j] - mean) * rstd * g[j] + b[j];
-    store_vec(out + base + v * N, values[i]);
+    out_raw[i] = pack_vec<T>(values[i]);
+    *reinterpret_cast<uint4*>(out + base + v * N) = out_raw[i];
+  }
+  if (fp8_out == nullptr) return;  // the same for the whole block: no thread is left in a reduction
+  // From the stored (rounded) T values, not the fp32 ones: the GEMM's input is the tensor `out` holds.
+  float largest = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kVecsPerThread; ++i) {
+    if (index + i * stride < vecs) largest = abs_max_vec<T>(out_raw[i], largest);
+  }
+  const float scale = e4m3_scale(kWarp ? warp_max(largest) : block_max(largest, scratch));
+  if (index == 0) fp8_scales[row] = scale;
+#pragma unroll
+  for (int i = 0; i < kVecsPerThread; ++i) {
+    const int v = index + i * stride;
+    if (v < vecs) store_e4m3<T>(out_raw[i], scale, fp8_out + base + v * N);
   }
 }
 
 template <typename T, int kVecsPerThread, bool kWarp>
 void launch(const void* x, const void* residual, const void* bias, const void* gamma, const void* beta, void* out,
-            void* sum_out, size_t rows, int cols, float eps, cudaStream_t stream) {
+            void* sum_out, Fp8Rows fp8, size_t rows, int cols, float eps, cudaStream_t stream) {
   const int vecs = cols / kVec<T>;
   const int threads = kWarp ? 32 * kWarpRows : ((vecs + kVecsPerThread - 1) / kVecsPerThread + 31) / 32 * 32;
   const size_t blocks = kWarp ? (rows + kWarpRows - 1) / kWarpRows : rows;
@@ -107,27 +128,29 @@ void launch(const void* x, const void* residual, const void* bias, const void* g
                    layernorm_kernel<T, kVecsPerThread, kWarp>, static_cast<unsigned int>(blocks), threads, 0, stream,
                    static_cast<const T*>(x), static_cast<const T*>(residual), static_cast<const T*>(bias),
                    static_cast<const T*>(gamma), static_cast<const T*>(beta), static_cast<T*>(out),
-                   static_cast<T*>(sum_out), rows, cols, eps);
+                   static_cast<T*>(sum_out), static_cast<__nv_fp8_storage_t*>(fp8.data), fp8.scales, rows, cols,
+                   eps);
 }
 
 }  // namespace
 
 void layernorm(DType dtype, const void* x, const void* residual, const void* bias, const void* gamma,
-               const void* beta, void* out, size_t rows, int cols, cudaStream_t stream, void* sum_out, float eps) {
+               const void* beta, void* out, size_t rows, int cols, cudaStream_t stream, void* sum_out, float eps,
+               Fp8Rows fp8) {
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     // Fewest vectors per thread that keep the block within 1024 threads (cols <= 32768 by validation).
     const int vecs = cols / kVec<T>;
     if (vecs <= 32 * kMaxLaneVecs) {
-      launch<T, kMaxLaneVecs, true>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
+      launch<T, kMaxLaneVecs, true>(x, residual, bias, gamma, beta, out, sum_out, fp8, rows, cols, eps, stream);
     } else if (vecs <= 1024) {
-      launch<T, 1, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
+      launch<T, 1, false>(x, residual, bias, gamma, beta, out, sum_out, fp8, rows, cols, eps, stream);
     } else if (vecs <= 2048) {
-      launch<T, 2, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
+      launch<T, 2, false>(x, residual, bias, gamma, beta, out, sum_out, fp8, rows, cols, eps, stream);
     } else if (vecs <= 4096) {
-      launch<T, 4, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
+      launch<T, 4, false>(x, residual, bias, gamma, beta, out, sum_out, fp8, rows, cols, eps, stream);
     } else {
-      launch<T, 8, false>(x, residual, bias, gamma, beta, out, sum_out, rows, cols, eps, stream);
+      launch<T, 8, false>(x, residual, bias, gamma, beta, out, sum_out, fp8, rows, cols, eps, stream);
     }
   });
 }

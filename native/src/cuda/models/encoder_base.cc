@@ -159,10 +159,10 @@ void EncoderBase::quantize_gemm_input(const void* x, int rows, int cols) {
   if (fp8_) fp8_input_.quantize(x, rows, cols, stream());
 }
 
-void EncoderBase::embed(void* out, const int* token_rows, size_t rows, cudaStream_t s) const {
+void EncoderBase::embed(void* out, const int* token_rows, size_t rows, cudaStream_t s, Fp8Rows fp8) const {
   embed_layernorm(dtype_, ids_dev_.as<int>(), token_rows, word_.get(), position_.get(),
                   token_type_.bytes() > 0 ? token_type_.get() : nullptr, emb_gamma_.get(), emb_beta_.get(), out,
-                  rows, seq_, position_offset_, hidden_size_, eps_, s);
+                  rows, seq_, position_offset_, hidden_size_, eps_, s, fp8);
 }
 
 void EncoderBase::launch_forward() {

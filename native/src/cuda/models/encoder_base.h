@@ -52,17 +52,21 @@ class EncoderBase : public Model {
   const void* weight(int layer, Tensor tensor) const { return weights_[layer][tensor_slot(tensor)].get(); }
   // A layer GEMM y = x · W (+ bias, in the GEMM's epilogue) of `layer`'s weight `w`, from its output
   // column `out_offset` on (the unfused variant's q, k, v blocks of the QKV weight). At fp8 it reads
-  // the E4M3 input quantize_gemm_input() left, not x.
+  // the E4M3 input that quantize_gemm_input() or a LayerNorm writing into fp8_gemm_input() left, not x.
   void layer_gemm(const Gemm& gemm, const void* x, int layer, Tensor w, int out_offset, void* y, const void* bias);
   // fp8 only: the E4M3 copy of a layer GEMM's input x (fp16 [rows, cols]) and its per-row scales.
   void quantize_gemm_input(const void* x, int rows, int cols);
+  // fp8: where a LayerNorm writing the next layer GEMM's input [rows, cols] puts its E4M3 copy and
+  // scales (layernorm.h), in place of quantize_gemm_input(); not fp8: nowhere (no E4M3 output).
+  Fp8Rows fp8_gemm_input(int rows, int cols) { return fp8_ ? fp8_input_.target(rows, cols) : Fp8Rows{}; }
   // fp8: room for the variant's largest GEMM input, `rows` rows of at most `max_cols` values.
   void allocate_fp8_input(size_t rows, size_t max_cols) {
     if (fp8_) fp8_input_ = Fp8Activations(rows, max_cols);
   }
   bool has_embeddings() const { return word_.bytes() > 0; }
-  // out[r] = the embedding of padded token token_rows[r] (r itself when token_rows is null), r < rows.
-  void embed(void* out, const int* token_rows, size_t rows, cudaStream_t s) const;
+  // out[r] = the embedding of padded token token_rows[r] (r itself when token_rows is null), r < rows;
+  // with fp8.data, its E4M3 copy too (embedding.h).
+  void embed(void* out, const int* token_rows, size_t rows, cudaStream_t s, Fp8Rows fp8 = {}) const;
   cudaStream_t stream() const { return context_->stream(); }
   void plan(const GemmSpec& spec, Gemm& slot) { gemms_.plan(context_->gemm(), spec, slot); }
   DeviceBuffer buffer(size_t elements, const std::string& what) const {

@@ -72,10 +72,15 @@ Fp8Activations::Fp8Activations(size_t rows, size_t max_cols)
     : data_(rows * max_cols, "encoder fp8 GEMM input"), scales_(rows * sizeof(float), "encoder fp8 activation scales") {}
 
 void Fp8Activations::quantize(const void* x, int rows, int cols, cudaStream_t stream) {
+  const Fp8Rows out = target(rows, cols);
+  fp8_quantize_rows(DType::F16, x, rows, cols, out.scales, out.data, stream);
+}
+
+Fp8Rows Fp8Activations::target(int rows, int cols) {
   if (static_cast<size_t>(rows) * cols > data_.bytes() || rows * sizeof(float) > scales_.bytes()) {
     throw EngineError("fp8 activations: the GEMM input outgrows its buffer");
   }
-  fp8_quantize_rows(DType::F16, x, rows, cols, scales_.as<float>(), data_.get(), stream);
+  return {data_.get(), scales_.as<float>()};
 }
 
 }  // namespace ftb::cuda

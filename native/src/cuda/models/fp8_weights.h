@@ -6,7 +6,8 @@
 //   output channel (its amax / 448), stored transposed [out, in] for cuBLASLt's fp8 "TN" form. Biases
 //   and LayerNorm parameters stay the model's fp16 tensors.
 // - Fp8Activations: one E4M3 buffer for the GEMM input of the moment and one scale per row (token),
-//   computed on the device every call (dynamic scaling) by one quantize pass over the fp16 tensor.
+//   computed on the device every call (dynamic scaling): by a quantize pass over the fp16 tensor, or
+//   by the LayerNorm that writes the fp16 tensor (target(); layernorm.h).
 //   The GEMMs of a forward run one after another on one stream, so one buffer serves them all.
 #pragma once
 #include <cuda_runtime.h>
@@ -17,6 +18,7 @@
 #include "common/config.h"
 #include "common/tensors.h"
 #include "cuda/buffer.h"
+#include "cuda/kernels/fp8_quant.h"
 
 namespace ftb::cuda {
 
@@ -52,6 +54,8 @@ class Fp8Activations {
 
   // Quantizes the fp16 x [rows, cols], one scale per row.
   void quantize(const void* x, int rows, int cols, cudaStream_t stream);
+  // Where a kernel that quantizes its own fp16 output [rows, cols] writes it instead.
+  Fp8Rows target(int rows, int cols);
 
   const void* data() const { return data_.get(); }
   const float* scales() const { return scales_.as<float>(); }
