@@ -1,7 +1,9 @@
-// What the two implementations of the fused decoder attention share (decoder_attention.h): the
-// block-per-(row, head) kernels of decoder_attention.cu, latency-bound and built for small batch, and
-// the warp-per-(row, head) kernels of decoder_attention_wide.cu, built for many (row, head) pairs.
-// Both read keys and values through the accessors here, and the public functions pick one of them.
+// What the implementations of the fused decoder attention share (decoder_attention.h): the
+// block-per-(row, head) kernels of decoder_attention.cu, latency-bound and built for small batch, the
+// warp-per-(row, head) kernels of decoder_attention_wide.cu, built for many (row, head) pairs, and,
+// for cross-attention with beams, the block-per-(sentence, head) kernel of
+// decoder_cross_attention_sentence.cu. The first two read keys and values through the accessors here
+// (the third from its shared-memory tiles), and the public functions pick one of them.
 #pragma once
 #include <cuda_runtime.h>
 
