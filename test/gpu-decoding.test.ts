@@ -280,7 +280,7 @@ suiteUnless('CUDA decoding', skip, () => {
   test('notes name the search, the attention kernels and the graph; the GEMMs are listed with their algorithms', () => {
     const fused = runModel('cuda', { ...decodingBase, beam: 4, variant: 'fused', precision: 'fp16' });
     assert.match(fused.notes.graph, /^on/);
-    assert.match(fused.notes.search, /^beam_softmax_stats \+ beam_softmax_topk .* 1 vocabulary chunks/);
+    assert.match(fused.notes.search, /^beam_chunk_lists \(statistics and the 8 best logits .* 1 vocabulary chunks\) \+ beam_rank_lists/);
     assert.match(fused.notes.self_attention, /cache indirection/);
     const gemm = (run: typeof fused, role: string) => run.gemms.find((g) => g.role === role);
     assert.deepEqual(fused.gemms.map((g) => g.role), ['qkv', 'self_out', 'cross_q', 'cross_kv', 'cross_out', 'ffn1', 'ffn2', 'logits']);

@@ -6,13 +6,17 @@
 // the same stored values (the new key and value rounded to the storage type, as the cache holds
 // them). The context is poisoned (NaN) before every checked run, the cache entry at t is compared
 // with the rounded k/v exactly, and the output is checked again after the timed launches (the
-// multi-block counters must have been left at zero). Every shape is checked on both paths of the
-// current kernels, the block-per-(row, head) ("block") and the warp-per-(row, head) ("wide", fp16/bf16
-// at head size 64 and 128), forced through FTBENCH_WIDE_ATTENTION=0/1 (the bench sets it; a value in the
-// environment is ignored), and on the path the rule picks unforced ("auto"). Timing: CUDA events
-// around 20 back-to-back launches, hot L2 (as inside a decoding step), median of 30, µs per call, for
-// the version-1 kernels (native/bench/baselines/decoder_attention_v1.cu) and both current paths,
-// launched plainly;
+// multi-block counters must have been left at zero). Every shape is checked on every path of the
+// current kernels: the block-per-(row, head) ("block") and the warp-per-(row, head) ("wide", fp16/bf16
+// at head size 64 and 128), self-attention's forced through FTBENCH_WIDE_ATTENTION=0/1 (the bench sets
+// it; a value in the environment is ignored), and, for cross-attention, the block-per-(sentence, head)
+// kernel ("sent", fp16/bf16 at head size 64 and 128), each cross path launched by cross_attention_on;
+// and on the path the rule picks unforced ("auto"; FTBENCH_CROSS_ATTENTION is cleared). Whether the
+// sentence kernel's output equals the wide kernel's bit for bit (the same warp routine) is reported;
+// sentence 0's memory length is given past mem_len (the current kernels clamp it). Timing: CUDA events around 20
+// back-to-back launches, hot L2 (as inside a decoding step), median of 30, µs per call, for the
+// version-1 kernels (native/bench/baselines/decoder_attention_v1.cu) and every current path, launched
+// plainly;
 // FTBENCH_PDL=1 times them as programmatic dependents (launch.cuh): back to back, each one's first-key
 // loads overlap the previous one's tail, a little more than behind a GEMM in the model.
 // Exits 1 when a relative L2 error exceeds 1e-5 (fp32), 2e-3 (fp16) or 1e-2 (bf16), on a written
@@ -21,7 +25,8 @@
 // Build and run from the repository root:
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Inative/src -o /tmp/decoder_attention_bench \
 //     native/bench/decoder_attention_bench.cu native/src/cuda/kernels/decoder_attention.cu \
-//     native/src/cuda/kernels/decoder_attention_wide.cu native/bench/baselines/decoder_attention_v1.cu \
+//     native/src/cuda/kernels/decoder_attention_wide.cu native/src/cuda/kernels/decoder_cross_attention_sentence.cu \
+//     native/bench/baselines/decoder_attention_v1.cu \
 //     native/src/cuda/check.cc && /tmp/decoder_attention_bench
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -37,88 +42,14 @@
 
 #include "baselines/decoder_attention_v1.h"
 #include "bench_check.h"
+#include "bench_tensor.h"
 #include "cuda/kernels/decoder_attention.h"
 #include "cuda/kernels/decoder_attention_internal.cuh"
 
 using ftb::cuda::AttentionSplits;
-using ftb::cuda::DType;
+using ftb::cuda::CrossAttentionPath;
 
 namespace {
-
-// Host storage of one element type: 16-bit types are kept as their bits.
-struct Storage {
-  DType dtype;
-  size_t size;
-  const char* name;
-  float tolerance;
-};
-
-uint16_t f32_to_bf16(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, 4);
-  bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest even (no NaN inputs here)
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-// Rounds x to the storage type and writes it at dst; returns the stored value as a double.
-double store(const Storage& st, void* dst, float x) {
-  if (st.dtype == DType::F32) {
-    std::memcpy(dst, &x, 4);
-    return x;
-  }
-  if (st.dtype == DType::F16) {
-    const __half h = __float2half_rn(x);
-    std::memcpy(dst, &h, 2);
-    return __half2float(h);
-  }
-  const uint16_t b = f32_to_bf16(x);
-  std::memcpy(dst, &b, 2);
-  const uint32_t bits = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-double load(const Storage& st, const void* src) {
-  if (st.dtype == DType::F32) {
-    float f;
-    std::memcpy(&f, src, 4);
-    return f;
-  }
-  uint16_t raw;
-  std::memcpy(&raw, src, 2);
-  if (st.dtype == DType::F16) {
-    __half h;
-    std::memcpy(&h, &raw, 2);
-    return __half2float(h);
-  }
-  const uint32_t bits = static_cast<uint32_t>(raw) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-// A tensor of the storage type on the host and the device.
-struct Tensor {
-  const Storage& st;
-  std::vector<char> host;
-  void* dev = nullptr;
-  Tensor(const Storage& s, size_t n) : st(s), host(n * s.size) { cuda_ok(cudaMalloc(&dev, host.size()), "cudaMalloc"); }
-  ~Tensor() { cudaFree(dev); }
-  size_t count() const { return host.size() / st.size; }
-  double at(size_t i) const { return load(st, host.data() + i * st.size); }
-  void fill(std::mt19937& rng, float lo, float hi) {
-    std::uniform_real_distribution<float> dist(lo, hi);
-    for (size_t i = 0; i < count(); ++i) {
-      float x = dist(rng);
-      if (x == 0.0f) x = 0.125f;  // exact zeros hide unwritten reads
-      store(st, host.data() + i * st.size, x);
-    }
-    cuda_ok(cudaMemcpy(dev, host.data(), host.size(), cudaMemcpyHostToDevice), "upload");
-  }
-  void download() { cuda_ok(cudaMemcpy(host.data(), dev, host.size(), cudaMemcpyDeviceToHost), "download"); }
-  void poison() { cuda_ok(cudaMemset(dev, 0xFF, host.size()), "poison"); }  // NaN in every type
-};
 
 struct Shape {
   const char* name;
@@ -209,9 +140,15 @@ bool run_shape(const Storage& st, const Shape& sh, int sms) {
   for (int& x : indir) x = static_cast<int>(rng() % sh.beam);
   for (int b = 0; b < sh.batch; ++b) lengths[b] = b == 0 ? M : M / 2 + static_cast<int>(rng() % (M - M / 2 + 1));
   for (int& x : lengths) x = std::max(x, 1);
-  int *indir_dev, *lengths_dev, *step_dev;
+  // The current kernels see sentence 0's length past mem_len (a bad caller: they clamp it to mem_len,
+  // the reference's); v1 does not clamp and gets the lengths in range.
+  std::vector<int> bad_lengths = lengths;
+  bad_lengths[0] = M + 7;
+  int *indir_dev, *lengths_dev, *bad_lengths_dev, *step_dev;
   cuda_ok(cudaMalloc(&indir_dev, indir.size() * 4), "cudaMalloc");
   cuda_ok(cudaMalloc(&lengths_dev, lengths.size() * 4), "cudaMalloc");
+  cuda_ok(cudaMalloc(&bad_lengths_dev, lengths.size() * 4), "cudaMalloc");
+  cuda_ok(cudaMemcpy(bad_lengths_dev, bad_lengths.data(), lengths.size() * 4, cudaMemcpyHostToDevice), "upload");
   cuda_ok(cudaMalloc(&step_dev, 4), "cudaMalloc");
   cuda_ok(cudaMemcpy(indir_dev, indir.data(), indir.size() * 4, cudaMemcpyHostToDevice), "upload");
   cuda_ok(cudaMemcpy(lengths_dev, lengths.data(), lengths.size() * 4, cudaMemcpyHostToDevice), "upload");
@@ -272,8 +209,14 @@ bool run_shape(const Storage& st, const Shape& sh, int sms) {
                                          ctx.dev, rows, sh.beam, sh.heads, D, L, nullptr);
   };
   const auto cross_new = [&] {
-    ftb::cuda::cross_attention(st.dtype, q.dev, q_bias.dev, memory_kv.dev, lengths_dev, ctx.dev, rows, sh.beam,
+    ftb::cuda::cross_attention(st.dtype, q.dev, q_bias.dev, memory_kv.dev, bad_lengths_dev, ctx.dev, rows, sh.beam,
                                sh.heads, D, M, cross_ws, nullptr);
+  };
+  const auto cross_on = [&](CrossAttentionPath path) {
+    return [&, path] {
+      ftb::cuda::cross_attention_on(path, st.dtype, q.dev, q_bias.dev, memory_kv.dev, bad_lengths_dev, ctx.dev, rows,
+                                    sh.beam, sh.heads, D, M, cross_ws, nullptr);
+    };
   };
   const auto cross_old = [&] {
     ftb::cuda::v1::cross_attention(st.dtype, q.dev, q_bias.dev, memory_kv.dev, lengths_dev, ctx.dev, rows, sh.beam,
@@ -309,41 +252,60 @@ bool run_shape(const Storage& st, const Shape& sh, int sms) {
   };
   const bool self_wide = ftb::cuda::wide_attention_supported(st.dtype, D, L);
   const bool cross_wide = ftb::cuda::wide_attention_supported(st.dtype, D, M);
-  // Relative L2 per path [self, cross]: auto before the timed launches, auto after, block, wide.
-  double errors[2][4] = {{NAN, NAN, NAN, NAN}, {NAN, NAN, NAN, NAN}};
+  const bool cross_sentence = ftb::cuda::sentence_attention_supported(st.dtype, D, M);
+  // Relative L2 per path [self, cross]: auto before the timed launches, auto after, block, wide, sentence.
+  double errors[2][5] = {{NAN, NAN, NAN, NAN, NAN}, {NAN, NAN, NAN, NAN, NAN}};
   for (const char* path : {"0", "1"}) {
     const int column = path[0] == '0' ? 2 : 3;
-    if (column == 3 && !self_wide && !cross_wide) continue;
+    if (column == 3 && !self_wide) continue;
     errors[0][column] = on_path(path, [&] { return check(self_new, self_ref); });
     check_cache(column == 2 ? "block" : "wide");
-    errors[1][column] = on_path(path, [&] { return check(cross_new, cross_ref); });
+  }
+  errors[1][2] = check(cross_on(CrossAttentionPath::Block), cross_ref);
+  if (cross_wide) errors[1][3] = check(cross_on(CrossAttentionPath::Wide), cross_ref);
+  const char* same_bits = "";
+  if (cross_sentence) {
+    const std::vector<char> wide_out = ctx.host;
+    errors[1][4] = check(cross_on(CrossAttentionPath::Sentence), cross_ref);
+    // Same warp routine, same order of sums: expected to equal the wide kernel's output bit for bit
+    // (reported, not required: the compiler may contract the two instantiations differently).
+    if (cross_wide) same_bits = ctx.host == wide_out ? "  sent == wide bits" : "  sent != wide bits";
   }
   errors[0][0] = on_path(nullptr, [&] { return check(self_new, self_ref); });
   errors[1][0] = on_path(nullptr, [&] { return check(cross_new, cross_ref); });
   check_cache("auto");
   const double self_v1 = time_us(self_old), cross_v1 = time_us(cross_old);
   const double self_block = on_path("0", [&] { return time_us(self_new); });
-  const double cross_block = on_path("0", [&] { return time_us(cross_new); });
   const double self_wide_us = self_wide ? on_path("1", [&] { return time_us(self_new); }) : NAN;
-  const double cross_wide_us = cross_wide ? on_path("1", [&] { return time_us(cross_new); }) : NAN;
+  const double cross_us[3] = {time_us(cross_on(CrossAttentionPath::Block)),
+                              cross_wide ? time_us(cross_on(CrossAttentionPath::Wide)) : NAN,
+                              cross_sentence ? time_us(cross_on(CrossAttentionPath::Sentence)) : NAN};
   errors[0][1] = on_path(nullptr, [&] { return check(self_new, self_ref); });
   errors[1][1] = on_path(nullptr, [&] { return check(cross_new, cross_ref); });
-  const bool self_auto = ftb::cuda::use_wide_attention(st.dtype, rows, sh.heads, D, L);
-  const bool cross_auto = ftb::cuda::use_wide_attention(st.dtype, rows, sh.heads, D, M);
-  // µs per call and the speed-up over v1 of the path the rule picks; "nan" where the wide path does not apply.
-  const auto line = [&](const char* label, const char* kind, double v1, double block, double wide, bool wide_auto,
+  const int self_auto = ftb::cuda::use_wide_attention(st.dtype, rows, sh.heads, D, L) ? 1 : 0;
+  const int cross_auto = static_cast<int>(on_path(nullptr, [&] {
+    return ftb::cuda::cross_attention_path(st.dtype, rows, sh.beam, sh.heads, D, M);
+  }));
+  // µs per call (path order block, wide, sentence) and the speed-up over v1 of the path the rule picks;
+  // "nan" where a path does not apply (self-attention has no sentence path).
+  const auto line = [&](const char* label, const char* kind, double v1, const double* us, int auto_path,
                         const double* error, const char* tail) {
-    std::printf("%-5s %-32s %-5s v1 %7.2f  block %7.2f  wide %7.2f us  auto %-5s %5.2fx | rel L2 auto %.1e/%.1e "
-                "block %.1e wide %.1e%s\n",
-                st.name, label, kind, v1, block, wide, wide_auto ? "wide" : "block", v1 / (wide_auto ? wide : block),
-                error[0], error[1], error[2], error[3], tail);
+    const char* names[] = {"block", "wide", "sent"};
+    std::printf("%-5s %-32s %-5s v1 %7.2f  block %7.2f  wide %7.2f  sent %7.2f us  auto %-5s %5.2fx | rel L2 auto "
+                "%.1e/%.1e block %.1e wide %.1e sent %.1e%s\n",
+                st.name, label, kind, v1, us[0], us[1], us[2], names[auto_path], v1 / us[auto_path], error[0],
+                error[1], error[2], error[3], error[4], tail);
   };
   char label[64];
   std::snprintf(label, sizeof label, "%s, splits %d/%d", sh.name, self_splits, cross_splits);
-  line(label, "self", self_v1, self_block, self_wide_us, self_auto, errors[0], "");
-  line("", "cross", cross_v1, cross_block, cross_wide_us, cross_auto, errors[1], ok ? "" : "  FAIL");
+  const double self_us[3] = {self_block, self_wide_us, NAN};
+  line(label, "self", self_v1, self_us, self_auto, errors[0], "");
+  char tail[64];
+  std::snprintf(tail, sizeof tail, "%s%s", same_bits, ok ? "" : "  FAIL");
+  line("", "cross", cross_v1, cross_us, cross_auto, errors[1], tail);
   cudaFree(indir_dev);
   cudaFree(lengths_dev);
+  cudaFree(bad_lengths_dev);
   cudaFree(step_dev);
   cudaFree(workspace);
   return ok;
@@ -352,6 +314,7 @@ bool run_shape(const Storage& st, const Shape& sh, int sms) {
 }  // namespace
 
 int main() {
+  unsetenv("FTBENCH_CROSS_ATTENTION");  // the rule's choice is "auto"; read once, so before any launch
   int device = 0, sms = 0;
   cuda_ok(cudaGetDevice(&device), "device");
   cuda_ok(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "attribute");
@@ -385,6 +348,9 @@ int main() {
   ok = run_shape(f32, shapes[2], sms) && ok;
   ok = run_shape(bf16, shapes[6], sms) && ok;
   ok = run_shape(f16, {"b32 beam4 4 heads x 128 t100 mem 96", 32, 4, 4, 128, 100, 128, 96}, sms) && ok;
+  ok = run_shape(f16, {"b128 beam4 8 heads x 128 t63 mem 128", 128, 4, 8, 128, 63, 128, 128}, sms) && ok;
+  ok = run_shape(bf16, {"b128 beam4 4 heads x 128 t63 mem 160", 128, 4, 4, 128, 63, 128, 160}, sms) && ok;
+  ok = run_shape(f16, {"b128 beam4 t63 mem 256", 128, 4, 8, 64, 63, 128, 256}, sms) && ok;
   ok = run_shape(f16, {"b3 beam2 head 24 t140", 3, 2, 4, 24, 140, 150, 200}, sms) && ok;
   ok = run_shape(f32, {"b2 beam1 head 256 t200", 2, 1, 2, 256, 200, 256, 300}, sms) && ok;
   std::printf(ok ? "all checks passed\n" : "FAILED\n");

@@ -4,6 +4,7 @@
 
 #include "cuda/check.h"
 #include "cuda/kernels/beam_search.h"
+#include "cuda/kernels/beam_search_internal.cuh"
 #include "cuda/kernels/device_math.cuh"
 #include "cuda/kernels/topk.cuh"
 
@@ -44,17 +45,6 @@ __device__ double row_log_total(const T* row, int vocab, float* scratch, double*
   for (int v = threadIdx.x; v < vocab; v += blockDim.x) total += exp(static_cast<double>(to_float(row[v])) - row_max);
   return row_max + log(block_sum(total, dscratch));
 }
-
-// Chunk c of a row: logits [c·len, min(vocab, (c + 1)·len)), len = ceil(vocab / chunks).
-struct Chunk {
-  int begin, end;
-  Chunk() = default;
-  __device__ Chunk(int vocab, int chunks, int c) {
-    const int len = (vocab + chunks - 1) / chunks;
-    begin = min(vocab, c * len);
-    end = min(vocab, begin + len);
-  }
-};
 
 // Softmax statistics of a (row, chunk): its max and Σ exp(l - max) in fp64.
 template <typename T>
@@ -102,15 +92,9 @@ __device__ bool chunk_prologue(int r, int c, int chunks, const Chunk& chunk, int
   }
   if (offered == 0) return false;
   if (threadIdx.x < 32) {
-    const float* maxima = chunk_max + static_cast<size_t>(r) * chunks;
-    const double* sums = chunk_sum + static_cast<size_t>(r) * chunks;
-    float row_max = -INFINITY;
-    for (int k = threadIdx.x; k < chunks; k += 32) row_max = fmaxf(row_max, maxima[k]);
-    row_max = warp_max(row_max);
-    double total = 0.0;
-    for (int k = threadIdx.x; k < chunks; k += 32) total += sums[k] * exp(static_cast<double>(maxima[k]) - row_max);
-    total = warp_sum(total);
-    if (threadIdx.x == 0) shared_log_total = row_max + log(total);
+    const double total = warp_log_total(chunk_max + static_cast<size_t>(r) * chunks,
+                                        chunk_sum + static_cast<size_t>(r) * chunks, chunks);
+    if (threadIdx.x == 0) shared_log_total = total;
   }
   __syncthreads();
   log_total = shared_log_total;
@@ -126,7 +110,7 @@ struct ChunkKeys {
   double log_total;
   __device__ uint64_t operator()(int i) const {
     const int v = begin + i;
-    return ranked_key(static_cast<float>(cum + (static_cast<double>(to_float(row[v])) - log_total)), v);
+    return ranked_key(candidate_score(cum, to_float(row[v]), log_total), v);
   }
 };
 
@@ -159,42 +143,8 @@ __device__ bool begin_chunk_block(const T* logits, int ld, int vocab, int beam, 
   return true;
 }
 
-// The `beam` best continuations (score, j·vocab + v) of a (row, chunk), beam <= kTopkListBeam: one pass
-// over the logits, each thread keeping its K best keys in registers (K >= beam, a power of two), then
-// the warps' K best by K rounds of a warp max, then the block's from the warps' by warp 0.
-template <typename T, int K>
-__global__ void __launch_bounds__(kChunkThreads)
-    beam_topk_list_kernel(const T* logits, int ld, int vocab, int beam, int end_id, SearchState state,
-                          const float* chunk_max, const double* chunk_sum, float* out_scores, int* out_ids) {
-  __shared__ uint64_t pool[kChunkThreads / 32 * K];
-  ChunkBlock<T> block;
-  if (!begin_chunk_block(logits, ld, vocab, beam, end_id, state, chunk_max, chunk_sum, out_scores, out_ids, block)) return;
-  TopList<K> list;
-  for (int i = threadIdx.x; i < block.chunk.end - block.chunk.begin; i += blockDim.x) list.insert(block.key(i));
-  uint64_t best[K];
-  list.warp_best(best);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  if (lane == 0) {
-#pragma unroll
-    for (int k = 0; k < K; ++k) pool[warp * K + k] = best[k];
-  }
-  __syncthreads();
-  if (warp != 0) return;
-  TopList<K> merged;
-  for (int i = lane; i < static_cast<int>(blockDim.x / 32) * K; i += 32) merged.insert(pool[i]);
-  merged.warp_best(best);
-  if (lane == 0) {
-#pragma unroll
-    for (int k = 0; k < K; ++k) {
-      if (k < block.offered) {  // real keys: the chunk has at least `offered` logits
-        block.scores[k] = key_score(best[k]);
-        block.ids[k] = (blockIdx.x % beam) * vocab + key_id(best[k]);
-      }
-    }
-  }
-}
-
-// The same for any beam (<= 32): a radix select of the `offered`-th best key (8 passes over the
+// The `beam` best continuations (score, j·vocab + v) of a (row, chunk), for beams past kTopkListBeam
+// (<= 32): a radix select of the `offered`-th best key (8 passes over the
 // logits), then every key at or above it.
 template <typename T>
 __global__ void __launch_bounds__(kChunkThreads)
@@ -343,33 +293,35 @@ int beam_topk_chunks(int vocab, int rows, int beam) {
   const int length = long_chunks ? kListChunkLength : kChunkLength;
   const int per_logits = (vocab + length - 1) / length;
   const int per_rows = (kTopkBlocks + rows - 1) / rows;
-  return std::max(1, std::min({per_logits, per_rows, 1024 / (beam * beam)}));
+  return std::max(1, std::min({per_logits, per_rows, 1024 / (beam * beam_topk_slots(beam))}));
+}
+
+int beam_topk_slots(int beam) { return beam <= kTopkListBeam ? beam_list_slots(beam) : beam; }
+
+CandidateLayout beam_topk_layout(int chunks, int beam) {
+  const int stride = beam * chunks * beam_topk_slots(beam);
+  // The lists path ranks each sentence's candidates itself and leaves its `beam` best first.
+  if (beam <= kTopkListBeam) return {stride, beam, true};
+  return {stride, stride, false};
 }
 
 void beam_topk(DType dtype, const void* logits, int ld, int rows, int vocab, int beam, int end_id,
                const SearchState& state, int chunks, float* chunk_max, double* chunk_sum, float* candidate_scores,
                int* candidate_ids, cudaStream_t stream) {
+  if (beam <= kTopkListBeam) {
+    beam_topk_lists(dtype, logits, ld, rows, vocab, beam, end_id, state, chunks, chunk_max, chunk_sum,
+                    candidate_scores, candidate_ids, stream);
+    return;
+  }
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     const dim3 grid(rows, chunks);
     chunk_stats_kernel<T><<<grid, kChunkThreads, 0, stream>>>(static_cast<const T*>(logits), ld, vocab, chunk_max,
                                                               chunk_sum);
     check_launch("beam_softmax_stats");
-    const auto list = [&](auto kernel) {
-      kernel<<<grid, kChunkThreads, 0, stream>>>(static_cast<const T*>(logits), ld, vocab, beam, end_id, state,
-                                                 chunk_max, chunk_sum, candidate_scores, candidate_ids);
-    };
-    if (beam == 1) {
-      list(beam_topk_list_kernel<T, 1>);
-    } else if (beam == 2) {
-      list(beam_topk_list_kernel<T, 2>);
-    } else if (beam <= 4) {
-      list(beam_topk_list_kernel<T, 4>);
-    } else if (beam <= kTopkListBeam) {
-      list(beam_topk_list_kernel<T, kTopkListBeam>);
-    } else {
-      list(beam_topk_kernel<T>);
-    }
+    beam_topk_kernel<T><<<grid, kChunkThreads, 0, stream>>>(static_cast<const T*>(logits), ld, vocab, beam, end_id,
+                                                            state, chunk_max, chunk_sum, candidate_scores,
+                                                            candidate_ids);
   });
   check_launch("beam_softmax_topk");
 }

@@ -1,11 +1,13 @@
 // Token selection of the decoding path on the device (native/MODEL.md, "Beam search", "Finish").
 // Logits are [rows, ld] (ld = vocab padded to a multiple of 8; padded columns are never read).
 //
-// fused:   beam_topk in two kernels over (row, vocabulary chunk) blocks, so that a few rows still
-//          fill the GPU: the chunks' softmax statistics, then each chunk's `beam` best continuations
-//          under the row's log-softmax (beam <= 8: one pass, each thread's best keys in registers,
-//          merged by warp max rounds; wider beams: a radix select); then beam_commit (the sentence's best `beam` of its
-//          beam·chunks·beam candidates, state update and the cache indirection table).
+// fused:   beam_topk over (row, vocabulary chunk) blocks, so that a few rows still fill the GPU.
+//          beam <= 8 (beam_topk_lists.cu): one kernel leaves each chunk's softmax statistics and its
+//          best logits (per-thread lists in registers), a second, per sentence, scores those exactly
+//          under the rows' log-softmax and ranks them (the sentence's `beam` best, first). Wider
+//          beams: the chunks' statistics, then each chunk's `beam` best by score (a radix select).
+//          Then beam_commit (the sentence's best `beam` of its candidates, state update and the
+//          cache indirection table).
 // unfused: log_softmax, beam_scores (cum + log-prob, finished beams masked), a full segmented sort
 //          of each sentence's beam·vocab scores (segmented_sort.h), then beam_commit of the first
 //          `beam` of each sorted segment; the caches are copied by parents (decoder_attention.h).
@@ -30,19 +32,31 @@ struct SearchState {
 // Before step 0: ids start_id, cum 0 for beam 0 of a sentence and -inf for the others.
 void init_search(const SearchState& state, int rows, int beam, int start_id, cudaStream_t stream);
 
-// Beams up to this take beam_topk's one-pass register lists; wider ones the radix select (lists of
-// 16 or 32 keys per thread would not stay in registers).
+// Beams up to this take beam_topk's one-pass register lists (up to 16 keys a thread: beam_list_slots);
+// wider ones the radix select (lists of 32 or 64 keys per thread would not stay in registers).
 constexpr int kTopkListBeam = 8;
 
 // Vocabulary chunks per row of beam_topk: no more than about 1024 (row, chunk) blocks in all nor
 // chunks under 4096 logits (beam <= kTopkListBeam, when that still gives every SM a block) or 1024
 // (the radix select, and the lists of a few rows), as more only adds per-block overhead and
-// candidates, and at most 1024 / beam² so that a sentence's candidates stay within one beam_commit
-// block.
+// candidates, and at most 1024 / (beam · beam_topk_slots) so that a sentence's candidates stay
+// within one block (the lists' ranking, beam_commit).
 int beam_topk_chunks(int vocab, int rows, int beam);
 
-// Fused stage 1: candidates [rows, chunks, beam] (score, j·vocab + v) of each row j of a sentence;
-// chunk_max / chunk_sum ([rows, chunks]) hold the chunks' softmax statistics in between.
+// Candidate slots per (row, chunk) of beam_topk: the candidate buffers hold rows · chunks · this.
+int beam_topk_slots(int beam);
+
+// Where beam_commit finds what beam_topk left: sentence b's `count` candidates at b · stride, ranked
+// (the first `beam` are the best, in order) or not.
+struct CandidateLayout {
+  int stride, count;
+  bool ranked;
+};
+CandidateLayout beam_topk_layout(int chunks, int beam);
+
+// Fused stage 1 over candidate_scores / candidate_ids ([rows, chunks, beam_topk_slots], read as
+// beam_topk_layout says): (score, j·vocab + v) of each row j of a sentence; chunk_max / chunk_sum
+// ([rows, chunks]) hold the chunks' softmax statistics in between.
 void beam_topk(DType dtype, const void* logits, int ld, int rows, int vocab, int beam, int end_id,
                const SearchState& state, int chunks, float* chunk_max, double* chunk_sum, float* candidate_scores,
                int* candidate_ids, cudaStream_t stream);

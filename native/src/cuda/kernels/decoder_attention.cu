@@ -1,7 +1,8 @@
 // The fused variant's attention of one decoder step (decoder_attention.h; the unfused variant's kernels
 // are in decoder_attention_unfused.cu): the block-per-(row, head) kernels for small batch, and the
 // choice between them and the warp-per-(row, head) kernels of decoder_attention_wide.cu, which take
-// over when rows·heads is large (use_wide_attention below). The kernels here are latency-bound at small
+// over when rows·heads is large (use_wide_attention below), or, for cross-attention with beams, the
+// block-per-(sentence, head) kernel of decoder_cross_attention_sentence.cu (cross_attention_path). The kernels here are latency-bound at small
 // batch (a few hundred keys per (row, head) at most), so they are built to keep many loads in flight:
 // each thread's 16-byte K loads of a key are issued together (those of its first key, and its cache
 // indirection, before the barrier that waits for q), the cache indirection of every key is
@@ -276,7 +277,7 @@ __global__ void __launch_bounds__(kAttnThreads)
   __shared__ float scratch[32];
   constexpr int X = kVec<T>;
   const int row = blockIdx.x, head = blockIdx.y, sentence = row / beam;
-  const Split split(memory_lengths[sentence], splits.max_splits, blockIdx.z);
+  const Split split(memory_length(memory_lengths, sentence, mem_len), splits.max_splits, blockIdx.z);
   if (static_cast<int>(blockIdx.z) >= split.count) return;
   const int hidden = heads * head_size;
   const AttendShared sh(smem, head_size, keys_per_block);
@@ -356,10 +357,41 @@ void masked_self_attention(DType dtype, const void* qkv, const void* qkv_bias, v
   });
 }
 
-void cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv, const int* memory_lengths,
-                     void* ctx, int rows, int beam, int heads, int head_size, int mem_len,
-                     const AttentionSplits& splits, cudaStream_t stream) {
-  if (use_wide_attention(dtype, rows, heads, head_size, mem_len)) {
+// Cross-attention's path: the block kernels below the wide regime (use_wide_attention); in it, the
+// sentence kernel where a sentence has several beams (it reads the memory K/V once for all of them,
+// from shared memory; the wide kernel reads it once per beam) and the tiles fit, else the wide kernel.
+// FTBENCH_CROSS_ATTENTION=block|wide|sentence forces a path where the shape supports it (A/B), read
+// once; it takes precedence over FTBENCH_WIDE_ATTENTION, which otherwise moves cross-attention with
+// self-attention between the block kernels and the wide regime. The three compute the same fp32
+// scores and softmax; only the order of the sums over keys differs between block and the other two.
+CrossAttentionPath cross_attention_path(DType dtype, int rows, int beam, int heads, int head_size, int mem_len) {
+  static const int forced = [] {
+    const char* setting = std::getenv("FTBENCH_CROSS_ATTENTION");
+    if (setting == nullptr || *setting == '\0') return -1;
+    const char* names[] = {"block", "wide", "sentence"};
+    for (int path = 0; path < 3; ++path) {
+      if (std::strcmp(setting, names[path]) == 0) return path;
+    }
+    throw EngineError("FTBENCH_CROSS_ATTENTION must be block, wide or sentence");
+  }();
+  const bool wide = wide_attention_supported(dtype, head_size, mem_len);
+  const bool sentence = sentence_attention_supported(dtype, head_size, mem_len);
+  if (forced == static_cast<int>(CrossAttentionPath::Block)) return CrossAttentionPath::Block;
+  if (forced == static_cast<int>(CrossAttentionPath::Wide) && wide) return CrossAttentionPath::Wide;
+  if (forced == static_cast<int>(CrossAttentionPath::Sentence) && sentence) return CrossAttentionPath::Sentence;
+  if (!use_wide_attention(dtype, rows, heads, head_size, mem_len)) return CrossAttentionPath::Block;
+  return beam > 1 && sentence ? CrossAttentionPath::Sentence : CrossAttentionPath::Wide;
+}
+
+void cross_attention_on(CrossAttentionPath path, DType dtype, const void* q, const void* q_bias,
+                        const void* memory_kv, const int* memory_lengths, void* ctx, int rows, int beam, int heads,
+                        int head_size, int mem_len, const AttentionSplits& splits, cudaStream_t stream) {
+  if (path == CrossAttentionPath::Sentence) {
+    sentence_cross_attention(dtype, q, q_bias, memory_kv, memory_lengths, ctx, rows / beam, beam, heads, head_size,
+                             mem_len, stream);
+    return;
+  }
+  if (path == CrossAttentionPath::Wide) {
     wide_cross_attention(dtype, q, q_bias, memory_kv, memory_lengths, ctx, rows, beam, heads, head_size, mem_len,
                          stream);
     return;
@@ -373,5 +405,14 @@ void cross_attention(DType dtype, const void* q, const void* q_bias, const void*
                      static_cast<T*>(ctx), beam, heads, head_size, mem_len, keys, splits);
   });
 }
+
+void cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv, const int* memory_lengths,
+                     void* ctx, int rows, int beam, int heads, int head_size, int mem_len,
+                     const AttentionSplits& splits, cudaStream_t stream) {
+  cross_attention_on(cross_attention_path(dtype, rows, beam, heads, head_size, mem_len), dtype, q, q_bias, memory_kv,
+                     memory_lengths, ctx, rows, beam, heads, head_size, mem_len, splits, stream);
+}
+
+void prepare_cross_attention() { prepare_sentence_cross_attention(); }
 
 }  // namespace ftb::cuda

@@ -46,11 +46,16 @@ void masked_self_attention(DType dtype, const void* qkv, const void* qkv_bias, v
                            const int* cache_indir, const int* step, void* ctx, int rows, int beam, int heads,
                            int head_size, int cache_len, const AttentionSplits& splits, cudaStream_t stream);
 
-// ctx[r] = softmax((q[r] + q_bias)·Kᵀ/√D)·V over the first memory_lengths[r / beam] entries of the
-// sentence's memory_kv [batch, mem_len, 2h].
+// ctx[r] = softmax((q[r] + q_bias)·Kᵀ/√D)·V over the first memory_lengths[r / beam] entries (clamped
+// to [1, mem_len]) of the sentence's memory_kv [batch, mem_len, 2h]. At large batch with beams, one block
+// per (sentence, head) reads the sentence's memory once for all its beams (decoder_attention.cu).
 void cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv, const int* memory_lengths,
                      void* ctx, int rows, int beam, int heads, int head_size, int mem_len,
                      const AttentionSplits& splits, cudaStream_t stream);
+
+// What cross_attention's kernels need before their first launch (a shared-memory opt-in), done once
+// per process; call it outside graph capture. cross_attention does it too, so skipping it is safe.
+void prepare_cross_attention();
 
 // Unfused: k and v ([rows, h]) into the caches at position t.
 void write_kv_cache(DType dtype, const void* k, const void* v, void* k_cache, void* v_cache, int t, int rows,

@@ -1,11 +1,14 @@
-// What the two implementations of the fused decoder attention share (decoder_attention.h): the
-// block-per-(row, head) kernels of decoder_attention.cu, latency-bound and built for small batch, and
-// the warp-per-(row, head) kernels of decoder_attention_wide.cu, built for many (row, head) pairs.
-// Both read keys and values through the accessors here, and the public functions pick one of them.
+// What the implementations of the fused decoder attention share (decoder_attention.h): the
+// block-per-(row, head) kernels of decoder_attention.cu, latency-bound and built for small batch, the
+// warp-per-(row, head) kernels of decoder_attention_wide.cu, built for many (row, head) pairs, and,
+// for cross-attention with beams, the block-per-(sentence, head) kernel of
+// decoder_cross_attention_sentence.cu. The first two read keys and values through the accessors here
+// (the third from its shared-memory tiles), and the public functions pick one of them.
 #pragma once
 #include <cuda_runtime.h>
 
 #include "cuda/dtype.h"
+#include "cuda/kernels/decoder_attention.h"
 #include "cuda/kernels/device_math.cuh"
 
 namespace ftb::cuda {
@@ -51,6 +54,13 @@ struct MemoryKeys {
   __device__ const T* value(int, int s) const { return entry(s) + heads * head_size; }
 };
 
+// The memory entries sentence b attends over: memory_lengths[b] clamped to [1, mem_len]. The lengths
+// are the caller's (in range by construction in the decoder stack); the clamp keeps a bad one from
+// reading past the sentence's memory K/V or leaving a softmax without keys.
+__device__ __forceinline__ int memory_length(const int* memory_lengths, int sentence, int mem_len) {
+  return min(max(memory_lengths[sentence], 1), mem_len);
+}
+
 // The warp-per-(row, head) kernels (decoder_attention_wide.cu): whether they take this type, head size
 // and number of keys (max_keys: cache_len or mem_len), and their launchers, with the arguments of
 // masked_self_attention and cross_attention less the multi-block workspace (they never split).
@@ -65,5 +75,23 @@ void wide_cross_attention(DType dtype, const void* q, const void* q_bias, const 
 // Whether masked_self_attention / cross_attention take the wide kernels for this launch
 // (decoder_attention.cu says when).
 bool use_wide_attention(DType dtype, int rows, int heads, int head_size, int max_keys);
+
+// The block-per-(sentence, head) cross-attention (decoder_cross_attention_sentence.cu): whether it takes
+// this type, head size and memory length; the one-time shared-memory opt-in of its kernels; its
+// launcher (cross_attention's arguments less the workspace, batch = rows / beam).
+bool sentence_attention_supported(DType dtype, int head_size, int mem_len);
+void prepare_sentence_cross_attention();
+void sentence_cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv,
+                              const int* memory_lengths, void* ctx, int batch, int beam, int heads, int head_size,
+                              int mem_len, cudaStream_t stream);
+
+// The kernels cross_attention may run, the one its rule (or FTBENCH_CROSS_ATTENTION) picks for a launch
+// (decoder_attention.cu says when), and cross_attention on a given path (one the shape supports: the
+// bench times each).
+enum class CrossAttentionPath { Block, Wide, Sentence };
+CrossAttentionPath cross_attention_path(DType dtype, int rows, int beam, int heads, int head_size, int mem_len);
+void cross_attention_on(CrossAttentionPath path, DType dtype, const void* q, const void* q_bias,
+                        const void* memory_kv, const int* memory_lengths, void* ctx, int rows, int beam, int heads,
+                        int head_size, int mem_len, const AttentionSplits& splits, cudaStream_t stream);
 
 }  // namespace ftb::cuda

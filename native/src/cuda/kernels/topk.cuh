@@ -120,6 +120,25 @@ struct TopList {
   }
 };
 
+// The block's K largest keys over every thread's list (consumed), descending, in `best` of warp 0's
+// lanes (the other warps' `best` hold their own warp's): each warp's K best, then warp 0's K best of
+// those. `pool` is blockDim.x / 32 · K keys of shared memory; every thread calls it (one barrier, none
+// after: a caller reusing `pool` must add one).
+template <int K>
+__device__ void block_best(TopList<K>& list, uint64_t* pool, uint64_t (&best)[K]) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  list.warp_best(best);
+  if (lane == 0) {
+#pragma unroll
+    for (int k = 0; k < K; ++k) pool[warp * K + k] = best[k];
+  }
+  __syncthreads();
+  if (warp != 0) return;
+  TopList<K> merged;
+  for (int i = lane; i < static_cast<int>(blockDim.x / 32) * K; i += 32) merged.insert(pool[i]);
+  merged.warp_best(best);
+}
+
 // Sorts keys[0..n) descending in shared memory, n a power of two (bitonic network); the whole block calls it.
 __device__ inline void block_sort_descending(uint64_t* keys, int n) {
   for (int size = 2; size <= n; size <<= 1) {

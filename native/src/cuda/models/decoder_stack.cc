@@ -130,6 +130,7 @@ class FusedStack final : public StackBase {
     splits_ = DeviceBuffer(attention_splits_bytes(rows_, heads_, head_size_, std::max(self_splits_, cross_splits_)),
                            "decoder attention splits");
     check(cudaMemset(splits_.get(), 0, splits_.bytes()), "clearing the attention split counters");
+    prepare_cross_attention();  // before the step graph's capture
     plan(dense("qkv", dtype_, tf32_, rows_, h_, 3 * h_, 3 * h_), qkv_gemm_);
     plan(dense("self_out", dtype_, tf32_, rows_, h_, h_, h_), self_out_gemm_);
     plan(dense("cross_q", dtype_, tf32_, rows_, h_, h_, h_), cross_q_gemm_);

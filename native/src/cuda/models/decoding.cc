@@ -223,8 +223,9 @@ class CudaDecoding final : public StepModel {
       const size_t chunks = static_cast<size_t>(rows) * topk_chunks_;
       chunk_max_ = DeviceBuffer(chunks * sizeof(float), "beam softmax statistics");
       chunk_sum_ = DeviceBuffer(chunks * sizeof(double), "beam softmax statistics");
-      candidate_scores_ = DeviceBuffer(chunks * config.beam * sizeof(float), "beam candidates");
-      candidate_ids_ = DeviceBuffer(chunks * config.beam * sizeof(int), "beam candidates");
+      const size_t slots = chunks * beam_topk_slots(config.beam);
+      candidate_scores_ = DeviceBuffer(slots * sizeof(float), "beam candidates");
+      candidate_ids_ = DeviceBuffer(slots * sizeof(int), "beam candidates");
     } else if (search_ == Search::Beam) {
       // [rows, vocab] log-probs, candidate scores and ids, and their per-sentence sorted copies.
       log_probs_ = DeviceBuffer(row_vocab * sizeof(float), "log-probs");
@@ -312,10 +313,14 @@ class CudaDecoding final : public StepModel {
   }
 
   std::map<std::string, std::string> path_notes() const override {
-    const std::string select = config_.beam <= kTopkListBeam ? "one pass, per-thread lists" : "radix select";
+    const std::string chunks = " per row and " + std::to_string(topk_chunks_) + " vocabulary chunks)";
+    const std::string topk =
+        config_.beam <= kTopkListBeam
+            ? "beam_chunk_lists (statistics and the " + std::to_string(beam_topk_slots(config_.beam)) +
+                  " best logits in one pass" + chunks + " + beam_rank_lists (exact scores of the candidates) + beam_commit"
+            : "beam_softmax_stats + beam_softmax_topk (radix select" + chunks + " + beam_commit";
     const std::string search =
-        search_ == Search::BeamTopK ? "beam_softmax_stats + beam_softmax_topk (" + select + " per row and " +
-                                          std::to_string(topk_chunks_) + " vocabulary chunks) + beam_commit"
+        search_ == Search::BeamTopK ? topk
         : search_ == Search::Beam   ? "log_softmax + beam_scores + segmented radix sort + beam_commit"
                                     : sampler_->kernels();
     return {{"search", search},
@@ -351,10 +356,12 @@ class CudaDecoding final : public StepModel {
         beam_topk(dtype_, logits_.get(), vocab_padded_, rows_, vocab, beam, config_.end_id, state(), topk_chunks_,
                   chunk_max_.as<float>(), chunk_sum_.as<double>(), candidate_scores_.as<float>(),
                   candidate_ids_.as<int>(), s);
-        beam_commit(candidate_scores_.as<float>(), candidate_ids_.as<int>(), beam * topk_chunks_ * beam,
-                    beam * topk_chunks_ * beam, false,
+      {
+        const CandidateLayout layout = beam_topk_layout(topk_chunks_, beam);
+        beam_commit(candidate_scores_.as<float>(), candidate_ids_.as<int>(), layout.stride, layout.count, layout.ranked,
                     config_.batch, beam, vocab, config_.end_id, state(), step(),
                     int_buffers_[kIndir].bytes() > 0 ? ints(kIndir) : nullptr, config_.seq, s);
+      }
         break;
       case Search::Beam:
         log_softmax(dtype_, logits_.get(), vocab_padded_, rows_, vocab, log_probs_.as<float>(), s);
