@@ -161,6 +161,18 @@ suiteUnless('fp8: the CPU\'s emulated decoder and decoding', skip, () => {
     });
   }
 
+  test('the first-step rule passes fp32 against the emulation (more apart than the GPU should be) and fails another model', () => {
+    const config = decoder({ path: 'decoding', precision: 'fp8', batch: 4, beam: 4 });
+    const point = { ...config, backend: 'cuda', variant: 'fused', graph: true } as PointConfig;
+    const emulation = [{ name: 'cpu', outputs: outputsOf(cpuReferenceConfig(point)) }];
+    const firstStep = (out: NativeOutputs) => checkOutputs(point, out, emulation).checks.find((c) => c.name === 'first-step ids vs cpu')!;
+    // fp32 is the whole fp8 error away from the emulation; the GPU's fp8 only the part its fp16 storage adds.
+    const fp32 = firstStep(outputsOf({ ...config, precision: 'fp32' }));
+    assert.ok(fp32.ok, fp32.detail);
+    // Other weights and memory (another seed): logits O(1) apart, as a broken fp8 GEMM would leave them.
+    assert.deepEqual(firstStep(outputsOf({ ...config, seed: 6 })), { name: 'first-step ids vs cpu', ok: false, detail: '0 of 16 first-step ids equal < 25%' });
+  });
+
   test('decoding runs at tp 1 only', () => {
     assert.throws(() => new addon!.Model('cpu', decoder({ path: 'decoding', precision: 'fp8', heads: 2, tp: 2 })),
       { code: 'ERR_FTB_CONFIG', message: 'precision fp8 on the cpu backend needs tp 1, got 2' });
