@@ -57,7 +57,9 @@ class StepModel : public Model {
     for (const auto& [key, value] : path_notes()) notes[key] = value;
     notes["graph"] = graph_.ready() ? "on (one step, replayed)" : "off";
     if (config_.precision == Precision::FP8) {
-      notes["fp8_gemms"] = "every layer GEMM and the logits GEMM: cuBLASLt E4M3 x E4M3, fp32 accumulation, fp16 output";
+      const std::string gemms = config_.path == Path::Decoding ? "every layer GEMM and the logits GEMM" : "every layer GEMM";
+      notes["fp8_gemms"] = gemms + ": cuBLASLt E4M3 x E4M3, fp32 accumulation, fp16 output";
+      notes["fp8_quantize"] = "a row-wise quantize pass per GEMM input (q, k, v share one; so do the memory's K and V)";
       notes["fp8_scaling"] = "dynamic: a scale per row (amax / 448) of each GEMM input on the device, every call";
       notes["fp8_weights"] = "E4M3, a scale per output channel (amax / 448), quantized once from fp32";
     }
