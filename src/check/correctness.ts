@@ -4,7 +4,9 @@
 //   lengths within the steps, output ids equal to the gather-tree of the per-step choices;
 // - comparisons with reference outputs of the same config (a CUDA point against its unfused variant
 //   or the CPU reference): relative L2 error ‖x − ref‖ / ‖ref‖ of the hidden states (encoder,
-//   decoder) or of the scores (decoding, whose output ids must also match exactly).
+//   decoder) or of the scores (decoding: of the rows whose ids all match; the share of equal ids is
+//   recorded, and at fp8 its first-step ids judged); an fp8 point's fp32 run (and a decoding's fp16
+//   run) is compared too, recorded, not judged.
 // `max_rel_err` is the largest (finite) relative L2 error over the references; null when there are none.
 import { hiddenSize, type PointConfig, type PrecisionName } from '../engine/config.js';
 import type { NativeOutputs } from '../engine/native.js';
