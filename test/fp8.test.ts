@@ -5,7 +5,8 @@
 // the first-step rule of fp8 decoding. The GPU side: test/gpu-fp8.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkOutputs, FP16_REFERENCE, FP32_REFERENCE, relativeL2, type Verdict } from '../src/check/correctness.js';
+import { checkOutputs, relativeL2, type Verdict } from '../src/check/correctness.js';
+import { FP16_REFERENCE, FP32_REFERENCE } from '../src/check/fp8.js';
 import { cpuReferenceConfig, fp16ReferenceConfig, fp32ReferenceConfig } from '../src/check/references.js';
 import { DEFAULT_CONFIG, type PointConfig } from '../src/engine/config.js';
 import type { NativeOutputs } from '../src/engine/native.js';

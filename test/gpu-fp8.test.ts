@@ -6,7 +6,8 @@
 // (compute capability 8.9 or newer); skipped with the reason everywhere else.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkOutputs, FP16_REFERENCE, FP32_REFERENCE, REL_ERR_TOLERANCE, relativeL2, type ReferenceOutputs } from '../src/check/correctness.js';
+import { checkOutputs, REL_ERR_TOLERANCE, relativeL2, type ReferenceOutputs } from '../src/check/correctness.js';
+import { FP16_REFERENCE, FP32_REFERENCE } from '../src/check/fp8.js';
 import { cpuReferenceConfig, fp16ReferenceConfig, fp32ReferenceConfig } from '../src/check/references.js';
 import { DEFAULT_CONFIG, type PointConfig } from '../src/engine/config.js';
 import type { NativeConfig } from '../src/engine/native.js';

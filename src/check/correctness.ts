@@ -11,6 +11,10 @@
 import { hiddenSize, type PointConfig, type PrecisionName } from '../engine/config.js';
 import type { NativeOutputs } from '../engine/native.js';
 import type { Check } from '../results/schema.js';
+import { check, idsEqualShare, relativeL2, type Numbers, type ReferenceOutputs } from './compare.js';
+import { FP16_REFERENCE, FP32_REFERENCE, fp8FirstStepCheck, recordedComparison, type Recorded } from './fp8.js';
+
+export { relativeL2, type ReferenceOutputs };
 
 /**
  * Relative L2 error allowed against a reference computed in fp32/fp64 (issue 3's limits). fp8's
@@ -26,41 +30,6 @@ import type { Check } from '../results/schema.js';
 export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2, fp8: 1e-1 };
 
 /**
- * The reference an fp8 point's accuracy is recorded against (`fp32_rel_err`), not judged by: the same
- * config's unfused variant in fp32 (native/src/cuda/NOTES.md, "fp8": the accuracy a user gives up).
- */
-export const FP32_REFERENCE = 'fp32';
-
-/**
- * The second recorded reference of an fp8 decoding point: the same config in fp16 (issue 22's target
- * compares fp8's greedy ids with fp16's; recorded as fp16_ids_equal_fraction, not judged).
- */
-export const FP16_REFERENCE = 'fp16';
-
-/**
- * An fp8 beam-search (or greedy) decoding point against a reference that computes fp8 too (the CPU's
- * emulation, the unfused variant): the least share of first-step ids that must equal the reference's,
- * judged where there are at least FP8_FIRST_STEP_MIN_IDS of them.
- *
- * Why the first step, and why 1/4. After a near-tie breaks differently the two runs continue from
- * different tokens, so later ids legitimately diverge (fp8 vs fp32 on the CPU, FT's decoding dims,
- * greedy b32: a mean common prefix of 5 of 32 steps, 21 % of ids equal), and the scores of diverged
- * rows are not comparable. At step 0 every row starts from the same inputs (the start id, its memory,
- * empty caches), so its logits differ from the reference's by one step's difference of the two fp8
- * computations, not compounded through different histories, and a first-step id differs only where
- * two candidates are closer than that difference. The CPU emulation's own first-step agreement with
- * fp32 there is 75 % (24 of 32 rows), and the GPU drifts from the emulation by less than the whole fp8
- * error (native/src/cuda/NOTES.md, "fp8 encoder": 5.1e-2 vs 6.7e-2 in the layer model), so ≈ 75–80 %
- * is expected; a broken fp8 GEMM (a wrong scale, layout or padding channel) makes the logits O(1)
- * wrong, and then a first-step id equals the reference's by chance only (≈ beam / vocab). 1/4 sits
- * far from both: with 8 ids and a true share of 0.7, fewer than 2 equal has probability 1e-3. Below
- * 8 ids (batch 1 greedy) a single near-tie would decide, so the share is recorded, not judged.
- * Sampling is not judged this way: one Philox draw against a near-flat CDF moves with any rounding.
- */
-export const FP8_FIRST_STEP_MIN_SHARE = 0.25;
-export const FP8_FIRST_STEP_MIN_IDS = 8;
-
-/**
  * A checkpoint's parity limit (issue 19): relative L2 error of the valid tokens' hidden states against
  * Hugging Face's own output for the same ids (transformers, in fp32), or where transformers is not
  * there the CPU reference of the same weights and ids (the padded rows are zero in both, so the error
@@ -69,9 +38,6 @@ export const FP8_FIRST_STEP_MIN_IDS = 8;
 // fp8: against transformers' fp32 output, the whole fp8 error (without transformers, against the
 // CPU's fp8 emulation: cpuReferenceConfig); 1e-1 is a limit set before any checkpoint ran in fp8.
 export const PARITY_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 2e-3, bf16: 2e-2, fp8: 1e-1 };
-
-/** What a point is compared with ("unfused", "cpu", "transformers"): its outputs, or why they could not be computed. */
-export type ReferenceOutputs = { name: string; outputs: NativeOutputs } | { name: string; error: string };
 
 export interface Verdict {
   correct: boolean;
@@ -98,11 +64,6 @@ export interface Verdict {
 
 /** A checkpoint's parity reference: transformers' output of the same ids, else the engine's CPU reference. */
 export type ParityReference = 'transformers' | 'cpu';
-
-type Numbers = ArrayLike<number>;
-
-const check = (name: string, failure: string | undefined, detail?: string): Check =>
-  failure === undefined ? { name, ok: true, ...(detail === undefined ? {} : { detail }) } : { name, ok: false, detail: failure };
 
 /** The first index where `bad` holds, described as "<label>[i] = v", or undefined. */
 function firstBad(label: string, values: Numbers, bad: (value: number, index: number) => boolean): string | undefined {
@@ -246,42 +207,6 @@ function decodingChecks(c: PointConfig, out: NativeOutputs): Check[] {
   ];
 }
 
-/** ‖actual − expected‖₂ / ‖expected‖₂ (0 when both are zero, Infinity when only `expected` is). */
-export function relativeL2(actual: Numbers, expected: Numbers): number {
-  if (actual.length !== expected.length) throw new RangeError(`comparing ${actual.length} values with ${expected.length}`);
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  if (diff === 0) return 0;
-  return norm === 0 ? Infinity : Math.sqrt(diff / norm);
-}
-
-/** The share of output ids equal to the reference's (1 when there are none); the sizes are equal. */
-function idsEqualShare(out: NativeOutputs, ref: NativeOutputs): { share: number; differing: number } {
-  const differing = out.outputIds.reduce((n, id, i) => n + (id !== ref.outputIds[i] ? 1 : 0), 0);
-  return { share: out.outputIds.length === 0 ? 1 : 1 - differing / out.outputIds.length, differing };
-}
-
-/**
- * An fp8 beam-search point's first-step ids against a reference computing fp8 too (the rule and its
- * reasoning: FP8_FIRST_STEP_MIN_SHARE); undefined where it does not apply.
- */
-function fp8FirstStepCheck(c: PointConfig, out: NativeOutputs, ref: ReferenceOutputs & { outputs: NativeOutputs }): Check | undefined {
-  if (c.precision !== 'fp8' || c.top_k > 0 || c.top_p > 0 || out.stepsRun === 0 || ref.outputs.stepsRun === 0) return undefined;
-  const rows = c.batch * c.beam;
-  let equal = 0;
-  for (let row = 0; row < rows; row++) if (out.stepIds[row] === ref.outputs.stepIds[row]) equal++;
-  const share = equal / rows;
-  const detail = `${equal} of ${rows} first-step ids equal`;
-  const name = `first-step ids vs ${ref.name}`;
-  if (rows < FP8_FIRST_STEP_MIN_IDS) return check(name, undefined, `${detail} (fewer than ${FP8_FIRST_STEP_MIN_IDS}: not judged)`);
-  return check(name, share >= FP8_FIRST_STEP_MIN_SHARE ? undefined : `${detail} < ${FP8_FIRST_STEP_MIN_SHARE * 100}%`,
-    `${detail} >= ${FP8_FIRST_STEP_MIN_SHARE * 100}%`);
-}
-
 /** Rows (of `steps` ids each) whose output ids equal the reference's. */
 function equalRows(c: PointConfig, out: NativeOutputs, ref: NativeOutputs): boolean[] {
   const steps = out.stepsRun;
@@ -420,39 +345,4 @@ export function checkOutputs(c: PointConfig, out: NativeOutputs, references: rea
     ...finiteField('fp16_ids_equal_fraction', recorded[FP16_REFERENCE]?.idsEqual),
     ...finiteField('fp16_score_rel_err', recorded[FP16_REFERENCE]?.error),
   };
-}
-
-/** What an fp8 point records against FP32_REFERENCE or FP16_REFERENCE (the Verdict's fields say which). */
-interface Recorded {
-  check: Check;
-  /** Hidden states' relative L2 error (encoder, decoder), or the scores' over all rows (decoding). */
-  error?: number;
-  /** Decoding: the share of output ids equal to the reference's. */
-  idsEqual?: number;
-}
-
-/**
- * An fp8 point against the fp32 reference, or (decoding) the fp16 run: what fp8 costs in accuracy is
- * recorded (the issue's accuracy targets are targets, not correctness), so the check fails only when
- * the reference itself could not be computed or does not match in size. Decoding records the share
- * of equal ids and the scores' error over all rows: once ids diverge the scores are those of other
- * sentences, so the error says how far from the reference's the search ended, not a rounding error.
- */
-function recordedComparison(c: PointConfig, out: NativeOutputs, ref: ReferenceOutputs): Recorded {
-  const label = c.path === 'decoding' ? 'scores' : 'hidden';
-  const name = `${label} vs ${ref.name} (recorded, not judged)`;
-  if ('error' in ref) return { check: check(name, `the reference failed: ${ref.error}`) };
-  if (c.path === 'decoding') {
-    if (out.outputIds.length !== ref.outputs.outputIds.length || out.scores.length !== ref.outputs.scores.length) {
-      return { check: check(name, `${out.outputIds.length} ids, the reference has ${ref.outputs.outputIds.length}`) };
-    }
-    const { share } = idsEqualShare(out, ref.outputs);
-    const error = relativeL2(out.scores, ref.outputs.scores);
-    return { check: check(name, undefined, `${(100 * share).toFixed(1)}% of ids equal, scores relative L2 error ${error.toExponential(2)}`), error, idsEqual: share };
-  }
-  if (out.hidden.length !== ref.outputs.hidden.length) {
-    return { check: check(name, `${out.hidden.length} values, the reference has ${ref.outputs.hidden.length}`) };
-  }
-  const error = relativeL2(out.hidden, ref.outputs.hidden);
-  return { check: check(name, undefined, `relative L2 error ${error.toExponential(2)}`), error };
 }

@@ -14,7 +14,8 @@
 // A CPU point has no reference: it is the reference, checked by its invariants and by the tests; but a
 // CPU point split over tensor-parallel ranks (tp > 1) is compared with the unsplit CPU reference.
 import { configKey, defaultGraph, isPeerVariant, pairKey, tpOf, type PointConfig } from '../engine/config.js';
-import { FP16_REFERENCE, FP32_REFERENCE, type ParityReference, type ReferenceOutputs } from './correctness.js';
+import type { ParityReference, ReferenceOutputs } from './correctness.js';
+import { FP16_REFERENCE, FP32_REFERENCE } from './fp8.js';
 import { flopCount } from '../measure/flops.js';
 import { nativeErrorCode, type NativeAddon, type NativeOutputs } from '../engine/native.js';
 import { createModel } from '../checkpoints/model.js';
