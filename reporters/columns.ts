@@ -61,6 +61,10 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
   { name: 'mean_w', value: energyValue('mean_w') },
   // fp8 points: the relative L2 error against the same config's fp32 run (empty for other precisions).
   { name: 'fp32_rel_err', value: (p) => p.fp32_rel_err ?? null },
+  // fp8 decoding points: the shares of ids equal to the fp32 and fp16 runs', the scores' error against fp16.
+  { name: 'fp32_ids_equal_fraction', value: (p) => p.fp32_ids_equal_fraction ?? null },
+  { name: 'fp16_ids_equal_fraction', value: (p) => p.fp16_ids_equal_fraction ?? null },
+  { name: 'fp16_score_rel_err', value: (p) => p.fp16_score_rel_err ?? null },
 ];
 
 /** A percentile of the point's retained samples (the summary records p10, p50 and p90 only); null without samples. */

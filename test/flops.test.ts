@@ -86,4 +86,15 @@ describe('bytesMoved', () => {
     assert.equal(bytesMoved(c), decoder + 2 * perStep * 4);
     assert.equal(bytesMoved(c, 1), bytesMoved({ ...c, path: 'decoder', seq: 1 }) + perStep * 4);
   });
+
+  test('fp8 reads its GEMM weights as 1 byte each: the encoder\'s once, the decoder\'s and the logits\' every step', () => {
+    const encoder = cpuConfig({ layers: 1, heads: 1, head_size: 2, inter_size: 4, batch: 1, seq: 3 });
+    assert.equal(bytesMoved({ ...encoder, precision: 'fp8' }), bytesMoved({ ...encoder, precision: 'fp16' }) - (12 + 4 + 8 + 8));
+    // h = 2, inter 4: the decoder's 8h² + 2h·inter = 48 GEMM weights a step; the logits 2 x 10.
+    const decoding = cpuConfig({ path: 'decoding', layers: 1, heads: 1, head_size: 2, inter_size: 4, vocab: 10, batch: 1, beam: 2, seq: 2, mem_len: 3 });
+    const fp16 = (c: typeof decoding) => bytesMoved({ ...c, precision: 'fp16' });
+    assert.equal(bytesMoved({ ...decoding, path: 'decoder', precision: 'fp8' }), fp16({ ...decoding, path: 'decoder' }) - 2 * 48);
+    assert.equal(bytesMoved({ ...decoding, precision: 'fp8' }), fp16(decoding) - 2 * (48 + 20));
+    assert.equal(bytesMoved({ ...decoding, precision: 'fp8' }, 1), bytesMoved({ ...decoding, precision: 'fp16' }, 1) - (48 + 20));
+  });
 });

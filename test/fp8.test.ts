@@ -1,11 +1,13 @@
 // Precision fp8 without a GPU (issue 22): the E4M3 rounding and per-tensor scale the CPU reference
 // emulates (native/src/common/e4m3.h, through the addon's test hooks), by exact expected values;
-// the CPU's fp8 encoder (the emulated reference of cuda fp8 points); where the sweep drops fp8 and
-// why; the reference configs and the recorded fp32 error. The GPU side: test/gpu-fp8.test.ts.
+// the CPU's fp8 encoder, decoder and decoding (the emulated references of cuda fp8 points); where the
+// sweep drops fp8 and why; the reference configs, the recorded fp32 (and, decoding, fp16) errors and
+// the first-step rule of fp8 decoding. The GPU side: test/gpu-fp8.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkOutputs, FP32_REFERENCE, relativeL2 } from '../src/check/correctness.js';
-import { cpuReferenceConfig, fp32ReferenceConfig } from '../src/check/references.js';
+import { checkOutputs, relativeL2, type Verdict } from '../src/check/correctness.js';
+import { FP16_REFERENCE, FP32_REFERENCE } from '../src/check/fp8.js';
+import { cpuReferenceConfig, fp16ReferenceConfig, fp32ReferenceConfig } from '../src/check/references.js';
 import { DEFAULT_CONFIG, type PointConfig } from '../src/engine/config.js';
 import type { NativeOutputs } from '../src/engine/native.js';
 import { PointSchema } from '../src/results/schema.js';
@@ -104,15 +106,17 @@ suiteUnless('fp8: E4M3 rounding and scales (native/src/common/e4m3.h)', skip, ()
 const encoder = (overrides: Partial<PointConfig> = {}): PointConfig =>
   cpuConfig({ heads: 2, head_size: 16, inter_size: 64, batch: 2, seq: 12, layers: 2, seed: 7, ...overrides });
 
-function hiddenOf(config: PointConfig): Float32Array {
+function outputsOf(config: PointConfig): NativeOutputs {
   const model = new addon!.Model('cpu', config);
   try {
     model.run();
-    return model.outputs().hidden;
+    return model.outputs();
   } finally {
     model.release();
   }
 }
+
+const hiddenOf = (config: PointConfig): Float32Array => outputsOf(config).hidden;
 
 suiteUnless('fp8: the CPU\'s emulated encoder', skip, () => {
   test('computes deterministically, apart from fp32, and within the range of fp8\'s rounding', () => {
@@ -124,10 +128,55 @@ suiteUnless('fp8: the CPU\'s emulated encoder', skip, () => {
     assert.ok(error > 0 && error < 0.2, `relative L2 ${error}`);
   });
 
-  test('is the encoder only, at tp 1', () => {
-    const decoding = { ...DEFAULT_CONFIG, backend: 'cpu', path: 'decoding', variant: 'reference', precision: 'fp8' } as const;
-    assert.throws(() => new addon!.Model('cpu', decoding), { code: 'ERR_FTB_CONFIG', message: 'precision fp8 on the cpu backend emulates the encoder only, got decoding' });
+  test('runs at tp 1 only', () => {
     assert.throws(() => new addon!.Model('cpu', encoder({ precision: 'fp8', tp: 2 })), { code: 'ERR_FTB_CONFIG', message: 'precision fp8 on the cpu backend needs tp 1, got 2' });
+  });
+});
+
+/** A small decoder or decoding config of the cpu backend (h = 32: the E4M3 steps show in a few layers). */
+const decoder = (overrides: Partial<PointConfig> = {}): PointConfig =>
+  cpuConfig({ path: 'decoder', layers: 2, heads: 2, head_size: 16, inter_size: 64, vocab: 200, batch: 3, beam: 4, seq: 10,
+    mem_len: 7, max_seq: 10, seed: 5, ...overrides });
+
+suiteUnless('fp8: the CPU\'s emulated decoder and decoding', skip, () => {
+  test('the decoder computes deterministically, apart from fp32, and within the range of fp8\'s rounding', () => {
+    const fp8 = hiddenOf(decoder({ precision: 'fp8' }));
+    assert.deepEqual(hiddenOf(decoder({ precision: 'fp8' })), fp8);
+    const error = relativeL2(fp8, hiddenOf(decoder()));
+    // A sanity bound of this test (3 mantissa bits over 2 layers of 7 GEMMs), not the engine's tolerance.
+    assert.ok(error > 0 && error < 0.2, `relative L2 ${error}`);
+  });
+
+  for (const search of [{ beam: 4 }, { beam: 1 }, { beam: 1, top_k: 4 }] as const) {
+    const name = 'top_k' in search ? 'top-k sampling' : search.beam > 1 ? 'beam search' : 'greedy search';
+    test(`decoding (${name}) is deterministic, passes every check, and its scores move from fp32's by a few per cent`, () => {
+      const config = decoder({ path: 'decoding', precision: 'fp8', ...search });
+      const fp8 = outputsOf(config);
+      assert.deepEqual(outputsOf(config), fp8);
+      assert.deepEqual(checkOutputs(config, fp8).checks.filter((c) => !c.ok), []);
+      const fp32 = outputsOf({ ...config, precision: 'fp32' });
+      // The logits GEMM and every layer GEMM are quantized: the scores move, but by E4M3's rounding,
+      // not by a broken model's O(1) (sanity bounds of this test).
+      const error = relativeL2(fp8.scores, fp32.scores);
+      assert.ok(error > 0 && error < 0.2, `scores relative L2 ${error}`);
+    });
+  }
+
+  test('the first-step rule passes fp32 against the emulation (more apart than the GPU should be) and fails another model', () => {
+    const config = decoder({ path: 'decoding', precision: 'fp8', batch: 4, beam: 4 });
+    const point = { ...config, backend: 'cuda', variant: 'fused', graph: true } as PointConfig;
+    const emulation = [{ name: 'cpu', outputs: outputsOf(cpuReferenceConfig(point)) }];
+    const firstStep = (out: NativeOutputs) => checkOutputs(point, out, emulation).checks.find((c) => c.name === 'first-step ids vs cpu')!;
+    // fp32 is the whole fp8 error away from the emulation; the GPU's fp8 only the part its fp16 storage adds.
+    const fp32 = firstStep(outputsOf({ ...config, precision: 'fp32' }));
+    assert.ok(fp32.ok, fp32.detail);
+    // Other weights and memory (another seed): logits O(1) apart, as a broken fp8 GEMM would leave them.
+    assert.deepEqual(firstStep(outputsOf({ ...config, seed: 6 })), { name: 'first-step ids vs cpu', ok: false, detail: '0 of 16 first-step ids equal < 25%' });
+  });
+
+  test('decoding runs at tp 1 only', () => {
+    assert.throws(() => new addon!.Model('cpu', decoder({ path: 'decoding', precision: 'fp8', heads: 2, tp: 2 })),
+      { code: 'ERR_FTB_CONFIG', message: 'precision fp8 on the cpu backend needs tp 1, got 2' });
   });
 });
 
@@ -157,14 +206,21 @@ describe('fp8: where the sweep runs it', () => {
     assert.ok(dropped.some((d) => d.config.precision === 'fp8'));
   });
 
-  test('the cuda backend runs the fp8 encoder and drops fp8 decoder and decoding with the reason', () => {
+  test('the cuda backend runs fp8 on every path: encoder, decoder and decoding (beam search and sampling)', () => {
     const { points, dropped } = expandProfile(PROFILES.smoke, 'cuda', { precision: ['fp8'] });
-    assert.ok(points.length > 0 && points.every((p) => p.path === 'encoder' && p.precision === 'fp8'));
-    const other = dropped.filter((d) => d.config.path !== 'encoder');
-    assert.ok(other.length > 0);
-    for (const { config, reason } of other) {
-      assert.ok(reason.endsWith(`precision fp8 on the ${config.path}: fp8 runs the encoder path only (decoding fp8 is not built yet)`), reason);
-    }
+    assert.deepEqual(dropped.filter((d) => /fp8/.test(d.reason)), []);
+    assert.ok(points.every((p) => p.precision === 'fp8'));
+    assert.deepEqual([...new Set(points.map((p) => p.path))], ['encoder', 'decoder', 'decoding']);
+    assert.ok(points.some((p) => p.path === 'decoding' && p.beam > 1) && points.some((p) => p.path === 'decoding' && p.top_k > 0));
+  });
+
+  test('the decoding profile runs fused fp8 decoding at beam 1 and 4 beside fp16, batch 128 beam 4 over 128 steps too', () => {
+    const fp8 = expandProfile(PROFILES.decoding, 'cuda').points.filter((p) => p.precision === 'fp8');
+    assert.ok(fp8.every((p) => p.path === 'decoding' && p.variant === 'fused' && p.top_k === 0 && p.top_p === 0));
+    assert.deepEqual(fp8.map((p) => `b${p.batch} beam ${p.beam} ${p.seq} steps`), [
+      'b1 beam 1 32 steps', 'b1 beam 4 32 steps', 'b8 beam 1 32 steps', 'b8 beam 4 32 steps', 'b128 beam 1 32 steps',
+      'b128 beam 4 32 steps', 'b128 beam 4 128 steps',
+    ]);
   });
 
   test('a cuda device before 8.9 drops every fp8 point with the reason', () => {
@@ -213,5 +269,83 @@ describe('fp8: references and the recorded fp32 error', () => {
   test('a results point of precision fp8 with fp32_rel_err is schema-valid', () => {
     const fp8Point = okPoint(point, [1, 1.1, 0.9], { fp32_rel_err: 0.02 });
     assert.equal(PointSchema.parse(fp8Point).fp32_rel_err, 0.02);
+  });
+
+  test('a decoder point records its hidden states\' error against fp32', () => {
+    const decoderPoint = { ...config, path: 'decoder', beam: 1, mem_len: 1 } as PointConfig;
+    const verdict = checkOutputs(decoderPoint, outputs([1, 1]), [{ name: FP32_REFERENCE, outputs: outputs([1, 2]) }]);
+    assert.equal(verdict.fp32_rel_err, relativeL2(new Float32Array([1, 1]), new Float32Array([1, 2])));
+    assert.ok(verdict.checks.some((c) => c.name === 'hidden vs fp32 (recorded, not judged)' && c.ok));
+  });
+});
+
+/** One-step decoding outputs of `ids.length` rows (greedy: parent 0, length 1, score = cum log-prob). */
+function decoded(ids: number[], scores: number[] = ids.map((id) => -1 - id / 100)): NativeOutputs {
+  return {
+    hidden: new Float32Array(), lengths: new Int32Array(ids.length).fill(1), outputIds: Int32Array.from(ids), stepIds: Int32Array.from(ids),
+    parentIds: new Int32Array(ids.length), cumLogProbs: Float32Array.from(scores), scores: Float32Array.from(scores), stepsRun: 1,
+  };
+}
+
+describe('fp8 decoding: the first-step rule and the recorded fp32 and fp16 comparisons', () => {
+  const decoding = (overrides: Partial<PointConfig> = {}): PointConfig => ({
+    ...DEFAULT_CONFIG, backend: 'cuda', path: 'decoding', variant: 'fused', precision: 'fp8', vocab: 64, batch: 8, beam: 1, seq: 1, ...overrides,
+  });
+  const reference = [1, 2, 3, 4, 5, 6, 7, 8];
+  /** The reference's first-step ids with the first `equal` kept and the rest moved to another token. */
+  const withEqual = (equal: number) => reference.map((id, row) => (row < equal ? id : id + 20));
+  const firstStep = (verdict: Verdict) => verdict.checks.find((c) => c.name === 'first-step ids vs cpu');
+
+  test('a quarter of the first-step ids equal to the emulation\'s passes; fewer fails, naming the count', () => {
+    const cpu = [{ name: 'cpu', outputs: decoded(reference) }];
+    const quarter = checkOutputs(decoding(), decoded(withEqual(2)), cpu);
+    assert.deepEqual(firstStep(quarter), { name: 'first-step ids vs cpu', ok: true, detail: '2 of 8 first-step ids equal >= 25%' });
+    assert.equal(quarter.correct, true);
+    assert.equal(quarter.ids_equal_fraction, 2 / 8);
+    const one = checkOutputs(decoding(), decoded(withEqual(1)), cpu);
+    assert.deepEqual(firstStep(one), { name: 'first-step ids vs cpu', ok: false, detail: '1 of 8 first-step ids equal < 25%' });
+    assert.equal(one.correct, false);
+  });
+
+  test('rows whose ids all equal still have their scores judged, within fp8\'s tolerance', () => {
+    const scores = reference.map((id) => -1 - id / 100);
+    const off = checkOutputs(decoding(), decoded(reference, scores.map((v) => v * 1.5)), [{ name: 'cpu', outputs: decoded(reference, scores) }]);
+    assert.equal(off.correct, false);
+    assert.ok(off.checks.some((c) => c.name === 'scores vs cpu (rows with equal ids)' && !c.ok));
+  });
+
+  test('not judged below 8 first-step ids, nor for sampling, nor for other precisions', () => {
+    const few = checkOutputs(decoding({ batch: 4 }), decoded([21, 22, 23, 24]), [{ name: 'cpu', outputs: decoded([1, 2, 3, 4]) }]);
+    assert.deepEqual(firstStep(few), { name: 'first-step ids vs cpu', ok: true, detail: '0 of 4 first-step ids equal (fewer than 8: not judged)' });
+    const cpu = [{ name: 'cpu', outputs: decoded(reference) }];
+    assert.equal(firstStep(checkOutputs(decoding({ top_k: 4 }), decoded(withEqual(0)), cpu)), undefined);
+    assert.equal(firstStep(checkOutputs(decoding({ precision: 'fp16' }), decoded(withEqual(0)), cpu)), undefined);
+  });
+
+  test('the fp32 and fp16 runs\' ids shares and score errors are recorded, not judged', () => {
+    const scores = reference.map((id) => -1 - id / 100);
+    const verdict = checkOutputs(decoding(), decoded(withEqual(6), scores), [
+      { name: FP32_REFERENCE, outputs: decoded(withEqual(4), scores.map((v) => v * 1.1)) },
+      { name: FP16_REFERENCE, outputs: decoded(reference, scores.map((v) => v * 1.2)) },
+    ]);
+    assert.equal(verdict.correct, true);
+    assert.equal(verdict.max_rel_err, null);
+    assert.equal(verdict.fp32_ids_equal_fraction, 6 / 8);
+    assert.equal(verdict.fp16_ids_equal_fraction, 6 / 8);
+    assert.equal(verdict.fp32_rel_err, relativeL2(Float32Array.from(scores), Float32Array.from(scores, (v) => v * 1.1)));
+    assert.equal(verdict.fp16_score_rel_err, relativeL2(Float32Array.from(scores), Float32Array.from(scores, (v) => v * 1.2)));
+    assert.deepEqual(verdict.checks.filter((c) => c.name.endsWith('(recorded, not judged)')).map((c) => [c.name, c.ok, c.detail]), [
+      ['scores vs fp32 (recorded, not judged)', true, `75.0% of ids equal, scores relative L2 error ${verdict.fp32_rel_err!.toExponential(2)}`],
+      ['scores vs fp16 (recorded, not judged)', true, `75.0% of ids equal, scores relative L2 error ${verdict.fp16_score_rel_err!.toExponential(2)}`],
+    ]);
+    const failedFp16 = checkOutputs(decoding(), decoded(reference), [{ name: FP16_REFERENCE, error: 'out of memory' }]);
+    assert.equal(failedFp16.correct, false);
+    assert.equal(failedFp16.fp16_ids_equal_fraction, undefined);
+  });
+
+  test('the fp16 reference is the same config in fp16; the results schema carries every recorded field', () => {
+    assert.deepEqual(fp16ReferenceConfig(decoding()), { ...decoding(), precision: 'fp16' });
+    const recorded = { fp32_rel_err: 0.04, fp32_ids_equal_fraction: 0.2, fp16_ids_equal_fraction: 0.25, fp16_score_rel_err: 0.03 };
+    assert.deepEqual(PointSchema.parse(okPoint(decoding(), [1, 1.1, 0.9], recorded)), { ...okPoint(decoding(), [1, 1.1, 0.9], recorded) });
   });
 });

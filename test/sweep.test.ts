@@ -43,12 +43,15 @@ describe('profiles', () => {
     assert.ok(encoder.every((c) => c.layers === 12 && c.heads === 12 && c.head_size === 64 && c.inter_size === 3072));
     assert.equal(count(points, (c) => c.path === 'decoder'), 3 * 2 * 3 * 3); // x batch x beam
     const decoding = points.filter((c) => c.path === 'decoding');
-    assert.equal(decoding.length, 3 * 2 * 3 * (3 + 2 + 1)); // beam {1,4,32} + top-k {4,32} + top-p 0.75
+    // beam {1,4,32} + top-k {4,32} + top-p 0.75; and fp8 beam search at beam {1,4} (x batch x variants)
+    assert.equal(decoding.length, 3 * 2 * 3 * (3 + 2 + 1) + 3 * 2 * 2);
     assert.ok(decoding.every((c) => c.layers === 6 && c.heads === 8 && c.head_size === 64 && c.inter_size === 2048
       && c.vocab === 31538 && c.seq === 128 && c.mem_len === 128));
     assert.deepEqual([...new Set(points.map((c) => c.precision))], ['fp32', 'fp16', 'bf16', 'fp8']);
-    assert.deepEqual([...new Set(points.filter((c) => c.precision === 'fp8').map((c) => c.path))], ['encoder']);
-    assert.equal(points.length, 216 + 18);
+    // fp8: the encoder (18) and the beam-search decoding at beam 1 and 4 (x batch x variants: 12).
+    assert.deepEqual([...new Set(points.filter((c) => c.precision === 'fp8').map((c) => c.path))], ['encoder', 'decoding']);
+    assert.deepEqual([...new Set(points.filter((c) => c.precision === 'fp8' && c.path === 'decoding').map((c) => c.beam))], [1, 4]);
+    assert.equal(points.length, 216 + 18 + 12);
   });
 
   test('h100 adds tf32, batch up to 256 and encoder seq 512 and 1024', () => {
@@ -60,7 +63,7 @@ describe('profiles', () => {
     assert.deepEqual([...new Set(encoder.map((c) => c.seq))], [32, 128, 384, 512, 1024]);
     assert.equal(encoder.length, 5 * 2 * 6 * 5);
     assert.deepEqual([...new Set(points.filter((c) => c.path === 'decoding').map((c) => c.batch))], [1, 8, 128, 256]);
-    assert.equal(points.length, 5 * 2 * 6 * 5 + 4 * 2 * 4 * (3 + 3 + 2 + 1));
+    assert.equal(points.length, 5 * 2 * 6 * 5 + 4 * 2 * 4 * (3 + 3 + 2 + 1) + 2 * 4 * 2); // + fp8 decoding: beam {1,4}
   });
 
   test('every point of every profile passes validateConfig, on both backends', () => {
@@ -74,8 +77,9 @@ describe('profiles', () => {
   test('the a100 profile on the cpu backend drops the precisions it cannot run, with the reason', () => {
     const { points, dropped } = expandProfile(PROFILES.a100, 'cpu');
     assert.equal(points.length, 216 / 2 / 3);
-    // fp16 and bf16 beside each fp32 point; the fp8 encoder's 3 x 3 batch x seq.
-    assert.equal(dropped.length, 2 * points.length + 9);
+    // fp16 and bf16 beside each fp32 point; the fp8 encoder's 3 x 3 batch x seq; fp8 decoding's 3 x 2 batch x beam
+    // (the cpu backend's one variant).
+    assert.equal(dropped.length, 2 * points.length + 9 + 6);
     assert.deepEqual(reasons(dropped).filter((r) => r.startsWith('BERT-base encoder')), [
       'BERT-base encoder: precision fp16 on the cpu backend: it runs fp32 only',
       'BERT-base encoder: precision bf16 on the cpu backend: it runs fp32 only',

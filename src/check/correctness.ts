@@ -4,11 +4,17 @@
 //   lengths within the steps, output ids equal to the gather-tree of the per-step choices;
 // - comparisons with reference outputs of the same config (a CUDA point against its unfused variant
 //   or the CPU reference): relative L2 error ‖x − ref‖ / ‖ref‖ of the hidden states (encoder,
-//   decoder) or of the scores (decoding, whose output ids must also match exactly).
+//   decoder) or of the scores (decoding: of the rows whose ids all match; the share of equal ids is
+//   recorded, and at fp8 its first-step ids judged); an fp8 point's fp32 run (and a decoding's fp16
+//   run) is compared too, recorded, not judged.
 // `max_rel_err` is the largest (finite) relative L2 error over the references; null when there are none.
 import { hiddenSize, type PointConfig, type PrecisionName } from '../engine/config.js';
 import type { NativeOutputs } from '../engine/native.js';
 import type { Check } from '../results/schema.js';
+import { check, idsEqualShare, relativeL2, type Numbers, type ReferenceOutputs } from './compare.js';
+import { FP16_REFERENCE, FP32_REFERENCE, fp8FirstStepCheck, recordedComparison, type Recorded } from './fp8.js';
+
+export { relativeL2, type ReferenceOutputs };
 
 /**
  * Relative L2 error allowed against a reference computed in fp32/fp64 (issue 3's limits). fp8's
@@ -24,12 +30,6 @@ import type { Check } from '../results/schema.js';
 export const REL_ERR_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 1e-2, bf16: 2e-2, fp8: 1e-1 };
 
 /**
- * The reference an fp8 point's accuracy is recorded against (`fp32_rel_err`), not judged by: the same
- * config's unfused variant in fp32 (native/src/cuda/NOTES.md, "fp8": the accuracy a user gives up).
- */
-export const FP32_REFERENCE = 'fp32';
-
-/**
  * A checkpoint's parity limit (issue 19): relative L2 error of the valid tokens' hidden states against
  * Hugging Face's own output for the same ids (transformers, in fp32), or where transformers is not
  * there the CPU reference of the same weights and ids (the padded rows are zero in both, so the error
@@ -38,9 +38,6 @@ export const FP32_REFERENCE = 'fp32';
 // fp8: against transformers' fp32 output, the whole fp8 error (without transformers, against the
 // CPU's fp8 emulation: cpuReferenceConfig); 1e-1 is a limit set before any checkpoint ran in fp8.
 export const PARITY_TOLERANCE: Readonly<Record<PrecisionName, number>> = { fp32: 1e-5, tf32: 5e-3, fp16: 2e-3, bf16: 2e-2, fp8: 1e-1 };
-
-/** What a point is compared with ("unfused", "cpu", "transformers"): its outputs, or why they could not be computed. */
-export type ReferenceOutputs = { name: string; outputs: NativeOutputs } | { name: string; error: string };
 
 export interface Verdict {
   correct: boolean;
@@ -52,17 +49,21 @@ export interface Verdict {
   parity_rel_err?: number;
   /** What parity_rel_err was measured against: Hugging Face's output, or the CPU reference. */
   parity_reference?: ParityReference;
-  /** An fp8 point: the relative L2 error of its hidden states against the fp32 reference (FP32_REFERENCE), recorded, not judged. */
+  /**
+   * An fp8 point against the fp32 reference (FP32_REFERENCE), recorded, not judged: the relative L2
+   * error of its hidden states (encoder, decoder) or of its scores, all rows (decoding).
+   */
   fp32_rel_err?: number;
+  /** An fp8 decoding point: the share of its output ids equal to the fp32 reference's. */
+  fp32_ids_equal_fraction?: number;
+  /** An fp8 decoding point: the share of its output ids equal to the same config's fp16 run (FP16_REFERENCE). */
+  fp16_ids_equal_fraction?: number;
+  /** An fp8 decoding point: the relative L2 error of its scores (all rows) against the fp16 run's. */
+  fp16_score_rel_err?: number;
 }
 
 /** A checkpoint's parity reference: transformers' output of the same ids, else the engine's CPU reference. */
 export type ParityReference = 'transformers' | 'cpu';
-
-type Numbers = ArrayLike<number>;
-
-const check = (name: string, failure: string | undefined, detail?: string): Check =>
-  failure === undefined ? { name, ok: true, ...(detail === undefined ? {} : { detail }) } : { name, ok: false, detail: failure };
 
 /** The first index where `bad` holds, described as "<label>[i] = v", or undefined. */
 function firstBad(label: string, values: Numbers, bad: (value: number, index: number) => boolean): string | undefined {
@@ -206,19 +207,6 @@ function decodingChecks(c: PointConfig, out: NativeOutputs): Check[] {
   ];
 }
 
-/** ‖actual − expected‖₂ / ‖expected‖₂ (0 when both are zero, Infinity when only `expected` is). */
-export function relativeL2(actual: Numbers, expected: Numbers): number {
-  if (actual.length !== expected.length) throw new RangeError(`comparing ${actual.length} values with ${expected.length}`);
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  if (diff === 0) return 0;
-  return norm === 0 ? Infinity : Math.sqrt(diff / norm);
-}
-
 /** Rows (of `steps` ids each) whose output ids equal the reference's. */
 function equalRows(c: PointConfig, out: NativeOutputs, ref: NativeOutputs): boolean[] {
   const steps = out.stepsRun;
@@ -248,8 +236,9 @@ function decodingReferenceChecks(c: PointConfig, out: NativeOutputs, ref: Refere
   if (ids.length !== expected.length || out.scores.length !== ref.outputs.scores.length) {
     return { checks: [check(`output ids vs ${ref.name}`, `${ids.length} ids, the reference has ${expected.length}`)], error: null, idsEqual: 0 };
   }
-  const differing = ids.reduce((n, id, i) => n + (id !== expected[i] ? 1 : 0), 0);
-  const idsEqual = ids.length === 0 ? 1 : 1 - differing / ids.length;
+  const { share: idsEqual, differing } = idsEqualShare(out, ref.outputs);
+  const firstStep = fp8FirstStepCheck(c, out, ref);
+  const judged = (...checks: Check[]): Check[] => (firstStep ? [...checks, firstStep] : checks);
   const rows = equalRows(c, out, ref.outputs);
   const pick = (scores: Float32Array) => scores.filter((_, row) => rows[row]);
   const [actual, reference] = [pick(out.scores), pick(ref.outputs.scores)];
@@ -258,12 +247,12 @@ function decodingReferenceChecks(c: PointConfig, out: NativeOutputs, ref: Refere
   if (actual.length === 0) {
     const failure = c.precision === 'fp32' ? 'no row has the reference\'s ids: nothing to compare' : undefined;
     const detail = `no row has the reference's ids (${(100 * idsEqual).toFixed(1)}% of ids equal): not compared in ${c.precision}`;
-    return { checks: [idsCheck, check(`scores vs ${ref.name}`, failure, detail)], error: null, idsEqual };
+    return { checks: judged(idsCheck, check(`scores vs ${ref.name}`, failure, detail)), error: null, idsEqual };
   }
   const error = relativeL2(actual, reference);
   return {
-    checks: [idsCheck, check(`scores vs ${ref.name} (rows with equal ids)`, error <= tolerance ? undefined : `relative L2 error ${error.toExponential(2)} > ${tolerance}`,
-      `relative L2 error ${error.toExponential(2)} <= ${tolerance}`)],
+    checks: judged(idsCheck, check(`scores vs ${ref.name} (rows with equal ids)`, error <= tolerance ? undefined : `relative L2 error ${error.toExponential(2)} > ${tolerance}`,
+      `relative L2 error ${error.toExponential(2)} <= ${tolerance}`)),
     error,
     idsEqual,
   };
@@ -317,6 +306,10 @@ export function uncheckedReason(c: PointConfig): string | undefined {
     : undefined;
 }
 
+/** { [key]: value } when value is finite (the results schema keeps finite errors only), else {}. */
+const finiteField = <K extends keyof Verdict>(key: K, value: number | undefined): Partial<Verdict> =>
+  (value !== undefined && Number.isFinite(value) ? { [key]: value } : {});
+
 /**
  * The verdict on a point's outputs: invariants of its path, then one comparison per reference, then
  * a checkpoint's parity (against `parityReference`, transformers' output, when given; else the CPU's).
@@ -326,12 +319,11 @@ export function checkOutputs(c: PointConfig, out: NativeOutputs, references: rea
   const checks = c.path === 'encoder' ? encoderChecks(c, out) : c.path === 'decoder' ? decoderChecks(c, out) : decodingChecks(c, out);
   let maxRelErr: number | null = null;
   let idsEqual: number | undefined;
-  let fp32RelErr: number | undefined;
+  const recorded: Record<string, Recorded> = {};
   for (const reference of references) {
-    if (reference.name === FP32_REFERENCE) {
-      const recorded = fp32Record(c, out, reference);
-      checks.push(recorded.check);
-      fp32RelErr = recorded.error;
+    if (reference.name === FP32_REFERENCE || reference.name === FP16_REFERENCE) {
+      recorded[reference.name] = recordedComparison(c, out, reference);
+      checks.push(recorded[reference.name].check);
       continue;
     }
     const compared = referenceChecks(c, out, reference);
@@ -348,21 +340,9 @@ export function checkOutputs(c: PointConfig, out: NativeOutputs, references: rea
     ...(idsEqual === undefined ? {} : { ids_equal_fraction: idsEqual }),
     ...(modelParity && Number.isFinite(modelParity.error) ? { parity_rel_err: modelParity.error } : {}),
     ...(modelParity ? { parity_reference: modelParity.reference } : {}),
-    ...(fp32RelErr !== undefined && Number.isFinite(fp32RelErr) ? { fp32_rel_err: fp32RelErr } : {}),
+    ...finiteField('fp32_rel_err', recorded[FP32_REFERENCE]?.error),
+    ...finiteField('fp32_ids_equal_fraction', recorded[FP32_REFERENCE]?.idsEqual),
+    ...finiteField('fp16_ids_equal_fraction', recorded[FP16_REFERENCE]?.idsEqual),
+    ...finiteField('fp16_score_rel_err', recorded[FP16_REFERENCE]?.error),
   };
-}
-
-/**
- * An fp8 point against the fp32 reference: the error is recorded (the issue's accuracy targets are
- * targets, not correctness), so the check fails only when the reference itself could not be computed
- * or does not match in size.
- */
-function fp32Record(c: PointConfig, out: NativeOutputs, ref: ReferenceOutputs): { check: Check; error?: number } {
-  const name = `hidden vs ${ref.name} (recorded, not judged)`;
-  if ('error' in ref) return { check: check(name, `the reference failed: ${ref.error}`) };
-  if (c.path !== 'encoder' || out.hidden.length !== ref.outputs.hidden.length) {
-    return { check: check(name, `${out.hidden.length} values, the reference has ${ref.outputs.hidden.length}`) };
-  }
-  const error = relativeL2(out.hidden, ref.outputs.hidden);
-  return { check: check(name, undefined, `relative L2 error ${error.toExponential(2)}`), error };
 }

@@ -8,11 +8,14 @@
 //   precisions of that shape (the CPU computes the same fp32 values whatever the precision asked for,
 //   but for fp8: its reference emulates fp8's E4M3 rounding, native/MODEL.md "fp8");
 // - an fp8 point, also the fp32 reference: its unfused variant in fp32, whose error is recorded
-//   (fp32_rel_err), not judged.
+//   (fp32_rel_err; decoding: fp32_ids_equal_fraction too), not judged;
+// - an fp8 decoding point, also the same config in fp16 (issue 22's target: fp8's ids against fp16's),
+//   recorded as fp16_ids_equal_fraction and fp16_score_rel_err, not judged.
 // A CPU point has no reference: it is the reference, checked by its invariants and by the tests; but a
 // CPU point split over tensor-parallel ranks (tp > 1) is compared with the unsplit CPU reference.
 import { configKey, defaultGraph, isPeerVariant, pairKey, tpOf, type PointConfig } from '../engine/config.js';
-import { FP32_REFERENCE, type ParityReference, type ReferenceOutputs } from './correctness.js';
+import type { ParityReference, ReferenceOutputs } from './correctness.js';
+import { FP16_REFERENCE, FP32_REFERENCE } from './fp8.js';
 import { flopCount } from '../measure/flops.js';
 import { nativeErrorCode, type NativeAddon, type NativeOutputs } from '../engine/native.js';
 import { createModel } from '../checkpoints/model.js';
@@ -51,6 +54,11 @@ export function cpuReferenceConfig(config: PointConfig): PointConfig {
 /** An fp8 point's fp32 reference (FP32_REFERENCE): the same config's unfused variant in fp32, eager, on the same backend. */
 export function fp32ReferenceConfig(config: PointConfig): PointConfig {
   return { ...config, variant: 'unfused', precision: 'fp32', graph: false };
+}
+
+/** An fp8 decoding point's fp16 reference (FP16_REFERENCE): the same config, variant and graph in fp16. */
+export function fp16ReferenceConfig(config: PointConfig): PointConfig {
+  return { ...config, precision: 'fp16' };
 }
 
 /** The reference `name` from `compute`, or the engine error that stopped it (other errors propagate). */
@@ -98,7 +106,10 @@ export function engineReferences(addon: NativeAddon): ReferenceSource {
       // A checkpoint's point without transformers always has its CPU reference: its parity is recorded (PARITY_TOLERANCE).
       const cpuParity = config.model !== undefined && parity !== 'transformers';
       if (cpuParity || flopCount(config) <= CPU_REFERENCE_MAX_FLOP) references.push(reference('cpu', () => cpuOutputs(config)));
-      if (config.precision === 'fp8' && !isPeerVariant(config.variant)) references.push(reference(FP32_REFERENCE, () => fp32Outputs(config)));
+      if (config.precision === 'fp8' && !isPeerVariant(config.variant)) {
+        references.push(reference(FP32_REFERENCE, () => fp32Outputs(config)));
+        if (config.path === 'decoding') references.push(reference(FP16_REFERENCE, () => runOnce(addon, fp16ReferenceConfig(config))));
+      }
       return references;
     },
     offer(config, outputs) {

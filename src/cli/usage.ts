@@ -33,8 +33,8 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
                         torch-eager, torch-graph, torch-compile (its compile takes minutes a point),
                         hf-generate (decoding); they run on the cuda backend's GPU in python3 with torch
                         (peers/torch/), or are dropped with the reason ($FTBENCH_PEER_WORKER: another worker)
-  --precision LIST      fp32, tf32, fp16, bf16, fp8 (the cpu backend runs fp32; fp8: the cuda encoder on
-                        compute capability 8.9 or newer, E4M3 GEMMs with dynamic per-tensor scales)
+  --precision LIST      fp32, tf32, fp16, bf16, fp8 (the cpu backend runs fp32; fp8: cuda on compute
+                        capability 8.9 or newer, E4M3 GEMMs with dynamic per-token scales, every path)
   --batch LIST          batch sizes
   --beam LIST           beam widths (decoder, decoding)
   --seq LIST            encoder sequence lengths (and decoder/decoding steps unless --steps)

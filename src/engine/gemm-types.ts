@@ -9,7 +9,7 @@ const count = z.number().int().nonnegative();
 const ms = finite.positive();
 
 /** A GEMM's key fields (src/gemm/cache.ts keys tuned algorithms by them). */
-// e4m3/f16: fp8 GEMMs (E4M3 A and B with per-tensor scales, fp16 C and bias; native/MODEL.md, "fp8").
+// e4m3/f16: fp8 GEMMs (E4M3 A and B with per-row / per-channel scales, fp16 C and bias; native/MODEL.md, "fp8").
 export const GEMM_DTYPES = ['f32', 'f32/tf32', 'f16', 'bf16', 'e4m3/f16'] as const;
 export const GemmShapeSchema = z.object({
   m: count, n: count, k: count, batch_count: count,

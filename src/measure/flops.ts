@@ -89,14 +89,21 @@ export function flopCount(c: FlopConfig, steps = c.seq): number {
 // Bytes: the floor of device-memory traffic (METHOD.md's "fewest bytes"): every weight read once
 // per unit (per step for the decoder), the unit's input read and output written once, and the
 // caches attention must read; intermediates that could stay on chip are not counted. Element size
-// by precision: 4 bytes fp32/tf32, 2 fp16/bf16; fp8 (encoder only) 1 for the layer GEMMs' weights
-// (stored E4M3) and 2 for everything else (fp16). Padded shapes, as for the FLOPs.
+// by precision: 4 bytes fp32/tf32, 2 fp16/bf16; fp8 1 for the layer GEMMs' weights and the decoding's
+// logits weights (stored E4M3) and 2 for everything else (fp16: caches, activations, biases). Padded shapes, as for the FLOPs.
 
 const elementBytes = (c: BytesConfig): number => (c.precision === 'fp16' || c.precision === 'bf16' || c.precision === 'fp8' ? 2 : 4);
 
-/** The layer GEMMs' weight elements of an fp8 encoder, which it reads as 1 byte each, not 2. */
-const fp8WeightElements = (c: BytesConfig): number =>
-  c.precision === 'fp8' && c.path === 'encoder' ? c.layers * (4 * hiddenSize(c) ** 2 + 2 * hiddenSize(c) * c.inter_size) : 0;
+/**
+ * The GEMM weight elements an fp8 point reads as 1 byte each, not 2: the encoder's layer GEMMs once;
+ * the decoder's (decoderLayerWeights' 8h² + 2h·inter) and the decoding's logits every one of `steps`.
+ */
+function fp8WeightElements(c: BytesConfig, steps: number): number {
+  if (c.precision !== 'fp8') return 0;
+  const h = hiddenSize(c);
+  if (c.path === 'encoder') return c.layers * (4 * h * h + 2 * h * c.inter_size);
+  return steps * (c.layers * (8 * h * h + 2 * h * c.inter_size) + (c.path === 'decoding' ? h * c.vocab : 0));
+}
 
 /** Weights of one encoder layer: QKV, out, FFN1, FFN2 (+ biases, + 2 LayerNorms). */
 function encoderLayerWeights(c: FlopConfig): number {
@@ -130,18 +137,18 @@ const memoryKvElements = (c: FlopConfig): number => {
 export function bytesMoved(c: BytesConfig, steps = c.seq): number {
   const h = hiddenSize(c);
   let elements: number;
+  const stepCount = c.path === 'decoder' ? c.seq : steps;
   switch (c.path) {
     case 'encoder':
       elements = c.layers * encoderLayerWeights(c) + 2 * c.batch * c.seq * h;
       break;
     case 'decoder':
     case 'decoding': {
-      const stepCount = c.path === 'decoder' ? c.seq : steps;
       elements = memoryKvElements(c);
       for (let t = 0; t < stepCount; t++) elements += decoderStepElements(c, t);
       // Decoding reads the embedding rows and the logits weights, and writes the logits, every step.
       if (c.path === 'decoding') elements += stepCount * (c.batch * c.beam * (h + c.vocab) + h * c.vocab + c.vocab);
     }
   }
-  return elements * elementBytes(c) - fp8WeightElements(c);
+  return elements * elementBytes(c) - fp8WeightElements(c, stepCount);
 }

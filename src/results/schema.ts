@@ -123,8 +123,17 @@ export const PointSchema = z.object({
   parity_reference: z.enum(['transformers', 'cpu']).optional(),
   /** Decoding: share of output ids equal to the unfused run's (the CPU's for an unfused point). */
   ids_equal_fraction: finite.optional(),
-  /** An fp8 point: relative L2 error of its hidden states against the same config's unfused fp32 run (recorded, not judged). */
+  /**
+   * An fp8 point: relative L2 error against the same config's unfused fp32 run (recorded, not judged),
+   * of its hidden states (encoder, decoder) or of its scores over all rows (decoding).
+   */
   fp32_rel_err: finite.optional(),
+  /** An fp8 decoding point: share of output ids equal to the same config's unfused fp32 run's. */
+  fp32_ids_equal_fraction: finite.optional(),
+  /** An fp8 decoding point: share of output ids equal to the same config's fp16 run's (issue 22's target: ≥ 0.9 greedy). */
+  fp16_ids_equal_fraction: finite.optional(),
+  /** An fp8 decoding point: relative L2 error of its scores (all rows) against the same config's fp16 run. */
+  fp16_score_rel_err: finite.optional(),
   checks: z.array(CheckSchema),
   notes: z.record(z.string(), z.string()),
   /** Which pass over the sweep this is, in a run made with --repeat (0-based). */

@@ -1,7 +1,7 @@
 // Where precision fp8 (E4M3 GEMMs, native/MODEL.md "fp8") can run, so that the sweep drops its points
 // elsewhere with the reason instead of failing them: the cuda backend on a device of compute
 // capability 8.9 or newer (Ada, Hopper: the first with fp8 tensor cores, which cuBLASLt's fp8 matmul
-// needs), on the encoder path (decoding fp8 is not built yet). The cpu backend computes fp8 only as
+// needs), on every path (encoder, decoder, decoding). The cpu backend computes fp8 only as
 // the emulated reference of cuda fp8 points (src/check/references.ts), never as a measured point.
 import type { BackendName, PointConfig } from '../engine/config.js';
 import type { NativeAddon } from '../engine/native.js';
@@ -27,9 +27,7 @@ export function fp8Unsupported(backend: BackendName, computeCapability?: string)
 /** Why an fp8 point is not run, or undefined when it is (`unsupported`: fp8Unsupported's answer for the machine). */
 export function fp8DropReason(c: PointConfig, unsupported: string | undefined): string | undefined {
   if (c.precision !== 'fp8') return undefined;
-  if (unsupported !== undefined) return `precision fp8 on the ${c.backend} backend: ${unsupported}`;
-  if (c.path !== 'encoder') return `precision fp8 on the ${c.path}: fp8 runs the encoder path only (decoding fp8 is not built yet)`;
-  return undefined;
+  return unsupported === undefined ? undefined : `precision fp8 on the ${c.backend} backend: ${unsupported}`;
 }
 
 /** fp8Unsupported for `backend` on this machine: the cuda backend asks its device for the compute capability. */

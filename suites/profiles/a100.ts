@@ -31,10 +31,11 @@ export interface MatrixShape {
   encoderSeq: number[];
   decodingBatch: number[];
   /**
-   * Adds the encoder in fp8 (issue 22: E4M3 GEMMs; cuda on compute capability 8.9+, dropped with the
-   * reason elsewhere, e.g. on an A100): the engine's alone, no peers, no decoding (not built in fp8).
+   * Adds fp8 (issue 22: E4M3 GEMMs; cuda on compute capability 8.9+, dropped with the reason
+   * elsewhere, e.g. on an A100), the engine's alone, no peers: the encoder, and the beam-search
+   * decoding at beam 1 (greedy: the issue's ids target) and 4 (its tokens/s target).
    */
-  fp8Encoder?: boolean;
+  fp8?: boolean;
 }
 
 /** The precisions --peers compares the engine with the peers at: those that users deploy. */
@@ -68,6 +69,18 @@ export function decodingSweeps(shape: Pick<MatrixShape, 'precisions' | 'decoding
 }
 
 /**
+ * FT's beam-search decoding in fp8 (issue 22), the engine's alone. Its fp8 points bring their own
+ * references (src/check/references.ts): the unfused fp8 run (for a fused point), the CPU's emulation
+ * where cheap, and the fp32 and fp16 runs whose ids and scores are recorded.
+ */
+export function fp8DecodingSweep(batch: number[], beam: number[], steps: number[], variant: Sweep['variant']): Sweep {
+  return {
+    name: 'FT beam-search decoding fp8', ...FT_DECODER_WITH_MEMORY, path: ['decoding'], variant, precision: ['fp8'], batch, beam,
+    seq: steps, peers: false,
+  };
+}
+
+/**
  * The encoder, decoder, beam-search and sampling sweeps of FT's matrix at the given sizes; --peers
  * adds the peers to the fp16/bf16 encoder and beam-search decoding.
  */
@@ -76,8 +89,9 @@ export function ftMatrix(shape: MatrixShape): Sweep[] {
     name: 'BERT-base encoder', ...BERT_BASE, variant: BOTH_VARIANTS, precision: shape.precisions, path: ['encoder'],
     batch: shape.encoderBatch, seq: shape.encoderSeq,
   };
-  const fp8: Sweep[] = shape.fp8Encoder ? [{ ...encoder, name: 'BERT-base encoder fp8', precision: ['fp8'], peers: false }] : [];
-  return [...peersAtPeerPrecisions(encoder), ...fp8, ...decodingSweeps(shape, FT_STEPS)];
+  const fp8: Sweep[] = shape.fp8 ? [{ ...encoder, name: 'BERT-base encoder fp8', precision: ['fp8'], peers: false }] : [];
+  const fp8Decoding: Sweep[] = shape.fp8 ? [fp8DecodingSweep(shape.decodingBatch, [1, 4], FT_STEPS, BOTH_VARIANTS)] : [];
+  return [...peersAtPeerPrecisions(encoder), ...fp8, ...decodingSweeps(shape, FT_STEPS), ...fp8Decoding];
 }
 
 export const a100: Profile = {
@@ -85,7 +99,7 @@ export const a100: Profile = {
   description:
     "FasterTransformer's published matrix: BERT-base encoder batch {1,8,32} x seq {32,128,384}; decoder/decoding " +
     '6 layers 8x64 vocab 31538, 128 steps, batch {1,8,128} x beam {1,4,32}, top-k {4,32}, top-p 0.75; fp32 (TF32 off), ' +
-    'fp16, bf16; fused and unfused; the encoder in fp8 too where the GPU has it (compute capability 8.9+); ' +
+    'fp16, bf16; fused and unfused; the encoder and beam 1/4 decoding in fp8 too where the GPU has it (compute capability 8.9+); ' +
     '--peers adds peers to the fp16/bf16 encoder and beam-search decoding',
   measurement: A100_MEASUREMENT,
   sweeps: ftMatrix({
@@ -93,6 +107,6 @@ export const a100: Profile = {
     encoderBatch: [1, 8, 32],
     encoderSeq: [32, 128, 384],
     decodingBatch: [1, 8, 128],
-    fp8Encoder: true,
+    fp8: true,
   }),
 };

@@ -60,7 +60,12 @@ struct ModelConfig {
   int hidden() const { return heads * head_size; }
   int rows() const { return batch * beam; }
   int memory_len() const { return mem_len > 0 ? mem_len : seq; }
-  int vocab_padded() const { return (vocab + 7) / 8 * 8; }
+  // The logits' row width on the GPU: a multiple of 8 values (16-byte rows for vectorised loads and
+  // cuBLASLt), of 16 at fp8 (its fp8 matmul wants n a multiple of 16). Padding columns never win.
+  int vocab_padded() const {
+    const int multiple = precision == Precision::FP8 ? 16 : 8;
+    return (vocab + multiple - 1) / multiple * multiple;
+  }
   bool sampling() const { return beam == 1 && (top_k > 0 || top_p > 0.0f); }
 };
 

@@ -9,12 +9,10 @@
 namespace ftb {
 namespace {
 
-// fp8 on the cpu backend is the emulated reference of the cuda fp8 encoder (GEMM inputs rounded to
-// E4M3, common/e4m3.h), never a measured point (the harness drops those): the encoder at tp 1 only.
+// fp8 on the cpu backend is the emulated reference of the cuda fp8 points (every layer GEMM's weight
+// and input rounded to E4M3, common/e4m3.h; the decoding's logits GEMM too), never a measured point
+// (the harness drops those): any path, at tp 1 only.
 void validate_fp8_emulation(const ModelConfig& config) {
-  if (config.path != Path::Encoder) {
-    throw ConfigError(std::string("precision fp8 on the cpu backend emulates the encoder only, got ") + to_string(config.path));
-  }
   if (config.tp != 1) throw ConfigError("precision fp8 on the cpu backend needs tp 1, got " + std::to_string(config.tp));
 }
 

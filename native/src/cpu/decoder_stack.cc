@@ -11,15 +11,15 @@ DecoderLayer load_decoder_layer(const ModelConfig& c, int layer) {
   const int h = c.hidden();
   const int tp = c.tp;
   return {load_norm(c, Tensor::DecSelfLnGamma, Tensor::DecSelfLnBeta, layer),
-          split_columns(load_linear(c, Tensor::DecSelfQkvW, Tensor::DecSelfQkvB, layer, h, 3 * h), tp, 3),
-          split_rows(load_linear(c, Tensor::DecSelfOutW, Tensor::DecSelfOutB, layer, h, h), tp),
+          split_columns(load_gemm(c, Tensor::DecSelfQkvW, Tensor::DecSelfQkvB, layer, h, 3 * h), tp, 3),
+          split_rows(load_gemm(c, Tensor::DecSelfOutW, Tensor::DecSelfOutB, layer, h, h), tp),
           load_norm(c, Tensor::DecCrossLnGamma, Tensor::DecCrossLnBeta, layer),
-          split_columns(load_linear(c, Tensor::DecCrossQW, Tensor::DecCrossQB, layer, h, h), tp, 1),
-          split_columns(load_linear(c, Tensor::DecCrossKvW, Tensor::DecCrossKvB, layer, h, 2 * h), tp, 2),
-          split_rows(load_linear(c, Tensor::DecCrossOutW, Tensor::DecCrossOutB, layer, h, h), tp),
+          split_columns(load_gemm(c, Tensor::DecCrossQW, Tensor::DecCrossQB, layer, h, h), tp, 1),
+          split_columns(load_gemm(c, Tensor::DecCrossKvW, Tensor::DecCrossKvB, layer, h, 2 * h), tp, 2),
+          split_rows(load_gemm(c, Tensor::DecCrossOutW, Tensor::DecCrossOutB, layer, h, h), tp),
           load_norm(c, Tensor::DecFfnLnGamma, Tensor::DecFfnLnBeta, layer),
-          split_columns(load_linear(c, Tensor::DecFfn1W, Tensor::DecFfn1B, layer, h, c.inter_size), tp, 1),
-          split_rows(load_linear(c, Tensor::DecFfn2W, Tensor::DecFfn2B, layer, c.inter_size, h), tp)};
+          split_columns(load_gemm(c, Tensor::DecFfn1W, Tensor::DecFfn1B, layer, h, c.inter_size), tp, 1),
+          split_rows(load_gemm(c, Tensor::DecFfn2W, Tensor::DecFfn2B, layer, c.inter_size, h), tp)};
 }
 
 }  // namespace

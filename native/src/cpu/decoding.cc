@@ -22,7 +22,7 @@ class CpuDecoding final : public HostTimedModel {
         embedding_(cpu::generate(config, Tensor::Embedding, 0, static_cast<size_t>(config.vocab) * config.hidden())),
         final_ln_(cpu::load_norm(config, Tensor::FinalLnGamma, Tensor::FinalLnBeta, 0)),
         logits_layers_(cpu::split_columns(
-            cpu::load_linear(config, Tensor::LogitsW, Tensor::LogitsB, 0, config.hidden(), config.vocab), config.tp, 1)),
+            cpu::load_gemm(config, Tensor::LogitsW, Tensor::LogitsB, 0, config.hidden(), config.vocab), config.tp, 1)),
         x_(static_cast<size_t>(config.rows()) * config.hidden()),
         logits_(cpu::rank_buffers(config.tp, static_cast<size_t>(config.rows()) * config.vocab / config.tp)) {
     const int slice = config.vocab / config.tp;

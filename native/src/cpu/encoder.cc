@@ -27,20 +27,12 @@ struct EncoderLayer {
   Norm attn_ln, ffn_ln;
 };
 
-// One layer GEMM's weights; at fp8 (the emulated reference of the cuda fp8 encoder, tp 1 only)
-// quantized to E4M3 with their per-tensor scale, as the cuda backend stores them.
-Linear load_gemm(const ModelConfig& c, Tensor w, Tensor b, int layer, int in, int out) {
-  Linear linear = cpu::load_linear(c, w, b, layer, in, out);
-  if (c.precision == Precision::FP8) cpu::quantize_fp8(linear);
-  return linear;
-}
-
 EncoderLayer load_encoder_layer(const ModelConfig& c, int layer) {
   const int h = c.hidden();
-  return {cpu::split_columns(load_gemm(c, Tensor::EncQkvW, Tensor::EncQkvB, layer, h, 3 * h), c.tp, 3),
-          cpu::split_columns(load_gemm(c, Tensor::EncFfn1W, Tensor::EncFfn1B, layer, h, c.inter_size), c.tp, 1),
-          cpu::split_rows(load_gemm(c, Tensor::EncAttnOutW, Tensor::EncAttnOutB, layer, h, h), c.tp),
-          cpu::split_rows(load_gemm(c, Tensor::EncFfn2W, Tensor::EncFfn2B, layer, c.inter_size, h), c.tp),
+  return {cpu::split_columns(cpu::load_gemm(c, Tensor::EncQkvW, Tensor::EncQkvB, layer, h, 3 * h), c.tp, 3),
+          cpu::split_columns(cpu::load_gemm(c, Tensor::EncFfn1W, Tensor::EncFfn1B, layer, h, c.inter_size), c.tp, 1),
+          cpu::split_rows(cpu::load_gemm(c, Tensor::EncAttnOutW, Tensor::EncAttnOutB, layer, h, h), c.tp),
+          cpu::split_rows(cpu::load_gemm(c, Tensor::EncFfn2W, Tensor::EncFfn2B, layer, c.inter_size, h), c.tp),
           cpu::load_norm(c, Tensor::EncAttnLnGamma, Tensor::EncAttnLnBeta, layer),
           cpu::load_norm(c, Tensor::EncFfnLnGamma, Tensor::EncFfnLnBeta, layer)};
 }

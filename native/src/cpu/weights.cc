@@ -29,6 +29,12 @@ Linear load_linear(const ModelConfig& config, Tensor weight, Tensor bias, int la
           layer_tensor(config, bias, layer, out)};
 }
 
+Linear load_gemm(const ModelConfig& config, Tensor weight, Tensor bias, int layer, int in, int out) {
+  Linear linear = load_linear(config, weight, bias, layer, in, out);
+  if (config.precision == Precision::FP8) quantize_fp8(linear);
+  return linear;
+}
+
 Norm load_norm(const ModelConfig& config, Tensor gamma, Tensor beta, int layer) {
   return {layer_tensor(config, gamma, layer, config.hidden()), layer_tensor(config, beta, layer, config.hidden())};
 }

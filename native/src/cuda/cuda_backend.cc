@@ -36,10 +36,8 @@ void validate_cuda(const ModelConfig& config) {
                       std::to_string(config.inter_size));
   }
   if (config.precision == Precision::FP8) {
-    if (config.path != Path::Encoder) {
-      throw ConfigError(std::string("precision fp8 runs the encoder path only, got ") + to_string(config.path));
-    }
-    // cuBLASLt's fp8 matmul wants 16-byte aligned rows of its E4M3 operands (k and n multiples of 16).
+    // cuBLASLt's fp8 matmul wants 16-byte aligned rows of its E4M3 operands (k and n multiples of 16;
+    // the decoding's logits are padded to a multiple of 16 columns at fp8: ModelConfig::vocab_padded).
     if (config.hidden() % 16 != 0 || config.inter_size % 16 != 0) {
       throw ConfigError("precision fp8 needs heads·head_size and inter_size multiples of 16 on the cuda backend, got " +
                         std::to_string(config.hidden()) + " and " + std::to_string(config.inter_size));

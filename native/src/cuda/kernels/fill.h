@@ -16,7 +16,7 @@ void fill_tensor(DType dtype, void* dst, size_t count, const ModelConfig& config
                  cudaStream_t stream);
 
 // A [rows, cols] tensor stored with rows `ld` >= cols apart: dst[r·ld + c] = value (r·cols + c); the
-// padding columns are zero (the logits weight and bias, padded to a multiple of 8 columns).
+// padding columns are zero (the logits weight and bias, padded to ModelConfig::vocab_padded columns).
 void fill_tensor_padded(DType dtype, void* dst, size_t rows, size_t cols, size_t ld, const ModelConfig& config,
                         Tensor tensor, int layer, cudaStream_t stream);
 

@@ -9,104 +9,13 @@
 #include "cuda/check.h"
 #include "cuda/kernels/decoder_attention.h"
 #include "cuda/kernels/elementwise.h"
-#include "cuda/kernels/fill.h"
 #include "cuda/kernels/layernorm.h"
+#include "cuda/models/decoder_stack_base.h"
 #include "cuda/timing/kernel_trace.h"
 #include "cuda/utils/gemm_specs.h"
 
 namespace ftb::cuda {
 namespace {
-
-// The twenty per-layer tensors, DecSelfLnGamma .. DecFfn2B (consecutive ids in common/tensors.h).
-constexpr int kLayerTensors = 20;
-
-size_t layer_tensor_size(Tensor tensor, size_t h, size_t inter) {
-  switch (tensor) {
-    case Tensor::DecSelfQkvW: return h * 3 * h;
-    case Tensor::DecSelfQkvB: return 3 * h;
-    case Tensor::DecSelfOutW: case Tensor::DecCrossQW: case Tensor::DecCrossOutW: return h * h;
-    case Tensor::DecCrossKvW: return h * 2 * h;
-    case Tensor::DecCrossKvB: return 2 * h;
-    case Tensor::DecFfn1W: return h * inter;
-    case Tensor::DecFfn1B: return inter;
-    case Tensor::DecFfn2W: return inter * h;
-    default: return h;  // output biases, LN gammas and betas
-  }
-}
-
-// Weights, memory and sizes shared by both variants.
-class StackBase : public DecoderStack {
- public:
-  StackBase(const ModelConfig& config, CudaContext& context)
-      : config_(config),
-        context_(context),
-        dtype_(storage_type(config.precision)),
-        tf32_(config.precision == Precision::TF32),
-        rows_(config.rows()),
-        h_(config.hidden()),
-        heads_(config.heads),
-        head_size_(config.head_size),
-        inter_(config.inter_size),
-        mem_len_(config.memory_len()),
-        cache_len_(config.seq) {
-    for (int b = 0; b < config.batch; ++b) {
-      memory_lengths_.push_back(sequence_length(config, Tensor::MemoryLengths, b, mem_len_));
-    }
-    memory_ = buffer(static_cast<size_t>(config.batch) * mem_len_ * h_, "decoder memory");
-    memory_lengths_dev_ = DeviceBuffer(memory_lengths_.size() * sizeof(int), "memory lengths");
-    weights_.resize(config.layers);
-    for (int layer = 0; layer < config.layers; ++layer) {
-      for (int slot = 0; slot < kLayerTensors; ++slot) {
-        weights_[layer][slot] = buffer(layer_tensor_size(layer_tensor(slot), h_, inter_),
-                                       "decoder layer " + std::to_string(layer) + " weights");
-      }
-    }
-  }
-
-  void fill(cudaStream_t s) override {
-    for (int layer = 0; layer < config_.layers; ++layer) {
-      for (int slot = 0; slot < kLayerTensors; ++slot) {
-        fill_tensor(dtype_, weights_[layer][slot].get(), weights_[layer][slot].bytes() / dtype_size(dtype_), config_,
-                    layer_tensor(slot), layer, s);
-      }
-    }
-    fill_tensor(dtype_, memory_.get(), memory_.bytes() / dtype_size(dtype_), config_, Tensor::Memory, 0, s);
-    check(cudaMemcpyAsync(memory_lengths_dev_.get(), memory_lengths_.data(), memory_lengths_.size() * sizeof(int),
-                          cudaMemcpyHostToDevice, s),
-          "uploading memory lengths");
-  }
-
- protected:
-  static Tensor layer_tensor(int slot) {
-    return static_cast<Tensor>(static_cast<int>(Tensor::DecSelfLnGamma) + slot);
-  }
-  const void* weight(int layer, Tensor tensor) const {
-    return weights_[layer][static_cast<int>(tensor) - static_cast<int>(Tensor::DecSelfLnGamma)].get();
-  }
-  // Column block `block` (of `width` columns) of a weight or bias.
-  const void* columns(int layer, Tensor tensor, int block, int width) const {
-    return static_cast<const char*>(weight(layer, tensor)) + static_cast<size_t>(block) * width * dtype_size(dtype_);
-  }
-  DeviceBuffer buffer(size_t elements, const std::string& what) const {
-    return DeviceBuffer(elements * dtype_size(dtype_), what);
-  }
-  void plan(const GemmSpec& spec, Gemm& slot) { gemms_.plan(context_.gemm(), spec, slot); }
-  void norm(int layer, Tensor gamma, const void* x, const void* residual, const void* bias, void* out, void* sum,
-            cudaStream_t s) const {
-    layernorm(dtype_, x, residual, bias, weight(layer, gamma), weight(layer, static_cast<Tensor>(static_cast<int>(gamma) + 1)),
-              out, rows_, h_, s, sum);
-  }
-
-  const ModelConfig config_;
-  CudaContext& context_;
-  const DType dtype_;
-  const bool tf32_;
-  const int rows_, h_, heads_, head_size_, inter_, mem_len_, cache_len_;
-  DeviceBuffer memory_, memory_lengths_dev_;
-
- private:
-  std::vector<std::array<DeviceBuffer, kLayerTensors>> weights_;
-};
 
 class FusedStack final : public StackBase {
  public:
@@ -131,16 +40,16 @@ class FusedStack final : public StackBase {
                            "decoder attention splits");
     check(cudaMemset(splits_.get(), 0, splits_.bytes()), "clearing the attention split counters");
     prepare_cross_attention();  // before the step graph's capture
-    plan(dense("qkv", dtype_, tf32_, rows_, h_, 3 * h_, 3 * h_), qkv_gemm_);
-    plan(dense("self_out", dtype_, tf32_, rows_, h_, h_, h_), self_out_gemm_);
-    plan(dense("cross_q", dtype_, tf32_, rows_, h_, h_, h_), cross_q_gemm_);
-    plan(dense("cross_kv", dtype_, tf32_, static_cast<int>(memory_rows), h_, 2 * h_, 2 * h_, Epilogue::None,
-               alignment_of({memory_rows * 2 * h * dtype_size(dtype_)})),
+    plan(layer_spec("qkv", rows_, h_, 3 * h_, 3 * h_), qkv_gemm_);
+    plan(layer_spec("self_out", rows_, h_, h_, h_), self_out_gemm_);
+    plan(layer_spec("cross_q", rows_, h_, h_, h_), cross_q_gemm_);
+    plan(layer_spec("cross_kv", static_cast<int>(memory_rows), h_, 2 * h_, 2 * h_, Epilogue::None, 0,
+                    memory_rows * 2 * h * dtype_size(dtype_)),
          cross_kv_gemm_);
-    plan(dense("cross_out", dtype_, tf32_, rows_, h_, h_, h_), cross_out_gemm_);
-    plan(dense("ffn1", dtype_, tf32_, rows_, h_, inter_, inter_, relu_epilogue_ ? Epilogue::BiasRelu : Epilogue::None),
-         ffn1_gemm_);
-    plan(dense("ffn2", dtype_, tf32_, rows_, inter_, h_, h_), ffn2_gemm_);
+    plan(layer_spec("cross_out", rows_, h_, h_, h_), cross_out_gemm_);
+    plan(layer_spec("ffn1", rows_, h_, inter_, inter_, relu_epilogue_ ? Epilogue::BiasRelu : Epilogue::None), ffn1_gemm_);
+    plan(layer_spec("ffn2", rows_, inter_, h_, h_), ffn2_gemm_);
+    allocate_fp8_input(std::max(r, memory_rows), std::max(r * std::max(h, static_cast<size_t>(inter_)), memory_rows * h));
   }
 
   void start(cudaStream_t s) override {
@@ -149,7 +58,7 @@ class FusedStack final : public StackBase {
     stage("memory_kv");
     for (int layer = 0; layer < config_.layers; ++layer) {
       void* kv = memory_kv(layer);
-      cross_kv_gemm_.run(memory_.get(), weight(layer, Tensor::DecCrossKvW), kv, nullptr, 1.0f, s);
+      layer_gemm(cross_kv_gemm_, memory_.get(), Input::New, layer, Tensor::DecCrossKvW, 0, kv, nullptr, s);
       add_bias(dtype_, kv, weight(layer, Tensor::DecCrossKvB), memory_rows, 2 * h_, s);
     }
   }
@@ -161,32 +70,32 @@ class FusedStack final : public StackBase {
     norm(0, Tensor::DecSelfLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
     for (int l = 0; l < config_.layers; ++l) {
       stage("qkv_gemm");
-      qkv_gemm_.run(normed_.get(), weight(l, Tensor::DecSelfQkvW), qkv_.get(), nullptr, 1.0f, s);
+      layer_gemm(qkv_gemm_, normed_.get(), Input::New, l, Tensor::DecSelfQkvW, 0, qkv_.get(), nullptr, s);
       stage("self_attention");
       masked_self_attention(dtype_, qkv_.get(), weight(l, Tensor::DecSelfQkvB), k_cache_.as<char>() + l * layer_cache,
                             v_cache_.as<char>() + l * layer_cache, cache_indir_, step_, ctx_.get(), rows_,
                             config_.beam, heads_, head_size_, cache_len_,
                             attention_splits(splits_.get(), rows_, heads_, self_splits_), s);
       stage("self_out_gemm");
-      self_out_gemm_.run(ctx_.get(), weight(l, Tensor::DecSelfOutW), projected_.get(), nullptr, 1.0f, s);
+      layer_gemm(self_out_gemm_, ctx_.get(), Input::New, l, Tensor::DecSelfOutW, 0, projected_.get(), nullptr, s);
       stage("layernorm");
       norm(l, Tensor::DecCrossLnGamma, x, projected_.get(), weight(l, Tensor::DecSelfOutB), normed_.get(), x, s);
       stage("cross_q_gemm");
-      cross_q_gemm_.run(normed_.get(), weight(l, Tensor::DecCrossQW), query_.get(), nullptr, 1.0f, s);
+      layer_gemm(cross_q_gemm_, normed_.get(), Input::New, l, Tensor::DecCrossQW, 0, query_.get(), nullptr, s);
       stage("cross_attention");
       cross_attention(dtype_, query_.get(), weight(l, Tensor::DecCrossQB), memory_kv(l), memory_lengths_dev_.as<int>(),
                       ctx_.get(), rows_, config_.beam, heads_, head_size_, mem_len_,
                       attention_splits(splits_.get(), rows_, heads_, cross_splits_), s);
       stage("cross_out_gemm");
-      cross_out_gemm_.run(ctx_.get(), weight(l, Tensor::DecCrossOutW), projected_.get(), nullptr, 1.0f, s);
+      layer_gemm(cross_out_gemm_, ctx_.get(), Input::New, l, Tensor::DecCrossOutW, 0, projected_.get(), nullptr, s);
       stage("layernorm");
       norm(l, Tensor::DecFfnLnGamma, x, projected_.get(), weight(l, Tensor::DecCrossOutB), normed_.get(), x, s);
       stage("ffn1_gemm_relu");
-      ffn1_gemm_.run(normed_.get(), weight(l, Tensor::DecFfn1W), inter_buf_.get(),
-                     relu_epilogue_ ? weight(l, Tensor::DecFfn1B) : nullptr, 1.0f, s);
+      layer_gemm(ffn1_gemm_, normed_.get(), Input::New, l, Tensor::DecFfn1W, 0, inter_buf_.get(),
+                 relu_epilogue_ ? weight(l, Tensor::DecFfn1B) : nullptr, s);
       if (!relu_epilogue_) bias_relu(dtype_, inter_buf_.get(), weight(l, Tensor::DecFfn1B), rows_, inter_, s);
       stage("ffn2_gemm");
-      ffn2_gemm_.run(inter_buf_.get(), weight(l, Tensor::DecFfn2W), projected_.get(), nullptr, 1.0f, s);
+      layer_gemm(ffn2_gemm_, inter_buf_.get(), Input::New, l, Tensor::DecFfn2W, 0, projected_.get(), nullptr, s);
       if (l + 1 < config_.layers) {
         stage("layernorm");
         norm(l + 1, Tensor::DecSelfLnGamma, x, projected_.get(), weight(l, Tensor::DecFfn2B), normed_.get(), x, s);
@@ -255,28 +164,27 @@ class UnfusedStack final : public StackBase {
 
     const char* roles[3] = {"q", "k", "v"};
     for (int j = 0; j < 3; ++j) {
-      plan(dense(roles[j], dtype_, tf32_, rows_, h_, h_, 3 * h_, Epilogue::None, alignment_of({j * h * dtype_size(dtype_)})),
-           qkv_gemm_[j]);
+      plan(layer_spec(roles[j], rows_, h_, h_, 3 * h_, Epilogue::None, j * h), qkv_gemm_[j]);
     }
     // One query row per (row, head): the contexts land straight in the merged [rows, heads·D] layout.
     plan(attention_scores("self_scores", dtype_, tf32_, batches, 1, cache_len_, head_size_, cache_plane_bytes),
          self_scores_gemm_);
     plan(attention_context("self_context", dtype_, tf32_, batches, 1, cache_len_, head_size_, cache_plane_bytes),
          self_context_gemm_);
-    plan(dense("self_out", dtype_, tf32_, rows_, h_, h_, h_), self_out_gemm_);
-    plan(dense("cross_q", dtype_, tf32_, rows_, h_, h_, h_), cross_q_gemm_);
+    plan(layer_spec("self_out", rows_, h_, h_, h_), self_out_gemm_);
+    plan(layer_spec("cross_q", rows_, h_, h_, h_), cross_q_gemm_);
     for (int j = 0; j < 2; ++j) {
-      plan(dense(j == 0 ? "cross_k" : "cross_v", dtype_, tf32_, static_cast<int>(memory_rows), h_, h_, 2 * h_,
-                 Epilogue::None, alignment_of({j * h * dtype_size(dtype_)})),
+      plan(layer_spec(j == 0 ? "cross_k" : "cross_v", static_cast<int>(memory_rows), h_, h_, 2 * h_, Epilogue::None, j * h),
            cross_kv_gemm_[j]);
     }
     plan(attention_scores("cross_scores", dtype_, tf32_, batches, 1, mem_len_, head_size_, memory_plane_bytes),
          cross_scores_gemm_);
     plan(attention_context("cross_context", dtype_, tf32_, batches, 1, mem_len_, head_size_, memory_plane_bytes),
          cross_context_gemm_);
-    plan(dense("cross_out", dtype_, tf32_, rows_, h_, h_, h_), cross_out_gemm_);
-    plan(dense("ffn1", dtype_, tf32_, rows_, h_, inter_, inter_), ffn1_gemm_);
-    plan(dense("ffn2", dtype_, tf32_, rows_, inter_, h_, h_), ffn2_gemm_);
+    plan(layer_spec("cross_out", rows_, h_, h_, h_), cross_out_gemm_);
+    plan(layer_spec("ffn1", rows_, h_, inter_, inter_), ffn1_gemm_);
+    plan(layer_spec("ffn2", rows_, inter_, h_, h_), ffn2_gemm_);
+    allocate_fp8_input(memory_rows, std::max(r * inter_, memory_rows * h));
   }
 
   void fill(cudaStream_t s) override {
@@ -300,8 +208,8 @@ class UnfusedStack final : public StackBase {
     gather_rows(dtype_, memory_.get(), memory_rows_.get(), memory_token_rows_.as<int>(), memory_rows, h_, s);
     for (int l = 0; l < config_.layers; ++l) {
       for (int j = 0; j < 2; ++j) {
-        cross_kv_gemm_[j].run(memory_rows_.get(), columns(l, Tensor::DecCrossKvW, j, h_), memory_proj_.get(), nullptr,
-                              1.0f, s);
+        layer_gemm(cross_kv_gemm_[j], memory_rows_.get(), j == 0 ? Input::New : Input::Same, l, Tensor::DecCrossKvW,
+                   j * h_, memory_proj_.get(), nullptr, s);
         add_bias(dtype_, memory_proj_.get(), columns(l, Tensor::DecCrossKvB, j, h_), memory_rows, h_, s);
         split_heads(dtype_, memory_proj_.get(), h_, memory_plane(j == 0 ? memory_k_ : memory_v_, l), rows_, mem_len_,
                     heads_, head_size_, s);
@@ -320,7 +228,8 @@ class UnfusedStack final : public StackBase {
       norm(l, Tensor::DecSelfLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
       for (int j = 0; j < 3; ++j) {
         stage("qkv_gemm");
-        qkv_gemm_[j].run(normed_.get(), columns(l, Tensor::DecSelfQkvW, j, h_), qkv_[j].get(), nullptr, 1.0f, s);
+        layer_gemm(qkv_gemm_[j], normed_.get(), j == 0 ? Input::New : Input::Same, l, Tensor::DecSelfQkvW, j * h_,
+                   qkv_[j].get(), nullptr, s);
         stage("self_attention");
         add_bias(dtype_, qkv_[j].get(), columns(l, Tensor::DecSelfQkvB, j, h_), rows_, h_, s);
       }
@@ -335,7 +244,7 @@ class UnfusedStack final : public StackBase {
       stage("layernorm");
       norm(l, Tensor::DecCrossLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
       stage("cross_q_gemm");
-      cross_q_gemm_.run(normed_.get(), weight(l, Tensor::DecCrossQW), qkv_[0].get(), nullptr, 1.0f, s);
+      layer_gemm(cross_q_gemm_, normed_.get(), Input::New, l, Tensor::DecCrossQW, 0, qkv_[0].get(), nullptr, s);
       stage("cross_attention");
       add_bias(dtype_, qkv_[0].get(), weight(l, Tensor::DecCrossQB), rows_, h_, s);
       cross_scores_gemm_.run(qkv_[0].get(), memory_plane(memory_k_, l), scores_.get(), nullptr, 1.0f, s);
@@ -347,11 +256,11 @@ class UnfusedStack final : public StackBase {
       stage("layernorm");
       norm(l, Tensor::DecFfnLnGamma, x, nullptr, nullptr, normed_.get(), nullptr, s);
       stage("ffn1_gemm_relu");
-      ffn1_gemm_.run(normed_.get(), weight(l, Tensor::DecFfn1W), inter_buf_.get(), nullptr, 1.0f, s);
+      layer_gemm(ffn1_gemm_, normed_.get(), Input::New, l, Tensor::DecFfn1W, 0, inter_buf_.get(), nullptr, s);
       add_bias(dtype_, inter_buf_.get(), weight(l, Tensor::DecFfn1B), rows_, inter_, s);
       bias_relu(dtype_, inter_buf_.get(), nullptr, rows_, inter_, s);
       stage("ffn2_gemm");
-      ffn2_gemm_.run(inter_buf_.get(), weight(l, Tensor::DecFfn2W), projected_.get(), nullptr, 1.0f, s);
+      layer_gemm(ffn2_gemm_, inter_buf_.get(), Input::New, l, Tensor::DecFfn2W, 0, projected_.get(), nullptr, s);
       stage("bias_residual");
       add_bias(dtype_, projected_.get(), weight(l, Tensor::DecFfn2B), rows_, h_, s);
       add_tensors(dtype_, x, x, projected_.get(), rh, s);
@@ -382,7 +291,7 @@ class UnfusedStack final : public StackBase {
   void residual_projection(TraceStages& stage, const char* gemm_stage, const Gemm& gemm, int layer, Tensor w, void* x,
                            cudaStream_t s) {
     stage(gemm_stage);
-    gemm.run(ctx_.get(), weight(layer, w), projected_.get(), nullptr, 1.0f, s);
+    layer_gemm(gemm, ctx_.get(), Input::New, layer, w, 0, projected_.get(), nullptr, s);
     stage("bias_residual");
     add_bias(dtype_, projected_.get(), weight(layer, static_cast<Tensor>(static_cast<int>(w) + 1)), rows_, h_, s);
     add_tensors(dtype_, x, x, projected_.get(), static_cast<size_t>(rows_) * h_, s);

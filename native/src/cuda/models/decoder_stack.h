@@ -8,6 +8,9 @@
 //   unfused: one kernel per operation: q, k, v GEMMs, bias adds, cache write, q·Kᵀ and p·V as
 //            strided-batched GEMMs over the whole cache with a masked softmax between, residual adds,
 //            LayerNorms; memory K/V replicated per beam; the caches copied by parents on reorder.
+// At fp8 (native/MODEL.md, "fp8") every layer GEMM of both variants (qkv or q/k/v, self out, cross q,
+// the memory K/V, cross out, FFN1, FFN2) is a cuBLASLt E4M3 matmul, its input quantized per row just
+// before it under the GEMM's stage (decoder_stack_base.h); attention, LayerNorm and caches stay fp16.
 // Trace stages (timing/kernel_trace.h), the same in both variants: memory_kv (and cache_clear) per
 // run; per layer of a step layernorm, qkv_gemm, self_attention, self_out_gemm, cross_q_gemm,
 // cross_attention, cross_out_gemm, ffn1_gemm_relu, ffn2_gemm, bias_residual (the unfused residual

@@ -1,3 +1,5 @@
+// The decoding path on the GPU (models/decoding.h): embedding, the layer stack, the logits GEMM and
+// the search, per step, over StepModel.
 #include "cuda/models/decoding.h"
 
 #include <algorithm>
@@ -14,179 +16,21 @@
 #include "cuda/kernels/segmented_sort.h"
 #include "cuda/kernels/step_input.h"
 #include "cuda/models/decoder_stack.h"
+#include "cuda/models/fp8_weights.h"
 #include "cuda/models/sampler.h"
+#include "cuda/models/step_model.h"
 #include "cuda/timing/kernel_trace.h"
-#include "cuda/timing/model_timing.h"
 #include "cuda/utils/gemm_specs.h"
-#include "cuda/utils/graph.h"
 
 namespace ftb::cuda {
 namespace {
-
-// The step loop both paths share: a run is start, `seq` steps (fewer with stop_at_end) and finish;
-// a step is captured once into a graph (fused, config.graph) and replayed, the device step counter
-// telling its kernels which step it is.
-class StepModel : public Model {
- public:
-  StepModel(const ModelConfig& config, std::shared_ptr<CudaContext> context)
-      : config_(config),
-        context_(std::move(context)),
-        dtype_(storage_type(config.precision)),
-        rows_(config.rows()),
-        h_(config.hidden()) {
-    context_->activate();
-    step_ = DeviceBuffer(sizeof(int), "step counter");
-  }
-
-  void run() override {
-    context_->activate();
-    enqueue_run();
-    context_->synchronize(std::string(to_string(config_.path)) + " (" + to_string(config_.variant) + ")");
-  }
-
-  Sample measure(const MeasureOptions& options) override {
-    return timing_.measure([this] { enqueue_run(); }, options);
-  }
-
-  KernelProfile profile(int iterations) override {
-    return timing_.profile([this] { enqueue_run(/*eager=*/true); }, iterations, "run",
-                           graph_.ready() ? "a CUDA graph per step" : "");
-  }
-
-  std::map<std::string, std::string> notes() const override {
-    std::map<std::string, std::string> notes = stack_->notes();
-    for (const auto& [key, value] : path_notes()) notes[key] = value;
-    notes["graph"] = graph_.ready() ? "on (one step, replayed)" : "off";
-    return notes;
-  }
-
-  // The stack's GEMMs, then the path's own (logits).
-  std::vector<GemmChoice> gemms() const override {
-    std::vector<GemmChoice> choices = stack_->gemms();
-    for (GemmChoice& choice : gemms_.choices()) choices.push_back(std::move(choice));
-    return choices;
-  }
-
- protected:
-  virtual void enqueue_start() = 0;
-  // Step t (the unfused variant's host copy of the device counter), ending with advance_step.
-  virtual void enqueue_step(int t) = 0;
-  virtual void enqueue_finish() = 0;
-  virtual bool all_finished() { return false; }
-  virtual std::map<std::string, std::string> path_notes() const = 0;
-
-  // Called by the paths' constructors once their buffers and plans exist: fills weights and inputs,
-  // runs once eagerly (every launch checked, modules loaded) and captures the step when asked.
-  void prepare() {
-    if (context_->planning_only()) return;
-    stack_->fill(stream());
-    fill();
-    enqueue_run();
-    context_->synchronize(std::string("first ") + to_string(config_.path) + " run");
-    if (config_.variant == Variant::Fused && config_.graph) graph_.capture(stream(), [this] { enqueue_step(0); });
-  }
-  virtual void fill() = 0;
-
-  cudaStream_t stream() const { return context_->stream(); }
-  int* step() const { return step_.as<int>(); }
-  DeviceBuffer buffer(size_t elements, const std::string& what) const {
-    return DeviceBuffer(elements * dtype_size(dtype_), what);
-  }
-  void plan(const GemmSpec& spec, Gemm& slot) { gemms_.plan(context_->gemm(), spec, slot); }
-  // Ordered after the work queued on the model's stream (a non-blocking stream: a plain cudaMemcpy on
-  // the default stream would not wait for it).
-  template <typename T>
-  std::vector<T> download(const void* src, size_t count, const char* what) const {
-    std::vector<T> values(count);
-    const std::string stage = std::string("copying ") + what + " to the host";
-    check(cudaMemcpyAsync(values.data(), src, count * sizeof(T), cudaMemcpyDeviceToHost, stream()), stage);
-    context_->synchronize(stage);
-    return values;
-  }
-
-  const ModelConfig config_;
-  const std::shared_ptr<CudaContext> context_;
-  const DType dtype_;
-  const int rows_, h_;
-  std::unique_ptr<DecoderStack> stack_;
-  int steps_run_ = 0;
-
- private:
-  void enqueue_run(bool eager = false) {
-    TraceStages stage;
-    stage("step_counter");
-    check(cudaMemsetAsync(step(), 0, sizeof(int), stream()), "resetting the step counter");
-    stage.close();
-    enqueue_start();
-    steps_run_ = 0;
-    for (int t = 0; t < config_.seq; ++t) {
-      if (graph_.ready() && !eager) {
-        graph_.launch(stream());
-      } else {
-        enqueue_step(t);
-      }
-      ++steps_run_;
-      if (config_.stop_at_end && all_finished()) break;
-    }
-    enqueue_finish();
-  }
-
-  DeviceBuffer step_;
-  GemmPlans gemms_;
-  CapturedGraph graph_;
-  ModelTiming timing_{*context_};
-};
-
-class CudaDecoder final : public StepModel {
- public:
-  CudaDecoder(const ModelConfig& config, std::shared_ptr<CudaContext> context) : StepModel(config, std::move(context)) {
-    stack_ = make_decoder_stack(config, *context_, step(), nullptr);
-    const size_t rows = static_cast<size_t>(rows_) * h_;
-    input_ = buffer(rows * config.seq, "decoder input");
-    x_ = buffer(rows, "decoder hidden state");
-    output_ = DeviceBuffer(rows * sizeof(float), "decoder output");
-    prepare();
-  }
-
-  Outputs outputs() override {
-    context_->activate();
-    context_->synchronize("decoder run");
-    Outputs out;
-    out.hidden = download<float>(output_.get(), static_cast<size_t>(rows_) * h_, "the decoder output");
-    out.lengths = stack_->memory_lengths();
-    return out;
-  }
-
- protected:
-  void fill() override {
-    fill_tensor(dtype_, input_.get(), input_.bytes() / dtype_size(dtype_), config_, Tensor::DecoderInput, 0, stream());
-  }
-  void enqueue_start() override { stack_->start(stream()); }
-  void enqueue_step(int t) override {
-    TraceStages stage;
-    stage("step_input");
-    select_step_input(dtype_, input_.get(), step(), x_.get(), static_cast<size_t>(rows_) * h_, stream());
-    stage.close();
-    stack_->step(x_.get(), t, nullptr, stream());
-    stage("step_counter");
-    advance_step(step(), stream());
-  }
-  void enqueue_finish() override {
-    TraceStages stage;
-    stage("output");
-    to_float(dtype_, x_.get(), output_.as<float>(), static_cast<size_t>(rows_) * h_, stream());
-  }
-  std::map<std::string, std::string> path_notes() const override { return {}; }
-
- private:
-  DeviceBuffer input_, x_, output_;
-};
 
 class CudaDecoding final : public StepModel {
  public:
   CudaDecoding(const ModelConfig& config, std::shared_ptr<CudaContext> context)
       : StepModel(config, std::move(context)),
         fused_(config.variant == Variant::Fused),
+        fp8_(config.precision == Precision::FP8),
         vocab_padded_(config.vocab_padded()),
         // fp16/bf16 add the logits bias in the GEMM epilogue (as the FFN1 ReLU); fp32/tf32 keep the kernel.
         bias_epilogue_(fused_ && dtype_ != DType::F32),
@@ -208,14 +52,22 @@ class CudaDecoding final : public StepModel {
     embedding_ = buffer(static_cast<size_t>(vocab) * h_, "embedding");
     final_gamma_ = buffer(h_, "final LN gamma");
     final_beta_ = buffer(h_, "final LN beta");
-    logits_w_ = buffer(static_cast<size_t>(h_) * vocab_padded_, "logits weights");
+    if (fp8_) {
+      // E4M3 [vocab_padded, h] only (the padding channels zero), its input quantized per row each step.
+      logits_fp8_ = Fp8Weights({{Tensor::LogitsW, h_, vocab_padded_, vocab}}, 1, "logits");
+      logits_input_ = Fp8Activations(rows, static_cast<size_t>(rows) * h_);
+    } else {
+      logits_w_ = buffer(static_cast<size_t>(h_) * vocab_padded_, "logits weights");
+    }
     logits_b_ = buffer(vocab_padded_, "logits bias");
     positions_ = DeviceBuffer(static_cast<size_t>(seq) * h_ * sizeof(double), "position encodings");
     x_ = buffer(static_cast<size_t>(rows) * h_, "decoding hidden state");
     normed_ = buffer(static_cast<size_t>(rows) * h_, "decoding normed state");
     logits_ = buffer(static_cast<size_t>(rows) * vocab_padded_, "logits");
-    plan(dense("logits", dtype_, config.precision == Precision::TF32, rows, h_, vocab_padded_, vocab_padded_,
-               bias_epilogue_ ? Epilogue::Bias : Epilogue::None),
+    const Epilogue logits_epilogue = bias_epilogue_ ? Epilogue::Bias : Epilogue::None;
+    plan(fp8_ ? dense_fp8("logits", rows, h_, vocab_padded_, logits_epilogue)
+              : dense("logits", dtype_, config.precision == Precision::TF32, rows, h_, vocab_padded_, vocab_padded_,
+                      logits_epilogue),
          logits_gemm_);
 
     const size_t row_vocab = static_cast<size_t>(rows) * vocab;
@@ -261,7 +113,11 @@ class CudaDecoding final : public StepModel {
     fill_tensor(dtype_, embedding_.get(), static_cast<size_t>(config_.vocab) * h_, config_, Tensor::Embedding, 0, s);
     fill_tensor(dtype_, final_gamma_.get(), h_, config_, Tensor::FinalLnGamma, 0, s);
     fill_tensor(dtype_, final_beta_.get(), h_, config_, Tensor::FinalLnBeta, 0, s);
-    fill_tensor_padded(dtype_, logits_w_.get(), h_, config_.vocab, vocab_padded_, config_, Tensor::LogitsW, 0, s);
+    if (fp8_) {
+      logits_fp8_.fill(config_, nullptr, s);
+    } else {
+      fill_tensor_padded(dtype_, logits_w_.get(), h_, config_.vocab, vocab_padded_, config_, Tensor::LogitsW, 0, s);
+    }
     fill_tensor_padded(dtype_, logits_b_.get(), 1, config_.vocab, vocab_padded_, config_, Tensor::LogitsB, 0, s);
     std::vector<double> positions(static_cast<size_t>(config_.seq) * h_);
     for (int t = 0; t < config_.seq; ++t) {
@@ -290,7 +146,13 @@ class CudaDecoding final : public StepModel {
     const DecoderStack::FinalNorm final_norm{final_gamma_.get(), final_beta_.get(), normed_.get()};
     stack_->step(x_.get(), t, &final_norm, s);
     stage("logits_gemm");
-    logits_gemm_.run(normed_.get(), logits_w_.get(), logits_.get(), bias_epilogue_ ? logits_b_.get() : nullptr, 1.0f, s);
+    const void* bias = bias_epilogue_ ? logits_b_.get() : nullptr;
+    if (fp8_) {
+      logits_input_.quantize(normed_.get(), rows_, h_, s);
+      run_fp8(logits_gemm_, logits_input_, logits_fp8_, 0, Tensor::LogitsW, 0, logits_.get(), bias, s);
+    } else {
+      logits_gemm_.run(normed_.get(), logits_w_.get(), logits_.get(), bias, 1.0f, s);
+    }
     if (!bias_epilogue_) add_bias(dtype_, logits_.get(), logits_b_.get(), rows_, vocab_padded_, s);
     stage.close();
     search(t);
@@ -352,17 +214,16 @@ class CudaDecoding final : public StepModel {
     TraceStages stage;
     stage(search_ == Search::Sampling ? "sampling" : "beam_search");
     switch (search_) {
-      case Search::BeamTopK:
+      case Search::BeamTopK: {
         beam_topk(dtype_, logits_.get(), vocab_padded_, rows_, vocab, beam, config_.end_id, state(), topk_chunks_,
                   chunk_max_.as<float>(), chunk_sum_.as<double>(), candidate_scores_.as<float>(),
                   candidate_ids_.as<int>(), s);
-      {
         const CandidateLayout layout = beam_topk_layout(topk_chunks_, beam);
         beam_commit(candidate_scores_.as<float>(), candidate_ids_.as<int>(), layout.stride, layout.count, layout.ranked,
                     config_.batch, beam, vocab, config_.end_id, state(), step(),
                     int_buffers_[kIndir].bytes() > 0 ? ints(kIndir) : nullptr, config_.seq, s);
-      }
         break;
+      }
       case Search::Beam:
         log_softmax(dtype_, logits_.get(), vocab_padded_, rows_, vocab, log_probs_.as<float>(), s);
         beam_scores(log_probs_.as<float>(), rows_, vocab, config_.end_id, state(), keys_.as<float>(), s);
@@ -379,6 +240,7 @@ class CudaDecoding final : public StepModel {
   }
 
   const bool fused_;
+  const bool fp8_;  // precision fp8: the logits GEMM in E4M3 too (the stack's layer GEMMs: decoder_stack_base.h)
   const int vocab_padded_;
   const bool bias_epilogue_;
   const Search search_;
@@ -389,13 +251,11 @@ class CudaDecoding final : public StepModel {
   SegmentedSort sort_;
   std::unique_ptr<Sampler> sampler_;
   Gemm logits_gemm_;
+  Fp8Weights logits_fp8_;
+  Fp8Activations logits_input_;
 };
 
 }  // namespace
-
-std::unique_ptr<Model> make_cuda_decoder(const ModelConfig& config, std::shared_ptr<CudaContext> context) {
-  return std::make_unique<CudaDecoder>(config, std::move(context));
-}
 
 std::unique_ptr<Model> make_cuda_decoding(const ModelConfig& config, std::shared_ptr<CudaContext> context) {
   return std::make_unique<CudaDecoding>(config, std::move(context));

@@ -7,7 +7,6 @@
 #include "cuda/check.h"
 #include "cuda/kernels/embedding.h"
 #include "cuda/kernels/fill.h"
-#include "cuda/kernels/fp8_quant.h"
 
 namespace ftb::cuda {
 namespace {
@@ -16,6 +15,13 @@ ModelConfig without_checkpoint(const ModelConfig& config) {
   ModelConfig copy = config;
   copy.checkpoint.reset();
   return copy;
+}
+
+// The four layer GEMM weights of an fp8 encoder, [in, out] as tensors.h lays them out.
+std::vector<Fp8WeightSpec> encoder_fp8_weights(const ModelConfig& c) {
+  const int h = c.hidden(), inter = c.inter_size;
+  return {{Tensor::EncQkvW, h, 3 * h, 3 * h}, {Tensor::EncAttnOutW, h, h, h}, {Tensor::EncFfn1W, h, inter, inter},
+          {Tensor::EncFfn2W, inter, h, h}};
 }
 
 }  // namespace
@@ -63,7 +69,7 @@ EncoderBase::EncoderBase(const ModelConfig& config, std::shared_ptr<CudaContext>
                        "encoder layer " + std::to_string(layer) + " weights");
     }
   }
-  if (fp8_) fp8_weights_ = Fp8Weights(config);
+  if (fp8_) fp8_weights_ = Fp8Weights(encoder_fp8_weights(config), config.layers, "encoder");
   lengths_dev_ = DeviceBuffer(lengths_.size() * sizeof(int), "sequence lengths");
   seq_offsets_dev_ = DeviceBuffer(seq_offsets_.size() * sizeof(int), "sequence offsets");
   token_rows_dev_ = DeviceBuffer(token_rows_.size() * sizeof(int), "token rows");
@@ -148,11 +154,7 @@ void EncoderBase::layer_gemm(const Gemm& gemm, const void* x, int layer, Tensor 
     gemm.run(x, block, y, bias, 1.0f, stream());
     return;
   }
-  // E4M3 [out, in] row-major: the same block starts out_offset rows (of `in` bytes, the GEMM's k) in.
-  const char* block = static_cast<const char*>(fp8_weights_.weight(layer, w)) +
-                      static_cast<size_t>(out_offset) * static_cast<size_t>(gemm.choice().shape.k);
-  const float* scales = fp8_weights_.scales(layer, w) + out_offset;
-  gemm.run_scaled(fp8_input_.data(), fp8_input_.scales(), block, scales, y, bias, stream());
+  run_fp8(gemm, fp8_input_, fp8_weights_, layer, w, out_offset, y, bias, stream());
 }
 
 void EncoderBase::quantize_gemm_input(const void* x, int rows, int cols) {

@@ -61,7 +61,7 @@ class EncoderBase : public Model {
   Fp8Rows fp8_gemm_input(int rows, int cols) { return fp8_ ? fp8_input_.target(rows, cols) : Fp8Rows{}; }
   // fp8: room for the variant's largest GEMM input, `rows` rows of at most `max_cols` values.
   void allocate_fp8_input(size_t rows, size_t max_cols) {
-    if (fp8_) fp8_input_ = Fp8Activations(rows, max_cols);
+    if (fp8_) fp8_input_ = Fp8Activations(rows, rows * max_cols);
   }
   bool has_embeddings() const { return word_.bytes() > 0; }
   // out[r] = the embedding of padded token token_rows[r] (r itself when token_rows is null), r < rows;

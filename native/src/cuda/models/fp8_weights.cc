@@ -1,4 +1,4 @@
-// Fp8Weights and Fp8Activations (fp8_weights.h).
+// Fp8Weights, Fp8Activations and run_fp8 (fp8_weights.h).
 #include "cuda/models/fp8_weights.h"
 
 #include <algorithm>
@@ -10,66 +10,49 @@
 #include "engine/backend.h"
 
 namespace ftb::cuda {
-namespace {
 
-constexpr Tensor kGemmWeights[Fp8Weights::kGemms] = {Tensor::EncQkvW, Tensor::EncAttnOutW, Tensor::EncFfn1W,
-                                                     Tensor::EncFfn2W};
-
-// A weight's [in, out] (its tensors.h layout, row-major).
-std::pair<int, int> dims_of(Tensor tensor, int hidden, int inter) {
-  switch (tensor) {
-    case Tensor::EncQkvW: return {hidden, 3 * hidden};
-    case Tensor::EncAttnOutW: return {hidden, hidden};
-    case Tensor::EncFfn1W: return {hidden, inter};
-    case Tensor::EncFfn2W: return {inter, hidden};
-    default: throw EngineError("fp8 weights: not a layer GEMM weight");
-  }
-}
-
-}  // namespace
-
-int Fp8Weights::slot(Tensor tensor) {
-  const Tensor* found = std::find(std::begin(kGemmWeights), std::end(kGemmWeights), tensor);
-  if (found == std::end(kGemmWeights)) throw EngineError("fp8 weights: not a layer GEMM weight");
-  return static_cast<int>(found - std::begin(kGemmWeights));
-}
-
-Fp8Weights::Fp8Weights(const ModelConfig& config) : hidden_(config.hidden()), inter_(config.inter_size) {
-  for (int layer = 0; layer < config.layers; ++layer) {
-    for (Tensor tensor : kGemmWeights) {
-      const auto [in, out] = dims_of(tensor, hidden_, inter_);
-      weights_.emplace_back(static_cast<size_t>(in) * out, "encoder layer " + std::to_string(layer) + " fp8 weights");
-      scales_.emplace_back(static_cast<size_t>(out) * sizeof(float), "encoder fp8 weight scales");
+Fp8Weights::Fp8Weights(std::vector<Fp8WeightSpec> specs, int layers, const std::string& what)
+    : specs_(std::move(specs)), layers_(layers) {
+  for (int layer = 0; layer < layers; ++layer) {
+    for (const Fp8WeightSpec& spec : specs_) {
+      weights_.emplace_back(static_cast<size_t>(spec.in) * spec.out, what + " layer " + std::to_string(layer) + " fp8 weights");
+      scales_.emplace_back(static_cast<size_t>(spec.out) * sizeof(float), what + " fp8 weight scales");
     }
   }
 }
 
+int Fp8Weights::index(int layer, Tensor tensor) const {
+  const auto found = std::find_if(specs_.begin(), specs_.end(), [&](const Fp8WeightSpec& s) { return s.tensor == tensor; });
+  if (found == specs_.end() || layer < 0 || layer >= layers_) throw EngineError("fp8 weights: not a layer GEMM weight");
+  return layer * static_cast<int>(specs_.size()) + static_cast<int>(found - specs_.begin());
+}
+
 void Fp8Weights::fill(const ModelConfig& config, const Checkpoint* checkpoint, cudaStream_t stream) {
-  const size_t largest = static_cast<size_t>(std::max(hidden_, inter_)) * std::max(3 * hidden_, inter_);
+  size_t largest = 0;
+  for (const Fp8WeightSpec& spec : specs_) largest = std::max(largest, static_cast<size_t>(spec.in) * spec.out);
   // fp32 staging of one weight at a time, [in, out] then transposed: the values quantized are the
   // fp32 ones, as the CPU's.
-  DeviceBuffer staging(largest * sizeof(float), "encoder fp8 weight staging (fp32)");
-  DeviceBuffer transposed(largest * sizeof(float), "encoder fp8 weight staging (fp32, transposed)");
-  for (int layer = 0; layer < config.layers; ++layer) {
-    for (Tensor tensor : kGemmWeights) {
-      const auto [in, out] = dims_of(tensor, hidden_, inter_);
-      const size_t count = static_cast<size_t>(in) * out;
+  DeviceBuffer staging(largest * sizeof(float), "fp8 weight staging (fp32)");
+  DeviceBuffer transposed(largest * sizeof(float), "fp8 weight staging (fp32, transposed)");
+  for (int layer = 0; layer < layers_; ++layer) {
+    for (const Fp8WeightSpec& spec : specs_) {
       if (checkpoint != nullptr) {
-        fill_from_host(DType::F32, staging.get(), checkpoint_tensor(*checkpoint, tensor, layer), stream);
+        fill_from_host(DType::F32, staging.get(), checkpoint_tensor(*checkpoint, spec.tensor, layer), stream);
       } else {
-        fill_tensor(DType::F32, staging.get(), count, config, tensor, layer, stream);
+        fill_tensor_padded(DType::F32, staging.get(), spec.in, spec.columns, spec.out, config, spec.tensor, layer, stream);
       }
-      transpose_f32(staging.as<float>(), in, out, out, transposed.as<float>(), stream);
-      fp8_quantize_rows(DType::F32, transposed.get(), out, in, scales_[index(layer, tensor)].as<float>(),
-                        weights_[index(layer, tensor)].get(), stream);
+      transpose_f32(staging.as<float>(), spec.in, spec.out, spec.out, transposed.as<float>(), stream);
+      // A zero padding channel gets the scale 1 and zero values: its logit is its (zero) bias.
+      fp8_quantize_rows(DType::F32, transposed.get(), spec.out, spec.in, scales_[index(layer, spec.tensor)].as<float>(),
+                        weights_[index(layer, spec.tensor)].get(), stream);
     }
   }
   // The staging buffer is freed on return: the quantize kernels must be done with it.
   check(cudaStreamSynchronize(stream), "quantizing the fp8 weights");
 }
 
-Fp8Activations::Fp8Activations(size_t rows, size_t max_cols)
-    : data_(rows * max_cols, "encoder fp8 GEMM input"), scales_(rows * sizeof(float), "encoder fp8 activation scales") {}
+Fp8Activations::Fp8Activations(size_t max_rows, size_t max_values)
+    : data_(max_values, "fp8 GEMM input"), scales_(max_rows * sizeof(float), "fp8 activation scales") {}
 
 void Fp8Activations::quantize(const void* x, int rows, int cols, cudaStream_t stream) {
   const Fp8Rows out = target(rows, cols);
@@ -81,6 +64,14 @@ Fp8Rows Fp8Activations::target(int rows, int cols) {
     throw EngineError("fp8 activations: the GEMM input outgrows its buffer");
   }
   return {data_.get(), scales_.as<float>()};
+}
+
+void run_fp8(const Gemm& gemm, const Fp8Activations& x, const Fp8Weights& weights, int layer, Tensor tensor,
+             int out_offset, void* y, const void* bias, cudaStream_t stream) {
+  // E4M3 [out, in] row-major: the block starts out_offset rows (of `in` bytes, the GEMM's k) in.
+  const char* block = static_cast<const char*>(weights.weight(layer, tensor)) +
+                      static_cast<size_t>(out_offset) * static_cast<size_t>(gemm.choice().shape.k);
+  gemm.run_scaled(x.data(), x.scales(), block, weights.scales(layer, tensor) + out_offset, y, bias, stream);
 }
 
 }  // namespace ftb::cuda
