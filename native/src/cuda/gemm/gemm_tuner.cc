@@ -223,10 +223,10 @@ class Bench {
     const ModelConfig config;
     if (s.fp8) {
       // fp8 plans are batch 1, A [m, lda] and B [n, ldb] (the TN form): a scale per row of each.
-      scales_ = DeviceBuffer((static_cast<size_t>(s.m) + s.n) * sizeof(float), "tuner fp8 scales",
+      scales_ = DeviceBuffer((b_scales_offset() + s.n) * sizeof(float), "tuner fp8 scales",
                              DeviceBuffer::Owner::Harness);
       fill_random_e4m3(a_.get(), s.m, s.lda, 0, scales_.as<float>(), stream_);
-      fill_random_e4m3(b_.get(), s.n, s.ldb, 1, scales_.as<float>() + s.m, stream_);
+      fill_random_e4m3(b_.get(), s.n, s.ldb, 1, scales_.as<float>() + b_scales_offset(), stream_);
     } else {
       fill_tensor(s.dtype, a_.get(), a_count, config, Tensor::EncoderInput, 0, stream_);
       fill_tensor(s.dtype, b_.get(), b_count, config, Tensor::EncoderInput, 1, stream_);
@@ -316,8 +316,13 @@ class Bench {
   size_t c_count_ = 0;
   // The scale vector of operand `slot` (0: A, 1: B) of an fp8 plan; null otherwise.
   const float* scale(int slot) const {
-    return plan_.spec.fp8 ? scales_.as<float>() + (slot == 0 ? 0 : plan_.spec.m) : nullptr;
+    return plan_.spec.fp8 ? scales_.as<float>() + (slot == 0 ? 0 : b_scales_offset()) : nullptr;
   }
+  // Where B's scales start: past A's, rounded up to 16 floats, so both vectors are 64-byte aligned as
+  // the engine's own (separate buffers) are. Right after A's, at m = 1 (a batch-1 greedy decoder), B's
+  // vector sat 4 bytes in, and the heuristic's own algorithm returned CUBLAS_STATUS_NOT_SUPPORTED in
+  // the tuner while the engine ran the same GEMMs (H200, cuBLASLt 13.1).
+  size_t b_scales_offset() const { return (static_cast<size_t>(plan_.spec.m) + 15) / 16 * 16; }
 
   DeviceBuffer a_, b_, bias_, expected_, actual_, flush_, scales_;
   std::vector<cudaEvent_t> events_;
