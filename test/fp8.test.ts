@@ -171,7 +171,7 @@ suiteUnless('fp8: the CPU\'s emulated decoder and decoding', skip, () => {
     const fp32 = firstStep(outputsOf({ ...config, precision: 'fp32' }));
     assert.ok(fp32.ok, fp32.detail);
     // Other weights and memory (another seed): logits O(1) apart, as a broken fp8 GEMM would leave them.
-    assert.deepEqual(firstStep(outputsOf({ ...config, seed: 6 })), { name: 'first-step ids vs cpu', ok: false, detail: '0 of 16 first-step ids equal < 25%' });
+    assert.deepEqual(firstStep(outputsOf({ ...config, seed: 6 })), { name: 'first-step ids vs cpu', ok: false, detail: '0 of 16 first-step ids kept by both < 25%' });
   });
 
   test('decoding runs at tp 1 only', () => {
@@ -299,12 +299,23 @@ describe('fp8 decoding: the first-step rule and the recorded fp32 and fp16 compa
   test('a quarter of the first-step ids equal to the emulation\'s passes; fewer fails, naming the count', () => {
     const cpu = [{ name: 'cpu', outputs: decoded(reference) }];
     const quarter = checkOutputs(decoding(), decoded(withEqual(2)), cpu);
-    assert.deepEqual(firstStep(quarter), { name: 'first-step ids vs cpu', ok: true, detail: '2 of 8 first-step ids equal >= 25%' });
+    assert.deepEqual(firstStep(quarter), { name: 'first-step ids vs cpu', ok: true, detail: '2 of 8 first-step ids kept by both >= 25%' });
     assert.equal(quarter.correct, true);
     assert.equal(quarter.ids_equal_fraction, 2 / 8);
     const one = checkOutputs(decoding(), decoded(withEqual(1)), cpu);
-    assert.deepEqual(firstStep(one), { name: 'first-step ids vs cpu', ok: false, detail: '1 of 8 first-step ids equal < 25%' });
+    assert.deepEqual(firstStep(one), { name: 'first-step ids vs cpu', ok: false, detail: '1 of 8 first-step ids kept by both < 25%' });
     assert.equal(one.correct, false);
+  });
+
+  test('a wide beam keeping the same first-step tokens in another order passes; the set, not the slot, counts', () => {
+    // Two sentences of beam 4: the first keeps the reference's four tokens reversed, the second one of them.
+    const wide = decoding({ batch: 2, beam: 4 });
+    const cpu = [{ name: 'cpu', outputs: decoded(reference) }];
+    const reordered = checkOutputs(wide, decoded([4, 3, 2, 1, 5, 30, 31, 32]), cpu);
+    assert.deepEqual(firstStep(reordered), { name: 'first-step ids vs cpu', ok: true, detail: '5 of 8 first-step ids kept by both >= 25%' });
+    // A token kept by the other sentence does not count for this one.
+    const crossed = checkOutputs(wide, decoded([5, 6, 7, 8, 40, 41, 42, 43]), cpu);
+    assert.deepEqual(firstStep(crossed), { name: 'first-step ids vs cpu', ok: false, detail: '0 of 8 first-step ids kept by both < 25%' });
   });
 
   test('rows whose ids all equal still have their scores judged, within fp8\'s tolerance', () => {
@@ -316,7 +327,7 @@ describe('fp8 decoding: the first-step rule and the recorded fp32 and fp16 compa
 
   test('not judged below 8 first-step ids, nor for sampling, nor for other precisions', () => {
     const few = checkOutputs(decoding({ batch: 4 }), decoded([21, 22, 23, 24]), [{ name: 'cpu', outputs: decoded([1, 2, 3, 4]) }]);
-    assert.deepEqual(firstStep(few), { name: 'first-step ids vs cpu', ok: true, detail: '0 of 4 first-step ids equal (fewer than 8: not judged)' });
+    assert.deepEqual(firstStep(few), { name: 'first-step ids vs cpu', ok: true, detail: '0 of 4 first-step ids kept by both (fewer than 8: not judged)' });
     const cpu = [{ name: 'cpu', outputs: decoded(reference) }];
     assert.equal(firstStep(checkOutputs(decoding({ top_k: 4 }), decoded(withEqual(0)), cpu)), undefined);
     assert.equal(firstStep(checkOutputs(decoding({ precision: 'fp16' }), decoded(withEqual(0)), cpu)), undefined);

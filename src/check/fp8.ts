@@ -37,6 +37,12 @@ export const FP16_REFERENCE = 'fp16';
  * far from both: with 8 ids and a true share of 0.7, fewer than 2 equal has probability 1e-3. Below
  * 8 ids (batch 1 greedy) a single near-tie would decide, so the share is recorded, not judged.
  * Sampling is not judged this way: one Philox draw against a near-flat CDF moves with any rounding.
+ *
+ * Ids are compared as each sentence's set, not slot by slot: at step 0 a sentence's beams keep the
+ * `beam` best tokens of one distribution, in rank order, and at a wide beam the ranks past the first
+ * few are closer together than the two fp8 computations differ, so slots measure their order rather
+ * than which tokens were kept. Slot by slot, beam 32 matched the unfused fp8 run on 18–23 % of its
+ * first-step ids (H200, commit ba3a5b0; beam 4: 56–69 %) and failed this rule while every later check held.
  */
 export const FP8_FIRST_STEP_MIN_SHARE = 0.25;
 export const FP8_FIRST_STEP_MIN_IDS = 8;
@@ -49,13 +55,30 @@ export function fp8FirstStepCheck(c: PointConfig, out: NativeOutputs, ref: Refer
   if (c.precision !== 'fp8' || c.top_k > 0 || c.top_p > 0 || out.stepsRun === 0 || ref.outputs.stepsRun === 0) return undefined;
   const rows = c.batch * c.beam;
   let equal = 0;
-  for (let row = 0; row < rows; row++) if (out.stepIds[row] === ref.outputs.stepIds[row]) equal++;
+  for (let start = 0; start < rows; start += c.beam) {
+    equal += commonCount(out.stepIds.slice(start, start + c.beam), ref.outputs.stepIds.slice(start, start + c.beam));
+  }
   const share = equal / rows;
-  const detail = `${equal} of ${rows} first-step ids equal`;
+  const detail = `${equal} of ${rows} first-step ids kept by both`;
   const name = `first-step ids vs ${ref.name}`;
   if (rows < FP8_FIRST_STEP_MIN_IDS) return check(name, undefined, `${detail} (fewer than ${FP8_FIRST_STEP_MIN_IDS}: not judged)`);
   return check(name, share >= FP8_FIRST_STEP_MIN_SHARE ? undefined : `${detail} < ${FP8_FIRST_STEP_MIN_SHARE * 100}%`,
     `${detail} >= ${FP8_FIRST_STEP_MIN_SHARE * 100}%`);
+}
+
+/** How many of `a`'s values `b` holds too, each value of `b` matched once (a multiset intersection). */
+function commonCount(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const left = new Map<number, number>();
+  for (let i = 0; i < b.length; i++) left.set(b[i], (left.get(b[i]) ?? 0) + 1);
+  let common = 0;
+  for (let i = 0; i < a.length; i++) {
+    const count = left.get(a[i]) ?? 0;
+    if (count > 0) {
+      common++;
+      left.set(a[i], count - 1);
+    }
+  }
+  return common;
 }
 
 /** What an fp8 point records against FP32_REFERENCE or FP16_REFERENCE (the Verdict's fields say which). */
