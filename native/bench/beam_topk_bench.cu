@@ -167,23 +167,7 @@ bool run_case(const Storage& st, const Case& cs) {
     }
   }
   ok = ok && wrong == 0;
-  const double us = [&] {
-    cudaEvent_t start, stop;
-    cuda_ok(cudaEventCreate(&start), "event");
-    cuda_ok(cudaEventCreate(&stop), "event");
-    std::vector<float> samples;
-    for (int sample = 0; sample < 30; ++sample) {
-      cuda_ok(cudaEventRecord(start), "record");
-      for (int i = 0; i < 20; ++i) launch();
-      cuda_ok(cudaEventRecord(stop), "record");
-      cuda_ok(cudaEventSynchronize(stop), "sync");
-      float ms;
-      cuda_ok(cudaEventElapsedTime(&ms, start, stop), "elapsed");
-      samples.push_back(ms * 1000.0f / 20.0f);
-    }
-    std::sort(samples.begin(), samples.end());
-    return static_cast<double>(samples[samples.size() / 2]);
-  }();
+  const double us = back_to_back_us(launch);
   std::printf("%-5s %-36s chunks %3d slots %2d  %8.2f us  lse rel %.1e  rescanned lists %4d  wrong %d%s\n", st.name,
               cs.name, chunks, slots, us, worst_lse, rescans, wrong, ok ? "" : "  FAIL");
   cudaFree(state.cum_log_probs);

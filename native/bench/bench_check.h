@@ -1,6 +1,6 @@
 // What the standalone CUDA benches (native/bench/*.cu) share: a CUDA call that fails ends the bench
 // with exit 1 and the call named, so a broken run never prints a table; the median time of a launch
-// with the L2 flushed before each.
+// with the L2 flushed before each, or of back-to-back launches (a kernel in a step's stream).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -42,5 +42,27 @@ double median_launch_us(const Launch& launch, void* flush, size_t flush_bytes) {
   }
   cudaEventDestroy(begin);
   cudaEventDestroy(end);
+  return median_kernel_us(samples);
+}
+
+// Median µs per call of `launch`, 20 back-to-back calls per sample, 30 samples, after 5 warm-up calls.
+template <typename Launch>
+double back_to_back_us(const Launch& launch) {
+  cudaEvent_t start, stop;
+  cuda_ok(cudaEventCreate(&start), "event");
+  cuda_ok(cudaEventCreate(&stop), "event");
+  for (int i = 0; i < 5; ++i) launch();
+  std::vector<float> samples;
+  for (int sample = 0; sample < 30; ++sample) {
+    cuda_ok(cudaEventRecord(start), "record");
+    for (int i = 0; i < 20; ++i) launch();
+    cuda_ok(cudaEventRecord(stop), "record");
+    cuda_ok(cudaEventSynchronize(stop), "sync");
+    float ms = 0.0f;
+    cuda_ok(cudaEventElapsedTime(&ms, start, stop), "elapsed");
+    samples.push_back(ms / 20.0f);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
   return median_kernel_us(samples);
 }

@@ -86,29 +86,6 @@ void attend_reference(const std::vector<double>& q, int n, int D, Key key, Value
   }
 }
 
-// Median µs per call of `launch`, 20 back-to-back calls per sample, 30 samples.
-template <typename Launch>
-double time_us(Launch launch) {
-  cudaEvent_t start, stop;
-  cuda_ok(cudaEventCreate(&start), "event");
-  cuda_ok(cudaEventCreate(&stop), "event");
-  for (int i = 0; i < 5; ++i) launch();
-  std::vector<float> samples;
-  for (int sample = 0; sample < 30; ++sample) {
-    cuda_ok(cudaEventRecord(start), "record");
-    for (int i = 0; i < 20; ++i) launch();
-    cuda_ok(cudaEventRecord(stop), "record");
-    cuda_ok(cudaEventSynchronize(stop), "sync");
-    float ms;
-    cuda_ok(cudaEventElapsedTime(&ms, start, stop), "elapsed");
-    samples.push_back(ms * 1000.0f / 20.0f);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(samples.begin(), samples.end());
-  return samples[samples.size() / 2];
-}
-
 // The fused kernels' path for what `body` launches: "0" the block kernels, "1" the wide ones, nullptr
 // the rule's choice (decoder_attention.cu, use_wide_attention).
 template <typename Body>
@@ -274,12 +251,12 @@ bool run_shape(const Storage& st, const Shape& sh, int sms) {
   errors[0][0] = on_path(nullptr, [&] { return check(self_new, self_ref); });
   errors[1][0] = on_path(nullptr, [&] { return check(cross_new, cross_ref); });
   check_cache("auto");
-  const double self_v1 = time_us(self_old), cross_v1 = time_us(cross_old);
-  const double self_block = on_path("0", [&] { return time_us(self_new); });
-  const double self_wide_us = self_wide ? on_path("1", [&] { return time_us(self_new); }) : NAN;
-  const double cross_us[3] = {time_us(cross_on(CrossAttentionPath::Block)),
-                              cross_wide ? time_us(cross_on(CrossAttentionPath::Wide)) : NAN,
-                              cross_sentence ? time_us(cross_on(CrossAttentionPath::Sentence)) : NAN};
+  const double self_v1 = back_to_back_us(self_old), cross_v1 = back_to_back_us(cross_old);
+  const double self_block = on_path("0", [&] { return back_to_back_us(self_new); });
+  const double self_wide_us = self_wide ? on_path("1", [&] { return back_to_back_us(self_new); }) : NAN;
+  const double cross_us[3] = {back_to_back_us(cross_on(CrossAttentionPath::Block)),
+                              cross_wide ? back_to_back_us(cross_on(CrossAttentionPath::Wide)) : NAN,
+                              cross_sentence ? back_to_back_us(cross_on(CrossAttentionPath::Sentence)) : NAN};
   errors[0][1] = on_path(nullptr, [&] { return check(self_new, self_ref); });
   errors[1][1] = on_path(nullptr, [&] { return check(cross_new, cross_ref); });
   const int self_auto = ftb::cuda::use_wide_attention(st.dtype, rows, sh.heads, D, L) ? 1 : 0;
