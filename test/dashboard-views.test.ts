@@ -121,6 +121,28 @@ describe('correctness header', () => {
   });
 });
 
+describe('fp8 accuracy in the correctness header', () => {
+  it('gives the range of each path\'s recorded error against fp32 and ids share against fp16; none without fp8 points', () => {
+    const base = gpuResults();
+    const encoder = base.points.filter((point) => point.config.path === 'encoder' && point.status === 'ok').slice(0, 2);
+    const decoding = base.points.filter((point) => point.config.path === 'decoding' && point.status === 'ok').slice(0, 3);
+    const fp8 = [
+      ...encoder.map((point, index) => ({ ...point, config: { ...point.config, precision: 'fp8' as const }, fp32_rel_err: [0.041, 0.0389][index] })),
+      ...decoding.map((point, index) => ({
+        ...point, config: { ...point.config, precision: 'fp8' as const }, fp32_rel_err: 0.02, fp16_ids_equal_fraction: [0.25, 0.125, 0.3][index],
+      })),
+    ];
+    const fields = (points: typeof base.points) => headerGroups({ ...base, points }).find((group) => group.title === 'Correctness')!.fields
+      .filter((field) => field.label.startsWith('fp8 ')).map((field) => `${field.label}: ${field.value}`);
+    assert.deepEqual(fields([...base.points, ...fp8]), [
+      'fp8 error vs fp32, encoder: 0.0389 – 0.041 (2 points)',
+      'fp8 error vs fp32, decoding: 0.02 (3 points)',
+      'fp8 ids equal to fp16, decoding: 12.5 % – 30 % (3 points)',
+    ]);
+    assert.deepEqual(fields(base.points), []);
+  });
+});
+
 describe('GEMM chart', () => {
   it(`at most ${CHARTED_GEMMS} shapes, those with the most time; the table keeps every one`, () => {
     const [point] = points;

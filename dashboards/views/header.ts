@@ -1,7 +1,8 @@
 // The page header: the device, host and run fields of a results file, the correctness of its points
-// (counts and the worst error per precision), and the peaks measured on the device (copy bandwidth,
-// large-GEMM TFLOP/s), which the efficiency and GEMM views compare against.
-import { PRECISIONS, type PrecisionName } from '../../src/engine/config.js';
+// (counts, the worst error per precision, and what fp8 loses against fp32 and fp16), and the peaks
+// measured on the device (copy bandwidth, large-GEMM TFLOP/s), which the efficiency and GEMM views
+// compare against.
+import { PATHS, PRECISIONS, type PrecisionName } from '../../src/engine/config.js';
 import { deviceCeilings } from '../../src/results/device-ceilings.js';
 import type { Environment, Point, Results } from '../../src/results/schema.js';
 import { formatNumber } from './common.js';
@@ -65,7 +66,32 @@ function correctnessFields(points: Point[]): Field[] {
       .reduce<Point | null>((most, point) => (most === null || point.max_rel_err! > most.max_rel_err! ? point : most), null);
     if (worst) fields.push({ label: `worst error ${precision}`, value: `${formatNumber(worst.max_rel_err!)} (${pointLabel(worst.config)})` });
   }
-  return fields;
+  return [...fields, ...fp8AccuracyFields(points)];
+}
+
+/** "least – most (n points)" of `values`, each shown by `format`; one value alone when they are all equal. */
+function spread(values: number[], format: (value: number) => string): string {
+  const least = Math.min(...values), most = Math.max(...values);
+  const range = least === most ? format(least) : `${format(least)} – ${format(most)}`;
+  return `${range} (${values.length} point${values.length === 1 ? '' : 's'})`;
+}
+
+/**
+ * What fp8 gives up, per path, over the run's fp8 points: its error against the fp32 run and, for
+ * decoding, the share of ids equal to the fp16 run's (recorded with each point, not judged: a point's
+ * `correct` compares it with the emulated fp8 reference).
+ */
+function fp8AccuracyFields(points: Point[]): Field[] {
+  const percent = (share: number): string => `${formatNumber(100 * share)} %`;
+  return PATHS.flatMap((path) => {
+    const fp8 = points.filter((point) => point.config.precision === 'fp8' && point.config.path === path);
+    const errors = fp8.flatMap((point) => (point.fp32_rel_err === undefined ? [] : [point.fp32_rel_err]));
+    const shares = fp8.flatMap((point) => (point.fp16_ids_equal_fraction === undefined ? [] : [point.fp16_ids_equal_fraction]));
+    return [
+      ...(errors.length > 0 ? [{ label: `fp8 error vs fp32, ${path}`, value: spread(errors, formatNumber) }] : []),
+      ...(shares.length > 0 ? [{ label: `fp8 ids equal to fp16, ${path}`, value: spread(shares, percent) }] : []),
+    ];
+  });
 }
 
 /** The device fields in display order, then any others the backend recorded (peaks have their own group). */
