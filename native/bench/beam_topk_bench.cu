@@ -11,7 +11,8 @@
 // - "ties": logits on a grid of 1/4 (most values repeated many times);
 // - "rounding": cum -3000 (fp32 ulp 2.4e-4) and a row's 24 best logits (20 + 1e-5·k) rising with the
 //   id, so that their scores tie and the reference takes the lowest ids, which rank last by logit.
-// Timing: CUDA events around 20 back-to-back beam_topk calls, hot L2, median of 30, µs per call.
+// Timing: CUDA events around 20 back-to-back beam_topk calls, hot L2, median of 30, µs per call. The
+// "forced chunks" cases time chunk counts other than beam_topk_chunks's (its cap is the thing they test).
 // Exits 1 on any difference or CUDA error.
 //
 // Build and run from the repository root:
@@ -42,6 +43,7 @@ struct Case {
   const char* name;
   int batch, beam, vocab;
   Fill fill;
+  int chunks = 0;  // 0: beam_topk_chunks's choice (the engine's); else a forced count, to time others
 };
 
 template <typename T>
@@ -92,7 +94,7 @@ bool run_case(const Storage& st, const Case& cs) {
   ftb::cuda::SearchState state{};
   state.cum_log_probs = device_copy(cum);
   state.finished = device_copy(finished);
-  const int chunks = ftb::cuda::beam_topk_chunks(vocab, rows, cs.beam);
+  const int chunks = cs.chunks > 0 ? cs.chunks : ftb::cuda::beam_topk_chunks(vocab, rows, cs.beam);
   const int slots = ftb::cuda::beam_topk_slots(cs.beam);
   const ftb::cuda::CandidateLayout layout = ftb::cuda::beam_topk_layout(chunks, cs.beam);
   float *chunk_max, *scores;
@@ -188,9 +190,13 @@ int main() {
   const Storage f16{DType::F16, 2, "fp16", 0}, bf16{DType::BF16, 2, "bf16", 0}, f32{DType::F32, 4, "fp32", 0};
   bool ok = true;
   ok = run_case(f16, {"b128 beam4 vocab 31538", 128, 4, 31538, Fill::Random}) && ok;
+  for (const int chunks : {4, 8, 16}) {
+    ok = run_case(f16, {"b128 beam4 vocab 31538 (forced chunks)", 128, 4, 31538, Fill::Random, chunks}) && ok;
+  }
   ok = run_case(bf16, {"b128 beam4 vocab 31538", 128, 4, 31538, Fill::Random}) && ok;
   ok = run_case(f16, {"b32 beam4 vocab 31538", 32, 4, 31538, Fill::Random}) && ok;
   ok = run_case(f16, {"b8 beam4 vocab 31538", 8, 4, 31538, Fill::Random}) && ok;
+  ok = run_case(f16, {"b8 beam4 vocab 31538 (forced chunks)", 8, 4, 31538, Fill::Random, 32}) && ok;
   ok = run_case(f16, {"b1 beam1 vocab 31538", 1, 1, 31538, Fill::Random}) && ok;
   ok = run_case(f32, {"b8 beam4 vocab 31538", 8, 4, 31538, Fill::Random}) && ok;
   ok = run_case(f32, {"b3 beam8 vocab 3001", 3, 8, 3001, Fill::Random}) && ok;

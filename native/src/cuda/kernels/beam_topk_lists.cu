@@ -52,8 +52,11 @@ __global__ void __launch_bounds__(kListThreads)
   const Chunk chunk(vocab, chunks, c, X);
   float local_max = -INFINITY;
   double total = 0.0;  // Σ exp(l - local_max) over this thread's logits
-  TopList<K> list;
-  for (int base = chunk.begin + threadIdx.x * X; base < chunk.end; base += blockDim.x * X) {
+  WarpTopList<K> list;
+  // Whole warps walk the chunk (WarpTopList::offer is warp-wide); a lane past its end offers 0.
+  const int lane = threadIdx.x & 31;
+  for (int start = chunk.begin + (threadIdx.x - lane) * X; start < chunk.end; start += blockDim.x * X) {
+    const int base = start + lane * X;
     float x[X];
     if (base + X <= chunk.end) {
       load_vec(row + base, x);
@@ -70,16 +73,17 @@ __global__ void __launch_bounds__(kListThreads)
     }
 #pragma unroll
     for (int j = 0; j < X; ++j) {
-      if (base + j < chunk.end) {
-        total += exp(static_cast<double>(x[j]) - local_max);
-        list.insert(ranked_key(x[j], base + j));
-      }
+      const bool inside = base + j < chunk.end;
+      if (inside) total += exp(static_cast<double>(x[j]) - local_max);
+      list.offer(inside ? ranked_key(x[j], base + j) : 0);
     }
   }
   const float max = block_max(local_max, scratch);
   const double sum = block_sum(total == 0.0 ? 0.0 : total * exp(static_cast<double>(local_max) - max), dscratch);
+  TopList<K> warp_list;  // the warp's K best, a key a lane, for block_best's merge
+  warp_list.keys[0] = list.key;
   uint64_t best[K];
-  block_best(list, pool, best);
+  block_best(warp_list, pool, best);
   if (threadIdx.x == 0) {
     const size_t at = static_cast<size_t>(r) * chunks + c;
     chunk_max[at] = max;
