@@ -229,7 +229,7 @@ bool run_shape(const Storage& st, const Shape& sh, int sms) {
   };
   const bool self_wide = ftb::cuda::wide_attention_supported(st.dtype, D, L);
   const bool cross_wide = ftb::cuda::wide_attention_supported(st.dtype, D, M);
-  const bool cross_sentence = ftb::cuda::sentence_attention_supported(st.dtype, D, M);
+  const bool cross_sentence = ftb::cuda::sentence_attention_supported(st.dtype, D, M, sh.beam);
   // Relative L2 per path [self, cross]: auto before the timed launches, auto after, block, wide, sentence.
   double errors[2][5] = {{NAN, NAN, NAN, NAN, NAN}, {NAN, NAN, NAN, NAN, NAN}};
   for (const char* path : {"0", "1"}) {

@@ -35,9 +35,75 @@ constexpr unsigned int kListThreads = 256;
 constexpr unsigned int kRankThreads = 256;  // at least 32 · kTopkListBeam: a warp per row for log Σ exp
 constexpr int kMaxCandidates = 1024;        // a sentence's beam · chunks · K (beam_topk_chunks caps it)
 
+// exp(d) for d <= 0, to a few ulp (the Σ exp of a chunk rounds more than that: ≈ 1e-16 a term), in
+// about half the instructions of CUDA's exp (the beam_chunk_lists kernel is issue-bound on them: NOTES.md
+// version 8): d = (16·e + j)·ln2/16 + r, |r| <= ln2/32, exp(d) = 2^e · 2^(j/16) · p(r) with p the degree-6
+// Taylor polynomial (truncation r^7/7! <= 4.5e-16) and 2^(j/16) from `table` (16 doubles in shared
+// memory, so that any half-warp reads it without a bank conflict). d is clamped at -700: exp(-700) ≈
+// 1e-304 adds nothing to a sum that holds its own max's exp(0) = 1, and the clamp keeps 2^e normal.
+// A NaN stays NaN.
+struct Exp2Table {
+  double values[16];
+  __device__ void fill() {  // by the block's first 16 threads; a barrier must follow
+    if (threadIdx.x < 16) values[threadIdx.x] = exp2(threadIdx.x / 16.0);
+  }
+};
+
+__device__ __forceinline__ double exp_nonpositive(double d, const Exp2Table& table) {
+  constexpr double kRound = 0x1.8p52;                                     // adding it rounds to an integer
+  constexpr double kSteps = 23.083120654223414;                          // 16 / ln 2
+  constexpr double kStepHigh = 0x1.62e42fefa39efp-1 / 16, kStepLow = 0x1.abc9e3b39803fp-56 / 16;  // ln2/16
+  const double clamped = d < -700.0 ? -700.0 : d;
+  const double shifted = fma(clamped, kSteps, kRound);
+  const int k = __double2loint(shifted);
+  const double steps = shifted - kRound;
+  const double r = fma(-steps, kStepLow, fma(-steps, kStepHigh, clamped));
+  double p = fma(r, 1.0 / 720, 1.0 / 120);
+  p = fma(p, r, 1.0 / 24);
+  p = fma(p, r, 1.0 / 6);
+  p = fma(p, r, 0.5);
+  p = fma(p, r, 1.0);
+  p = fma(p, r, 1.0);
+  const double v = table.values[k & 15] * p;
+  const double scaled = __hiloint2double(__double2hiint(v) + (k >> 4) * (1 << 20), __double2loint(v));
+  return d == d ? scaled : d;
+}
+
+// One 16-byte vector of a chunk, or of its tail (kTail: the lanes check the end, and those past it
+// offer 0): folded into the thread's running max and Σ exp (rescaled when the max grows; the first
+// time 0 · exp(-inf)) and offered to the warp's list.
+template <bool kTail, typename T, int K>
+__device__ __forceinline__ void scan_vector(const T* row, int base, int end, const Exp2Table& table,
+                                            float& local_max, double& total, WarpTopList<K>& list) {
+  constexpr int X = kVec<T>;
+  float x[X];
+  if (!kTail || base + X <= end) {
+    load_vec(row + base, x);
+  } else {
+#pragma unroll
+    for (int j = 0; j < X; ++j) x[j] = base + j < end ? to_float(row[base + j]) : -INFINITY;
+  }
+  float group_max = x[0];
+#pragma unroll
+  for (int j = 1; j < X; ++j) group_max = fmaxf(group_max, x[j]);
+  if (group_max > local_max) {
+    total *= exp(static_cast<double>(local_max) - group_max);
+    local_max = group_max;
+  }
+#pragma unroll
+  for (int j = 0; j < X; ++j) {
+    const bool inside = !kTail || base + j < end;
+    if (inside) total += exp_nonpositive(static_cast<double>(x[j]) - local_max, table);
+    list.offer(inside ? ranked_key(x[j], base + j) : 0);
+  }
+}
+
 // (row, chunk) block: the chunk's max, Σ exp(l - max) in fp64, and its K best (logit, v) by logit
 // (an empty slot, in a chunk of fewer than K logits: id -1), into the candidate slots [rows, chunks, K].
-// The logits are read once, a 16-byte vector a thread at a time (chunks start at multiples of kVec<T>).
+// The logits are read once, a 16-byte vector a thread at a time (chunks start at multiples of kVec<T>),
+// by whole warps (WarpTopList::offer is warp-wide): full strides first, then one checked tail stride.
+// The warps share the highest K-th key any of them has reached (`block_floor`), each dropping keys
+// below it: a key that K keys of another warp beat is in no chunk's K best.
 template <typename T, int K>
 __global__ void __launch_bounds__(kListThreads)
     chunk_lists_kernel(const T* logits, int ld, int vocab, SearchState state, float* chunk_max, double* chunk_sum,
@@ -45,39 +111,28 @@ __global__ void __launch_bounds__(kListThreads)
   __shared__ float scratch[32];
   __shared__ double dscratch[32];
   __shared__ uint64_t pool[kListThreads / 32 * K];
-  constexpr int X = kVec<T>;
+  __shared__ Exp2Table table;
+  __shared__ unsigned long long block_floor;
+  constexpr int X = kVec<T>, kStride = kListThreads * X;
   const int r = blockIdx.x, c = blockIdx.y, chunks = gridDim.y;
   if (state.finished[r]) return;  // it offers (end_id, cum) alone: rank_lists_kernel reads nothing of it
+  table.fill();
+  if (threadIdx.x == 0) block_floor = 0;
+  __syncthreads();
   const T* row = logits + static_cast<size_t>(r) * ld;
   const Chunk chunk(vocab, chunks, c, X);
+  const int lane = threadIdx.x & 31, offset = (threadIdx.x - lane) * X;  // the warp's first element
   float local_max = -INFINITY;
   double total = 0.0;  // Σ exp(l - local_max) over this thread's logits
   WarpTopList<K> list;
-  // Whole warps walk the chunk (WarpTopList::offer is warp-wide); a lane past its end offers 0.
-  const int lane = threadIdx.x & 31;
-  for (int start = chunk.begin + (threadIdx.x - lane) * X; start < chunk.end; start += blockDim.x * X) {
-    const int base = start + lane * X;
-    float x[X];
-    if (base + X <= chunk.end) {
-      load_vec(row + base, x);
-    } else {
-#pragma unroll
-      for (int j = 0; j < X; ++j) x[j] = base + j < chunk.end ? to_float(row[base + j]) : -INFINITY;
-    }
-    float group_max = x[0];
-#pragma unroll
-    for (int j = 1; j < X; ++j) group_max = fmaxf(group_max, x[j]);
-    if (group_max > local_max) {  // rescale to the new max (the first time: 0 · exp(-inf))
-      total *= exp(static_cast<double>(local_max) - group_max);
-      local_max = group_max;
-    }
-#pragma unroll
-    for (int j = 0; j < X; ++j) {
-      const bool inside = base + j < chunk.end;
-      if (inside) total += exp(static_cast<double>(x[j]) - local_max);
-      list.offer(inside ? ranked_key(x[j], base + j) : 0);
-    }
+  int start = chunk.begin + offset;
+  volatile unsigned long long& shared_floor = block_floor;  // raised by the other warps meanwhile
+  for (; start + 32 * X <= chunk.end; start += kStride) {
+    scan_vector<false>(row, start + lane * X, chunk.end, table, local_max, total, list);
+    if (lane == 0 && list.floor > shared_floor) atomicMax(&block_floor, list.floor);
+    list.raise(shared_floor);
   }
+  if (start < chunk.end) scan_vector<true>(row, start + lane * X, chunk.end, table, local_max, total, list);
   const float max = block_max(local_max, scratch);
   const double sum = block_sum(total == 0.0 ? 0.0 : total * exp(static_cast<double>(local_max) - max), dscratch);
   TopList<K> warp_list;  // the warp's K best, a key a lane, for block_best's merge

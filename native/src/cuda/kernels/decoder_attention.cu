@@ -375,7 +375,7 @@ CrossAttentionPath cross_attention_path(DType dtype, int rows, int beam, int hea
     throw EngineError("FTBENCH_CROSS_ATTENTION must be block, wide or sentence");
   }();
   const bool wide = wide_attention_supported(dtype, head_size, mem_len);
-  const bool sentence = sentence_attention_supported(dtype, head_size, mem_len);
+  const bool sentence = sentence_attention_supported(dtype, head_size, mem_len, beam);
   if (forced == static_cast<int>(CrossAttentionPath::Block)) return CrossAttentionPath::Block;
   if (forced == static_cast<int>(CrossAttentionPath::Wide) && wide) return CrossAttentionPath::Wide;
   if (forced == static_cast<int>(CrossAttentionPath::Sentence) && sentence) return CrossAttentionPath::Sentence;

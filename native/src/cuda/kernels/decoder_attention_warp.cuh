@@ -36,8 +36,11 @@ struct WarpShared {
   float* q;
   float* scores;
   int* sources;
-  __device__ WarpShared(float4* smem, int head_size, int keys, bool with_sources) {
-    q = reinterpret_cast<float*>(smem) + (threadIdx.x / 32) * warp_floats(head_size, keys, with_sources);
+  // The warp's own slice, or (the sentence kernel, a slice a beam row) slice `slice`.
+  __device__ WarpShared(float4* smem, int head_size, int keys, bool with_sources)
+      : WarpShared(smem, static_cast<int>(threadIdx.x / 32), head_size, keys, with_sources) {}
+  __device__ WarpShared(float4* smem, int slice, int head_size, int keys, bool with_sources) {
+    q = reinterpret_cast<float*>(smem) + slice * warp_floats(head_size, keys, with_sources);
     scores = q + head_size;
     sources = reinterpret_cast<int*>(scores + padded_keys(keys));
   }
@@ -76,13 +79,12 @@ __device__ float key_dot(const Keys& keys, int source, int s, const float* q) {
   return dot;
 }
 
-// out[D] = softmax(q·Kᵀ)·V over keys [0, n) for this warp's (row, head); q is in sh.q (and, for
-// self-attention, every key's source in sh.sources), published by a __syncwarp. Scores: lane per key,
-// p left in sh.scores. p·V: lane (group, chunk) sums the 16-byte column chunk of keys group,
-// group + groups, ... (kValueKeys of them in flight), then the groups are summed by shuffles.
+// out[D] = softmax(q·Kᵀ)·V over keys [0, n) for this warp's (row, head), in two passes (warp_attend
+// below; the sentence kernel runs them apart, its V arriving in between). q is in sh.q (and, for
+// self-attention, every key's source in sh.sources), published by a __syncwarp.
+// Scores: lane per key, p = exp(score - max) left in sh.scores (published by a __syncwarp); returns Σp.
 template <typename T, int D, typename Keys>
-__device__ void warp_attend(const Keys& keys, int n, const WarpShared& sh, T* out) {
-  constexpr int X = kVec<T>, kChunks = D / X, kGroups = 32 / kChunks;
+__device__ float warp_scores(const Keys& keys, int n, const WarpShared& sh) {
   const int lane = threadIdx.x & 31;
   float local_max = -INFINITY;
   for (int s = lane; s < n; s += 32) {
@@ -95,7 +97,16 @@ __device__ void warp_attend(const Keys& keys, int n, const WarpShared& sh, T* ou
   for (int s = lane; s < n; s += 32) sum += sh.scores[s] = expf(sh.scores[s] - row_max);
   sum = warp_sum(sum);
   __syncwarp();  // every lane's p (and sources) visible to the whole warp
+  return sum;
+}
 
+// p·V over the p of warp_scores, divided by their sum: lane (group, chunk) sums the 16-byte column
+// chunk of keys group, group + groups, ... (kValueKeys of them in flight), then the groups are summed
+// by shuffles.
+template <typename T, int D, typename Keys>
+__device__ void warp_values(const Keys& keys, int n, const WarpShared& sh, float sum, T* out) {
+  constexpr int X = kVec<T>, kChunks = D / X, kGroups = 32 / kChunks;
+  const int lane = threadIdx.x & 31;
   const int group = lane / kChunks, chunk = lane % kChunks;
   float acc[X] = {};
   for (int base = group; base < n; base += kGroups * kValueKeys<Keys>) {
@@ -131,6 +142,11 @@ __device__ void warp_attend(const Keys& keys, int n, const WarpShared& sh, T* ou
     for (int j = 0; j < X; ++j) acc[j] *= inv;
     store_vec(out + chunk * X, acc);
   }
+}
+
+template <typename T, int D, typename Keys>
+__device__ void warp_attend(const Keys& keys, int n, const WarpShared& sh, T* out) {
+  warp_values<T, D>(keys, n, sh, warp_scores<T, D>(keys, n, sh), out);
 }
 
 // sh.q = (in + bias)·scale, lane c taking the 16-byte chunk c.

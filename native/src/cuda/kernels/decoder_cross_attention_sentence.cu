@@ -3,11 +3,15 @@
 // memory K/V ([batch, mem_len, 2h]); the warp-per-(row, head) kernel (decoder_attention_wide.cu) has each
 // beam's warp read it from global memory, key by key in dependent rounds, so at b128 beam 4 it moves
 // the 33.5 MB of memory K/V at ≈ 1.3 TB/s (26.5 µs, NOTES.md version 6). Here the block copies the
-// head's K and V slice of its sentence (memory_length keys × D, 32 KB at mem 128, head size 64, fp16)
-// into shared memory with cp.async, every copy issued at once (one DRAM round trip, before the wait
-// on the cross-q GEMM), and its warps then attend the sentence's beam rows, one row per warp at a time,
-// from shared memory with the same warp routine as the wide kernel (decoder_attention_warp.cuh): the
-// result is the wide kernel's, bit for bit. fp16/bf16 at head sizes 64 and 128 only, as the wide kernel.
+// head's K slice of its sentence (memory_length keys × D, 16 KB at mem 128, head size 64, fp16) into
+// shared memory with cp.async, issued before the wait on the cross-q GEMM; its warps score every beam
+// row of the sentence against it (a row at a time per warp, p kept a row); then V takes K's place in
+// the same tile and the warps sum p·V. One tile, not a K and a V tile, is what lets every block of
+// b128 × 8 heads be resident at once (≈ 20 KB a block at beam 4: 11 an SM), so that all the copies are
+// in flight together instead of a second wave's copies starting only when the first wave is done
+// (NOTES.md version 8). The passes are the wide kernel's warp routine (decoder_attention_warp.cuh), so
+// the result is the wide kernel's, bit for bit. fp16/bf16 at head sizes 64 and 128 only, as the wide
+// kernel.
 #include "cuda/check.h"
 #include "cuda/kernels/decoder_attention_internal.cuh"
 #include "cuda/kernels/decoder_attention_warp.cuh"
@@ -18,70 +22,85 @@
 namespace ftb::cuda {
 namespace {
 
-constexpr int kSentenceWarps = 4;  // warps a block; they share the copy and take the beam rows in turn
+constexpr int kSentenceWarps = 4;  // warps a block; they share the copies and take the beam rows in turn
 constexpr unsigned int kSentenceThreads = kSentenceWarps * 32;
-// Shared memory a block may take (opted in once per kernel, sentence_kernel_smem below): the K and V
-// tiles of mem_len keys plus the warps' q and scores; 96 KB still leaves two blocks per SM (228 KB).
+// Shared memory a block may take (opted in once per kernel, sentence_kernel_smem below): the tile of
+// mem_len keys plus every beam row's q, scores and Σp.
 constexpr size_t kMaxSentenceSmem = 96 * 1024;
 
-// The head's K and V of one sentence in shared memory, [mem_len][D] each. In the score pass lane s
+// The head's K, then V, of one sentence in shared memory, [mem_len][D]. In the score pass lane s
 // reads key s's chunk c: unswizzled, the eight lanes of a 16-byte access phase would hit the same four
 // banks (rows are 128 or 256 bytes apart). K's chunk c of key s is therefore stored at chunk c ^ (s & 7),
 // which spreads those eight lanes over all 32 banks; V is read a key per 8 (or 16) lanes, whole rows, so
-// it stays unswizzled. The keys accessor of warp_attend (decoder_attention_warp.cuh).
+// it stays unswizzled. The keys accessor of warp_scores and warp_values (decoder_attention_warp.cuh).
 template <typename T, int D>
 struct TileKeys {
   static constexpr bool kIndirect = false;
   static constexpr int X = kVec<T>;
-  const T* k;
-  const T* v;
+  const T* tile;
 
   __device__ static int slot(int s, int chunk) { return chunk ^ (s & 7); }
-  __device__ const T* key(int, int s, int chunk) const { return k + s * D + slot(s, chunk) * X; }
-  __device__ const T* value(int, int s) const { return v + s * D; }
+  __device__ const T* key(int, int s, int chunk) const { return tile + s * D + slot(s, chunk) * X; }
+  __device__ const T* value(int, int s) const { return tile + s * D; }
 };
 
 // 2 bytes an element: fp16 and bf16 only.
 size_t tile_bytes(int head_size, int mem_len) { return static_cast<size_t>(mem_len) * head_size * 2; }
 
-size_t sentence_smem_bytes(int head_size, int mem_len) {
-  return 2 * tile_bytes(head_size, mem_len) +
-         static_cast<size_t>(kSentenceWarps) * warp_floats(head_size, mem_len, false) * sizeof(float);
+// The tile, a WarpShared slice per beam row, and the rows' Σp (padded to 16 bytes).
+size_t sentence_smem_bytes(int head_size, int mem_len, int beam) {
+  const size_t slices = static_cast<size_t>(beam) * warp_floats(head_size, mem_len, false) + (beam + 3) / 4 * 4;
+  return tile_bytes(head_size, mem_len) + slices * sizeof(float);
 }
 
-// Block (head, sentence): copies the head's n = memory_length keys and values of the sentence into the
-// tiles, waits for the cross-q GEMM (the memory K/V and lengths are the run's: the copies go first),
-// then each warp attends rows sentence·beam + w, + kSentenceWarps, ...
+// Issues the cp.async copies of the head's K (values false: swizzled) or V slice of the sentence's n
+// keys into the tile, and commits them as one group.
+template <typename T, int D>
+__device__ void copy_slice(T* tile, const T* entries, int n, int hidden, bool values) {
+  constexpr int X = kVec<T>, kChunks = D / X;
+  for (int job = threadIdx.x; job < n * kChunks; job += blockDim.x) {
+    const int s = job / kChunks, c = job % kChunks;
+    const T* entry = entries + static_cast<size_t>(s) * 2 * hidden + c * X;
+    T* to = tile + s * D + (values ? c : TileKeys<T, D>::slot(s, c)) * X;
+    mma::cp_async_16(to, values ? entry + hidden : entry, true);
+  }
+  mma::cp_async_commit();
+}
+
+// Block (head, sentence): copies K (before waiting for the cross-q GEMM: the memory K/V and lengths
+// are the run's), loads the beam rows' q, scores every row over K, then copies V over K and sums each
+// row's p·V; rows sentence·beam + w, + kSentenceWarps, ... go to warp w in both passes.
 template <typename T, int D>
 __global__ void __launch_bounds__(kSentenceThreads)
     sentence_cross_attention_kernel(const T* q_in, const T* q_bias, const T* memory_kv, const int* memory_lengths,
                                     T* ctx, int beam, int heads, int mem_len) {
   static_assert(D / kVec<T> % 8 == 0, "the K swizzle permutes groups of eight 16-byte chunks");
   extern __shared__ float4 sentence_smem[];
-  constexpr int X = kVec<T>, kChunks = D / X;
-  const int head = blockIdx.x, sentence = blockIdx.y, hidden = heads * D;
+  const int head = blockIdx.x, sentence = blockIdx.y, hidden = heads * D, warp = threadIdx.x / 32;
   const int n = memory_length(memory_lengths, sentence, mem_len);
-  T* k_tile = reinterpret_cast<T*>(sentence_smem);
-  T* v_tile = k_tile + mem_len * D;
+  T* tile = reinterpret_cast<T*>(sentence_smem);
+  float4* slices = reinterpret_cast<float4*>(tile + mem_len * D);
+  float* sums = reinterpret_cast<float*>(slices) + beam * warp_floats(D, mem_len, false);
   const T* entries = memory_kv + static_cast<size_t>(sentence) * mem_len * 2 * hidden + head * D;
-  for (int job = threadIdx.x; job < n * kChunks; job += blockDim.x) {
-    const int s = job / kChunks, c = job % kChunks;
-    const T* entry = entries + static_cast<size_t>(s) * 2 * hidden + c * X;
-    mma::cp_async_16(k_tile + s * D + TileKeys<T, D>::slot(s, c) * X, entry, true);
-    mma::cp_async_16(v_tile + s * D + c * X, entry + hidden, true);
-  }
-  mma::cp_async_commit();
+  const auto row_offset = [&](int i) { return static_cast<size_t>(sentence * beam + i) * hidden + head * D; };
+  const TileKeys<T, D> keys{tile};
+  copy_slice<T, D>(tile, entries, n, hidden, false);
   wait_for_previous_kernel();  // the cross-q GEMM's output
-  const WarpShared sh(reinterpret_cast<float4*>(v_tile + mem_len * D), D, mem_len, false);
+  for (int i = warp; i < beam; i += kSentenceWarps) {
+    load_query<T, D>(q_in + row_offset(i), q_bias + head * D, WarpShared(slices, i, D, mem_len, false).q);
+  }
   mma::cp_async_wait<0>();
-  __syncthreads();  // every thread's copies visible to the block
-  const TileKeys<T, D> keys{k_tile, v_tile};
-  for (int i = threadIdx.x / 32; i < beam; i += kSentenceWarps) {
-    const size_t offset = static_cast<size_t>(sentence * beam + i) * hidden + head * D;
-    load_query<T, D>(q_in + offset, q_bias + head * D, sh.q);
-    __syncwarp();
-    warp_attend<T, D>(keys, n, sh, ctx + offset);
-    __syncwarp();  // the next row's q and scores overwrite what the lanes have just read
+  __syncthreads();  // K and every row's q visible to the block
+  for (int i = warp; i < beam; i += kSentenceWarps) {
+    const float sum = warp_scores<T, D>(keys, n, WarpShared(slices, i, D, mem_len, false));
+    if ((threadIdx.x & 31) == 0) sums[i] = sum;
+  }
+  __syncthreads();  // every score pass done with K
+  copy_slice<T, D>(tile, entries, n, hidden, true);
+  mma::cp_async_wait<0>();
+  __syncthreads();  // V (and the Σp) visible to the block
+  for (int i = warp; i < beam; i += kSentenceWarps) {
+    warp_values<T, D>(keys, n, WarpShared(slices, i, D, mem_len, false), sums[i], ctx + row_offset(i));
   }
 }
 
@@ -101,11 +120,11 @@ void sentence_kernel_smem() {
 
 }  // namespace
 
-// fp16 and bf16 at head sizes 64 and 128 (the warp routine's), where the tiles fit in kMaxSentenceSmem:
-// mem_len ≤ 357 at head size 64, ≤ 182 at 128.
-bool sentence_attention_supported(DType dtype, int head_size, int mem_len) {
+// fp16 and bf16 at head sizes 64 and 128 (the warp routine's), where the tile and the rows fit in
+// kMaxSentenceSmem: at beam 4, mem_len ≤ 675 at head size 64, ≤ 353 at 128.
+bool sentence_attention_supported(DType dtype, int head_size, int mem_len, int beam) {
   return dtype != DType::F32 && (head_size == 64 || head_size == 128) &&
-         sentence_smem_bytes(head_size, mem_len) <= kMaxSentenceSmem;
+         sentence_smem_bytes(head_size, mem_len, beam) <= kMaxSentenceSmem;
 }
 
 void prepare_sentence_cross_attention() {
@@ -122,7 +141,7 @@ void sentence_cross_attention(DType dtype, const void* q, const void* q_bias, co
   dispatch_warp_attention(dtype, head_size, [&](auto zero, auto d) {
     using T = decltype(zero);
     launch_dependent("cross_attention_sentence", sentence_cross_attention_kernel<T, decltype(d)::value>,
-                     dim3(heads, batch), kSentenceThreads, sentence_smem_bytes(head_size, mem_len), stream,
+                     dim3(heads, batch), kSentenceThreads, sentence_smem_bytes(head_size, mem_len, beam), stream,
                      static_cast<const T*>(q), static_cast<const T*>(q_bias), static_cast<const T*>(memory_kv),
                      memory_lengths, static_cast<T*>(ctx), beam, heads, mem_len);
   });

@@ -121,15 +121,19 @@ struct TopList {
 };
 
 // The K largest keys a warp has been offered, descending, one a lane (lane k < K holds the k-th, the
-// other lanes 0), with the K-th in every lane. The warp offers a key a lane at a time; only keys above
-// the K-th go in, one insert (two shuffles) per such key. In random order a warp's list over n keys
-// takes about K + K·ln(n / K) inserts, so a key costs a compare and a ballot, where a thread's TopList
-// costs the whole warp an insert whenever any of its lanes inserts (most rounds, early on).
+// other lanes 0). The warp offers a key a lane at a time; only keys above `floor` go in, one insert
+// (two shuffles) per such key. In random order a warp's list over n keys takes about K + K·ln(n / K)
+// inserts, so a key costs a compare and a ballot, where a thread's TopList costs the whole warp an
+// insert whenever any of its lanes inserts (most rounds, early on). `floor` is the list's K-th, or a
+// higher key that K keys elsewhere are known to beat (raise: another warp's K-th): a key below it is in
+// no top K of the union, so dropping it leaves that top K among the lists.
 template <int K>
 struct WarpTopList {
   static_assert(K <= 32, "a key a lane");
   uint64_t key = 0;    // this lane's slot
-  uint64_t floor = 0;  // the K-th key (0 while the list is not full)
+  uint64_t floor = 0;  // keys at or below it are dropped (0: the list is not full)
+
+  __device__ void raise(uint64_t bound) { floor = bound > floor ? bound : floor; }
 
   // Every lane of the warp calls it; a lane with nothing to offer passes 0.
   __device__ void offer(uint64_t candidate) {
@@ -140,8 +144,8 @@ struct WarpTopList {
       const uint64_t above = __shfl_up_sync(0xffffffffu, key, 1);
       // Slots holding more than `incoming` stay; the first one below takes it, the rest shift down.
       if (lane < K && incoming > key) key = lane == 0 || above > incoming ? incoming : above;
-      floor = __shfl_sync(0xffffffffu, key, K - 1);
-      pending &= pending - 1;  // this lane's key is in; the others go in only if still above the K-th
+      raise(__shfl_sync(0xffffffffu, key, K - 1));
+      pending &= pending - 1;  // this lane's key is in; the others go in only if still above the floor
       pending &= __ballot_sync(0xffffffffu, candidate > floor);
     }
   }
