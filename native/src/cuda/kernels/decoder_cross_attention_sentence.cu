@@ -3,15 +3,16 @@
 // memory K/V ([batch, mem_len, 2h]); the warp-per-(row, head) kernel (decoder_attention_wide.cu) has each
 // beam's warp read it from global memory, key by key in dependent rounds, so at b128 beam 4 it moves
 // the 33.5 MB of memory K/V at ≈ 1.3 TB/s (26.5 µs, NOTES.md version 6). Here the block copies the
-// head's K slice of its sentence (memory_length keys × D, 16 KB at mem 128, head size 64, fp16) into
-// shared memory with cp.async, issued before the wait on the cross-q GEMM; its warps score every beam
-// row of the sentence against it (a row at a time per warp, p kept a row); then V takes K's place in
-// the same tile and the warps sum p·V. One tile, not a K and a V tile, is what lets every block of
-// b128 × 8 heads be resident at once (≈ 20 KB a block at beam 4: 11 an SM), so that all the copies are
-// in flight together instead of a second wave's copies starting only when the first wave is done
-// (NOTES.md version 8). The passes are the wide kernel's warp routine (decoder_attention_warp.cuh), so
-// the result is the wide kernel's, bit for bit. fp16/bf16 at head sizes 64 and 128 only, as the wide
-// kernel.
+// head's K and V slices of its sentence (memory_length keys × D each, 16 KB at mem 128, head size 64,
+// fp16) into shared memory with cp.async, issued before the wait on the cross-q GEMM; its warps score
+// every beam row of the sentence (a row at a time per warp, p kept a row), then sum p·V. Two layouts
+// (NOTES.md version 8): a K and a V tile, copied at once; or one tile, V copied into K's place after
+// the score passes, which at beam 4 halves a block's shared memory so that b128 × 8 heads (1 024
+// blocks) is resident at once, where with two tiles a second wave's copies start only as the first
+// wave ends. The launcher takes one tile only where that trade pays: two tiles would need a second
+// wave and one tile does not. The passes are the wide kernel's warp routine
+// (decoder_attention_warp.cuh), so the result is the wide kernel's, bit for bit. fp16/bf16 at head
+// sizes 64 and 128 only, as the wide kernel.
 #include "cuda/check.h"
 #include "cuda/kernels/decoder_attention_internal.cuh"
 #include "cuda/kernels/decoder_attention_warp.cuh"
@@ -24,11 +25,12 @@ namespace {
 
 constexpr int kSentenceWarps = 4;  // warps a block; they share the copies and take the beam rows in turn
 constexpr unsigned int kSentenceThreads = kSentenceWarps * 32;
-// Shared memory a block may take (opted in once per kernel, sentence_kernel_smem below): the tile of
+// Shared memory a block may take (opted in once per kernel, sentence_kernel_smem below): the tile(s) of
 // mem_len keys plus every beam row's q, scores and Σp.
 constexpr size_t kMaxSentenceSmem = 96 * 1024;
 
-// The head's K, then V, of one sentence in shared memory, [mem_len][D]. In the score pass lane s
+// The head's K and V of one sentence in shared memory, [mem_len][D] each (or V later in K's place). In
+// the score pass lane s
 // reads key s's chunk c: unswizzled, the eight lanes of a 16-byte access phase would hit the same four
 // banks (rows are 128 or 256 bytes apart). K's chunk c of key s is therefore stored at chunk c ^ (s & 7),
 // which spreads those eight lanes over all 32 banks; V is read a key per 8 (or 16) lanes, whole rows, so
@@ -37,24 +39,25 @@ template <typename T, int D>
 struct TileKeys {
   static constexpr bool kIndirect = false;
   static constexpr int X = kVec<T>;
-  const T* tile;
+  const T* k;
+  const T* v;
 
   __device__ static int slot(int s, int chunk) { return chunk ^ (s & 7); }
-  __device__ const T* key(int, int s, int chunk) const { return tile + s * D + slot(s, chunk) * X; }
-  __device__ const T* value(int, int s) const { return tile + s * D; }
+  __device__ const T* key(int, int s, int chunk) const { return k + s * D + slot(s, chunk) * X; }
+  __device__ const T* value(int, int s) const { return v + s * D; }
 };
 
 // 2 bytes an element: fp16 and bf16 only.
 size_t tile_bytes(int head_size, int mem_len) { return static_cast<size_t>(mem_len) * head_size * 2; }
 
-// The tile, a WarpShared slice per beam row, and the rows' Σp (padded to 16 bytes).
-size_t sentence_smem_bytes(int head_size, int mem_len, int beam) {
+// The tile(s), a WarpShared slice per beam row, and the rows' Σp (padded to 16 bytes).
+size_t sentence_smem_bytes(int head_size, int mem_len, int beam, bool one_tile) {
   const size_t slices = static_cast<size_t>(beam) * warp_floats(head_size, mem_len, false) + (beam + 3) / 4 * 4;
-  return tile_bytes(head_size, mem_len) + slices * sizeof(float);
+  return (one_tile ? 1 : 2) * tile_bytes(head_size, mem_len) + slices * sizeof(float);
 }
 
 // Issues the cp.async copies of the head's K (values false: swizzled) or V slice of the sentence's n
-// keys into the tile, and commits them as one group.
+// keys into `tile` (the caller commits them).
 template <typename T, int D>
 __device__ void copy_slice(T* tile, const T* entries, int n, int hidden, bool values) {
   constexpr int X = kVec<T>, kChunks = D / X;
@@ -64,13 +67,13 @@ __device__ void copy_slice(T* tile, const T* entries, int n, int hidden, bool va
     T* to = tile + s * D + (values ? c : TileKeys<T, D>::slot(s, c)) * X;
     mma::cp_async_16(to, values ? entry + hidden : entry, true);
   }
-  mma::cp_async_commit();
 }
 
-// Block (head, sentence): copies K (before waiting for the cross-q GEMM: the memory K/V and lengths
-// are the run's), loads the beam rows' q, scores every row over K, then copies V over K and sums each
-// row's p·V; rows sentence·beam + w, + kSentenceWarps, ... go to warp w in both passes.
-template <typename T, int D>
+// Block (head, sentence): copies K, and V unless kOneTile (before waiting for the cross-q GEMM: the
+// memory K/V and lengths are the run's), loads the beam rows' q, scores every row, (kOneTile: copies V
+// over K,) then sums each row's p·V; rows sentence·beam + w, + kSentenceWarps, ... go to warp w in both
+// passes.
+template <typename T, int D, bool kOneTile>
 __global__ void __launch_bounds__(kSentenceThreads)
     sentence_cross_attention_kernel(const T* q_in, const T* q_bias, const T* memory_kv, const int* memory_lengths,
                                     T* ctx, int beam, int heads, int mem_len) {
@@ -78,13 +81,16 @@ __global__ void __launch_bounds__(kSentenceThreads)
   extern __shared__ float4 sentence_smem[];
   const int head = blockIdx.x, sentence = blockIdx.y, hidden = heads * D, warp = threadIdx.x / 32;
   const int n = memory_length(memory_lengths, sentence, mem_len);
-  T* tile = reinterpret_cast<T*>(sentence_smem);
-  float4* slices = reinterpret_cast<float4*>(tile + mem_len * D);
+  T* k_tile = reinterpret_cast<T*>(sentence_smem);
+  T* v_tile = kOneTile ? k_tile : k_tile + mem_len * D;
+  float4* slices = reinterpret_cast<float4*>(v_tile + mem_len * D);
   float* sums = reinterpret_cast<float*>(slices) + beam * warp_floats(D, mem_len, false);
   const T* entries = memory_kv + static_cast<size_t>(sentence) * mem_len * 2 * hidden + head * D;
   const auto row_offset = [&](int i) { return static_cast<size_t>(sentence * beam + i) * hidden + head * D; };
-  const TileKeys<T, D> keys{tile};
-  copy_slice<T, D>(tile, entries, n, hidden, false);
+  const TileKeys<T, D> keys{k_tile, v_tile};
+  copy_slice<T, D>(k_tile, entries, n, hidden, false);
+  if (!kOneTile) copy_slice<T, D>(v_tile, entries, n, hidden, true);
+  mma::cp_async_commit();
   wait_for_previous_kernel();  // the cross-q GEMM's output
   for (int i = warp; i < beam; i += kSentenceWarps) {
     load_query<T, D>(q_in + row_offset(i), q_bias + head * D, WarpShared(slices, i, D, mem_len, false).q);
@@ -95,10 +101,13 @@ __global__ void __launch_bounds__(kSentenceThreads)
     const float sum = warp_scores<T, D>(keys, n, WarpShared(slices, i, D, mem_len, false));
     if ((threadIdx.x & 31) == 0) sums[i] = sum;
   }
-  __syncthreads();  // every score pass done with K
-  copy_slice<T, D>(tile, entries, n, hidden, true);
-  mma::cp_async_wait<0>();
-  __syncthreads();  // V (and the Σp) visible to the block
+  if (kOneTile) {
+    __syncthreads();  // every score pass done with K
+    copy_slice<T, D>(v_tile, entries, n, hidden, true);
+    mma::cp_async_commit();
+    mma::cp_async_wait<0>();
+  }
+  __syncthreads();  // V (kOneTile) and the Σp visible to the block
   for (int i = warp; i < beam; i += kSentenceWarps) {
     warp_values<T, D>(keys, n, WarpShared(slices, i, D, mem_len, false), sums[i], ctx + row_offset(i));
   }
@@ -107,31 +116,47 @@ __global__ void __launch_bounds__(kSentenceThreads)
 // Opts every instantiation into kMaxSentenceSmem once per process. cudaFuncSetAttribute is not a
 // stream operation (legal during graph capture), but it runs here before the first launch, and the
 // decoder stack calls prepare_cross_attention outside capture anyway.
-template <typename T, int D>
+template <typename T, int D, bool kOneTile>
 void sentence_kernel_smem() {
   static const bool done = [] {
-    check(cudaFuncSetAttribute(sentence_cross_attention_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               static_cast<int>(kMaxSentenceSmem)),
+    check(cudaFuncSetAttribute(sentence_cross_attention_kernel<T, D, kOneTile>,
+                               cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSentenceSmem)),
           "opting the sentence cross-attention into shared memory");
     return true;
   }();
   (void)done;
 }
 
+template <typename T, int D>
+void sentence_kernels_smem() {
+  sentence_kernel_smem<T, D, false>();
+  sentence_kernel_smem<T, D, true>();
+}
+
+// Blocks of `kernel` the GPU holds at once with `smem` bytes each.
+template <typename Kernel>
+long resident_blocks(Kernel kernel, size_t smem) {
+  int device = 0, sms = 0, per_sm = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "multiprocessor count");
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kSentenceThreads, smem), "occupancy");
+  return static_cast<long>(sms) * per_sm;
+}
+
 }  // namespace
 
-// fp16 and bf16 at head sizes 64 and 128 (the warp routine's), where the tile and the rows fit in
+// fp16 and bf16 at head sizes 64 and 128 (the warp routine's), where one tile and the rows fit in
 // kMaxSentenceSmem: at beam 4, mem_len ≤ 675 at head size 64, ≤ 353 at 128.
 bool sentence_attention_supported(DType dtype, int head_size, int mem_len, int beam) {
   return dtype != DType::F32 && (head_size == 64 || head_size == 128) &&
-         sentence_smem_bytes(head_size, mem_len, beam) <= kMaxSentenceSmem;
+         sentence_smem_bytes(head_size, mem_len, beam, true) <= kMaxSentenceSmem;
 }
 
 void prepare_sentence_cross_attention() {
-  sentence_kernel_smem<__half, 64>();
-  sentence_kernel_smem<__half, 128>();
-  sentence_kernel_smem<__nv_bfloat16, 64>();
-  sentence_kernel_smem<__nv_bfloat16, 128>();
+  sentence_kernels_smem<__half, 64>();
+  sentence_kernels_smem<__half, 128>();
+  sentence_kernels_smem<__nv_bfloat16, 64>();
+  sentence_kernels_smem<__nv_bfloat16, 128>();
 }
 
 void sentence_cross_attention(DType dtype, const void* q, const void* q_bias, const void* memory_kv,
@@ -140,10 +165,17 @@ void sentence_cross_attention(DType dtype, const void* q, const void* q_bias, co
   prepare_sentence_cross_attention();
   dispatch_warp_attention(dtype, head_size, [&](auto zero, auto d) {
     using T = decltype(zero);
-    launch_dependent("cross_attention_sentence", sentence_cross_attention_kernel<T, decltype(d)::value>,
-                     dim3(heads, batch), kSentenceThreads, sentence_smem_bytes(head_size, mem_len, beam), stream,
-                     static_cast<const T*>(q), static_cast<const T*>(q_bias), static_cast<const T*>(memory_kv),
-                     memory_lengths, static_cast<T*>(ctx), beam, heads, mem_len);
+    constexpr int D = decltype(d)::value;
+    const auto two = sentence_cross_attention_kernel<T, D, false>;
+    const auto one = sentence_cross_attention_kernel<T, D, true>;
+    const size_t two_smem = sentence_smem_bytes(head_size, mem_len, beam, false);
+    const size_t one_smem = sentence_smem_bytes(head_size, mem_len, beam, true);
+    const long blocks = static_cast<long>(heads) * batch;
+    const bool one_tile = two_smem > kMaxSentenceSmem ||
+                          (blocks > resident_blocks(two, two_smem) && blocks <= resident_blocks(one, one_smem));
+    launch_dependent("cross_attention_sentence", one_tile ? one : two, dim3(heads, batch), kSentenceThreads,
+                     one_tile ? one_smem : two_smem, stream, static_cast<const T*>(q), static_cast<const T*>(q_bias),
+                     static_cast<const T*>(memory_kv), memory_lengths, static_cast<T*>(ctx), beam, heads, mem_len);
   });
 }
 

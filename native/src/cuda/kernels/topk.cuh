@@ -135,19 +135,21 @@ struct WarpTopList {
 
   __device__ void raise(uint64_t bound) { floor = bound > floor ? bound : floor; }
 
-  // Every lane of the warp calls it; a lane with nothing to offer passes 0.
+  // Every lane of the warp calls it; a lane with nothing to offer passes 0. The keys above the floor go
+  // in one after another without re-reading the K-th between them (an insert of a key that an earlier
+  // one pushed below the K-th changes nothing), so each insert waits on one shuffle, not three.
   __device__ void offer(uint64_t candidate) {
     const int lane = threadIdx.x & 31;
     unsigned int pending = __ballot_sync(0xffffffffu, candidate > floor);
-    while (pending != 0) {
+    if (pending == 0) return;
+    do {
       const uint64_t incoming = __shfl_sync(0xffffffffu, candidate, __ffs(pending) - 1);
       const uint64_t above = __shfl_up_sync(0xffffffffu, key, 1);
       // Slots holding more than `incoming` stay; the first one below takes it, the rest shift down.
       if (lane < K && incoming > key) key = lane == 0 || above > incoming ? incoming : above;
-      raise(__shfl_sync(0xffffffffu, key, K - 1));
-      pending &= pending - 1;  // this lane's key is in; the others go in only if still above the floor
-      pending &= __ballot_sync(0xffffffffu, candidate > floor);
-    }
+      pending &= pending - 1;
+    } while (pending != 0);
+    raise(__shfl_sync(0xffffffffu, key, K - 1));
   }
 };
 
