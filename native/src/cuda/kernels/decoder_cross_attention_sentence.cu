@@ -10,9 +10,12 @@
 // the score passes, which at beam 4 halves a block's shared memory so that b128 × 8 heads (1 024
 // blocks) is resident at once, where with two tiles a second wave's copies start only as the first
 // wave ends. The launcher takes one tile only where that trade pays: two tiles would need a second
-// wave and one tile does not. The passes are the wide kernel's warp routine
+// wave and one tile holds more blocks at once (it keeps every row's scores, so at beam 32 it holds
+// fewer), or two tiles do not fit. The passes are the wide kernel's warp routine
 // (decoder_attention_warp.cuh), so the result is the wide kernel's, bit for bit. fp16/bf16 at head
 // sizes 64 and 128 only, as the wide kernel.
+#include <algorithm>
+
 #include "cuda/check.h"
 #include "cuda/kernels/decoder_attention_internal.cuh"
 #include "cuda/kernels/decoder_attention_warp.cuh"
@@ -50,10 +53,12 @@ struct TileKeys {
 // 2 bytes an element: fp16 and bf16 only.
 size_t tile_bytes(int head_size, int mem_len) { return static_cast<size_t>(mem_len) * head_size * 2; }
 
-// The tile(s), a WarpShared slice per beam row, and the rows' Σp (padded to 16 bytes).
+// Two tiles and a WarpShared slice a warp; or one tile, a slice per beam row and the rows' Σp (padded
+// to 16 bytes).
 size_t sentence_smem_bytes(int head_size, int mem_len, int beam, bool one_tile) {
-  const size_t slices = static_cast<size_t>(beam) * warp_floats(head_size, mem_len, false) + (beam + 3) / 4 * 4;
-  return (one_tile ? 1 : 2) * tile_bytes(head_size, mem_len) + slices * sizeof(float);
+  const size_t per_slice = warp_floats(head_size, mem_len, false);
+  const size_t floats = one_tile ? beam * per_slice + (beam + 3) / 4 * 4 : kSentenceWarps * per_slice;
+  return (one_tile ? 1 : 2) * tile_bytes(head_size, mem_len) + floats * sizeof(float);
 }
 
 // Issues the cp.async copies of the head's K (values false: swizzled) or V slice of the sentence's n
@@ -69,10 +74,11 @@ __device__ void copy_slice(T* tile, const T* entries, int n, int hidden, bool va
   }
 }
 
-// Block (head, sentence): copies K, and V unless kOneTile (before waiting for the cross-q GEMM: the
-// memory K/V and lengths are the run's), loads the beam rows' q, scores every row, (kOneTile: copies V
-// over K,) then sums each row's p·V; rows sentence·beam + w, + kSentenceWarps, ... go to warp w in both
-// passes.
+// Block (head, sentence): copies K, and V unless kOneTile, before waiting for the cross-q GEMM (the
+// memory K/V and lengths are the run's); rows sentence·beam + w, + kSentenceWarps, ... go to warp w.
+// Two tiles: each warp attends its rows one after another in its own slice (q, scores). One tile:
+// every row's q and scores get a slice, the warps score all rows, V is copied over K, then they sum
+// the rows' p·V.
 template <typename T, int D, bool kOneTile>
 __global__ void __launch_bounds__(kSentenceThreads)
     sentence_cross_attention_kernel(const T* q_in, const T* q_bias, const T* memory_kv, const int* memory_lengths,
@@ -84,7 +90,6 @@ __global__ void __launch_bounds__(kSentenceThreads)
   T* k_tile = reinterpret_cast<T*>(sentence_smem);
   T* v_tile = kOneTile ? k_tile : k_tile + mem_len * D;
   float4* slices = reinterpret_cast<float4*>(v_tile + mem_len * D);
-  float* sums = reinterpret_cast<float*>(slices) + beam * warp_floats(D, mem_len, false);
   const T* entries = memory_kv + static_cast<size_t>(sentence) * mem_len * 2 * hidden + head * D;
   const auto row_offset = [&](int i) { return static_cast<size_t>(sentence * beam + i) * hidden + head * D; };
   const TileKeys<T, D> keys{k_tile, v_tile};
@@ -92,24 +97,35 @@ __global__ void __launch_bounds__(kSentenceThreads)
   if (!kOneTile) copy_slice<T, D>(v_tile, entries, n, hidden, true);
   mma::cp_async_commit();
   wait_for_previous_kernel();  // the cross-q GEMM's output
-  for (int i = warp; i < beam; i += kSentenceWarps) {
-    load_query<T, D>(q_in + row_offset(i), q_bias + head * D, WarpShared(slices, i, D, mem_len, false).q);
-  }
-  mma::cp_async_wait<0>();
-  __syncthreads();  // K and every row's q visible to the block
-  for (int i = warp; i < beam; i += kSentenceWarps) {
-    const float sum = warp_scores<T, D>(keys, n, WarpShared(slices, i, D, mem_len, false));
-    if ((threadIdx.x & 31) == 0) sums[i] = sum;
-  }
-  if (kOneTile) {
+  if constexpr (!kOneTile) {
+    const WarpShared sh(slices, D, mem_len, false);
+    mma::cp_async_wait<0>();
+    __syncthreads();  // every thread's copies visible to the block
+    for (int i = warp; i < beam; i += kSentenceWarps) {
+      load_query<T, D>(q_in + row_offset(i), q_bias + head * D, sh.q);
+      __syncwarp();
+      warp_attend<T, D>(keys, n, sh, ctx + row_offset(i));
+      __syncwarp();  // the next row's q and scores overwrite what the lanes have just read
+    }
+  } else {
+    float* sums = reinterpret_cast<float*>(slices) + beam * warp_floats(D, mem_len, false);
+    for (int i = warp; i < beam; i += kSentenceWarps) {
+      load_query<T, D>(q_in + row_offset(i), q_bias + head * D, WarpShared(slices, i, D, mem_len, false).q);
+    }
+    mma::cp_async_wait<0>();
+    __syncthreads();  // K and every row's q visible to the block
+    for (int i = warp; i < beam; i += kSentenceWarps) {
+      const float sum = warp_scores<T, D>(keys, n, WarpShared(slices, i, D, mem_len, false));
+      if ((threadIdx.x & 31) == 0) sums[i] = sum;
+    }
     __syncthreads();  // every score pass done with K
     copy_slice<T, D>(v_tile, entries, n, hidden, true);
     mma::cp_async_commit();
     mma::cp_async_wait<0>();
-  }
-  __syncthreads();  // V (kOneTile) and the Σp visible to the block
-  for (int i = warp; i < beam; i += kSentenceWarps) {
-    warp_values<T, D>(keys, n, WarpShared(slices, i, D, mem_len, false), sums[i], ctx + row_offset(i));
+    __syncthreads();  // V and the Σp visible to the block
+    for (int i = warp; i < beam; i += kSentenceWarps) {
+      warp_values<T, D>(keys, n, WarpShared(slices, i, D, mem_len, false), sums[i], ctx + row_offset(i));
+    }
   }
 }
 
@@ -145,11 +161,13 @@ long resident_blocks(Kernel kernel, size_t smem) {
 
 }  // namespace
 
-// fp16 and bf16 at head sizes 64 and 128 (the warp routine's), where one tile and the rows fit in
-// kMaxSentenceSmem: at beam 4, mem_len ≤ 675 at head size 64, ≤ 353 at 128.
+// fp16 and bf16 at head sizes 64 and 128 (the warp routine's), where either layout fits in
+// kMaxSentenceSmem: two tiles up to mem_len 357 at head size 64 (182 at 128), one tile at beam 4 up
+// to 675 (353).
 bool sentence_attention_supported(DType dtype, int head_size, int mem_len, int beam) {
   return dtype != DType::F32 && (head_size == 64 || head_size == 128) &&
-         sentence_smem_bytes(head_size, mem_len, beam, true) <= kMaxSentenceSmem;
+         std::min(sentence_smem_bytes(head_size, mem_len, beam, true),
+                  sentence_smem_bytes(head_size, mem_len, beam, false)) <= kMaxSentenceSmem;
 }
 
 void prepare_sentence_cross_attention() {
@@ -170,9 +188,13 @@ void sentence_cross_attention(DType dtype, const void* q, const void* q_bias, co
     const auto one = sentence_cross_attention_kernel<T, D, true>;
     const size_t two_smem = sentence_smem_bytes(head_size, mem_len, beam, false);
     const size_t one_smem = sentence_smem_bytes(head_size, mem_len, beam, true);
+    // One tile where two do not fit, or where two need a second wave and one tile holds more blocks.
     const long blocks = static_cast<long>(heads) * batch;
-    const bool one_tile = two_smem > kMaxSentenceSmem ||
-                          (blocks > resident_blocks(two, two_smem) && blocks <= resident_blocks(one, one_smem));
+    bool one_tile = two_smem > kMaxSentenceSmem;
+    if (!one_tile && one_smem <= kMaxSentenceSmem) {
+      const long resident_two = resident_blocks(two, two_smem);
+      one_tile = blocks > resident_two && resident_blocks(one, one_smem) > resident_two;
+    }
     launch_dependent("cross_attention_sentence", one_tile ? one : two, dim3(heads, batch), kSentenceThreads,
                      one_tile ? one_smem : two_smem, stream, static_cast<const T*>(q), static_cast<const T*>(q_bias),
                      static_cast<const T*>(memory_kv), memory_lengths, static_cast<T*>(ctx), beam, heads, mem_len);
