@@ -77,7 +77,7 @@ void wide_cross_attention(DType dtype, const void* q, const void* q_bias, const 
 bool use_wide_attention(DType dtype, int rows, int heads, int head_size, int max_keys);
 
 // The block-per-(sentence, head) cross-attention (decoder_cross_attention_sentence.cu): whether it takes
-// this type, head size and memory length; the one-time shared-memory opt-in of its kernels; its
+// this type, head size, memory length and beam; the one-time shared-memory opt-in of its kernels; its
 // launcher (cross_attention's arguments less the workspace, batch = rows / beam).
 bool sentence_attention_supported(DType dtype, int head_size, int mem_len, int beam);
 void prepare_sentence_cross_attention();

@@ -80,7 +80,7 @@ __device__ float key_dot(const Keys& keys, int source, int s, const float* q) {
 }
 
 // out[D] = softmax(q·Kᵀ)·V over keys [0, n) for this warp's (row, head), in two passes (warp_attend
-// below; the sentence kernel runs them apart, its V arriving in between). q is in sh.q (and, for
+// below; the sentence kernel's one-tile form runs them apart, its V arriving in between). q is in sh.q (and, for
 // self-attention, every key's source in sh.sources), published by a __syncwarp.
 // Scores: lane per key, p = exp(score - max) left in sh.scores (published by a __syncwarp); returns Σp.
 template <typename T, int D, typename Keys>

@@ -1,19 +1,18 @@
 // Cross-attention at large batch with one block per (sentence, head) (decoder_attention.h;
 // decoder_attention.cu picks it by cross_attention_path). A sentence's beams all attend over the same
 // memory K/V ([batch, mem_len, 2h]); the warp-per-(row, head) kernel (decoder_attention_wide.cu) has each
-// beam's warp read it from global memory, key by key in dependent rounds, so at b128 beam 4 it moves
-// the 33.5 MB of memory K/V at ≈ 1.3 TB/s (26.5 µs, NOTES.md version 6). Here the block copies the
-// head's K and V slices of its sentence (memory_length keys × D each, 16 KB at mem 128, head size 64,
-// fp16) into shared memory with cp.async, issued before the wait on the cross-q GEMM; its warps score
-// every beam row of the sentence (a row at a time per warp, p kept a row), then sum p·V. Two layouts
-// (NOTES.md version 8): a K and a V tile, copied at once; or one tile, V copied into K's place after
-// the score passes, which at beam 4 halves a block's shared memory so that b128 × 8 heads (1 024
-// blocks) is resident at once, where with two tiles a second wave's copies start only as the first
-// wave ends. The launcher takes one tile only where that trade pays: two tiles would need a second
-// wave and one tile holds more blocks at once (it keeps every row's scores, so at beam 32 it holds
-// fewer), or two tiles do not fit. The passes are the wide kernel's warp routine
-// (decoder_attention_warp.cuh), so the result is the wide kernel's, bit for bit. fp16/bf16 at head
-// sizes 64 and 128 only, as the wide kernel.
+// beam's warp read it from global memory, key by key in dependent rounds, so at b128 beam 4 it moves the
+// 33.5 MB of memory K/V at ≈ 1.3 TB/s (26.5 µs, NOTES.md version 6). Here the block copies the head's K and
+// V slices of its sentence (memory_length keys × D each, 16 KB at mem 128, head size 64, fp16) into shared
+// memory with cp.async, issued before the wait on the cross-q GEMM; its warps then attend the sentence's
+// beam rows, a row at a time per warp. Two layouts (NOTES.md version 8): a K and a V tile, copied at once;
+// or one tile, V copied into K's place after the score passes of every row (each row's p kept in its own
+// slice), which at beam 4 halves a block's shared memory so that b128 × 8 heads (1 024 blocks) is resident
+// at once, where with two tiles a second wave's copies start only as the first wave ends. The launcher
+// takes one tile only where that trade pays: two tiles would need a second wave and one tile holds more
+// blocks at once (it keeps every row's scores, so at beam 32 it holds fewer), or two tiles do not fit. The
+// passes are the wide kernel's warp routine (decoder_attention_warp.cuh), so the result is the wide
+// kernel's, bit for bit. fp16/bf16 at head sizes 64 and 128 only, as the wide kernel.
 #include <algorithm>
 
 #include "cuda/check.h"
@@ -28,16 +27,16 @@ namespace {
 
 constexpr int kSentenceWarps = 4;  // warps a block; they share the copies and take the beam rows in turn
 constexpr unsigned int kSentenceThreads = kSentenceWarps * 32;
-// Shared memory a block may take (opted in once per kernel, sentence_kernel_smem below): the tile(s) of
-// mem_len keys plus every beam row's q, scores and Σp.
+// Shared memory a block may take (opted in once per kernel, sentence_kernel_smem below): two tiles of
+// mem_len keys and a warp's q and scores each, or one tile and every beam row's q, scores and Σp.
 constexpr size_t kMaxSentenceSmem = 96 * 1024;
 
-// The head's K and V of one sentence in shared memory, [mem_len][D] each (or V later in K's place). In
-// the score pass lane s
-// reads key s's chunk c: unswizzled, the eight lanes of a 16-byte access phase would hit the same four
-// banks (rows are 128 or 256 bytes apart). K's chunk c of key s is therefore stored at chunk c ^ (s & 7),
-// which spreads those eight lanes over all 32 banks; V is read a key per 8 (or 16) lanes, whole rows, so
-// it stays unswizzled. The keys accessor of warp_scores and warp_values (decoder_attention_warp.cuh).
+// The head's K and V of one sentence in shared memory, [mem_len][D] each (or V later in K's place). In the
+// score pass lane s reads key s's chunk c: unswizzled, the eight lanes of a 16-byte access phase would hit
+// the same four banks (rows are 128 or 256 bytes apart). K's chunk c of key s is therefore stored at chunk
+// c ^ (s & 7), which spreads those eight lanes over all 32 banks; V is read a key per 8 (or 16) lanes,
+// whole rows, so it stays unswizzled. The keys accessor of warp_scores and warp_values
+// (decoder_attention_warp.cuh).
 template <typename T, int D>
 struct TileKeys {
   static constexpr bool kIndirect = false;
