@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { suiteUnless } from './support/suite.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { dashboardHtml } from '../dashboards/cli.js';
 import { formatNumber } from '../dashboards/views/common.js';
 import { cpuResults, ENCODER_GEMMS, ENCODER_KERNELS, encoderMs, gpuRawJson, gpuResults, slowerCandidate } from './dashboard-fixtures.js';
@@ -82,6 +82,8 @@ suiteUnless('dashboard in chromium', skip, () => {
   before(async () => {
     profile = mkdtempSync(path.join(tmpdir(), 'ftbench-chromium-'));
     dir = mkdtempSync(path.join(tmpdir(), 'ftbench-dashboard-'));
+    // Imported only where a browser exists: a machine without one (the GPU machine) need not carry it.
+    const { chromium } = await import('playwright-core');
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
