@@ -39,33 +39,6 @@ struct WarpPair {
   }
 };
 
-// The step's q, k and v (qkv + bias): q, scaled by 1/√D, into shared memory, k and v rounded to T into
-// the caches at t. Their 3·D/X 16-byte chunks are spread over the lanes (at head size 64, 16-bit: one
-// each for 24 lanes), so each lane holds two 16-byte loads, not six.
-template <typename T, int D>
-__device__ void load_new_entry(const T* in, const T* bias, int hidden, T* k_cache, T* v_cache,
-                               const CacheKeys<T>& keys, float* q) {
-  constexpr int X = kVec<T>, kChunks = D / X;
-  const float scale = rsqrtf(static_cast<float>(D));
-  const int slot = keys.row * keys.heads + keys.head;
-  for (int job = threadIdx.x & 31; job < 3 * kChunks; job += 32) {
-    const int part = job / kChunks, c = job % kChunks;  // part 0: q, 1: k, 2: v
-    float x[X], b[X];
-    load_vec(in + part * hidden + c * X, x);
-    load_vec(bias + part * hidden + c * X, b);
-#pragma unroll
-    for (int j = 0; j < X; ++j) x[j] += b[j];
-    if (part == 0) {
-#pragma unroll
-      for (int j = 0; j < X; ++j) q[c * X + j] = x[j] * scale;
-    } else if (part == 1) {
-      store_vec(k_cache + (keys.key(slot, keys.t, c) - keys.k), x);  // where keys.key reads it back
-    } else {
-      store_vec(v_cache + (keys.value(slot, keys.t) - keys.v) + c * X, x);
-    }
-  }
-}
-
 // masked_self_attention, one warp per (row, head): resolves every key's source (indirection table)
 // into shared memory, which needs nothing from the QKV GEMM, then waits for it; writes the new k/v at
 // t (read back by the lane that scores key t, after the __syncwarp that orders the warp's global

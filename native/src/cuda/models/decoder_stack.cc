@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 #include "common/tensors.h"
 #include "cuda/buffer.h"
@@ -10,6 +12,7 @@
 #include "cuda/kernels/decoder_attention.h"
 #include "cuda/kernels/elementwise.h"
 #include "cuda/kernels/layernorm.h"
+#include "cuda/kernels/persistent_decoder.h"
 #include "cuda/models/decoder_stack_base.h"
 #include "cuda/timing/kernel_trace.h"
 #include "cuda/utils/gemm_specs.h"
@@ -20,7 +23,11 @@ namespace {
 class FusedStack final : public StackBase {
  public:
   FusedStack(const ModelConfig& config, CudaContext& context, const int* step, const int* cache_indir)
-      : StackBase(config, context), step_(step), cache_indir_(cache_indir), relu_epilogue_(dtype_ != DType::F32) {
+      : StackBase(config, context),
+        step_(step),
+        cache_indir_(cache_indir),
+        relu_epilogue_(dtype_ != DType::F32),
+        persistent_(use_persistent(config, dtype_, rows_)) {
     const size_t r = rows_, h = h_;
     const size_t memory_rows = static_cast<size_t>(config.batch) * mem_len_;
     const size_t cache = static_cast<size_t>(config.layers) * r * h * cache_len_;
@@ -40,15 +47,20 @@ class FusedStack final : public StackBase {
                            "decoder attention splits");
     check(cudaMemset(splits_.get(), 0, splits_.bytes()), "clearing the attention split counters");
     prepare_cross_attention();  // before the step graph's capture
-    plan(layer_spec("qkv", rows_, h_, 3 * h_, 3 * h_), qkv_gemm_);
-    plan(layer_spec("self_out", rows_, h_, h_, h_), self_out_gemm_);
-    plan(layer_spec("cross_q", rows_, h_, h_, h_), cross_q_gemm_);
     plan(layer_spec("cross_kv", static_cast<int>(memory_rows), h_, 2 * h_, 2 * h_, Epilogue::None, 0,
                     memory_rows * 2 * h * dtype_size(dtype_)),
          cross_kv_gemm_);
-    plan(layer_spec("cross_out", rows_, h_, h_, h_), cross_out_gemm_);
-    plan(layer_spec("ffn1", rows_, h_, inter_, inter_, relu_epilogue_ ? Epilogue::BiasRelu : Epilogue::None), ffn1_gemm_);
-    plan(layer_spec("ffn2", rows_, inter_, h_, h_), ffn2_gemm_);
+    if (persistent_) {
+      prepare_persistent();
+    } else {
+      plan(layer_spec("qkv", rows_, h_, 3 * h_, 3 * h_), qkv_gemm_);
+      plan(layer_spec("self_out", rows_, h_, h_, h_), self_out_gemm_);
+      plan(layer_spec("cross_q", rows_, h_, h_, h_), cross_q_gemm_);
+      plan(layer_spec("cross_out", rows_, h_, h_, h_), cross_out_gemm_);
+      plan(layer_spec("ffn1", rows_, h_, inter_, inter_, relu_epilogue_ ? Epilogue::BiasRelu : Epilogue::None),
+           ffn1_gemm_);
+      plan(layer_spec("ffn2", rows_, inter_, h_, h_), ffn2_gemm_);
+    }
     allocate_fp8_input(std::max(r, memory_rows), std::max(r * std::max(h, static_cast<size_t>(inter_)), memory_rows * h));
   }
 
@@ -63,7 +75,29 @@ class FusedStack final : public StackBase {
     }
   }
 
+  void fill(cudaStream_t s) override {
+    StackBase::fill(s);
+    if (!persistent_) return;
+    for (int l = 0; l < config_.layers; ++l) {
+      for (size_t g = 0; g < kPersistentGemms.size(); ++g) {
+        const PersistentGemm& gemm = kPersistentGemms[g];
+        pack_persistent_weight(dtype_, weight(l, gemm.weight), gemm_k(gemm), gemm_n(gemm), packed_[l][g].get(), s);
+      }
+    }
+  }
+
   void step(void* x, int, const FinalNorm* final_norm, cudaStream_t s) override {
+    if (persistent_) {
+      TraceStages stage;
+      stage("decoder_layers");
+      PersistentDecoderArgs args = persistent_args_;
+      args.x = x;
+      args.final_gamma = final_norm != nullptr ? final_norm->gamma : nullptr;
+      args.final_beta = final_norm != nullptr ? final_norm->beta : nullptr;
+      args.final_out = final_norm != nullptr ? final_norm->out : nullptr;
+      persistent_decoder_step(dtype_, args, s);
+      return;
+    }
     const size_t layer_cache = static_cast<size_t>(rows_) * h_ * cache_len_ * dtype_size(dtype_);
     TraceStages stage;
     stage("layernorm");
@@ -113,6 +147,17 @@ class FusedStack final : public StackBase {
   void reorder(const int*, int, cudaStream_t) override {}
 
   std::map<std::string, std::string> notes() const override {
+    if (persistent_) {
+      return {{"decoder_stack",
+               "persistent: one cooperative kernel a step, a block an SM, 8 grid barriers a layer (LN + QKV | "
+               "self-attention | self-out | residual + LN + cross-q | cross-attention | cross-out | residual + LN + "
+               "FFN1 | FFN2)"},
+              {"layer_gemms", "in the persistent kernel: mma.sync m16n8k16, weights pre-packed as A fragments, "
+                              "a block per 16 output columns, the next stage's tile copied (cp.async) before each barrier"},
+              {"self_attention", "in the persistent kernel: a warp per (row, head), cache indirection"},
+              {"cross_attention", "in the persistent kernel: a warp per (row, head)"},
+              {"layernorm", "in the persistent kernel: each GEMM prologue normalises its rows"}};
+    }
     return {{"self_attention", std::string("masked_multihead_attention (") +
                                    (cache_indir_ != nullptr ? "cache indirection" : "no reorder") +
                                    ", up to " + std::to_string(self_splits_) + " blocks per head)"},
@@ -128,10 +173,81 @@ class FusedStack final : public StackBase {
            static_cast<size_t>(layer) * config_.batch * mem_len_ * 2 * h_ * dtype_size(dtype_);
   }
 
+  // The persistent kernel (persistent_decoder.h) wherever it takes the shape: fp16/bf16 at up to 32
+  // rows, where the step is a chain of latency-bound kernels (NOTES.md, decoder version 9).
+  // FTBENCH_PERSISTENT=0 keeps the kernel-per-operation stack (A/B).
+  static bool use_persistent(const ModelConfig& config, DType dtype, int rows) {
+    const char* setting = std::getenv("FTBENCH_PERSISTENT");
+    if ((setting != nullptr && std::string(setting) == "0") || config.precision == Precision::FP8) return false;
+    return persistent_decoder_supported(dtype, config.layers, rows, config.heads, config.head_size, config.hidden(),
+                                        config.inter_size, config.seq, config.memory_len());
+  }
+
+  // The six layer GEMMs of the persistent kernel: which weight, and its k and n as multiples of h and
+  // inter (k = kh·h + ki·inter).
+  struct PersistentGemm {
+    Tensor weight;
+    int k_h, k_inter, n_h, n_inter;
+  };
+  static constexpr std::array<PersistentGemm, 6> kPersistentGemms{{{Tensor::DecSelfQkvW, 1, 0, 3, 0},
+                                                                   {Tensor::DecSelfOutW, 1, 0, 1, 0},
+                                                                   {Tensor::DecCrossQW, 1, 0, 1, 0},
+                                                                   {Tensor::DecCrossOutW, 1, 0, 1, 0},
+                                                                   {Tensor::DecFfn1W, 1, 0, 0, 1},
+                                                                   {Tensor::DecFfn2W, 0, 1, 1, 0}}};
+  int gemm_k(const PersistentGemm& g) const { return g.k_h * h_ + g.k_inter * inter_; }
+  int gemm_n(const PersistentGemm& g) const { return g.n_h * h_ + g.n_inter * inter_; }
+
+  // Packed weights, the second residual buffer and the kernel's fixed arguments.
+  void prepare_persistent() {
+    x_alt_ = buffer(static_cast<size_t>(rows_) * h_, "decoder residual (second buffer)");
+    packed_.resize(config_.layers);
+    PersistentDecoderArgs& a = persistent_args_;
+    a = PersistentDecoderArgs{};
+    a.layers = config_.layers;
+    a.rows = rows_;
+    a.beam = config_.beam;
+    a.heads = heads_;
+    a.head_size = head_size_;
+    a.hidden = h_;
+    a.inter = inter_;
+    a.cache_len = cache_len_;
+    a.mem_len = mem_len_;
+    a.eps = 1e-6f;  // the stack's LayerNorms' (StackBase::norm)
+    a.step = step_;
+    a.cache_indir = cache_indir_;
+    a.memory_lengths = memory_lengths_dev_.as<int>();
+    a.x_alt = x_alt_.get();
+    a.qkv = qkv_.get();
+    a.ctx = ctx_.get();
+    a.query = query_.get();
+    a.projected = projected_.get();
+    a.inter_buf = inter_buf_.get();
+    const size_t layer_cache = static_cast<size_t>(rows_) * h_ * cache_len_ * dtype_size(dtype_);
+    for (int l = 0; l < config_.layers; ++l) {
+      for (size_t g = 0; g < kPersistentGemms.size(); ++g) {
+        const PersistentGemm& gemm = kPersistentGemms[g];
+        packed_[l][g] = DeviceBuffer(persistent_weight_bytes(dtype_, gemm_k(gemm), gemm_n(gemm)), "packed decoder weight");
+      }
+      PersistentLayer& layer = a.layer[l];
+      layer = {packed_[l][0].get(), packed_[l][1].get(), packed_[l][2].get(), packed_[l][3].get(),
+               packed_[l][4].get(), packed_[l][5].get(), weight(l, Tensor::DecSelfQkvB), weight(l, Tensor::DecSelfOutB),
+               weight(l, Tensor::DecCrossQB), weight(l, Tensor::DecCrossOutB), weight(l, Tensor::DecFfn1B),
+               weight(l, Tensor::DecFfn2B),
+               {weight(l, Tensor::DecSelfLnGamma), weight(l, Tensor::DecCrossLnGamma), weight(l, Tensor::DecFfnLnGamma)},
+               {weight(l, Tensor::DecSelfLnBeta), weight(l, Tensor::DecCrossLnBeta), weight(l, Tensor::DecFfnLnBeta)},
+               k_cache_.as<char>() + l * layer_cache, v_cache_.as<char>() + l * layer_cache, memory_kv(l)};
+    }
+  }
+
   const int* step_;
   const int* cache_indir_;
   // fp16/bf16 take bias+ReLU in the FFN1 GEMM's epilogue; fp32/tf32 keep the kernel, as the encoder's GELU.
   const bool relu_epilogue_;
+  const bool persistent_;
+  std::vector<std::array<DeviceBuffer, 6>> packed_;
+  DeviceBuffer x_alt_;
+  PersistentDecoderArgs persistent_args_{};
   DeviceBuffer normed_, qkv_, ctx_, query_, projected_, inter_buf_, memory_kv_, k_cache_, v_cache_;
   // Multi-block attention: blocks per (row, head) at most, and their workspace (self and cross share it:
   // they run one after the other and leave its counters at zero).

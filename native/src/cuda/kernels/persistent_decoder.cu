@@ -1,0 +1,408 @@
+// The persistent decoder step kernel (persistent_decoder.h says what it runs and why). Shared memory of
+// a block: its weight tile ([k/16][32 lanes] 16-byte A fragments), the stage's input rows ([rows padded
+// to 8·kNt][k + 8], storage type: the +8 puts the 8 rows a B-fragment load touches on distinct banks),
+// which the attention stages reuse as their warps' slices, and the warps' partial sums [kWarps][kNt][32].
+#include <cooperative_groups.h>
+
+#include <algorithm>
+
+#include "cuda/check.h"
+#include "cuda/kernels/decoder_attention_internal.cuh"
+#include "cuda/kernels/decoder_attention_warp.cuh"
+#include "cuda/kernels/device_math.cuh"
+#include "cuda/kernels/mma_sm80.cuh"
+#include "cuda/kernels/persistent_decoder.h"
+
+namespace ftb::cuda {
+namespace {
+
+namespace cg = cooperative_groups;
+using mma::cp_async_16;
+
+constexpr int kWarps = 8;
+constexpr unsigned int kThreads = kWarps * 32;
+constexpr int kTile = 16;         // output columns of a block's tile; the k depth of one MMA
+constexpr int kPad = 8;           // elements past each input row in shared memory
+constexpr int kMaxLaneVecs = 4;   // LayerNorm rows of at most 32·4 16-byte vectors (h ≤ 1024 at fp16)
+
+// Byte offsets of the shared-memory regions (host and device agree on them).
+struct Layout {
+  size_t input, reduce, total;
+};
+__host__ __device__ inline Layout smem_layout(int hidden, int inter, int head_size, int max_keys, int elem_bytes,
+                                              int n_tiles) {
+  const int max_k = hidden > inter ? hidden : inter;
+  const size_t weights = static_cast<size_t>(max_k) * 32;
+  const size_t rows_bytes = static_cast<size_t>(8 * n_tiles) * (max_k + kPad) * elem_bytes;
+  const size_t slices = static_cast<size_t>(kWarps) * warp_floats(head_size, max_keys, true) * sizeof(float);
+  const size_t input = rows_bytes > slices ? rows_bytes : slices;
+  const size_t reduce = static_cast<size_t>(kWarps) * n_tiles * 32 * sizeof(float4);
+  return {weights, weights + input, weights + input + reduce};
+}
+
+// Starts copying this block's first tile of the packed weight w [k, n] into shared memory.
+__device__ void prefetch_tile(const uint4* w, int k, int n, uint4* tile) {
+  if (static_cast<int>(blockIdx.x) >= n / kTile) return;
+  const uint4* src = w + static_cast<size_t>(blockIdx.x) * k * 2;
+  for (int i = threadIdx.x; i < k * 2; i += kThreads) cp_async_16(tile + i, src + i, true);
+  mma::cp_async_commit();
+}
+
+// Starts copying rows [rows, k] of src into the block's input rows.
+template <typename T>
+__device__ void load_rows(const T* src, int rows, int k, T* in) {
+  constexpr int X = kVec<T>;
+  const int vecs = k / X;
+  for (int i = threadIdx.x; i < rows * vecs; i += kThreads) {
+    const int row = i / vecs, v = i % vecs;
+    cp_async_16(in + row * (k + kPad) + v * X, src + static_cast<size_t>(row) * k + v * X, true);
+  }
+  mma::cp_async_commit();
+}
+
+// One row of the residual stream, a warp: v = x + residual + bias (fp32, in that order; residual and
+// bias may be null), stored rounded to `sum_out` when given; with gamma, LN(v)·gamma + beta rounded into
+// `out`, else v into `out`. The layernorm kernel's lane assignment and order (layernorm.cu), so the
+// sums and the result are its bits.
+template <typename T>
+__device__ void residual_row(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta, float eps,
+                             int h, T* sum_out, T* out) {
+  constexpr int X = kVec<T>;
+  const int lane = threadIdx.x & 31, vecs = h / X;
+  float values[kMaxLaneVecs][X];
+  float sum = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kMaxLaneVecs; ++i) {
+    const int v = lane + i * 32;
+    if (v >= vecs) continue;
+    load_vec(x + v * X, values[i]);
+    float add[X];
+    if (residual != nullptr) {
+      load_vec(residual + v * X, add);
+#pragma unroll
+      for (int j = 0; j < X; ++j) values[i][j] += add[j];
+    }
+    if (bias != nullptr) {
+      load_vec(bias + v * X, add);
+#pragma unroll
+      for (int j = 0; j < X; ++j) values[i][j] += add[j];
+    }
+    if (sum_out != nullptr) store_vec(sum_out + v * X, values[i]);
+    if (gamma == nullptr) store_vec(out + v * X, values[i]);
+#pragma unroll
+    for (int j = 0; j < X; ++j) sum += values[i][j];
+  }
+  if (gamma == nullptr) return;
+  const float mean = warp_sum(sum) / h;
+  float squares = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kMaxLaneVecs; ++i) {
+    if (lane + i * 32 >= vecs) continue;
+#pragma unroll
+    for (int j = 0; j < X; ++j) {
+      const float d = values[i][j] - mean;
+      squares += d * d;
+    }
+  }
+  const float rstd = rsqrtf(warp_sum(squares) / h + eps);
+#pragma unroll
+  for (int i = 0; i < kMaxLaneVecs; ++i) {
+    const int v = lane + i * 32;
+    if (v >= vecs) continue;
+    float g[X], b[X];
+    load_vec(gamma + v * X, g);
+    load_vec(beta + v * X, b);
+#pragma unroll
+    for (int j = 0; j < X; ++j) values[i][j] = (values[i][j] - mean) * rstd * g[j] + b[j];
+    store_vec(out + v * X, values[i]);
+  }
+}
+
+// The block's input rows = LN(x + residual + bias) (a GEMM prologue); block 0 also stores the sum.
+template <typename T>
+__device__ void norm_rows(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta, float eps,
+                          int rows, int h, T* sum_out, T* in) {
+  for (int row = threadIdx.x / 32; row < rows; row += kWarps) {
+    const size_t at = static_cast<size_t>(row) * h;
+    residual_row(x + at, residual != nullptr ? residual + at : nullptr, bias, gamma, beta, eps, h,
+                 blockIdx.x == 0 && sum_out != nullptr ? sum_out + at : nullptr, in + row * (h + kPad));
+  }
+}
+
+// out [rows, n] = in · w over the block's tiles (in: the block's input rows, k deep; the first tile's
+// weights already on their way by prefetch_tile), relu(· + bias) when relu_bias is given. Warp w sums
+// k tiles w, w + kWarps, ...; the warps' fragments are then summed in warp order.
+template <typename T, int kNt>
+__device__ void gemm_rows(const uint4* w, int k, int n, const T* in, int rows, const T* relu_bias, T* out,
+                          uint4* tile, float4* reduce) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
+  const int stride = k + kPad;
+  for (int ct = blockIdx.x; ct < n / kTile; ct += gridDim.x) {
+    if (ct != static_cast<int>(blockIdx.x)) {
+      __syncthreads();  // every warp is done with the previous tile
+      const uint4* src = w + static_cast<size_t>(ct) * k * 2;
+      for (int i = threadIdx.x; i < k * 2; i += kThreads) cp_async_16(tile + i, src + i, true);
+      mma::cp_async_commit();
+    }
+    mma::cp_async_wait<0>();
+    __syncthreads();  // the tile and the input rows in place, for every warp
+    float acc[kNt][4] = {};
+    const T* b_row = in + (lane >> 2) * stride + (lane & 3) * 2;
+    for (int kt = warp; kt < k / kTile; kt += kWarps) {
+      const uint4 fragment = tile[kt * 32 + lane];
+      const uint32_t a[4] = {fragment.x, fragment.y, fragment.z, fragment.w};
+#pragma unroll
+      for (int j = 0; j < kNt; ++j) {
+        const T* b = b_row + j * 8 * stride + kt * kTile;
+        mma::mma_16816<T>(acc[j], a, *reinterpret_cast<const uint32_t*>(b), *reinterpret_cast<const uint32_t*>(b + 8));
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < kNt; ++j) reduce[(warp * kNt + j) * 32 + lane] = make_float4(acc[j][0], acc[j][1], acc[j][2], acc[j][3]);
+    __syncthreads();
+    // C fragment element q of lane l, n-tile j: output column (l / 4) + 8·(q / 2), row 8j + 2·(l % 4) + q % 2.
+    for (int e = threadIdx.x; e < kNt * 128; e += kThreads) {
+      const int j = e / 128, l = e / 4 % 32, q = e % 4;
+      const int row = j * 8 + (l & 3) * 2 + (q & 1);
+      if (row >= rows) continue;
+      float sum = 0.0f;
+      for (int v = 0; v < kWarps; ++v) sum += reinterpret_cast<const float*>(&reduce[(v * kNt + j) * 32 + l])[q];
+      const int col = ct * kTile + (l >> 2) + (q >> 1) * 8;
+      if (relu_bias != nullptr) sum = fmaxf(sum + to_float(relu_bias[col]), 0.0f);
+      out[static_cast<size_t>(row) * n + col] = from_float<T>(sum);
+    }
+  }
+}
+
+template <typename T, int D>
+__device__ void self_attention_stage(const PersistentDecoderArgs& a, const PersistentLayer& layer, int t,
+                                     float4* slices) {
+  const int warp = threadIdx.x / 32, hidden = a.hidden;
+  const WarpShared sh(slices, warp, D, a.cache_len, true);
+  const int* table = a.cache_indir != nullptr ? a.cache_indir + static_cast<size_t>(t & 1) * a.rows * a.cache_len : nullptr;
+  T* k_cache = static_cast<T*>(layer.k_cache);
+  T* v_cache = static_cast<T*>(layer.v_cache);
+  for (int p = blockIdx.x + gridDim.x * warp; p < a.rows * a.heads; p += gridDim.x * kWarps) {
+    const int row = p / a.heads, head = p % a.heads;
+    const CacheKeys<T> keys{k_cache, v_cache, table, row, row - row % a.beam, head, a.heads, D, a.cache_len, t};
+    for (int s = threadIdx.x & 31; s <= t; s += 32) sh.sources[s] = keys.source(s);
+    load_new_entry<T, D>(static_cast<const T*>(a.qkv) + static_cast<size_t>(row) * 3 * hidden + head * D,
+                         static_cast<const T*>(layer.qkv_b) + head * D, hidden, k_cache, v_cache, keys, sh.q);
+    __syncwarp();  // q (shared) and the new k/v (global) visible to the whole warp
+    warp_attend<T, D>(keys, t + 1, sh, static_cast<T*>(a.ctx) + static_cast<size_t>(row) * hidden + head * D);
+    __syncwarp();  // the slice is free for the warp's next pair
+  }
+}
+
+template <typename T, int D>
+__device__ void cross_attention_stage(const PersistentDecoderArgs& a, const PersistentLayer& layer, float4* slices) {
+  const int warp = threadIdx.x / 32, hidden = a.hidden;
+  const WarpShared sh(slices, warp, D, a.mem_len, false);
+  for (int p = blockIdx.x + gridDim.x * warp; p < a.rows * a.heads; p += gridDim.x * kWarps) {
+    const int row = p / a.heads, head = p % a.heads, sentence = row / a.beam;
+    const MemoryKeys<T> keys{static_cast<const T*>(layer.memory_kv), sentence, head, a.heads, D, a.mem_len};
+    load_query<T, D>(static_cast<const T*>(a.query) + static_cast<size_t>(row) * hidden + head * D,
+                     static_cast<const T*>(layer.cross_q_b) + head * D, sh.q);
+    __syncwarp();
+    warp_attend<T, D>(keys, memory_length(a.memory_lengths, sentence, a.mem_len), sh,
+                      static_cast<T*>(a.ctx) + static_cast<size_t>(row) * hidden + head * D);
+    __syncwarp();
+  }
+}
+
+template <typename T, int D, int kNt>
+__global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const __grid_constant__ PersistentDecoderArgs a) {
+  extern __shared__ uint4 persistent_smem[];
+  const Layout layout = smem_layout(a.hidden, a.inter, D, max(a.cache_len, a.mem_len), sizeof(T), kNt);
+  uint4* tile = persistent_smem;
+  T* in = reinterpret_cast<T*>(reinterpret_cast<char*>(persistent_smem) + layout.input);
+  float4* slices = reinterpret_cast<float4*>(in);
+  float4* reduce = reinterpret_cast<float4*>(reinterpret_cast<char*>(persistent_smem) + layout.reduce);
+  cg::grid_group grid = cg::this_grid();
+  const int t = *a.step, h = a.hidden, rows = a.rows;
+  const bool active_h = static_cast<int>(blockIdx.x) < h / kTile;
+  T* x = static_cast<T*>(a.x);
+  T* x_next = static_cast<T*>(a.x_alt);
+  T* qkv = static_cast<T*>(a.qkv);
+  T* projected = static_cast<T*>(a.projected);
+  const auto gemm = [&](const void* w, int k, int n, const T* relu_bias, void* out) {
+    gemm_rows<T, kNt>(static_cast<const uint4*>(w), k, n, in, rows, relu_bias, static_cast<T*>(out), tile, reduce);
+  };
+  const auto prefetch = [&](const void* w, int k, int n) {
+    __syncthreads();  // every warp is done with the last tile
+    prefetch_tile(static_cast<const uint4*>(w), k, n, tile);
+  };
+  // norm_rows into the input rows; the residual sum (from the second update on) into x_next.
+  const auto norm = [&](const T* residual, const void* bias, const void* gamma, const void* beta) {
+    norm_rows(x, residual, static_cast<const T*>(bias), static_cast<const T*>(gamma), static_cast<const T*>(beta),
+              a.eps, rows, h, residual != nullptr ? x_next : nullptr, in);
+  };
+  const auto advance = [&] {  // the sum just stored in x_next is the residual stream now
+    T* const previous = x;
+    x = x_next;
+    x_next = previous;
+  };
+  prefetch(a.layer[0].qkv_w, h, 3 * h);
+  for (int l = 0; l < a.layers; ++l) {
+    const PersistentLayer& layer = a.layer[l];
+    if (static_cast<int>(blockIdx.x) < 3 * h / kTile) {
+      if (l == 0) {
+        norm(nullptr, nullptr, layer.ln_gamma[0], layer.ln_beta[0]);
+      } else {
+        norm(projected, a.layer[l - 1].ffn2_b, layer.ln_gamma[0], layer.ln_beta[0]);
+      }
+      gemm(layer.qkv_w, h, 3 * h, nullptr, qkv);
+    }
+    if (l > 0) advance();
+    prefetch(layer.self_out_w, h, h);
+    grid.sync();
+    self_attention_stage<T, D>(a, layer, t, slices);
+    grid.sync();
+    if (active_h) {
+      load_rows(static_cast<const T*>(a.ctx), rows, h, in);
+      gemm(layer.self_out_w, h, h, nullptr, projected);
+    }
+    prefetch(layer.cross_q_w, h, h);
+    grid.sync();
+    if (active_h) {
+      norm(projected, layer.self_out_b, layer.ln_gamma[1], layer.ln_beta[1]);
+      gemm(layer.cross_q_w, h, h, nullptr, a.query);
+    }
+    advance();
+    prefetch(layer.cross_out_w, h, h);
+    grid.sync();
+    cross_attention_stage<T, D>(a, layer, slices);
+    grid.sync();
+    if (active_h) {
+      load_rows(static_cast<const T*>(a.ctx), rows, h, in);
+      gemm(layer.cross_out_w, h, h, nullptr, projected);
+    }
+    prefetch(layer.ffn1_w, h, a.inter);
+    grid.sync();
+    if (static_cast<int>(blockIdx.x) < a.inter / kTile) {
+      norm(projected, layer.cross_out_b, layer.ln_gamma[2], layer.ln_beta[2]);
+      gemm(layer.ffn1_w, h, a.inter, static_cast<const T*>(layer.ffn1_b), a.inter_buf);
+    }
+    advance();
+    prefetch(layer.ffn2_w, a.inter, h);
+    grid.sync();
+    if (active_h) {
+      load_rows(static_cast<const T*>(a.inter_buf), rows, a.inter, in);
+      gemm(layer.ffn2_w, a.inter, h, nullptr, projected);
+    }
+    if (l + 1 < a.layers) prefetch(a.layer[l + 1].qkv_w, h, 3 * h);
+    grid.sync();
+  }
+  // The last residual add, a warp a row over the grid: with the final LayerNorm into final_out, or into
+  // a.x (from x, which may be a.x itself: each lane reads its elements before it writes them).
+  const PersistentLayer& last = a.layer[a.layers - 1];
+  const bool final_norm = a.final_out != nullptr;
+  for (int row = blockIdx.x * kWarps + threadIdx.x / 32; row < rows; row += gridDim.x * kWarps) {
+    const size_t at = static_cast<size_t>(row) * h;
+    T* out = static_cast<T*>(final_norm ? a.final_out : a.x) + at;
+    residual_row(x + at, projected + at, static_cast<const T*>(last.ffn2_b),
+                 final_norm ? static_cast<const T*>(a.final_gamma) : nullptr, static_cast<const T*>(a.final_beta),
+                 a.eps, h, static_cast<T*>(nullptr), out);
+  }
+}
+
+using KernelPointer = void (*)(const PersistentDecoderArgs);
+
+// The kernel for a type, head size and row count (8·kNt ≥ rows).
+KernelPointer kernel_for(DType dtype, int head_size, int rows) {
+  KernelPointer kernel = nullptr;
+  dispatch_warp_attention(dtype, head_size, [&](auto zero, auto d) {
+    using T = decltype(zero);
+    constexpr int D = decltype(d)::value;
+    kernel = rows <= 8    ? persistent_decoder_kernel<T, D, 1>
+             : rows <= 16 ? persistent_decoder_kernel<T, D, 2>
+                          : persistent_decoder_kernel<T, D, 4>;
+  });
+  return kernel;
+}
+
+int row_tiles(int rows) { return rows <= 8 ? 1 : rows <= 16 ? 2 : 4; }
+
+Layout layout_for(DType dtype, int hidden, int inter, int head_size, int cache_len, int mem_len, int rows) {
+  return smem_layout(hidden, inter, head_size, std::max(cache_len, mem_len), static_cast<int>(dtype_size(dtype)),
+                     row_tiles(rows));
+}
+
+int device_attribute(cudaDeviceAttr attribute) {
+  int device = 0, value = 0;
+  check(cudaGetDevice(&device), "querying the device");
+  check(cudaDeviceGetAttribute(&value, attribute, device), "querying the device");
+  return value;
+}
+
+template <typename T>
+__global__ void pack_kernel(const T* w, int k, int n, T* packed) {
+  const size_t total = static_cast<size_t>(k) * n;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const int e = static_cast<int>(i % 8), lane = static_cast<int>(i / 8 % 32);
+    const size_t tile = i / 256;
+    const int k_tiles = k / kTile;
+    const int kt = static_cast<int>(tile % k_tiles), ct = static_cast<int>(tile / k_tiles);
+    // A fragment register e / 2 of lane: row (output column) lane / 4, + 8 for registers 1 and 3;
+    // column (k) 2·(lane % 4) + e % 2, + 8 for registers 2 and 3.
+    const int reg = e / 2;
+    const int column = ct * kTile + (lane >> 2) + (reg & 1) * 8;
+    const int depth = kt * kTile + (lane & 3) * 2 + (e & 1) + (reg >> 1) * 8;
+    packed[i] = w[static_cast<size_t>(depth) * n + column];
+  }
+}
+
+}  // namespace
+
+bool persistent_decoder_supported(DType dtype, int layers, int rows, int heads, int head_size, int hidden, int inter,
+                                  int cache_len, int mem_len) {
+  if (dtype != DType::F16 && dtype != DType::BF16) return false;
+  if (head_size != 64 && head_size != 128) return false;
+  if (layers < 1 || layers > kPersistentMaxLayers || rows < 1 || rows > kPersistentMaxRows) return false;
+  const int vec = static_cast<int>(16 / dtype_size(dtype));
+  if (heads * head_size != hidden || hidden % kTile != 0 || inter % kTile != 0) return false;
+  if (hidden > 32 * kMaxLaneVecs * vec) return false;
+  if (device_attribute(cudaDevAttrCooperativeLaunch) == 0) return false;
+  const Layout layout = layout_for(dtype, hidden, inter, head_size, cache_len, mem_len, rows);
+  if (layout.total > static_cast<size_t>(device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin))) return false;
+  const KernelPointer kernel = kernel_for(dtype, head_size, rows);
+  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(layout.total)),
+        "persistent decoder: shared memory");
+  int blocks = 0;
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, layout.total),
+        "persistent decoder: occupancy");
+  return blocks >= 1;
+}
+
+size_t persistent_weight_bytes(DType dtype, int k, int n) { return static_cast<size_t>(k) * n * dtype_size(dtype); }
+
+void pack_persistent_weight(DType dtype, const void* w, int k, int n, void* packed, cudaStream_t stream) {
+  const auto pack = [&](auto zero) {
+    using T = decltype(zero);
+    pack_kernel<T><<<1024, 256, 0, stream>>>(static_cast<const T*>(w), k, n, static_cast<T*>(packed));
+  };
+  if (dtype == DType::F16) pack(__half{});
+  if (dtype == DType::BF16) pack(__nv_bfloat16{});
+  check_launch("pack_persistent_weight");
+}
+
+void persistent_decoder_step(DType dtype, const PersistentDecoderArgs& args, cudaStream_t stream) {
+  const Layout layout = layout_for(dtype, args.hidden, args.inter, args.head_size, args.cache_len, args.mem_len, args.rows);
+  const KernelPointer kernel = kernel_for(dtype, args.head_size, args.rows);
+  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(layout.total)),
+        "persistent decoder: shared memory");
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeCooperative;
+  attribute.val.cooperative = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned int>(device_attribute(cudaDevAttrMultiProcessorCount)));
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = layout.total;
+  config.stream = stream;
+  config.attrs = &attribute;
+  config.numAttrs = 1;
+  check(cudaLaunchKernelEx(&config, kernel, args), "kernel persistent_decoder");
+}
+
+}  // namespace ftb::cuda

@@ -1,0 +1,105 @@
+// The persistent decoder step kernel (native/src/cuda/kernels/persistent_decoder.h): the fused stack
+// takes it at fp16/bf16 for up to 32 rows at head size 64 or 128, FTBENCH_PERSISTENT=0 keeps the
+// kernel-per-operation stack. Checked here: which one ran (notes, GEMM list, trace stages), decoder
+// features against the CPU reference at each of its row-tile counts (1–8, 9–16, 17–32 rows), graph
+// replay against eager launches (the kernel is deterministic), and beam-search decoding, whose
+// self-attention reads ancestors through the cache indirection table, against the other stack.
+// Runs where the addon has the cuda backend, and is skipped with the reason everywhere else.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { suiteUnless } from './support/suite.js';
+import type { NativeConfig } from '../src/engine/native.js';
+import { relativeL2 } from '../src/check/correctness.js';
+import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
+
+const { addon, skip } = cudaAvailability();
+
+/** One run with FTBENCH_PERSISTENT set to `setting` (undefined: the engine's rule) while it is built. */
+function runWith(setting: '0' | undefined, config: Partial<NativeConfig>) {
+  const saved = process.env.FTBENCH_PERSISTENT;
+  if (setting === undefined) delete process.env.FTBENCH_PERSISTENT;
+  else process.env.FTBENCH_PERSISTENT = setting;
+  try {
+    return runModelOn(addon!, 'cuda', config);
+  } finally {
+    if (saved === undefined) delete process.env.FTBENCH_PERSISTENT;
+    else process.env.FTBENCH_PERSISTENT = saved;
+  }
+}
+
+const TOLERANCE = { fp16: 1e-2, bf16: 2e-2 } as const;
+const decoder = (batch: number, headSize = 64): Partial<NativeConfig> => ({
+  path: 'decoder', layers: 2, heads: 2, head_size: headSize, inter_size: 4 * 2 * headSize, batch, seq: 9, mem_len: 7,
+  seed: 20261202, variant: 'fused',
+});
+
+suiteUnless('CUDA persistent decoder step', skip, () => {
+  test('decoder features match the CPU reference at 1, 12 and 32 rows and head size 128 (fp16, bf16)', (t) => {
+    for (const [batch, headSize] of [[1, 64], [12, 64], [32, 64], [3, 128]] as const) {
+      const config = decoder(batch, headSize);
+      const expected = runModelOn(addon!, 'cpu', { ...config, variant: 'reference', precision: 'fp32' }).outputs;
+      for (const precision of ['fp16', 'bf16'] as const) {
+        const label = `${batch} rows, head ${headSize}, ${precision}`;
+        const run = runWith(undefined, { ...config, precision });
+        assert.match(run.notes.decoder_stack ?? '', /^persistent: one cooperative kernel a step/, label);
+        assert.ok(run.outputs.hidden.every(Number.isFinite), `${label}: every output finite`);
+        const error = relativeL2(run.outputs.hidden, expected.hidden);
+        t.diagnostic(`${label}: relative L2 error ${error.toExponential(2)}`);
+        assert.ok(error <= TOLERANCE[precision], `${label}: relative L2 error ${error}`);
+        const perOperation = runWith('0', { ...config, precision });
+        assert.equal(perOperation.notes.decoder_stack, undefined, `${label}: FTBENCH_PERSISTENT=0`);
+        assert.ok(relativeL2(perOperation.outputs.hidden, expected.hidden) <= TOLERANCE[precision], label);
+      }
+    }
+  });
+
+  test('the rule: not at fp32, tf32, more than 32 rows or head size 32', () => {
+    const runs = {
+      fp32: runWith(undefined, { ...decoder(2), precision: 'fp32' }),
+      tf32: runWith(undefined, { ...decoder(2), precision: 'tf32' }),
+      rows: runWith(undefined, { ...decoder(33), precision: 'fp16' }),
+      head: runWith(undefined, { ...decoder(2, 32), precision: 'fp16' }),
+    };
+    for (const [name, run] of Object.entries(runs)) assert.equal(run.notes.decoder_stack, undefined, name);
+  });
+
+  test('a graph replay computes exactly what eager launches compute', () => {
+    const config = { ...decoder(12), precision: 'fp16' as const };
+    const graphed = runWith(undefined, { ...config, graph: true });
+    const eager = runWith(undefined, { ...config, graph: false });
+    assert.match(graphed.notes.graph, /^on/);
+    assert.deepEqual(graphed.outputs.hidden, eager.outputs.hidden);
+  });
+
+  test('beam search through the cache indirection: the same decodings as the kernel-per-operation stack', (t) => {
+    const config: Partial<NativeConfig> = {
+      path: 'decoding', layers: 2, heads: 2, head_size: 64, inter_size: 512, vocab: 96, batch: 2, beam: 4, seq: 10,
+      mem_len: 6, seed: 7, variant: 'fused',
+    };
+    for (const precision of ['fp16', 'bf16'] as const) {
+      const persistent = runWith(undefined, { ...config, precision });
+      const perOperation = runWith('0', { ...config, precision });
+      assert.match(persistent.notes.decoder_stack ?? '', /^persistent/);
+      assert.deepEqual(persistent.gemms.map((g) => g.role), ['cross_kv', 'logits'], 'only these run as GEMMs');
+      const a = persistent.outputs.outputIds, b = perOperation.outputs.outputIds;
+      const same = a.filter((id, i) => id === b[i]).length / a.length;
+      t.diagnostic(`${precision}: ids equal to the kernel-per-operation stack's: ${same.toFixed(3)}`);
+      assert.ok(same >= 0.9, `${precision}: ${same}`);
+      assert.ok(persistent.outputs.scores.every(Number.isFinite), `${precision}: finite scores`);
+    }
+  });
+
+  test('a kernel trace puts the whole stack under one stage, decoder_layers', () => {
+    const model = new addon!.Model('cuda', {
+      path: 'decoding', layers: 2, heads: 2, head_size: 64, inter_size: 512, vocab: 96, batch: 2, beam: 4, seq: 6,
+      mem_len: 6, variant: 'fused', precision: 'fp16',
+    });
+    try {
+      const stages = new Set(model.profile(1).records.map((r) => r.stage));
+      assert.deepEqual([...stages].sort(), ['beam_search', 'decoder_layers', 'embedding', 'finish_search', 'logits_gemm',
+        'memory_kv', 'search_init', 'step_counter']);
+    } finally {
+      model.release();
+    }
+  });
+});
