@@ -29,11 +29,18 @@ constexpr int kMaxLaneVecs = 4;   // LayerNorm rows of at most 32·4 16-byte vec
 struct Layout {
   size_t input, reduce, total;
 };
+// Elements of the LayerNorm prologue's staged inputs, past the normalised rows: x and the residual
+// [rows, h], then bias, gamma and beta [h].
+__host__ __device__ inline size_t staging_elements(int rows, int hidden) {
+  return (2 * static_cast<size_t>(rows) + 3) * hidden;
+}
 __host__ __device__ inline Layout smem_layout(int hidden, int inter, int head_size, int max_keys, int elem_bytes,
                                               int n_tiles) {
   const int max_k = hidden > inter ? hidden : inter;
   const size_t weights = static_cast<size_t>(max_k) * 32;
-  const size_t rows_bytes = static_cast<size_t>(8 * n_tiles) * (max_k + kPad) * elem_bytes;
+  const size_t gemm_rows = static_cast<size_t>(8 * n_tiles) * (max_k + kPad);
+  const size_t norm_rows = static_cast<size_t>(8 * n_tiles) * (hidden + kPad) + staging_elements(8 * n_tiles, hidden);
+  const size_t rows_bytes = (gemm_rows > norm_rows ? gemm_rows : norm_rows) * elem_bytes;
   const size_t slices = static_cast<size_t>(kWarps) * warp_floats(head_size, max_keys, true) * sizeof(float);
   const size_t input = rows_bytes > slices ? rows_bytes : slices;
   const size_t reduce = static_cast<size_t>(kWarps) * n_tiles * 32 * sizeof(float4);
@@ -119,13 +126,33 @@ __device__ void residual_row(const T* x, const T* residual, const T* bias, const
 }
 
 // The block's input rows = LN(x + residual + bias) (a GEMM prologue); block 0 also stores the sum.
+// Every input is first copied into shared memory behind the rows (one round trip for all of them,
+// where a warp walking its rows from global memory paid two a row), then each warp normalises rows.
 template <typename T>
 __device__ void norm_rows(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta, float eps,
                           int rows, int h, T* sum_out, T* in) {
+  constexpr int X = kVec<T>;
+  T* staged = in + static_cast<size_t>(rows) * (h + kPad);
+  T* staged_residual = staged + static_cast<size_t>(rows) * h;
+  T* vectors = staged_residual + static_cast<size_t>(rows) * h;  // bias, gamma, beta
+  const int row_vecs = rows * h / X, vecs = h / X;
+  for (int i = threadIdx.x; i < row_vecs; i += kThreads) {
+    cp_async_16(staged + i * X, x + i * X, true);
+    if (residual != nullptr) cp_async_16(staged_residual + i * X, residual + i * X, true);
+  }
+  for (int i = threadIdx.x; i < vecs; i += kThreads) {
+    if (bias != nullptr) cp_async_16(vectors + i * X, bias + i * X, true);
+    cp_async_16(vectors + h + i * X, gamma + i * X, true);
+    cp_async_16(vectors + 2 * h + i * X, beta + i * X, true);
+  }
+  mma::cp_async_commit();
+  mma::cp_async_wait<0>();
+  __syncthreads();
   for (int row = threadIdx.x / 32; row < rows; row += kWarps) {
     const size_t at = static_cast<size_t>(row) * h;
-    residual_row(x + at, residual != nullptr ? residual + at : nullptr, bias, gamma, beta, eps, h,
-                 blockIdx.x == 0 && sum_out != nullptr ? sum_out + at : nullptr, in + row * (h + kPad));
+    residual_row<T>(staged + at, residual != nullptr ? staged_residual + at : nullptr, bias != nullptr ? vectors : nullptr,
+                    vectors + h, vectors + 2 * h, eps, h, blockIdx.x == 0 && sum_out != nullptr ? sum_out + at : nullptr,
+                    in + row * (h + kPad));
   }
 }
 
@@ -237,6 +264,15 @@ __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const _
     norm_rows(x, residual, static_cast<const T*>(bias), static_cast<const T*>(gamma), static_cast<const T*>(beta),
               a.eps, rows, h, residual != nullptr ? x_next : nullptr, in);
   };
+  int clock_index = 0;
+  const auto record_clock = [&] {
+    if (a.stage_clocks != nullptr && blockIdx.x == 0 && threadIdx.x == 0) a.stage_clocks[clock_index++] = clock64();
+  };
+  const auto sync = [&] {
+    grid.sync();
+    record_clock();
+  };
+  record_clock();
   const auto advance = [&] {  // the sum just stored in x_next is the residual stream now
     T* const previous = x;
     x = x_next;
@@ -255,43 +291,43 @@ __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const _
     }
     if (l > 0) advance();
     prefetch(layer.self_out_w, h, h);
-    grid.sync();
+    sync();
     self_attention_stage<T, D>(a, layer, t, slices);
-    grid.sync();
+    sync();
     if (active_h) {
       load_rows(static_cast<const T*>(a.ctx), rows, h, in);
       gemm(layer.self_out_w, h, h, nullptr, projected);
     }
     prefetch(layer.cross_q_w, h, h);
-    grid.sync();
+    sync();
     if (active_h) {
       norm(projected, layer.self_out_b, layer.ln_gamma[1], layer.ln_beta[1]);
       gemm(layer.cross_q_w, h, h, nullptr, a.query);
     }
     advance();
     prefetch(layer.cross_out_w, h, h);
-    grid.sync();
+    sync();
     cross_attention_stage<T, D>(a, layer, slices);
-    grid.sync();
+    sync();
     if (active_h) {
       load_rows(static_cast<const T*>(a.ctx), rows, h, in);
       gemm(layer.cross_out_w, h, h, nullptr, projected);
     }
     prefetch(layer.ffn1_w, h, a.inter);
-    grid.sync();
+    sync();
     if (static_cast<int>(blockIdx.x) < a.inter / kTile) {
       norm(projected, layer.cross_out_b, layer.ln_gamma[2], layer.ln_beta[2]);
       gemm(layer.ffn1_w, h, a.inter, static_cast<const T*>(layer.ffn1_b), a.inter_buf);
     }
     advance();
     prefetch(layer.ffn2_w, a.inter, h);
-    grid.sync();
+    sync();
     if (active_h) {
       load_rows(static_cast<const T*>(a.inter_buf), rows, a.inter, in);
       gemm(layer.ffn2_w, a.inter, h, nullptr, projected);
     }
     if (l + 1 < a.layers) prefetch(a.layer[l + 1].qkv_w, h, 3 * h);
-    grid.sync();
+    sync();
   }
   // The last residual add, a warp a row over the grid: with the final LayerNorm into final_out, or into
   // a.x (from x, which may be a.x itself: each lane reads its elements before it writes them).
@@ -304,6 +340,7 @@ __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const _
                  final_norm ? static_cast<const T*>(a.final_gamma) : nullptr, static_cast<const T*>(a.final_beta),
                  a.eps, h, static_cast<T*>(nullptr), out);
   }
+  if (a.stage_clocks != nullptr) sync();  // the profile's end: the last row written
 }
 
 using KernelPointer = void (*)(const PersistentDecoderArgs);

@@ -65,6 +65,9 @@ struct PersistentDecoderArgs {
   const void* final_gamma;
   const void* final_beta;
   void* final_out;
+  // Profiling (native/bench/persistent_decoder_bench.cu), null otherwise: block 0's clock64 at the
+  // start, after each grid barrier and at the end (8·layers + 2 values).
+  long long* stage_clocks;
   PersistentLayer layer[kPersistentMaxLayers];
 };
 
