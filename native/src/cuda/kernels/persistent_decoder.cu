@@ -27,7 +27,7 @@ constexpr int kMaxLaneVecs = 4;   // LayerNorm rows of at most 32·4 16-byte vec
 
 // Byte offsets of the shared-memory regions (host and device agree on them).
 struct Layout {
-  size_t input, reduce, total;
+  size_t big, input, reduce, total;  // the small weight buffer at 0
 };
 // Elements of the LayerNorm prologue's staged inputs, past the normalised rows: x and the residual
 // [rows, h], then bias, gamma and beta [h].
@@ -37,25 +37,28 @@ __host__ __device__ inline size_t staging_elements(int rows, int hidden) {
 __host__ __device__ inline Layout smem_layout(int hidden, int inter, int head_size, int max_keys, int elem_bytes,
                                               int n_tiles) {
   const int max_k = hidden > inter ? hidden : inter;
-  const size_t weights = static_cast<size_t>(max_k) * 32;
+  const size_t small = static_cast<size_t>(hidden) * 32, weights = small + static_cast<size_t>(max_k) * 32;
   const size_t gemm_rows = static_cast<size_t>(8 * n_tiles) * (max_k + kPad);
   const size_t norm_rows = static_cast<size_t>(8 * n_tiles) * (hidden + kPad) + staging_elements(8 * n_tiles, hidden);
   const size_t rows_bytes = (gemm_rows > norm_rows ? gemm_rows : norm_rows) * elem_bytes;
   const size_t slices = static_cast<size_t>(kWarps) * warp_floats(head_size, max_keys, true) * sizeof(float);
   const size_t input = rows_bytes > slices ? rows_bytes : slices;
   const size_t reduce = static_cast<size_t>(kWarps) * n_tiles * 32 * sizeof(float4);
-  return {weights, weights + input, weights + input + reduce};
+  return {small, weights, weights + input, weights + input + reduce};
 }
 
-// Starts copying this block's first tile of the packed weight w [k, n] into shared memory.
+// Starts copying this block's first tile of the packed weight w [k, n] into shared memory, as one
+// cp.async group (empty where the block has no tile, or w is null: the group count stays the same in
+// every block and stage).
 __device__ void prefetch_tile(const uint4* w, int k, int n, uint4* tile) {
-  if (static_cast<int>(blockIdx.x) >= n / kTile) return;
-  const uint4* src = w + static_cast<size_t>(blockIdx.x) * k * 2;
-  for (int i = threadIdx.x; i < k * 2; i += kThreads) cp_async_16(tile + i, src + i, true);
+  if (w != nullptr && static_cast<int>(blockIdx.x) < n / kTile) {
+    const uint4* src = w + static_cast<size_t>(blockIdx.x) * k * 2;
+    for (int i = threadIdx.x; i < k * 2; i += kThreads) cp_async_16(tile + i, src + i, true);
+  }
   mma::cp_async_commit();
 }
 
-// Starts copying rows [rows, k] of src into the block's input rows.
+// Starts copying rows [rows, k] of src into the block's input rows (the caller commits).
 template <typename T>
 __device__ void load_rows(const T* src, int rows, int k, T* in) {
   constexpr int X = kVec<T>;
@@ -64,7 +67,6 @@ __device__ void load_rows(const T* src, int rows, int k, T* in) {
     const int row = i / vecs, v = i % vecs;
     cp_async_16(in + row * (k + kPad) + v * X, src + static_cast<size_t>(row) * k + v * X, true);
   }
-  mma::cp_async_commit();
 }
 
 // One row of the residual stream, a warp: v = x + residual + bias (fp32, in that order; residual and
@@ -125,16 +127,23 @@ __device__ void residual_row(const T* x, const T* residual, const T* bias, const
   }
 }
 
-// The block's input rows = LN(x + residual + bias) (a GEMM prologue); block 0 also stores the sum.
-// Every input is first copied into shared memory behind the rows (one round trip for all of them,
-// where a warp walking its rows from global memory paid two a row), then each warp normalises rows.
+// A GEMM prologue's LayerNorm, in two calls: stage_norm_inputs starts copying x, the residual, the
+// bias, gamma and beta into shared memory behind the block's input rows (one round trip for all of
+// them; the caller commits and waits), then norm_rows sets the input rows to LN(x + residual + bias),
+// a warp a row; block 0 also stores the sum.
 template <typename T>
-__device__ void norm_rows(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta, float eps,
-                          int rows, int h, T* sum_out, T* in) {
+struct NormInputs {
+  T* staged;  // x [rows, h], residual [rows, h], bias, gamma, beta [h]
+  __device__ NormInputs(T* in, int rows, int h) : staged(in + static_cast<size_t>(rows) * (h + kPad)) {}
+};
+
+template <typename T>
+__device__ void stage_norm_inputs(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta,
+                                  int rows, int h, T* in) {
   constexpr int X = kVec<T>;
-  T* staged = in + static_cast<size_t>(rows) * (h + kPad);
+  T* staged = NormInputs<T>(in, rows, h).staged;
   T* staged_residual = staged + static_cast<size_t>(rows) * h;
-  T* vectors = staged_residual + static_cast<size_t>(rows) * h;  // bias, gamma, beta
+  T* vectors = staged_residual + static_cast<size_t>(rows) * h;
   const int row_vecs = rows * h / X, vecs = h / X;
   for (int i = threadIdx.x; i < row_vecs; i += kThreads) {
     cp_async_16(staged + i * X, x + i * X, true);
@@ -145,20 +154,25 @@ __device__ void norm_rows(const T* x, const T* residual, const T* bias, const T*
     cp_async_16(vectors + h + i * X, gamma + i * X, true);
     cp_async_16(vectors + 2 * h + i * X, beta + i * X, true);
   }
-  mma::cp_async_commit();
-  mma::cp_async_wait<0>();
-  __syncthreads();
+}
+
+template <typename T>
+__device__ void norm_rows(bool residual, bool bias, float eps, int rows, int h, T* sum_out, T* in) {
+  T* staged = NormInputs<T>(in, rows, h).staged;
+  T* staged_residual = staged + static_cast<size_t>(rows) * h;
+  T* vectors = staged_residual + static_cast<size_t>(rows) * h;
   for (int row = threadIdx.x / 32; row < rows; row += kWarps) {
     const size_t at = static_cast<size_t>(row) * h;
-    residual_row<T>(staged + at, residual != nullptr ? staged_residual + at : nullptr, bias != nullptr ? vectors : nullptr,
-                    vectors + h, vectors + 2 * h, eps, h, blockIdx.x == 0 && sum_out != nullptr ? sum_out + at : nullptr,
+    residual_row<T>(staged + at, residual ? staged_residual + at : nullptr, bias ? vectors : nullptr, vectors + h,
+                    vectors + 2 * h, eps, h, blockIdx.x == 0 && sum_out != nullptr ? sum_out + at : nullptr,
                     in + row * (h + kPad));
   }
+  __syncthreads();  // the rows, for every warp's MMAs
 }
 
 // out [rows, n] = in · w over the block's tiles (in: the block's input rows, k deep; the first tile's
-// weights already on their way by prefetch_tile), relu(· + bias) when relu_bias is given. Warp w sums
-// k tiles w, w + kWarps, ...; the warps' fragments are then summed in warp order.
+// weights in `tile`, both waited for by the caller), relu(· + bias) when relu_bias is given. Warp w
+// sums k tiles w, w + kWarps, ...; the warps' fragments are then summed in warp order.
 template <typename T, int kNt>
 __device__ void gemm_rows(const uint4* w, int k, int n, const T* in, int rows, const T* relu_bias, T* out,
                           uint4* tile, float4* reduce) {
@@ -170,9 +184,9 @@ __device__ void gemm_rows(const uint4* w, int k, int n, const T* in, int rows, c
       const uint4* src = w + static_cast<size_t>(ct) * k * 2;
       for (int i = threadIdx.x; i < k * 2; i += kThreads) cp_async_16(tile + i, src + i, true);
       mma::cp_async_commit();
+      mma::cp_async_wait<0>();
+      __syncthreads();
     }
-    mma::cp_async_wait<0>();
-    __syncthreads();  // the tile and the input rows in place, for every warp
     float acc[kNt][4] = {};
     const T* b_row = in + (lane >> 2) * stride + (lane & 3) * 2;
     for (int kt = warp; kt < k / kTile; kt += kWarps) {
@@ -237,33 +251,28 @@ __device__ void cross_attention_stage(const PersistentDecoderArgs& a, const Pers
   }
 }
 
+// A GEMM of the stack: its packed weight and shape.
+struct GemmOp {
+  const void* w;
+  int k, n;
+};
+
 template <typename T, int D, int kNt>
 __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const __grid_constant__ PersistentDecoderArgs a) {
   extern __shared__ uint4 persistent_smem[];
   const Layout layout = smem_layout(a.hidden, a.inter, D, max(a.cache_len, a.mem_len), sizeof(T), kNt);
-  uint4* tile = persistent_smem;
+  // GEMM j of a layer (0 qkv, 1 self-out, 2 cross-q, 3 cross-out, 4 FFN1, 5 FFN2) runs on tiles[j % 2]
+  // (the odd ones, FFN2's k = inter among them, on the big buffer) while GEMM j + 1's tile is copied
+  // into the other: a whole stage, not the barrier alone, hides each weight read.
+  uint4* const tiles[2] = {persistent_smem, reinterpret_cast<uint4*>(reinterpret_cast<char*>(persistent_smem) + layout.big)};
   T* in = reinterpret_cast<T*>(reinterpret_cast<char*>(persistent_smem) + layout.input);
   float4* slices = reinterpret_cast<float4*>(in);
   float4* reduce = reinterpret_cast<float4*>(reinterpret_cast<char*>(persistent_smem) + layout.reduce);
   cg::grid_group grid = cg::this_grid();
   const int t = *a.step, h = a.hidden, rows = a.rows;
-  const bool active_h = static_cast<int>(blockIdx.x) < h / kTile;
   T* x = static_cast<T*>(a.x);
   T* x_next = static_cast<T*>(a.x_alt);
-  T* qkv = static_cast<T*>(a.qkv);
   T* projected = static_cast<T*>(a.projected);
-  const auto gemm = [&](const void* w, int k, int n, const T* relu_bias, void* out) {
-    gemm_rows<T, kNt>(static_cast<const uint4*>(w), k, n, in, rows, relu_bias, static_cast<T*>(out), tile, reduce);
-  };
-  const auto prefetch = [&](const void* w, int k, int n) {
-    __syncthreads();  // every warp is done with the last tile
-    prefetch_tile(static_cast<const uint4*>(w), k, n, tile);
-  };
-  // norm_rows into the input rows; the residual sum (from the second update on) into x_next.
-  const auto norm = [&](const T* residual, const void* bias, const void* gamma, const void* beta) {
-    norm_rows(x, residual, static_cast<const T*>(bias), static_cast<const T*>(gamma), static_cast<const T*>(beta),
-              a.eps, rows, h, residual != nullptr ? x_next : nullptr, in);
-  };
   int clock_index = 0;
   const auto record_clock = [&] {
     if (a.stage_clocks != nullptr && blockIdx.x == 0 && threadIdx.x == 0) a.stage_clocks[clock_index++] = clock64();
@@ -272,61 +281,63 @@ __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const _
     grid.sync();
     record_clock();
   };
-  record_clock();
   const auto advance = [&] {  // the sum just stored in x_next is the residual stream now
     T* const previous = x;
     x = x_next;
     x_next = previous;
   };
-  prefetch(a.layer[0].qkv_w, h, 3 * h);
+  // GEMM j into `out`: issue() starts the block's input copies (one cp.async group), `next`'s tile
+  // follows (another), and once the input and j's tile have landed, the LayerNorm of the staged inputs
+  // (`norm`: with the residual and bias when `residual`; their sum into x_next) and the GEMM.
+  const auto gemm_stage = [&](int j, GemmOp op, GemmOp next, auto issue, bool norm, bool residual, const void* relu_bias,
+                              void* out) {
+    const bool active = static_cast<int>(blockIdx.x) < op.n / kTile;
+    if (active) issue();
+    mma::cp_async_commit();
+    prefetch_tile(static_cast<const uint4*>(next.w), next.k, next.n, tiles[(j + 1) % 2]);
+    if (!active) return;
+    mma::cp_async_wait<1>();
+    __syncthreads();
+    if (norm) norm_rows(residual, residual, a.eps, rows, h, residual ? x_next : nullptr, in);
+    gemm_rows<T, kNt>(static_cast<const uint4*>(op.w), op.k, op.n, in, rows, static_cast<const T*>(relu_bias),
+                      static_cast<T*>(out), tiles[j % 2], reduce);
+  };
+  const auto stage_norm = [&](const T* residual, const void* bias, int which, const PersistentLayer& layer) {
+    return [=] {
+      stage_norm_inputs(x, residual, static_cast<const T*>(bias), static_cast<const T*>(layer.ln_gamma[which]),
+                        static_cast<const T*>(layer.ln_beta[which]), rows, h, in);
+    };
+  };
+  const auto stage_rows = [&](const void* src, int k) {
+    return [=] { load_rows(static_cast<const T*>(src), rows, k, in); };
+  };
+  record_clock();
+  prefetch_tile(static_cast<const uint4*>(a.layer[0].qkv_w), h, 3 * h, tiles[0]);
   for (int l = 0; l < a.layers; ++l) {
     const PersistentLayer& layer = a.layer[l];
-    if (static_cast<int>(blockIdx.x) < 3 * h / kTile) {
-      if (l == 0) {
-        norm(nullptr, nullptr, layer.ln_gamma[0], layer.ln_beta[0]);
-      } else {
-        norm(projected, a.layer[l - 1].ffn2_b, layer.ln_gamma[0], layer.ln_beta[0]);
-      }
-      gemm(layer.qkv_w, h, 3 * h, nullptr, qkv);
-    }
-    if (l > 0) advance();
-    prefetch(layer.self_out_w, h, h);
+    const GemmOp qkv{layer.qkv_w, h, 3 * h}, self_out{layer.self_out_w, h, h}, cross_q{layer.cross_q_w, h, h},
+        cross_out{layer.cross_out_w, h, h}, ffn1{layer.ffn1_w, h, a.inter}, ffn2{layer.ffn2_w, a.inter, h};
+    const GemmOp next_qkv = l + 1 < a.layers ? GemmOp{a.layer[l + 1].qkv_w, h, 3 * h} : GemmOp{nullptr, 0, 0};
+    const bool first = l == 0;
+    gemm_stage(0, qkv, self_out, stage_norm(first ? nullptr : projected, first ? nullptr : a.layer[l - 1].ffn2_b, 0, layer),
+               true, !first, nullptr, a.qkv);
+    if (!first) advance();
     sync();
     self_attention_stage<T, D>(a, layer, t, slices);
     sync();
-    if (active_h) {
-      load_rows(static_cast<const T*>(a.ctx), rows, h, in);
-      gemm(layer.self_out_w, h, h, nullptr, projected);
-    }
-    prefetch(layer.cross_q_w, h, h);
+    gemm_stage(1, self_out, cross_q, stage_rows(a.ctx, h), false, false, nullptr, projected);
     sync();
-    if (active_h) {
-      norm(projected, layer.self_out_b, layer.ln_gamma[1], layer.ln_beta[1]);
-      gemm(layer.cross_q_w, h, h, nullptr, a.query);
-    }
+    gemm_stage(2, cross_q, cross_out, stage_norm(projected, layer.self_out_b, 1, layer), true, true, nullptr, a.query);
     advance();
-    prefetch(layer.cross_out_w, h, h);
     sync();
     cross_attention_stage<T, D>(a, layer, slices);
     sync();
-    if (active_h) {
-      load_rows(static_cast<const T*>(a.ctx), rows, h, in);
-      gemm(layer.cross_out_w, h, h, nullptr, projected);
-    }
-    prefetch(layer.ffn1_w, h, a.inter);
+    gemm_stage(3, cross_out, ffn1, stage_rows(a.ctx, h), false, false, nullptr, projected);
     sync();
-    if (static_cast<int>(blockIdx.x) < a.inter / kTile) {
-      norm(projected, layer.cross_out_b, layer.ln_gamma[2], layer.ln_beta[2]);
-      gemm(layer.ffn1_w, h, a.inter, static_cast<const T*>(layer.ffn1_b), a.inter_buf);
-    }
+    gemm_stage(4, ffn1, ffn2, stage_norm(projected, layer.cross_out_b, 2, layer), true, true, layer.ffn1_b, a.inter_buf);
     advance();
-    prefetch(layer.ffn2_w, a.inter, h);
     sync();
-    if (active_h) {
-      load_rows(static_cast<const T*>(a.inter_buf), rows, a.inter, in);
-      gemm(layer.ffn2_w, a.inter, h, nullptr, projected);
-    }
-    if (l + 1 < a.layers) prefetch(a.layer[l + 1].qkv_w, h, 3 * h);
+    gemm_stage(5, ffn2, next_qkv, stage_rows(a.inter_buf, a.inter), false, false, nullptr, projected);
     sync();
   }
   // The last residual add, a warp a row over the grid: with the final LayerNorm into final_out, or into
