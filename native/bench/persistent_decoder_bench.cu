@@ -102,11 +102,13 @@ void run(int batch, int beam) {
     return;
   }
   const double step_us = back_to_back_us([&] { persistent_decoder_step(DType::F16, a, nullptr); });
-  const int clocks = 8 * kLayers + 2;
-  a.stage_clocks = reinterpret_cast<long long*>(b.upload(std::vector<long long>(clocks)));
+  const int clocks = 8 * kLayers + 2, gemm_clocks = 6 * 3 * kLayers;
+  a.stage_clocks = b.upload(std::vector<long long>(clocks));
+  a.gemm_clocks = b.upload(std::vector<long long>(gemm_clocks));
   persistent_decoder_step(DType::F16, a, nullptr);
-  std::vector<long long> c(clocks);
+  std::vector<long long> c(clocks), g(gemm_clocks);
   cuda_ok(cudaMemcpy(c.data(), a.stage_clocks, clocks * sizeof(long long), cudaMemcpyDeviceToHost), "clocks");
+  cuda_ok(cudaMemcpy(g.data(), a.gemm_clocks, gemm_clocks * sizeof(long long), cudaMemcpyDeviceToHost), "clocks");
   int rate_khz = 0;
   cuda_ok(cudaDeviceGetAttribute(&rate_khz, cudaDevAttrClockRate, 0), "clock rate");
   const double us_per_clock = 1e3 / rate_khz;
@@ -119,6 +121,21 @@ void run(int batch, int beam) {
   }
   std::printf(" | final %.2f | total %.1f\n", (c[clocks - 1] - c[clocks - 2]) * us_per_clock,
               (c[clocks - 1] - c[0]) * us_per_clock);
+  // Within each GEMM stage, from the barrier before it: input and weights landed, LayerNorm, GEMM.
+  constexpr int kGemmStage[6] = {0, 2, 3, 5, 6, 7};  // the GEMM stages among the 8
+  std::printf("  block 0 in the GEMM stages (us: waited for input + tile / LayerNorm / GEMM):");
+  for (int j = 0; j < 6; ++j) {
+    double wait = 0, norm = 0, gemm = 0;
+    for (int l = 0; l < kLayers; ++l) {
+      const long long* at = &g[(l * 6 + j) * 3];
+      wait += at[0] - c[l * 8 + kGemmStage[j]];
+      norm += at[1] - at[0];
+      gemm += at[2] - at[1];
+    }
+    std::printf(" %s %.2f/%.2f/%.2f", kStages[kGemmStage[j]], wait / kLayers * us_per_clock,
+                norm / kLayers * us_per_clock, gemm / kLayers * us_per_clock);
+  }
+  std::printf("\n");
 }
 
 }  // namespace

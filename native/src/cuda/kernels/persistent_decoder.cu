@@ -277,6 +277,10 @@ __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const _
   const auto record_clock = [&] {
     if (a.stage_clocks != nullptr && blockIdx.x == 0 && threadIdx.x == 0) a.stage_clocks[clock_index++] = clock64();
   };
+  int gemm_clock_index = 0;
+  const auto record_gemm_clock = [&] {
+    if (a.gemm_clocks != nullptr && blockIdx.x == 0 && threadIdx.x == 0) a.gemm_clocks[gemm_clock_index++] = clock64();
+  };
   const auto sync = [&] {
     grid.sync();
     record_clock();
@@ -298,9 +302,12 @@ __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const _
     if (!active) return;
     mma::cp_async_wait<1>();
     __syncthreads();
+    record_gemm_clock();
     if (norm) norm_rows(residual, residual, a.eps, rows, h, residual ? x_next : nullptr, in);
+    record_gemm_clock();
     gemm_rows<T, kNt>(static_cast<const uint4*>(op.w), op.k, op.n, in, rows, static_cast<const T*>(relu_bias),
                       static_cast<T*>(out), tiles[j % 2], reduce);
+    record_gemm_clock();
   };
   const auto stage_norm = [&](const T* residual, const void* bias, int which, const PersistentLayer& layer) {
     return [=] {

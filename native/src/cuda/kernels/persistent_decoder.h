@@ -66,8 +66,10 @@ struct PersistentDecoderArgs {
   const void* final_beta;
   void* final_out;
   // Profiling (native/bench/persistent_decoder_bench.cu), null otherwise: block 0's clock64 at the
-  // start, after each grid barrier and at the end (8·layers + 2 values).
+  // start, after each grid barrier and at the end (8·layers + 2 values), and in each GEMM stage (6 a
+  // layer) once its input and weights have landed, after the LayerNorm and after the GEMM (3 each).
   long long* stage_clocks;
+  long long* gemm_clocks;
   PersistentLayer layer[kPersistentMaxLayers];
 };
 
