@@ -50,7 +50,7 @@ __host__ __device__ inline Layout smem_layout(int hidden, int inter, int head_si
 // Starts copying this block's first tile of the packed weight w [k, n] into shared memory, as one
 // cp.async group (empty where the block has no tile, or w is null: the group count stays the same in
 // every block and stage).
-__device__ void prefetch_tile(const uint4* w, int k, int n, uint4* tile) {
+__device__ __noinline__ void prefetch_tile(const uint4* w, int k, int n, uint4* tile) {
   if (w != nullptr && static_cast<int>(blockIdx.x) < n / kTile) {
     const uint4* src = w + static_cast<size_t>(blockIdx.x) * k * 2;
     for (int i = threadIdx.x; i < k * 2; i += kThreads) cp_async_16(tile + i, src + i, true);
@@ -60,7 +60,7 @@ __device__ void prefetch_tile(const uint4* w, int k, int n, uint4* tile) {
 
 // Starts copying rows [rows, k] of src into the block's input rows (the caller commits).
 template <typename T>
-__device__ void load_rows(const T* src, int rows, int k, T* in) {
+__device__ __noinline__ void load_rows(const T* src, int rows, int k, T* in) {
   constexpr int X = kVec<T>;
   const int vecs = k / X;
   for (int i = threadIdx.x; i < rows * vecs; i += kThreads) {
@@ -138,7 +138,7 @@ struct NormInputs {
 };
 
 template <typename T>
-__device__ void stage_norm_inputs(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta,
+__device__ __noinline__ void stage_norm_inputs(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta,
                                   int rows, int h, T* in) {
   constexpr int X = kVec<T>;
   T* staged = NormInputs<T>(in, rows, h).staged;
@@ -157,7 +157,7 @@ __device__ void stage_norm_inputs(const T* x, const T* residual, const T* bias, 
 }
 
 template <typename T>
-__device__ void norm_rows(bool residual, bool bias, float eps, int rows, int h, T* sum_out, T* in) {
+__device__ __noinline__ void norm_rows(bool residual, bool bias, float eps, int rows, int h, T* sum_out, T* in) {
   T* staged = NormInputs<T>(in, rows, h).staged;
   T* staged_residual = staged + static_cast<size_t>(rows) * h;
   T* vectors = staged_residual + static_cast<size_t>(rows) * h;
@@ -174,7 +174,7 @@ __device__ void norm_rows(bool residual, bool bias, float eps, int rows, int h, 
 // weights in `tile`, both waited for by the caller), relu(· + bias) when relu_bias is given. Warp w
 // sums k tiles w, w + kWarps, ...; the warps' fragments are then summed in warp order.
 template <typename T, int kNt>
-__device__ void gemm_rows(const uint4* w, int k, int n, const T* in, int rows, const T* relu_bias, T* out,
+__device__ __noinline__ void gemm_rows(const uint4* w, int k, int n, const T* in, int rows, const T* relu_bias, T* out,
                           uint4* tile, float4* reduce) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
   const int stride = k + kPad;
@@ -216,7 +216,7 @@ __device__ void gemm_rows(const uint4* w, int k, int n, const T* in, int rows, c
 }
 
 template <typename T, int D>
-__device__ void self_attention_stage(const PersistentDecoderArgs& a, const PersistentLayer& layer, int t,
+__device__ __noinline__ void self_attention_stage(const PersistentDecoderArgs& a, const PersistentLayer& layer, int t,
                                      float4* slices) {
   const int warp = threadIdx.x / 32, hidden = a.hidden;
   const WarpShared sh(slices, warp, D, a.cache_len, true);
@@ -236,7 +236,7 @@ __device__ void self_attention_stage(const PersistentDecoderArgs& a, const Persi
 }
 
 template <typename T, int D>
-__device__ void cross_attention_stage(const PersistentDecoderArgs& a, const PersistentLayer& layer, float4* slices) {
+__device__ __noinline__ void cross_attention_stage(const PersistentDecoderArgs& a, const PersistentLayer& layer, float4* slices) {
   const int warp = threadIdx.x / 32, hidden = a.hidden;
   const WarpShared sh(slices, warp, D, a.mem_len, false);
   for (int p = blockIdx.x + gridDim.x * warp; p < a.rows * a.heads; p += gridDim.x * kWarps) {
