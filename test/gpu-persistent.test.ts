@@ -1,6 +1,6 @@
 // The persistent decoder step kernel (native/src/cuda/kernels/persistent_decoder.h): the fused stack
-// takes it at fp16/bf16 for up to 32 rows at head size 64 or 128, FTBENCH_PERSISTENT=0 keeps the
-// kernel-per-operation stack. Checked here: which one ran (notes, GEMM list, trace stages), decoder
+// takes it at fp16/bf16 for up to 16 rows at head size 64 or 128; FTBENCH_PERSISTENT=0 keeps the
+// kernel-per-operation stack and =1 takes it wherever it is supported (up to 32 rows). Checked here: which one ran (notes, GEMM list, trace stages), decoder
 // features against the CPU reference at each of its row-tile counts (1–8, 9–16, 17–32 rows), graph
 // replay against eager launches (the kernel is deterministic), and beam-search decoding, whose
 // self-attention reads ancestors through the cache indirection table, against the other stack.
@@ -15,7 +15,7 @@ import { cudaAvailability, runModel as runModelOn } from './support/cuda.js';
 const { addon, skip } = cudaAvailability();
 
 /** One run with FTBENCH_PERSISTENT set to `setting` (undefined: the engine's rule) while it is built. */
-function runWith(setting: '0' | undefined, config: Partial<NativeConfig>) {
+function runWith(setting: '0' | '1' | undefined, config: Partial<NativeConfig>) {
   const saved = process.env.FTBENCH_PERSISTENT;
   if (setting === undefined) delete process.env.FTBENCH_PERSISTENT;
   else process.env.FTBENCH_PERSISTENT = setting;
@@ -40,7 +40,7 @@ suiteUnless('CUDA persistent decoder step', skip, () => {
       const expected = runModelOn(addon!, 'cpu', { ...config, variant: 'reference', precision: 'fp32' }).outputs;
       for (const precision of ['fp16', 'bf16'] as const) {
         const label = `${batch} rows, head ${headSize}, ${precision}`;
-        const run = runWith(undefined, { ...config, precision });
+        const run = runWith(batch > 16 ? '1' : undefined, { ...config, precision });
         assert.match(run.notes.decoder_stack ?? '', /^persistent: one cooperative kernel a step/, label);
         assert.ok(run.outputs.hidden.every(Number.isFinite), `${label}: every output finite`);
         const error = relativeL2(run.outputs.hidden, expected.hidden);
@@ -53,14 +53,17 @@ suiteUnless('CUDA persistent decoder step', skip, () => {
     }
   });
 
-  test('the rule: not at fp32, tf32, more than 32 rows or head size 32', () => {
+  test('the rule: up to 16 rows, not at fp32 or tf32 or head size 32; FTBENCH_PERSISTENT=1 up to 32 rows', () => {
     const runs = {
       fp32: runWith(undefined, { ...decoder(2), precision: 'fp32' }),
       tf32: runWith(undefined, { ...decoder(2), precision: 'tf32' }),
-      rows: runWith(undefined, { ...decoder(33), precision: 'fp16' }),
-      head: runWith(undefined, { ...decoder(2, 32), precision: 'fp16' }),
+      rows: runWith(undefined, { ...decoder(17), precision: 'fp16' }),
+      head: runWith('1', { ...decoder(2, 32), precision: 'fp16' }),
+      forcedRows: runWith('1', { ...decoder(33), precision: 'fp16' }),
     };
     for (const [name, run] of Object.entries(runs)) assert.equal(run.notes.decoder_stack, undefined, name);
+    assert.match(runWith(undefined, { ...decoder(16), precision: 'fp16' }).notes.decoder_stack ?? '', /^persistent/);
+    assert.match(runWith('1', { ...decoder(17), precision: 'bf16' }).notes.decoder_stack ?? '', /^persistent/);
   });
 
   test('a graph replay computes exactly what eager launches compute', () => {

@@ -173,12 +173,17 @@ class FusedStack final : public StackBase {
            static_cast<size_t>(layer) * config_.batch * mem_len_ * 2 * h_ * dtype_size(dtype_);
   }
 
-  // The persistent kernel (persistent_decoder.h) wherever it takes the shape: fp16/bf16 at up to 32
-  // rows, where the step is a chain of latency-bound kernels (NOTES.md, decoder version 9).
-  // FTBENCH_PERSISTENT=0 keeps the kernel-per-operation stack (A/B).
+  // The persistent kernel (persistent_decoder.h) where it takes the shape and pays: fp16/bf16 at up to
+  // kPersistentRows rows. Measured on the H200 (NOTES.md, decoder version 9; FT decoding, 32 steps):
+  // b1 greedy 8.72 → 6.66 ms and b4 beam 4 (16 rows) 9.40 → 8.37 ms, but b8 beam 4 (32 rows) 9.61 →
+  // 10.91 ms: past 16 rows each block's LayerNorm prologue walks 4 rows a warp. FTBENCH_PERSISTENT=0
+  // keeps the kernel-per-operation stack, =1 takes the persistent one wherever it is supported (A/B).
+  static constexpr int kPersistentRows = 16;
   static bool use_persistent(const ModelConfig& config, DType dtype, int rows) {
     const char* setting = std::getenv("FTBENCH_PERSISTENT");
-    if ((setting != nullptr && std::string(setting) == "0") || config.precision == Precision::FP8) return false;
+    const std::string forced = setting != nullptr ? setting : "";
+    if (forced == "0" || config.precision == Precision::FP8) return false;
+    if (forced != "1" && rows > kPersistentRows) return false;
     return persistent_decoder_supported(dtype, config.layers, rows, config.heads, config.head_size, config.hidden(),
                                         config.inter_size, config.seq, config.memory_len());
   }
