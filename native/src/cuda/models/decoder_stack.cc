@@ -47,15 +47,19 @@ class FusedStack final : public StackBase {
                            "decoder attention splits");
     check(cudaMemset(splits_.get(), 0, splits_.bytes()), "clearing the attention split counters");
     prepare_cross_attention();  // before the step graph's capture
+    // The step's GEMMs in the step's order, the memory K/V's among them; the persistent kernel runs
+    // the step's own (prepare_persistent), so only the memory K/V's is planned then.
+    if (!persistent_) {
+      plan(layer_spec("qkv", rows_, h_, 3 * h_, 3 * h_), qkv_gemm_);
+      plan(layer_spec("self_out", rows_, h_, h_, h_), self_out_gemm_);
+      plan(layer_spec("cross_q", rows_, h_, h_, h_), cross_q_gemm_);
+    }
     plan(layer_spec("cross_kv", static_cast<int>(memory_rows), h_, 2 * h_, 2 * h_, Epilogue::None, 0,
                     memory_rows * 2 * h * dtype_size(dtype_)),
          cross_kv_gemm_);
     if (persistent_) {
       prepare_persistent();
     } else {
-      plan(layer_spec("qkv", rows_, h_, 3 * h_, 3 * h_), qkv_gemm_);
-      plan(layer_spec("self_out", rows_, h_, h_, h_), self_out_gemm_);
-      plan(layer_spec("cross_q", rows_, h_, h_, h_), cross_q_gemm_);
       plan(layer_spec("cross_out", rows_, h_, h_, h_), cross_out_gemm_);
       plan(layer_spec("ffn1", rows_, h_, inter_, inter_, relu_epilogue_ ? Epilogue::BiasRelu : Epilogue::None),
            ffn1_gemm_);
