@@ -58,33 +58,6 @@ __device__ __noinline__ void prefetch_tile(const uint4* w, int k, int n, uint4* 
   mma::cp_async_commit();
 }
 
-// Asks L2 for every tile this block will copy in the step, all layers (one bulk prefetch a tile, by
-// thread 0, at the start): the shared-memory copies are issued only a stage ahead, and between steps
-// the logits GEMM's 32 MB push the layer weights out of L2, so without it each stage waited on DRAM
-// (a decoding step's stack took ≈ 211 µs against the bench's 165 µs with the weights L2-resident).
-// (sm_90's bulk prefetch; older devices go without.)
-__device__ __noinline__ void prefetch_weights_to_l2(const PersistentDecoderArgs& a) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  if (threadIdx.x != 0) return;
-  const auto ask = [](const void* w, int k, int n) {
-    for (int ct = blockIdx.x; ct < n / kTile; ct += gridDim.x) {
-      const char* tile = static_cast<const char*>(w) + static_cast<size_t>(ct) * k * 32;
-      asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(tile), "r"(k * 32) : "memory");
-    }
-  };
-  const int h = a.hidden;
-  for (int l = 0; l < a.layers; ++l) {
-    const PersistentLayer& layer = a.layer[l];
-    ask(layer.qkv_w, h, 3 * h);
-    ask(layer.self_out_w, h, h);
-    ask(layer.cross_q_w, h, h);
-    ask(layer.cross_out_w, h, h);
-    ask(layer.ffn1_w, h, a.inter);
-    ask(layer.ffn2_w, a.inter, h);
-  }
-#endif
-}
-
 // Starts copying rows [rows, k] of src into the block's input rows (the caller commits).
 template <typename T>
 __device__ __noinline__ void load_rows(const T* src, int rows, int k, T* in) {
@@ -347,7 +320,6 @@ __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const _
   };
   record_clock();
   prefetch_tile(static_cast<const uint4*>(a.layer[0].qkv_w), h, 3 * h, tiles[0]);
-  prefetch_weights_to_l2(a);
   for (int l = 0; l < a.layers; ++l) {
     const PersistentLayer& layer = a.layer[l];
     const GemmOp qkv{layer.qkv_w, h, 3 * h}, self_out{layer.self_out_w, h, h}, cross_q{layer.cross_q_w, h, h},
