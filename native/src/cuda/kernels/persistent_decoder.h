@@ -60,7 +60,8 @@ struct PersistentDecoderArgs {
   void* query;                // [rows, h]
   void* projected;            // [rows, h]
   void* inter_buf;            // [rows, inter]
-  // The final LayerNorm into final_out (x then holds no last residual add), or, with final_out null,
+  // The final LayerNorm into final_out (x is then left holding an earlier residual sum, which of them
+  // depending on the layer count: the decoding re-embeds x before reading it), or, with final_out null,
   // x = x + FFN2 + bias.
   const void* final_gamma;
   const void* final_beta;

@@ -44,7 +44,8 @@ class DecoderStack {
   // Step t over rows x [batch·beam, h] (storage type), in place. The fused variant reads t from the
   // step counter given at construction (so the step can be captured once); the unfused one uses `t`.
   // With `final_norm`, the step ends with it; the fused variant folds it into the last layer's residual
-  // add and leaves x without that add (the decoding re-embeds x before reading it again).
+  // add and leaves x without that add (the persistent kernel leaves an earlier residual sum there; the
+  // decoding re-embeds x before reading it again).
   virtual void step(void* x, int t, const FinalNorm* final_norm, cudaStream_t stream) = 0;
   // After beam search at step t: row r continues the caches of row r - r % beam + parents[r]. The
   // unfused variant copies them; the fused one reads the indirection table, so does nothing.
