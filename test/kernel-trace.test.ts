@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NativeTraceRecord } from '../src/engine/native.js';
+import { COMPOSITE_STAGES } from '../src/measure/flops.js';
 import { kernelName, kernelProfile, NO_STAGE } from '../src/measure/kernel-trace.js';
 
 const record = (name: string, stage: string, startNs: number, endNs: number, kind: NativeTraceRecord['kind'] = 'kernel'): NativeTraceRecord => ({
@@ -43,5 +44,17 @@ describe('kernel profiles', () => {
     const { stages } = kernelProfile({ iterations: 1, eventMs: 0.1, note: '', records }, 0.06, { qkv_gemm: 8e9, attention: 1e9, ffn2_gemm: 5e9 });
     assert.deepEqual(stages.map((s) => [s.name, s.tflops === undefined ? undefined : Math.round(s.tflops * 1e6) / 1e6]),
       [['qkv_gemm', 200], ['attention', 100], ['layernorm', undefined]]);
+  });
+
+  test('a stage that stands for several (the persistent decoder kernel) gets the TFLOP/s of all its parts, or none', () => {
+    const records = [record('void persistent_decoder_kernel<__half>(Args)', 'decoder_layers', 0, 100_000)];
+    const parts = COMPOSITE_STAGES.decoder_layers;
+    assert.equal(parts.length, 8, 'the eight stages of a decoder layer');
+    const all = Object.fromEntries(parts.map((part, i) => [part, (i + 1) * 1e9])); // 36e9 FLOPs in 100 us
+    const tflops = (flops: Record<string, number>) =>
+      kernelProfile({ iterations: 1, eventMs: 0.1, note: '', records }, 0.1, flops).stages[0].tflops;
+    assert.equal(Math.round(tflops(all)! * 1e6) / 1e6, 360);
+    const { ffn2_gemm: _dropped, ...missingOne } = all;
+    assert.equal(tflops(missingOne), undefined);
   });
 });

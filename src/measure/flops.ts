@@ -59,6 +59,15 @@ function decoderStages(c: FlopConfig, steps: number): Record<string, number> {
 }
 
 /**
+ * Trace stages that stand for several of stageFlops' stages: the persistent decoder kernel runs a
+ * step's whole layer stack under one stage (native/src/cuda/models/decoder_stack.cc).
+ */
+export const COMPOSITE_STAGES: Readonly<Record<string, readonly string[]>> = {
+  decoder_layers: ['qkv_gemm', 'self_attention', 'self_out_gemm', 'cross_q_gemm', 'cross_attention', 'cross_out_gemm',
+    'ffn1_gemm_relu', 'ffn2_gemm'],
+};
+
+/**
  * FLOPs of one unit of work by engine stage: the stage names of `--profile-kernels` traces
  * (native/src/cuda/models), so a stage's time gives its own TFLOP/s. `steps` as flopCount's.
  */

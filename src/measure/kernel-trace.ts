@@ -2,9 +2,11 @@
 // engine stage and per kernel, per unit of work. The trace is of eager launches (stages need them),
 // slowed on the host by the tracing itself, so its kernel time is set against the point's measured
 // median: their difference (gap_pct) is what the device spends between kernels, launch gaps. A stage
-// whose matrix products flops.ts counts (stageFlops) also gets its own TFLOP/s.
+// whose matrix products flops.ts counts (stageFlops, or the sum of its parts for a stage that stands
+// for several: COMPOSITE_STAGES) also gets its own TFLOP/s.
 import type { NativeProfile, NativeTraceRecord } from '../engine/native.js';
 import type { KernelTime, Point, StageTime } from '../results/schema.js';
+import { COMPOSITE_STAGES } from './flops.js';
 
 const durationMs = (r: NativeTraceRecord): number => (r.endNs - r.startNs) / 1e6;
 const dims = (d: Int32Array): string => Array.from(d).join('x');
@@ -24,6 +26,14 @@ export function kernelName(name: string): string {
     }
   }
   return text;
+}
+
+/** A stage's FLOPs: its own, or those of all its parts (COMPOSITE_STAGES); undefined where not counted. */
+function stageFlopsOf(stage: string, flopsByStage: Record<string, number>): number | undefined {
+  if (Object.hasOwn(flopsByStage, stage)) return flopsByStage[stage];
+  const parts = Object.hasOwn(COMPOSITE_STAGES, stage) ? COMPOSITE_STAGES[stage] : undefined;
+  if (parts === undefined || !parts.every((part) => Object.hasOwn(flopsByStage, part))) return undefined;
+  return parts.reduce((sum, part) => sum + flopsByStage[part], 0);
 }
 
 /** `stage` with its TFLOP/s where its FLOPs are counted and its time is not zero. */
@@ -65,7 +75,8 @@ export function kernelProfile(p: NativeProfile, medianMs: number, flopsByStage: 
       gap_pct: (100 * (medianMs - perUnit(totalMs))) / medianMs, note: p.note,
     },
     stages: [...stages.values()]
-      .map((s) => withTflops({ ...s, calls: s.calls / p.iterations, total_ms: perUnit(s.total_ms) }, flopsByStage[s.name]))
+      .map((s) => withTflops({ ...s, calls: s.calls / p.iterations, total_ms: perUnit(s.total_ms) },
+        stageFlopsOf(s.name, flopsByStage)))
       .sort(byTime),
     kernels: [...kernels.values()]
       .map((k) => ({ ...k, mean_ms: k.total_ms / k.calls, calls: k.calls / p.iterations, total_ms: perUnit(k.total_ms) }))
