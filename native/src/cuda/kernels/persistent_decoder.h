@@ -6,8 +6,8 @@
 // The GEMMs (rows ≤ 32, so [rows, k] x [k, n] is a weight stream) run on mma.sync m16n8k16 with the
 // weight as the A operand, pre-packed so that each lane's fragment of a 16 x 16 tile is one 16-byte
 // load; a block owns 16 output columns and all of k (its warps split k, summed in shared memory in a
-// fixed order), and copies its next stage's weight tile into shared memory (cp.async) before the
-// barrier, so the weight latency overlaps the barrier. The LayerNorms ride in the GEMM prologues:
+// fixed order), and copies the next GEMM's weight tile into its other buffer (cp.async) while the
+// current stage runs, so the weight latency overlaps a stage and a barrier. The LayerNorms ride in the GEMM prologues:
 // every block normalises the few rows itself (a warp a row, the layernorm kernel's lane assignment and
 // order), and block 0 stores the residual sum (into the other of two x buffers: the others still read
 // the old one). The attention stages are the warp-per-(row, head) routines of the wide kernels

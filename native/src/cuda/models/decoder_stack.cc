@@ -157,7 +157,7 @@ class FusedStack final : public StackBase {
                "self-attention | self-out | residual + LN + cross-q | cross-attention | cross-out | residual + LN + "
                "FFN1 | FFN2)"},
               {"layer_gemms", "in the persistent kernel: mma.sync m16n8k16, weights pre-packed as A fragments, "
-                              "a block per 16 output columns, the next stage's tile copied (cp.async) before each barrier"},
+                              "a block per 16 output columns, the next GEMM's tile copied (cp.async) while the current stage runs"},
               {"self_attention", "in the persistent kernel: a warp per (row, head), cache indirection"},
               {"cross_attention", "in the persistent kernel: a warp per (row, head)"},
               {"layernorm", "in the persistent kernel: each GEMM prologue normalises its rows"}};
