@@ -5,6 +5,8 @@
 #include <cooperative_groups.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 #include "cuda/check.h"
 #include "cuda/kernels/decoder_attention_internal.cuh"
@@ -383,11 +385,53 @@ Layout layout_for(DType dtype, int hidden, int inter, int head_size, int cache_l
                      row_tiles(rows));
 }
 
-int device_attribute(cudaDeviceAttr attribute) {
-  int device = 0, value = 0;
-  check(cudaGetDevice(&device), "querying the device");
-  check(cudaDeviceGetAttribute(&value, attribute, device), "querying the device");
-  return value;
+// What a launch needs of the current device, queried once per device (a step launches the kernel:
+// the eager runs would otherwise pay three driver queries and an attribute write every step). Every
+// instantiation is opted into all the dynamic shared memory the device allows it at the first query,
+// so any layout that fits launches without another cudaFuncSetAttribute. `ok` false: a query failed (no
+// device, a broken context), and the kernel is not offered.
+struct DeviceLimits {
+  bool ok = false, cooperative = false;
+  int sms = 0, dynamic_smem = 0;  // dynamic_smem: what every instantiation may take past its static smem
+};
+
+DeviceLimits query_limits(int device) {
+  DeviceLimits limits;
+  int cooperative = 0, optin = 0;
+  if (cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&limits.sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+    return limits;
+  }
+  limits.dynamic_smem = optin;
+  for (const DType dtype : {DType::F16, DType::BF16}) {
+    for (const int head_size : {64, 128}) {
+      for (const int rows : {1, 16, kPersistentMaxRows}) {
+        const KernelPointer kernel = kernel_for(dtype, head_size, rows);
+        cudaFuncAttributes attributes{};
+        if (cudaFuncGetAttributes(&attributes, kernel) != cudaSuccess) return limits;
+        const int dynamic = optin - static_cast<int>(attributes.sharedSizeBytes);
+        if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, dynamic) != cudaSuccess) {
+          return limits;
+        }
+        limits.dynamic_smem = std::min(limits.dynamic_smem, dynamic);
+      }
+    }
+  }
+  limits.ok = true;
+  limits.cooperative = cooperative != 0;
+  return limits;
+}
+
+const DeviceLimits& device_limits() {
+  static std::mutex mutex;
+  static std::map<int, DeviceLimits> by_device;
+  static const DeviceLimits none;
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return none;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto found = by_device.find(device);
+  return found != by_device.end() ? found->second : by_device.emplace(device, query_limits(device)).first->second;
 }
 
 template <typename T>
@@ -418,16 +462,14 @@ bool persistent_decoder_supported(DType dtype, int layers, int rows, int heads, 
   const int vec = static_cast<int>(16 / dtype_size(dtype));
   if (heads * head_size != hidden || hidden % kTile != 0 || inter % kTile != 0) return false;
   if (hidden > 32 * kMaxLaneVecs * vec) return false;
-  if (device_attribute(cudaDevAttrCooperativeLaunch) == 0) return false;
+  const DeviceLimits& limits = device_limits();
+  if (!limits.ok || !limits.cooperative) return false;
   const Layout layout = layout_for(dtype, hidden, inter, head_size, cache_len, mem_len, rows);
-  if (layout.total > static_cast<size_t>(device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin))) return false;
-  const KernelPointer kernel = kernel_for(dtype, head_size, rows);
-  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(layout.total)),
-        "persistent decoder: shared memory");
+  if (layout.total > static_cast<size_t>(limits.dynamic_smem)) return false;
   int blocks = 0;
-  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, layout.total),
-        "persistent decoder: occupancy");
-  return blocks >= 1;
+  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel_for(dtype, head_size, rows), kThreads,
+                                                       layout.total) == cudaSuccess &&
+         blocks >= 1;
 }
 
 size_t persistent_weight_bytes(DType dtype, int k, int n) { return static_cast<size_t>(k) * n * dtype_size(dtype); }
@@ -445,13 +487,13 @@ void pack_persistent_weight(DType dtype, const void* w, int k, int n, void* pack
 void persistent_decoder_step(DType dtype, const PersistentDecoderArgs& args, cudaStream_t stream) {
   const Layout layout = layout_for(dtype, args.hidden, args.inter, args.head_size, args.cache_len, args.mem_len, args.rows);
   const KernelPointer kernel = kernel_for(dtype, args.head_size, args.rows);
-  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(layout.total)),
-        "persistent decoder: shared memory");
+  const DeviceLimits& limits = device_limits();
+  if (!limits.ok) throw EngineError("persistent decoder: the device could not be queried");
   cudaLaunchAttribute attribute{};
   attribute.id = cudaLaunchAttributeCooperative;
   attribute.val.cooperative = 1;
   cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned int>(device_attribute(cudaDevAttrMultiProcessorCount)));
+  config.gridDim = dim3(static_cast<unsigned int>(limits.sms));
   config.blockDim = dim3(kThreads);
   config.dynamicSmemBytes = layout.total;
   config.stream = stream;
