@@ -69,12 +69,40 @@ __device__ __forceinline__ double exp_nonpositive(double d, const Exp2Table& tab
   return d == d ? scaled : d;
 }
 
+// A thread's Σ exp(l - local_max), rescaled when its max grows (the first time 0 · exp(-inf)).
+// fp32 logits: fp64 terms (exp_nonpositive), so that fp32 ids are the reference's (native/MODEL.md).
+struct ExactTerms {
+  const Exp2Table& table;
+  double total = 0.0;
+  __device__ explicit ExactTerms(const Exp2Table& exp2_table) : table(exp2_table) {}
+  __device__ void rescale(float old_max, float new_max) { total *= exp(static_cast<double>(old_max) - new_max); }
+  __device__ void add(float logit, float max) { total += exp_nonpositive(static_cast<double>(logit) - max, table); }
+};
+
+// fp16 / bf16 logits: fp32 terms from the SFU's 2^x (relative error ≈ 2^-22) summed in fp32 over a
+// thread's ≤ ≈ 64 logits, fp64 beyond (the block sum): log Σ exp within ≈ 1e-6 of the fp64 value, far
+// inside the logits' own rounding (2^-11 at fp16, 2^-8 at bf16). The fp64 terms cost ≈ 25 instructions a
+// logit, most of what bound this kernel; these cost four.
+struct FastTerms {
+  static constexpr float kLog2e = 1.4426950408889634f;
+  float total = 0.0f;
+  __device__ explicit FastTerms(const Exp2Table&) {}
+  __device__ static float exp2_approx(float v) {
+    float r;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(v));
+    return r;
+  }
+  __device__ void rescale(float old_max, float new_max) { total *= exp2_approx((old_max - new_max) * kLog2e); }
+  __device__ void add(float logit, float max) { total += exp2_approx((logit - max) * kLog2e); }
+};
+
 // One 16-byte vector of a chunk, or of its tail (kTail: the lanes check the end, and those past it
-// offer 0): folded into the thread's running max and Σ exp (rescaled when the max grows; the first
-// time 0 · exp(-inf)) and offered to the warp's list.
-template <bool kTail, typename T, int K>
-__device__ __forceinline__ void scan_vector(const T* row, int base, int end, const Exp2Table& table,
-                                            float& local_max, double& total, WarpTopList<K>& list) {
+// offer 0): folded into the thread's running max and Σ exp and offered to the warp's list, unless no
+// lane of the warp holds a logit that the list could take. kSeed (the warp's first vector, a full one):
+// the list's floor first goes just below the K-th best of the lanes' best keys (WarpTopList::seed).
+template <bool kTail, bool kSeed, typename T, int K, typename Terms>
+__device__ __forceinline__ void scan_vector(const T* row, int base, int end, float& local_max, Terms& terms,
+                                            WarpTopList<K>& list) {
   constexpr int X = kVec<T>;
   float x[X];
   if (!kTail || base + X <= end) {
@@ -87,15 +115,22 @@ __device__ __forceinline__ void scan_vector(const T* row, int base, int end, con
 #pragma unroll
   for (int j = 1; j < X; ++j) group_max = fmaxf(group_max, x[j]);
   if (group_max > local_max) {
-    total *= exp(static_cast<double>(local_max) - group_max);
+    terms.rescale(local_max, group_max);
     local_max = group_max;
   }
 #pragma unroll
   for (int j = 0; j < X; ++j) {
-    const bool inside = !kTail || base + j < end;
-    if (inside) total += exp_nonpositive(static_cast<double>(x[j]) - local_max, table);
-    list.offer(inside ? ranked_key(x[j], base + j) : 0);
+    if (!kTail || base + j < end) terms.add(x[j], local_max);
   }
+  if constexpr (kSeed) {
+    uint64_t best = 0;
+#pragma unroll
+    for (int j = 0; j < X; ++j) best = max(best, ranked_key(x[j], base + j));
+    list.seed(best);
+  }
+  if (!list.worth_offering(group_max)) return;
+#pragma unroll
+  for (int j = 0; j < X; ++j) list.offer(!kTail || base + j < end ? ranked_key(x[j], base + j) : 0);
 }
 
 // (row, chunk) block: the chunk's max, Σ exp(l - max) in fp64, and its K best (logit, v) by logit
@@ -123,17 +158,22 @@ __global__ void __launch_bounds__(kListThreads)
   const Chunk chunk(vocab, chunks, c, X);
   const int lane = threadIdx.x & 31, offset = (threadIdx.x - lane) * X;  // the warp's first element
   float local_max = -INFINITY;
-  double total = 0.0;  // Σ exp(l - local_max) over this thread's logits
+  std::conditional_t<std::is_same_v<T, float>, ExactTerms, FastTerms> terms{table};  // Σ exp(l - local_max)
   WarpTopList<K> list;
   int start = chunk.begin + offset;
   volatile unsigned long long& shared_floor = block_floor;  // raised by the other warps meanwhile
-  for (; start + 32 * X <= chunk.end; start += kStride) {
-    scan_vector<false>(row, start + lane * X, chunk.end, table, local_max, total, list);
+  for (bool first = true; start + 32 * X <= chunk.end; start += kStride, first = false) {
+    if (first) {
+      scan_vector<false, true>(row, start + lane * X, chunk.end, local_max, terms, list);
+    } else {
+      scan_vector<false, false>(row, start + lane * X, chunk.end, local_max, terms, list);
+    }
     if (lane == 0 && list.floor > shared_floor) atomicMax(&block_floor, list.floor);
     list.raise(shared_floor);
   }
-  if (start < chunk.end) scan_vector<true>(row, start + lane * X, chunk.end, table, local_max, total, list);
+  if (start < chunk.end) scan_vector<true, false>(row, start + lane * X, chunk.end, local_max, terms, list);
   const float max = block_max(local_max, scratch);
+  const double total = terms.total;
   const double sum = block_sum(total == 0.0 ? 0.0 : total * exp(static_cast<double>(local_max) - max), dscratch);
   TopList<K> warp_list;  // the warp's K best, a key a lane, for block_best's merge
   warp_list.keys[0] = list.key;

@@ -2,6 +2,7 @@
 // bits made order-preserving in the high word and the complemented id in the low word, so a larger
 // key ranks first, ties going to the lower id (native/MODEL.md) and every key being distinct.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 namespace ftb::cuda {
@@ -120,6 +121,24 @@ struct TopList {
   }
 };
 
+// The rank-th largest (0-based) of the warp's 32 keys, to every lane: a bitonic sort across the lanes,
+// descending, then lane `rank`'s key.
+__device__ __forceinline__ uint64_t warp_kth_largest(uint64_t key, int rank) {
+  const int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int size = 2; size <= 32; size <<= 1) {
+#pragma unroll
+    for (int stride = size >> 1; stride > 0; stride >>= 1) {
+      const uint64_t other = __shfl_xor_sync(0xffffffffu, key, stride);
+      // Runs of `size` lanes alternate direction (the last run, all 32, descending); in a descending
+      // run the lower lane of a pair keeps the larger key.
+      const bool keep_larger = ((lane & stride) == 0) == ((lane & size) == 0);
+      key = keep_larger == (other > key) ? other : key;
+    }
+  }
+  return __shfl_sync(0xffffffffu, key, rank);
+}
+
 // The K largest keys a warp has been offered, descending, one a lane (lane k < K holds the k-th, the
 // other lanes 0). The warp offers a key a lane at a time; only keys above `floor` go in, one insert
 // (two shuffles) per such key. In random order a warp's list over n keys takes about K + K·ln(n / K)
@@ -132,8 +151,21 @@ struct WarpTopList {
   static_assert(K <= 32, "a key a lane");
   uint64_t key = 0;    // this lane's slot
   uint64_t floor = 0;  // keys at or below it are dropped (0: the list is not full)
+  // The floor's score (-inf while it is 0): a key above the floor has at least this score, so a warp
+  // whose lanes hold no score >= it has nothing to offer and can skip forming keys (`worth_offering`).
+  float floor_score = -INFINITY;
 
-  __device__ void raise(uint64_t bound) { floor = bound > floor ? bound : floor; }
+  __device__ void raise(uint64_t bound) {
+    if (bound <= floor) return;
+    floor = bound;
+    floor_score = key_score(bound);
+  }
+  // Before the first offers (warp-wide, an empty list, a key > 0 a lane): the floor just below the K-th
+  // largest of the lanes' keys. K keys of the warp (those lanes') reach it, so the list's K best are above
+  // it; without it a warp's first vector would send every lane through an insert.
+  __device__ void seed(uint64_t lane_key) { raise(warp_kth_largest(lane_key, K - 1) - 1); }
+  // Whether any lane's `score` could enter the list (warp-wide).
+  __device__ bool worth_offering(float score) const { return __any_sync(0xffffffffu, score >= floor_score); }
 
   // Every lane of the warp calls it; a lane with nothing to offer passes 0. The keys above the floor go
   // in one after another without re-reading the K-th between them (an insert of a key that an earlier
