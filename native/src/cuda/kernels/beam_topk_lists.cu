@@ -19,8 +19,9 @@
 //   replaces that list by the chunk's exact K best by (score, id), a scan of the chunk. After it the
 //   ranking is exact: a replaced list holds its chunk's K >= beam best, and the new lists only raise
 //   s*, so the other lists' certificates still hold.
-// The statistics are the earlier path's (fp64 Σ exp(l - max) per chunk, merged per row by one warp),
-// summed in another order: each thread keeps a running max and rescales its sum when the max grows.
+// The statistics: per chunk its max and Σ exp(l - max) in fp64, merged per row by one warp; each thread
+// keeps a running max and rescales its sum when the max grows. Its terms are fp64 for fp32 logits and
+// fp32 for 16-bit ones (ExactTerms, FastTerms; native/MODEL.md).
 #include <type_traits>
 
 #include "cuda/check.h"
