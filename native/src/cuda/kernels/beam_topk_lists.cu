@@ -97,21 +97,13 @@ struct FastTerms {
   __device__ void add(float logit, float max) { total += exp2_approx((logit - max) * kLog2e); }
 };
 
-// One 16-byte vector of a chunk, or of its tail (kTail: the lanes check the end, and those past it
+// One 16-byte vector of a chunk (x, widened), or of its tail (kTail: lanes past the end hold -inf and
 // offer 0): folded into the thread's running max and Σ exp and offered to the warp's list, unless no
 // lane of the warp holds a logit that the list could take. kSeed (the warp's first vector, a full one):
 // the list's floor first goes just below the K-th best of the lanes' best keys (WarpTopList::seed).
-template <bool kTail, bool kSeed, typename T, int K, typename Terms>
-__device__ __forceinline__ void scan_vector(const T* row, int base, int end, float& local_max, Terms& terms,
+template <bool kTail, bool kSeed, int X, int K, typename Terms>
+__device__ __forceinline__ void scan_vector(const float (&x)[X], int base, int end, float& local_max, Terms& terms,
                                             WarpTopList<K>& list) {
-  constexpr int X = kVec<T>;
-  float x[X];
-  if (!kTail || base + X <= end) {
-    load_vec(row + base, x);
-  } else {
-#pragma unroll
-    for (int j = 0; j < X; ++j) x[j] = base + j < end ? to_float(row[base + j]) : -INFINITY;
-  }
   float group_max = x[0];
 #pragma unroll
   for (int j = 1; j < X; ++j) group_max = fmaxf(group_max, x[j]);
@@ -141,7 +133,7 @@ __device__ __forceinline__ void scan_vector(const T* row, int base, int end, flo
 // The warps share the highest K-th key any of them has reached (`block_floor`), each dropping keys
 // below it: a key that K keys of another warp beat is in no chunk's K best.
 template <typename T, int K>
-__global__ void __launch_bounds__(kListThreads)
+__global__ void __launch_bounds__(kListThreads, 5)
     chunk_lists_kernel(const T* logits, int ld, int vocab, SearchState state, float* chunk_max, double* chunk_sum,
                        float* list_logits, int* list_ids) {
   __shared__ float scratch[32];
@@ -163,16 +155,29 @@ __global__ void __launch_bounds__(kListThreads)
   WarpTopList<K> list;
   int start = chunk.begin + offset;
   volatile unsigned long long& shared_floor = block_floor;  // raised by the other warps meanwhile
+  // The next full stride's vector is loaded while this one is folded and offered: with one 16-byte
+  // load in flight a thread, each stride would wait out a whole memory latency.
+  uint4 next{};
+  if (start + 32 * X <= chunk.end) next = *reinterpret_cast<const uint4*>(row + start + lane * X);
   for (bool first = true; start + 32 * X <= chunk.end; start += kStride, first = false) {
+    float x[X];
+    widen_vec<T>(next, x);
+    if (start + kStride + 32 * X <= chunk.end) next = *reinterpret_cast<const uint4*>(row + start + kStride + lane * X);
     if (first) {
-      scan_vector<false, true>(row, start + lane * X, chunk.end, local_max, terms, list);
+      scan_vector<false, true>(x, start + lane * X, chunk.end, local_max, terms, list);
     } else {
-      scan_vector<false, false>(row, start + lane * X, chunk.end, local_max, terms, list);
+      scan_vector<false, false>(x, start + lane * X, chunk.end, local_max, terms, list);
     }
     if (lane == 0 && list.floor > shared_floor) atomicMax(&block_floor, list.floor);
     list.raise(shared_floor);
   }
-  if (start < chunk.end) scan_vector<true, false>(row, start + lane * X, chunk.end, local_max, terms, list);
+  if (start < chunk.end) {
+    float x[X];
+    const int base = start + lane * X;
+#pragma unroll
+    for (int j = 0; j < X; ++j) x[j] = base + j < chunk.end ? to_float(row[base + j]) : -INFINITY;
+    scan_vector<true, false>(x, base, chunk.end, local_max, terms, list);
+  }
   const float max = block_max(local_max, scratch);
   const double total = terms.total;
   const double sum = block_sum(total == 0.0 ? 0.0 : total * exp(static_cast<double>(local_max) - max), dscratch);
