@@ -73,19 +73,6 @@ __device__ void copy_slice(T* tile, const T* entries, int n, int hidden, bool va
   }
 }
 
-// One tile: V is copied only after the score passes, and at b128 beam 4 every block of the wave
-// reaches that copy at about the same time, so V's 16 MB would come from DRAM in a second round trip
-// after K's. Asking L2 for the block's V lines with K's copy lets DRAM stream both at once (K and V of
-// all sentences, 33.5 MB at mem 128, fit the H200's 60 MB L2); the later copy then reads L2.
-template <typename T, int D>
-__device__ void prefetch_values(const T* entries, int n, int hidden) {
-  constexpr int kLines = D * static_cast<int>(sizeof(T)) / 128;  // a V row is 128 or 256 bytes
-  for (int job = threadIdx.x; job < n * kLines; job += blockDim.x) {
-    const int s = job / kLines, line = job % kLines;
-    mma::prefetch_l2(entries + static_cast<size_t>(s) * 2 * hidden + hidden + line * (128 / sizeof(T)));
-  }
-}
-
 // Block (head, sentence): copies K, and V unless kOneTile, before waiting for the cross-q GEMM (the
 // memory K/V and lengths are the run's); rows sentence·beam + w, + kSentenceWarps, ... go to warp w.
 // Two tiles: each warp attends its rows one after another in its own slice (q, scores). One tile:
@@ -108,7 +95,6 @@ __global__ void __launch_bounds__(kSentenceThreads)
   copy_slice<T, D>(k_tile, entries, n, hidden, false);
   if (!kOneTile) copy_slice<T, D>(v_tile, entries, n, hidden, true);
   mma::cp_async_commit();
-  if constexpr (kOneTile) prefetch_values<T, D>(entries, n, hidden);
   wait_for_previous_kernel();  // the cross-q GEMM's output
   if constexpr (!kOneTile) {
     const WarpShared sh(slices, D, mem_len, false);
