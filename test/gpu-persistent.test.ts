@@ -29,6 +29,10 @@ function runWith(setting: '0' | '1' | undefined, config: Partial<NativeConfig>) 
 }
 
 const TOLERANCE = { fp16: 1e-2, bf16: 2e-2 } as const;
+// Against the kernel-per-operation stack, which rounds at the same places and differs only in the order
+// of fp32 sums: measured on the H200 at most 4.3e-4 (fp16) and 2.8e-3 (bf16) over SHAPES (NOTES.md,
+// version 10), so a dropped or extra rounding, or a swapped LayerNorm parameter, fails here first.
+const STACK_TOLERANCE = { fp16: 2e-3, bf16: 1e-2 } as const;
 const decoder = (batch: number, headSize = 64, heads = 2, layers = 2): Partial<NativeConfig> => ({
   path: 'decoder', layers, heads, head_size: headSize, inter_size: 4 * heads * headSize, batch, seq: 9, mem_len: 7,
   seed: 20261202, variant: 'fused',
@@ -62,6 +66,7 @@ suiteUnless('CUDA persistent decoder step', skip, () => {
         const apart = relativeL2(run.outputs.hidden, perOperation.outputs.hidden);
         t.diagnostic(`${label}: relative L2 error ${error.toExponential(2)}, ${apart.toExponential(2)} from the per-kernel stack`);
         assert.ok(error <= TOLERANCE[precision], `${label}: relative L2 error ${error}`);
+        assert.ok(apart <= STACK_TOLERANCE[precision], `${label}: ${apart} from the per-kernel stack`);
         assert.ok(relativeL2(perOperation.outputs.hidden, expected.hidden) <= TOLERANCE[precision], label);
       }
     }
