@@ -2,6 +2,7 @@
 // (6 layers, 8 heads × 64, inter 2048, vocab 31538) with the addon's own measure() (CUDA events; a
 // sample is the mean of a hot batch of whole runs). Device-side development tool:
 //   node native/bench/decoding-timing.mjs [--precisions fp16] [--points b8k4s32,b128k4s128] [--json out.json]
+//     [--rounds N] (also the spread of N medians over fresh instances against one instance: below)
 // A point is b<batch>k<beam>s<steps>, optionally with t<top_k> / p<top_p> (sampling, beam 1) and a
 // leading "dec-" for the decoder path. Prints one row per point: fused and unfused medians
 // (p10-p90), tokens/s (batch × steps / time) and the unfused/fused ratio.
@@ -36,17 +37,45 @@ function quantile(sorted, q) {
   return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (position - low);
 }
 
+/** SAMPLES samples of a warm model, each the mean of a hot batch of about TARGET_SAMPLE_MS. */
+function sample(model) {
+  const once = model.measure(1).ms;
+  const iterations = Math.max(1, Math.min(100, Math.round(TARGET_SAMPLE_MS / once)));
+  const samples = [];
+  for (let i = 0; i < SAMPLES; i++) samples.push(model.measure(iterations).ms);
+  samples.sort((a, b) => a - b);
+  return { median: quantile(samples, 0.5), p10: quantile(samples, 0.1), p90: quantile(samples, 0.9), iterations };
+}
+
+/** Builds `config`'s model, warms it up, samples it, releases it. */
 function time(config) {
   const model = new addon.Model('cuda', config);
   try {
     model.measure(1);  // warm-up (clocks, caches)
-    const once = model.measure(1).ms;
-    const iterations = Math.max(1, Math.min(100, Math.round(TARGET_SAMPLE_MS / once)));
-    const samples = [];
-    for (let i = 0; i < SAMPLES; i++) samples.push(model.measure(iterations).ms);
-    samples.sort((a, b) => a - b);
-    return { median: quantile(samples, 0.5), p10: quantile(samples, 0.1), p90: quantile(samples, 0.9), iterations,
-      notes: model.notes() };
+    return { ...sample(model), notes: model.notes() };
+  } finally {
+    model.release();
+  }
+}
+
+// --rounds N: where a point's run-to-run spread comes from. N medians of fresh instances (each built,
+// sampled and released, as the stability profile's repeats do) against N medians of one instance
+// sampled again and again: a spread only the fresh instances show belongs to the instance (where its
+// buffers landed, its graph), not to the clock or the sampling.
+const rounds = Number(option('rounds', 0));
+function spreadPct(medians) {
+  const sorted = [...medians].sort((a, b) => a - b);
+  return (100 * (sorted.at(-1) - sorted[0])) / quantile(sorted, 0.5);
+}
+function instanceSpread(config) {
+  const fresh = Array.from({ length: rounds }, () => time(config).median);
+  const model = new addon.Model('cuda', config);
+  try {
+    model.measure(1);
+    const same = Array.from({ length: rounds }, () => sample(model).median);
+    const list = (medians) => medians.map((m) => m.toFixed(3)).join(' ');
+    return `spread of ${rounds} medians: fresh instances ${spreadPct(fresh).toFixed(2)} % (${list(fresh)}), ` +
+      `one instance ${spreadPct(same).toFixed(2)} % (${list(same)})`;
   } finally {
     model.release();
   }
@@ -68,6 +97,7 @@ for (const point of points) {
       (point.path === 'decoder' ? ` ${(r.median / point.seq * 1000).toFixed(1)} us/step` : '');
     const ratio = result.fused && result.unfused ? ` | unfused/fused ${(result.unfused.median / result.fused.median).toFixed(2)}x` : '';
     console.log(`${name} ${precision}: ` + variants.map((v) => `${v} ${cell(result[v])}`).join(' | ') + ratio);
+    if (rounds > 1) for (const variant of variants) console.log(`  ${variant} ${instanceSpread({ ...base, variant })}`);
   }
 }
 const json = option('json', undefined);
