@@ -61,6 +61,8 @@ describe('bench CLI', () => {
     refused(['--min-samples', '0'], 'ftbench: min_samples must be 1..1000000, got 0');
     refused(['--min-time=-5'], 'ftbench: min_time must be >= 0 (seconds), got -5');
     refused(['--max-noise', '0'], 'ftbench: max_noise must be > 0 (%), got 0');
+    refused(['--instances', '0'], 'ftbench: instances must be 1..100, got 0');
+    refused(['--instances', '2.5'], 'ftbench: instances must be an integer, got 2.5');
     refused(['--timeout', 'soon'], 'ftbench: timeout must be a number, got soon');
     // setTimeout waits at most 2^31-1 ms: a longer time would fire at once.
     refused(['--point-timeout', '1e10'], 'ftbench: point_timeout must be at most 2147483.647 s, got 10000000000');

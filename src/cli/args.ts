@@ -43,6 +43,7 @@ export const OPTIONS = {
   'max-noise': { type: 'string' },
   timeout: { type: 'string' },
   warmup: { type: 'string' },
+  instances: { type: 'string' },
   out: { type: 'string' },
   'run-id': { type: 'string' },
   resume: { type: 'string' },
@@ -178,6 +179,10 @@ function measurementOverrides(f: Flags): Partial<Measurement> {
   if (f['min-time'] !== undefined) measurement.min_time_ms = milliseconds('min_time', f['min-time']);
   if (f.timeout !== undefined) measurement.timeout_ms = milliseconds('timeout', f.timeout);
   if (f.warmup !== undefined) measurement.warmup_ms = milliseconds('warmup', f.warmup);
+  if (f.instances !== undefined) {
+    measurement.instances = single('instances', f.instances);
+    requireRange('instances', measurement.instances, 1, 100);
+  }
   if (f['max-noise'] !== undefined) {
     measurement.max_noise_pct = single('max_noise', f['max-noise']);
     if (!(measurement.max_noise_pct > 0)) throw new ConfigError('max_noise', `max_noise must be > 0 (%), got ${measurement.max_noise_pct}`);

@@ -150,6 +150,10 @@ function recordedOptions(options: Record<string, unknown>): RecordedOptions {
   if (!measurement || !fields.every((field) => valid(measurement[field]))) {
     throw new ResultsFormatError(`run.options.measurement must hold ${fields.join(', ')}, each 0..${MAX_TIME_MS}`);
   }
+  const instances = measurement.instances ?? 1;
+  if (!(Number.isInteger(instances) && instances >= 1 && instances <= 100)) {
+    throw new ResultsFormatError('run.options.measurement.instances must be an integer 1..100');
+  }
   const overrides = (options.overrides ?? {}) as SweepOverrides;
   validateOverrides(overrides);
   const pointTimeoutS = options.point_timeout_s ?? DEFAULT_POINT_TIMEOUT_S;

@@ -65,6 +65,8 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
                         (or once it stops changing)
   --timeout S           stop sampling a point after S seconds of wall time (GPU default 10)
   --warmup S            backend time run before samples are kept, seconds (GPU default 0.1)
+  --instances N         spread each point's samples over N fresh model instances (default: the profile's);
+                        the sample, time and warm-up budgets are shared out among them
   --out DIR             where the run's files go (default ${DEFAULT_OUT})
   --run-id ID           the files' name (default <profile>-<yyyymmdd-hhmmss>, UTC)
   --force               replace the files of an existing run of that id (never one still running)

@@ -2,6 +2,9 @@
 // the loop and times each call on the host clock (launch + sync latency), while the task records
 // the backend's own duration of the iteration (CPU: host clock inside the engine; CUDA: events).
 // The backend durations are the point's samples; src/measure/stop-rule.ts decides when there are enough.
+// With `instances` > 1 the point is built, warmed and sampled that many times in turn, each instance
+// with its share of the budgets and the first one's sampling plan, and the samples are pooled: where a
+// fresh model's buffers land moves latency-bound points by more than their samples' noise.
 // runPoint is a function of (config, options) -> Point; the CLI runs it in a worker process
 // (src/run/supervisor.ts). A peer variant's model runs in the peer worker (src/engine/peer-model.ts):
 // the same loop drives it, asynchronously; the engine's synchronous calls keep their synchronous loop.
@@ -21,7 +24,7 @@ import { PeerModel, type PeerBackend } from '../engine/peer-model.js';
 import type { Point, Summary } from '../results/schema.js';
 import { median, summarize } from './sample-stats.js';
 import { measureResources } from './resources.js';
-import { StopRule, type StopReason } from './stop-rule.js';
+import { STOP_REASONS, StopRule, type StopReason } from './stop-rule.js';
 
 /** Warm-up runs at least this many iterations, however short `warmup_ms` is... */
 export const MIN_WARMUP_ITERATIONS = 3;
@@ -83,8 +86,14 @@ function engineError(message: string): Error {
 
 const pause = (ms: number): void => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms) as unknown as void;
 
+/** How a point is sampled: cold or hot, and units per sample. */
+export interface SamplingPlan {
+  mode: 'cold' | 'hot';
+  units: number;
+}
+
 /** How to sample: `mode` with 'auto' resolved by the warm-up's median unit time; units per sample. */
-function samplingPlan(mode: MeasureMode, warmupMs: readonly number[]): { mode: 'cold' | 'hot'; units: number } {
+function samplingPlan(mode: MeasureMode, warmupMs: readonly number[]): SamplingPlan {
   const estimate = median(warmupMs);
   const resolved = mode === 'auto' ? (estimate < COLD_BELOW_MS ? 'cold' : 'hot') : mode;
   return { mode: resolved, units: resolved === 'cold' ? 1 : Math.max(1, Math.round(HOT_SAMPLE_MS / estimate)) };
@@ -113,11 +122,14 @@ function checkedMs(sample: NativeSample): NativeSample {
 }
 
 /**
- * Warms `model` up (single units, by backend time), then samples it, cold or hot, until the stop
- * rule says enough (src/measure/stop-rule.ts). Samples taken at a throttled SM clock are discarded.
+ * Warms `model` up (single units, by backend time), then samples it, cold or hot (as `given`, else as
+ * the warm-up says), until the stop rule says enough (src/measure/stop-rule.ts). Samples taken at a
+ * throttled SM clock are discarded.
  */
-export async function measureModel(model: PointModel, m: Measurement, mode: MeasureMode = 'auto', ceilings?: DeviceCeilings): Promise<Measured> {
-  const plan = samplingPlan(mode, await warmUp(model, m));
+export async function measureModel(model: PointModel, m: Measurement, mode: MeasureMode = 'auto', ceilings?: DeviceCeilings,
+  given?: SamplingPlan): Promise<Measured> {
+  const warmup = await warmUp(model, m);
+  const plan = given ?? samplingPlan(mode, warmup);
   const samples: number[] = [];
   const clocks: number[] = [];
   const rule = new StopRule(m);
@@ -180,6 +192,37 @@ export async function measureModel(model: PointModel, m: Measurement, mode: Meas
     units_per_sample: plan.units,
     discarded,
     sm_clock_mhz: clocks.length > 0 ? clocks.reduce((a, b) => a + b, 0) / clocks.length : null,
+  };
+}
+
+/** One instance's share of `m` when a point is spread over `instances` of them (at least a sample each). */
+export function instanceShare(m: Measurement, instances: number): Measurement {
+  return {
+    ...m,
+    min_samples: Math.ceil(m.min_samples / instances),
+    min_time_ms: m.min_time_ms / instances,
+    timeout_ms: m.timeout_ms / instances,
+    warmup_ms: m.warmup_ms / instances,
+    instances: 1,
+  };
+}
+
+/**
+ * The measurements of a point's instances as one: their samples in run order; the stop reason the
+ * weakest of theirs (a timeout in any instance is the point's); the SM clock over every kept sample.
+ */
+export function pooledMeasurement(parts: readonly Measured[]): Measured {
+  const clocked = parts.filter((part) => part.sm_clock_mhz !== null);
+  const clockWeight = clocked.reduce((n, part) => n + part.samples_ms.length, 0);
+  return {
+    samples_ms: parts.flatMap((part) => part.samples_ms),
+    host_ms: parts.flatMap((part) => part.host_ms),
+    stop_reason: parts.map((part) => part.stop_reason).reduce((a, b) => (STOP_REASONS.indexOf(a) > STOP_REASONS.indexOf(b) ? a : b)),
+    mode: parts[0]!.mode,
+    units_per_sample: parts[0]!.units_per_sample,
+    discarded: parts.reduce((n, part) => n + part.discarded, 0),
+    sm_clock_mhz: clockWeight > 0
+      ? clocked.reduce((sum, part) => sum + part.sm_clock_mhz! * part.samples_ms.length, 0) / clockWeight : null,
   };
 }
 
@@ -258,8 +301,19 @@ export async function runPoint(config: PointConfig, options: RunPointOptions): P
   const seconds = () => (performance.now() - started) / 1000;
   let model: PointModel | undefined;
   try {
+    const instances = options.measurement.instances ?? 1;
+    const share = instanceShare(options.measurement, instances);
     model = await loadModel(config, addon, options.peers);
-    const measured = await measureModel(model, options.measurement, config.mode, options.ceilings);
+    const first = await measureModel(model, share, config.mode, options.ceilings);
+    const parts = [first];
+    // Every instance after the first replaces the one before and samples as the first did.
+    for (let i = 1; i < instances; i++) {
+      await model.release();
+      model = undefined;
+      model = await loadModel(config, addon, options.peers);
+      parts.push(await measureModel(model, share, config.mode, options.ceilings, { mode: first.mode, units: first.units_per_sample }));
+    }
+    const measured = pooledMeasurement(parts);
     const profile = options.profileIterations && !(model instanceof PeerModel)
       ? kernelProfile(model.profile(options.profileIterations), median(measured.samples_ms), stageFlops(config)) : {};
     const outputs = await model.outputs();

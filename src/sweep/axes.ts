@@ -54,6 +54,13 @@ export interface Measurement {
   timeout_ms: number;
   /** Backend-clock time spent running the point before samples are kept, ms. */
   warmup_ms: number;
+  /**
+   * Fresh model instances a point's samples are spread over (default 1): each builds the model anew
+   * (new buffers, a new graph), so the point's median covers where its buffers land, which moves
+   * latency-bound points by up to ≈ 1.5 % between instances (native/src/cuda/NOTES.md, version 10).
+   * The sample, time and warm-up budgets are shared out among the instances.
+   */
+  instances?: number;
 }
 
 export interface Profile {
