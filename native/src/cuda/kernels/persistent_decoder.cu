@@ -1,8 +1,7 @@
 // The persistent decoder step kernel (persistent_decoder.h says what it runs and why). Shared memory of
 // a block: its weight tile ([k/16][32 lanes] 16-byte A fragments), the stage's input rows ([rows padded
 // to 8·kNt][k + 8], storage type: the +8 puts the 8 rows a B-fragment load touches on distinct banks),
-// which the attention stages reuse as their warps' slices, and the warps' partial sums [kWarps][kNt][32]
-// (which the prologue LayerNorm's row statistics borrow before the GEMM's MMAs).
+// which the attention stages reuse as their warps' slices, and the warps' partial sums [kWarps][kNt][32].
 #include <cooperative_groups.h>
 
 #include <algorithm>
@@ -132,8 +131,8 @@ __device__ void residual_row(const T* x, const T* residual, const T* bias, const
 
 // A GEMM prologue's LayerNorm, in two calls: stage_norm_inputs starts copying x, the residual, the
 // bias, gamma and beta into shared memory behind the block's input rows (one round trip for all of
-// them; the caller commits and waits), then norm_rows sets the input rows to LN(x + residual + bias);
-// block 0 also stores the sum.
+// them; the caller commits and waits), then norm_rows sets the input rows to LN(x + residual + bias),
+// a warp a row; block 0 also stores the sum.
 template <typename T>
 struct NormInputs {
   T* staged;  // x [rows, h], residual [rows, h], bias, gamma, beta [h]
@@ -159,114 +158,16 @@ __device__ __noinline__ void stage_norm_inputs(const T* x, const T* residual, co
   }
 }
 
-// The staged rows' LayerNorm spread over the block's warps: a row is cut into segments of 32 vectors
-// (a vector a lane), and the (row, segment) items are dealt to the 8 warps, so that one row at batch 1
-// runs on as many warps as it has segments and 32 rows on all 8 (one warp walked a row alone before:
-// 1.2 µs for one row, 4.9 µs for 32, NOTES.md version 10). A warp sums its item, the row's mean and
-// variance are its segments' sums taken in segment order (fixed: the result does not depend on which
-// warp ran what), two passes as the layernorm kernel's; each pass re-reads x + residual + bias from
-// shared memory rather than keeping up to 8 items of registers a lane. `partials` holds 2 · rows ·
-// segments floats. Kept small and unrolled only over a vector: after a grid barrier its code is
-// fetched cold by the warps that run it.
 template <typename T>
-struct NormRows {
-  const T* staged;    // x [rows, h]
-  const T* residual;  // [rows, h], or null
-  const T* bias;      // [h], or null
-  const T* gamma;
-  const T* beta;
-  int h, segs, items;
-
-  __device__ NormRows(bool with_residual, bool with_bias, int rows, int hidden, T* in)
-      : staged(NormInputs<T>(in, rows, hidden).staged), h(hidden) {
-    const T* staged_residual = staged + static_cast<size_t>(rows) * h;
-    const T* vectors = staged_residual + static_cast<size_t>(rows) * h;
-    residual = with_residual ? staged_residual : nullptr;
-    bias = with_bias ? vectors : nullptr;
-    gamma = vectors + h;
-    beta = vectors + 2 * h;
-    segs = (h / kVec<T> + 31) / 32;
-    items = rows * segs;
-  }
-  // The lane's vector of item i: its element offset in the row (negative past the row's end).
-  __device__ int column(int item) const {
-    const int at = ((item % segs) * 32 + (threadIdx.x & 31)) * kVec<T>;
-    return at < h ? at : -1;
-  }
-  // x + residual + bias of the lane's vector of item i, fp32, in the layernorm kernel's order.
-  __device__ void value(int item, int at, float (&v)[kVec<T>]) const {
-    const size_t offset = static_cast<size_t>(item / segs) * h + at;
-    float add[kVec<T>];
-    load_vec(staged + offset, v);
-    if (residual != nullptr) {
-      load_vec(residual + offset, add);
-#pragma unroll
-      for (int j = 0; j < kVec<T>; ++j) v[j] += add[j];
-    }
-    if (bias != nullptr) {
-      load_vec(bias + at, add);
-#pragma unroll
-      for (int j = 0; j < kVec<T>; ++j) v[j] += add[j];
-    }
-  }
-  // A row's total over its segments' partial sums, in segment order.
-  __device__ float row_total(const float* partials, int item) const {
-    const float* first = partials + item / segs * segs;
-    float total = 0.0f;
-    for (int s = 0; s < segs; ++s) total += first[s];
-    return total;
-  }
-};
-
-template <typename T>
-__device__ __noinline__ void norm_rows(bool residual, bool bias, float eps, int rows, int h, T* sum_out, T* in,
-                                       float* partials) {
-  constexpr int X = kVec<T>;
-  const NormRows<T> n(residual, bias, rows, h, in);
-  float* squares = partials + n.items;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
-#pragma unroll 1
-  for (int item = warp; item < n.items; item += kWarps) {
-    const int at = n.column(item);
-    float v[X], sum = 0.0f;
-    if (at >= 0) {
-      n.value(item, at, v);
-#pragma unroll
-      for (int j = 0; j < X; ++j) sum += v[j];
-    }
-    sum = warp_sum(sum);
-    if (lane == 0) partials[item] = sum;
-  }
-  __syncthreads();
-#pragma unroll 1
-  for (int item = warp; item < n.items; item += kWarps) {
-    const int at = n.column(item);
-    const float mean = n.row_total(partials, item) / h;
-    float v[X], sum = 0.0f;
-    if (at >= 0) {
-      n.value(item, at, v);
-#pragma unroll
-      for (int j = 0; j < X; ++j) sum += (v[j] - mean) * (v[j] - mean);
-    }
-    sum = warp_sum(sum);
-    if (lane == 0) squares[item] = sum;
-  }
-  __syncthreads();
-#pragma unroll 1
-  for (int item = warp; item < n.items; item += kWarps) {
-    const int at = n.column(item);
-    if (at < 0) continue;
-    const float mean = n.row_total(partials, item) / h;
-    const float rstd = rsqrtf(n.row_total(squares, item) / h + eps);
-    const int row = item / n.segs;
-    float v[X], g[X], b[X];
-    n.value(item, at, v);
-    if (blockIdx.x == 0 && sum_out != nullptr) store_vec(sum_out + static_cast<size_t>(row) * h + at, v);
-    load_vec(n.gamma + at, g);
-    load_vec(n.beta + at, b);
-#pragma unroll
-    for (int j = 0; j < X; ++j) v[j] = (v[j] - mean) * rstd * g[j] + b[j];
-    store_vec(in + row * (h + kPad) + at, v);
+__device__ __noinline__ void norm_rows(bool residual, bool bias, float eps, int rows, int h, T* sum_out, T* in) {
+  T* staged = NormInputs<T>(in, rows, h).staged;
+  T* staged_residual = staged + static_cast<size_t>(rows) * h;
+  T* vectors = staged_residual + static_cast<size_t>(rows) * h;
+  for (int row = threadIdx.x / 32; row < rows; row += kWarps) {
+    const size_t at = static_cast<size_t>(row) * h;
+    residual_row<T>(staged + at, residual ? staged_residual + at : nullptr, bias ? vectors : nullptr, vectors + h,
+                    vectors + 2 * h, eps, h, blockIdx.x == 0 && sum_out != nullptr ? sum_out + at : nullptr,
+                    in + row * (h + kPad));
   }
   __syncthreads();  // the rows, for every warp's MMAs
 }
@@ -404,7 +305,7 @@ __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const _
     mma::cp_async_wait<1>();
     __syncthreads();
     record_gemm_clock();
-    if (norm) norm_rows(residual, residual, a.eps, rows, h, residual ? x_next : nullptr, in, reinterpret_cast<float*>(reduce));
+    if (norm) norm_rows(residual, residual, a.eps, rows, h, residual ? x_next : nullptr, in);
     record_gemm_clock();
     gemm_rows<T, kNt>(static_cast<const uint4*>(op.w), op.k, op.n, in, rows, static_cast<const T*>(relu_bias),
                       static_cast<T*>(out), tiles[j % 2], reduce);

@@ -8,12 +8,11 @@
 // load; a block owns 16 output columns and all of k (its warps split k, summed in shared memory in a
 // fixed order), and copies the next GEMM's weight tile into its other buffer (cp.async) while the
 // current stage runs, so the weight latency overlaps a stage and a barrier. The LayerNorms ride in the
-// GEMM prologues: every block normalises the few rows itself (each row's 32-vector segments dealt to
-// its warps, the statistics summed segment by segment in a fixed order), and block 0 stores the
-// residual sum (into the other of two x buffers: the others still read the old one). The attention
-// stages are the warp-per-(row, head) routines of the wide kernels (decoder_attention_warp.cuh). What
-// is computed is the fused stack's (native/MODEL.md, "Decoder"); only the order of the fp32 sums
-// differs: the GEMMs' over k and the prologue LayerNorms' statistics over a row.
+// GEMM prologues: every block normalises the few rows itself (a warp a row, the layernorm kernel's
+// lane assignment and order), and block 0 stores the residual sum (into the other of two x buffers:
+// the others still read the old one). The attention stages are the warp-per-(row, head) routines of
+// the wide kernels (decoder_attention_warp.cuh). What is computed is the fused stack's
+// (native/MODEL.md, "Decoder"); only the order of the GEMMs' fp32 sums over k differs.
 #pragma once
 #include <cuda_runtime.h>
 
