@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <type_traits>
 
 #include "cuda/check.h"
 #include "cuda/kernels/decoder_attention_internal.cuh"
@@ -71,29 +72,29 @@ __device__ __noinline__ void load_rows(const T* src, int rows, int k, T* in) {
   }
 }
 
-// One row of the residual stream, a warp: v = x + residual + bias (fp32, in that order; residual and
-// bias may be null), stored rounded to `sum_out` when given; with gamma, LN(v)·gamma + beta rounded into
-// `out`, else v into `out`. The layernorm kernel's lane assignment and order (layernorm.cu), so the
-// sums and the result are its bits.
-template <typename T>
+// One row of the residual stream, a warp: v = x + residual + bias (fp32, in that order; with kAdd, else
+// v = x), stored rounded to `sum_out` when given; with gamma, LN(v)·gamma + beta rounded into `out`,
+// else v into `out`. The layernorm kernel's lane assignment and order (layernorm.cu), so the sums and
+// the result are its bits. N = ⌈h / (32 X)⌉, a lane's vectors (with_lane_vectors): the code is unrolled for
+// exactly those, as a lone warp runs it after a grid barrier and its time is its instruction count
+// (NOTES.md, decoder version 10).
+template <typename T, int N, bool kAdd>
 __device__ void residual_row(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta, float eps,
                              int h, T* sum_out, T* out) {
   constexpr int X = kVec<T>;
   const int lane = threadIdx.x & 31, vecs = h / X;
-  float values[kMaxLaneVecs][X];
+  float values[N][X];
   float sum = 0.0f;
 #pragma unroll
-  for (int i = 0; i < kMaxLaneVecs; ++i) {
+  for (int i = 0; i < N; ++i) {
     const int v = lane + i * 32;
     if (v >= vecs) continue;
     load_vec(x + v * X, values[i]);
-    float add[X];
-    if (residual != nullptr) {
+    if constexpr (kAdd) {
+      float add[X];
       load_vec(residual + v * X, add);
 #pragma unroll
       for (int j = 0; j < X; ++j) values[i][j] += add[j];
-    }
-    if (bias != nullptr) {
       load_vec(bias + v * X, add);
 #pragma unroll
       for (int j = 0; j < X; ++j) values[i][j] += add[j];
@@ -107,7 +108,7 @@ __device__ void residual_row(const T* x, const T* residual, const T* bias, const
   const float mean = warp_sum(sum) / h;
   float squares = 0.0f;
 #pragma unroll
-  for (int i = 0; i < kMaxLaneVecs; ++i) {
+  for (int i = 0; i < N; ++i) {
     if (lane + i * 32 >= vecs) continue;
 #pragma unroll
     for (int j = 0; j < X; ++j) {
@@ -117,7 +118,7 @@ __device__ void residual_row(const T* x, const T* residual, const T* bias, const
   }
   const float rstd = rsqrtf(warp_sum(squares) / h + eps);
 #pragma unroll
-  for (int i = 0; i < kMaxLaneVecs; ++i) {
+  for (int i = 0; i < N; ++i) {
     const int v = lane + i * 32;
     if (v >= vecs) continue;
     float g[X], b[X];
@@ -158,18 +159,54 @@ __device__ __noinline__ void stage_norm_inputs(const T* x, const T* residual, co
   }
 }
 
+// Calls body(std::integral_constant<int, N>{}) with N = ⌈h / (32 X)⌉, a row's 16-byte vectors a lane
+// (h ≤ 32 · kMaxLaneVecs · X: persistent_decoder_supported).
+template <typename T, typename Body>
+__device__ void with_lane_vectors(int h, Body&& body) {
+  switch ((h / kVec<T> + 31) / 32) {
+    case 1: return body(std::integral_constant<int, 1>{});
+    case 2: return body(std::integral_constant<int, 2>{});
+    case 3: return body(std::integral_constant<int, 3>{});
+    default: return body(std::integral_constant<int, kMaxLaneVecs>{});
+  }
+}
+
+// `add`: the staged residual and bias are added first (every LayerNorm but the first layer's first).
+// One call site in the kernel, the row length's code chosen inside (calls from the kernel's body keep
+// its live registers across them: one a stage, as before).
 template <typename T>
-__device__ __noinline__ void norm_rows(bool residual, bool bias, float eps, int rows, int h, T* sum_out, T* in) {
+__device__ __noinline__ void norm_rows(bool add, float eps, int rows, int h, T* sum_out, T* in) {
   T* staged = NormInputs<T>(in, rows, h).staged;
   T* staged_residual = staged + static_cast<size_t>(rows) * h;
   T* vectors = staged_residual + static_cast<size_t>(rows) * h;
-  for (int row = threadIdx.x / 32; row < rows; row += kWarps) {
-    const size_t at = static_cast<size_t>(row) * h;
-    residual_row<T>(staged + at, residual ? staged_residual + at : nullptr, bias ? vectors : nullptr, vectors + h,
-                    vectors + 2 * h, eps, h, blockIdx.x == 0 && sum_out != nullptr ? sum_out + at : nullptr,
-                    in + row * (h + kPad));
-  }
+  with_lane_vectors<T>(h, [&](auto n) {
+    constexpr int N = decltype(n)::value;
+    for (int row = threadIdx.x / 32; row < rows; row += kWarps) {
+      const size_t at = static_cast<size_t>(row) * h;
+      T* sum = blockIdx.x == 0 && sum_out != nullptr ? sum_out + at : nullptr;
+      T* out = in + row * (h + kPad);
+      if (add) {
+        residual_row<T, N, true>(staged + at, staged_residual + at, vectors, vectors + h, vectors + 2 * h, eps, h, sum, out);
+      } else {
+        residual_row<T, N, false>(staged + at, nullptr, nullptr, vectors + h, vectors + 2 * h, eps, h, sum, out);
+      }
+    }
+  });
   __syncthreads();  // the rows, for every warp's MMAs
+}
+
+// The kernel's last residual add, a warp a row over the grid: with the final LayerNorm (gamma given)
+// into `out`, else the sum into `out` (which may be x itself: each lane reads its elements before it
+// writes them).
+template <typename T>
+__device__ __noinline__ void final_rows(const T* x, const T* residual, const T* bias, const T* gamma, const T* beta,
+                                        float eps, int rows, int h, T* out) {
+  with_lane_vectors<T>(h, [&](auto n) {
+    for (int row = blockIdx.x * kWarps + threadIdx.x / 32; row < rows; row += gridDim.x * kWarps) {
+      const size_t at = static_cast<size_t>(row) * h;
+      residual_row<T, decltype(n)::value, true>(x + at, residual + at, bias, gamma, beta, eps, h, nullptr, out + at);
+    }
+  });
 }
 
 // out [rows, n] = in · w over the block's tiles (in: the block's input rows, k deep; the first tile's
@@ -305,7 +342,7 @@ __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const _
     mma::cp_async_wait<1>();
     __syncthreads();
     record_gemm_clock();
-    if (norm) norm_rows(residual, residual, a.eps, rows, h, residual ? x_next : nullptr, in);
+    if (norm) norm_rows(residual, a.eps, rows, h, residual ? x_next : nullptr, in);
     record_gemm_clock();
     gemm_rows<T, kNt>(static_cast<const uint4*>(op.w), op.k, op.n, in, rows, static_cast<const T*>(relu_bias),
                       static_cast<T*>(out), tiles[j % 2], reduce);
@@ -349,17 +386,11 @@ __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const _
     gemm_stage(5, ffn2, next_qkv, stage_rows(a.inter_buf, a.inter), false, false, nullptr, projected);
     sync();
   }
-  // The last residual add, a warp a row over the grid: with the final LayerNorm into final_out, or into
-  // a.x (from x, which may be a.x itself: each lane reads its elements before it writes them).
+  // The last residual add (final_rows), from x, which may be a.x itself.
   const PersistentLayer& last = a.layer[a.layers - 1];
   const bool final_norm = a.final_out != nullptr;
-  for (int row = blockIdx.x * kWarps + threadIdx.x / 32; row < rows; row += gridDim.x * kWarps) {
-    const size_t at = static_cast<size_t>(row) * h;
-    T* out = static_cast<T*>(final_norm ? a.final_out : a.x) + at;
-    residual_row(x + at, projected + at, static_cast<const T*>(last.ffn2_b),
-                 final_norm ? static_cast<const T*>(a.final_gamma) : nullptr, static_cast<const T*>(a.final_beta),
-                 a.eps, h, static_cast<T*>(nullptr), out);
-  }
+  final_rows(x, projected, static_cast<const T*>(last.ffn2_b), final_norm ? static_cast<const T*>(a.final_gamma) : nullptr,
+             static_cast<const T*>(a.final_beta), a.eps, rows, h, static_cast<T*>(final_norm ? a.final_out : a.x));
   if (a.stage_clocks != nullptr) sync();  // the profile's end: the last row written
 }
 
