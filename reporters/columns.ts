@@ -65,6 +65,8 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
   { name: 'fp32_ids_equal_fraction', value: (p) => p.fp32_ids_equal_fraction ?? null },
   { name: 'fp16_ids_equal_fraction', value: (p) => p.fp16_ids_equal_fraction ?? null },
   { name: 'fp16_score_rel_err', value: (p) => p.fp16_score_rel_err ?? null },
+  // Fresh model instances the samples were spread over (src/measure/instances.ts); empty: one, before it was recorded.
+  { name: 'instances', value: summaryValue('instances') },
 ];
 
 /** A percentile of the point's retained samples (the summary records p10, p50 and p90 only); null without samples. */

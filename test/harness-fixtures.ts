@@ -17,7 +17,7 @@ export function okPoint(config: PointConfig, samples: number[], overrides: Parti
     status: 'ok',
     summary: summarizePoint(config, {
       samples_ms: samples, host_ms: samples.map((ms) => ms + 0.01), stop_reason: 'noise', mode: 'cold', units_per_sample: 1, discarded: 0,
-      sm_clock_mhz: null,
+      sm_clock_mhz: null, instances: 1,
     }, config.seq),
     samples_ms: samples,
     correct: true,

@@ -34,7 +34,7 @@ describe('csv', () => {
       'sm_clock_mhz', 'pct_peak_tflops', 'pct_peak_gbps', 'ids_equal_fraction', 'repeat', 'error',
       'graph', 'full_length', 'mem_len', 'seed', 'gpu_ms_p50', 'gpu_ms_p99', 'key', 'run_id', 'commit', 'device',
       'tp', 'peak_memory_bytes', 'joules_per_unit', 'joules_per_token', 'mean_w', 'fp32_rel_err',
-      'fp32_ids_equal_fraction', 'fp16_ids_equal_fraction', 'fp16_score_rel_err',
+      'fp32_ids_equal_fraction', 'fp16_ids_equal_fraction', 'fp16_score_rel_err', 'instances',
     ]);
   });
 
@@ -44,9 +44,11 @@ describe('csv', () => {
     const s = encoder.summary!;
     // Every row ends with what lets runs be stacked: the point's key, the run, its commit and device;
     // then tp (1: these points predate the axis), empty memory and energy cells (not recorded) and
-    // empty fp32_rel_err, fp32_ids_equal_fraction, fp16_ids_equal_fraction, fp16_score_rel_err (fp8 points only).
+    // empty fp32_rel_err, fp32_ids_equal_fraction, fp16_ids_equal_fraction, fp16_score_rel_err (fp8 points only);
+    // instances (empty for a point without a measurement).
     const run = (point: typeof encoder) =>
-      [point.key, 'smoke-20261122-100000', ENVIRONMENT.git.commit, `"${ENVIRONMENT.device.name}"`, 1, '', '', '', '', '', '', '', ''].join(',');
+      [point.key, 'smoke-20261122-100000', ENVIRONMENT.git.commit, `"${ENVIRONMENT.device.name}"`, 1, '', '', '', '', '', '', '', '',
+        point.summary?.instances ?? ''].join(',');
     assert.equal(lines[1], ['encoder', 'reference', 'fp32', 4, 1, 32, 1, 2, 8, 64, 64, 'ok', 0.5, s.gpu_ms_p10, s.gpu_ms_p90, s.noise_pct, 3,
       s.host_ms_median, s.tokens_per_s, s.tflops, 'true', '', 0, 0, 1, 'cpu', s.gpu_ms_mean, s.gpu_ms_min, s.gpu_ms_max, s.gpu_ms_stdev,
       'noise', s.gbps, 'cold', 1, 0, '', '', '', '', '', '',

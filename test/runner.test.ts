@@ -11,7 +11,7 @@ import type {
   NativeAddon, NativeEnergy, NativeGemmChoice, NativeMemory, NativeModel, NativeOutputs, NativeProfile, NativeSample,
 } from '../src/engine/native.js';
 import { CPU_REFERENCE_MAX_FLOP, engineReferences } from '../src/check/references.js';
-import { MIN_WARMUP_ITERATIONS, pooledMeasurement, runPoint, WARMUP_CAP_MS, type Measured } from '../src/measure/runner.js';
+import { MIN_WARMUP_ITERATIONS, runPoint, WARMUP_CAP_MS } from '../src/measure/runner.js';
 import { PointSchema } from '../src/results/schema.js';
 import { addonOrSkip, cpuConfig } from './harness-fixtures.js';
 
@@ -102,6 +102,7 @@ describe('runner', () => {
     assert.equal(log.measured, 3 * (3 + 2));
     assert.deepEqual(point.samples_ms, [10, 10, 10, 10, 10, 10]);
     assert.equal(point.summary?.samples, 6);
+    assert.equal(point.summary?.instances, 3);
   });
 
   test('every instance samples as the first one\'s warm-up said', async () => {
@@ -113,16 +114,12 @@ describe('runner', () => {
     assert.equal(point.summary?.mode, 'cold');
   });
 
-  test('pooled instances: the weakest stop reason, the SM clock over every kept sample', () => {
-    const part = (samples: number[], stop: Measured['stop_reason'], clock: number | null): Measured => ({
-      samples_ms: samples, host_ms: samples, stop_reason: stop, mode: 'hot', units_per_sample: 2, discarded: 1, sm_clock_mhz: clock,
-    });
-    const pooled = pooledMeasurement([part([1, 2, 3], 'noise', 1800), part([4], 'timeout', 1900), part([5], 'noise-stable', null)]);
-    assert.deepEqual(pooled.samples_ms, [1, 2, 3, 4, 5]);
-    assert.equal(pooled.stop_reason, 'timeout');
-    assert.equal(pooled.sm_clock_mhz, (3 * 1800 + 1900) / 4);
-    assert.equal(pooled.discarded, 3);
-    assert.equal(pooledMeasurement([part([1], 'noise', null), part([2], 'noise-stable', null)]).stop_reason, 'noise-stable');
+  test('a point whose units the timeout cannot afford on every instance runs on fewer', async () => {
+    // 600 ms units, a 2 s timeout: an instance needs 4 units (3 warm-ups and a sample), so one instance.
+    const { addon, log } = scriptedAddon({ durations: [600] });
+    const point = await runPoint(config, { measurement: { ...measurement, timeout_ms: 2000, instances: 5 }, addon });
+    assert.equal(log.created, 1);
+    assert.equal(point.summary?.instances, 1);
   });
 
   test('a point records the GEMMs its model ran; a model without GEMMs records none', async () => {

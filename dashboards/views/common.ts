@@ -133,6 +133,7 @@ export function hoverText(point: Pick<MeasuredPoint, 'config' | 'summary' | 'ext
     ['% of peak GB/s', summary.pct_peak_gbps],
     ['SM clock MHz', summary.sm_clock_mhz],
     ['units/sample', summary.units_per_sample],
+    ['instances', summary.instances],
     ['discarded', summary.discarded],
   ];
   const summaryLines = chunk(

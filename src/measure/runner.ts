@@ -2,9 +2,8 @@
 // the loop and times each call on the host clock (launch + sync latency), while the task records
 // the backend's own duration of the iteration (CPU: host clock inside the engine; CUDA: events).
 // The backend durations are the point's samples; src/measure/stop-rule.ts decides when there are enough.
-// With `instances` > 1 the point is built, warmed and sampled that many times in turn, each instance
-// with its share of the budgets and the first one's sampling plan, and the samples are pooled: where a
-// fresh model's buffers land moves latency-bound points by more than their samples' noise.
+// With measurement.instances > 1 the point is built, warmed and sampled on several fresh models in
+// turn and their samples pooled (src/measure/instances.ts says why and how many).
 // runPoint is a function of (config, options) -> Point; the CLI runs it in a worker process
 // (src/run/supervisor.ts). A peer variant's model runs in the peer worker (src/engine/peer-model.ts):
 // the same loop drives it, asynchronously; the engine's synchronous calls keep their synchronous loop.
@@ -24,7 +23,8 @@ import { PeerModel, type PeerBackend } from '../engine/peer-model.js';
 import type { Point, Summary } from '../results/schema.js';
 import { median, summarize } from './sample-stats.js';
 import { measureResources } from './resources.js';
-import { STOP_REASONS, StopRule, type StopReason } from './stop-rule.js';
+import { StopRule, type StopReason } from './stop-rule.js';
+import { affordableInstances, instanceShare, pooledMeasurement } from './instances.js';
 
 /** Warm-up runs at least this many iterations, however short `warmup_ms` is... */
 export const MIN_WARMUP_ITERATIONS = 3;
@@ -77,6 +77,8 @@ export interface Measured {
   /** Samples dropped for a throttled SM clock, and the mean SM clock of the kept ones (null: none reported). */
   discarded: number;
   sm_clock_mhz: number | null;
+  /** Fresh model instances the samples were spread over. */
+  instances: number;
 }
 
 /** An error the engine would have raised itself: recorded as status "error" by runPoint. */
@@ -122,14 +124,10 @@ function checkedMs(sample: NativeSample): NativeSample {
 }
 
 /**
- * Warms `model` up (single units, by backend time), then samples it, cold or hot (as `given`, else as
- * the warm-up says), until the stop rule says enough (src/measure/stop-rule.ts). Samples taken at a
- * throttled SM clock are discarded.
+ * Samples a warm `model` as `plan` says until the stop rule says enough (src/measure/stop-rule.ts).
+ * Samples taken at a throttled SM clock are discarded.
  */
-export async function measureModel(model: PointModel, m: Measurement, mode: MeasureMode = 'auto', ceilings?: DeviceCeilings,
-  given?: SamplingPlan): Promise<Measured> {
-  const warmup = await warmUp(model, m);
-  const plan = given ?? samplingPlan(mode, warmup);
+async function sampleModel(model: PointModel, m: Measurement, plan: SamplingPlan, ceilings?: DeviceCeilings): Promise<Measured> {
   const samples: number[] = [];
   const clocks: number[] = [];
   const rule = new StopRule(m);
@@ -192,38 +190,36 @@ export async function measureModel(model: PointModel, m: Measurement, mode: Meas
     units_per_sample: plan.units,
     discarded,
     sm_clock_mhz: clocks.length > 0 ? clocks.reduce((a, b) => a + b, 0) / clocks.length : null,
-  };
-}
-
-/** One instance's share of `m` when a point is spread over `instances` of them (at least a sample each). */
-export function instanceShare(m: Measurement, instances: number): Measurement {
-  return {
-    ...m,
-    min_samples: Math.ceil(m.min_samples / instances),
-    min_time_ms: m.min_time_ms / instances,
-    timeout_ms: m.timeout_ms / instances,
-    warmup_ms: m.warmup_ms / instances,
     instances: 1,
   };
 }
 
 /**
- * The measurements of a point's instances as one: their samples in run order; the stop reason the
- * weakest of theirs (a timeout in any instance is the point's); the SM clock over every kept sample.
+ * Measures a point over fresh models in turn: measurement.instances of them, fewer where its timeout
+ * affords fewer (affordableInstances, from the first one's warm-up). Each is warmed up and sampled
+ * with its share of the budgets and the first one's sampling plan; the samples are pooled. `live`
+ * holds the model being measured (the caller releases it): the last one once this returns.
  */
-export function pooledMeasurement(parts: readonly Measured[]): Measured {
-  const clocked = parts.filter((part) => part.sm_clock_mhz !== null);
-  const clockWeight = clocked.reduce((n, part) => n + part.samples_ms.length, 0);
-  return {
-    samples_ms: parts.flatMap((part) => part.samples_ms),
-    host_ms: parts.flatMap((part) => part.host_ms),
-    stop_reason: parts.map((part) => part.stop_reason).reduce((a, b) => (STOP_REASONS.indexOf(a) > STOP_REASONS.indexOf(b) ? a : b)),
-    mode: parts[0]!.mode,
-    units_per_sample: parts[0]!.units_per_sample,
-    discarded: parts.reduce((n, part) => n + part.discarded, 0),
-    sm_clock_mhz: clockWeight > 0
-      ? clocked.reduce((sum, part) => sum + part.sm_clock_mhz! * part.samples_ms.length, 0) / clockWeight : null,
+async function measureInstances(config: PointConfig, options: RunPointOptions, addon: NativeAddon,
+  live: { model?: PointModel }): Promise<Measured> {
+  const m = options.measurement;
+  const asked = m.instances ?? 1;
+  const fresh = async (): Promise<PointModel> => {
+    await live.model?.release();
+    live.model = undefined;
+    return (live.model = await loadModel(config, addon, options.peers));
   };
+  const first = await fresh();
+  const warmup = await warmUp(first, { ...m, warmup_ms: m.warmup_ms / asked });
+  const plan = samplingPlan(config.mode, warmup);
+  const share = instanceShare(m, affordableInstances(asked, median(warmup), m.timeout_ms, MIN_WARMUP_ITERATIONS + 1));
+  const parts = [await sampleModel(first, share, plan, options.ceilings)];
+  while (parts.length < share.instances!) {
+    const model = await fresh();
+    await warmUp(model, share);
+    parts.push(await sampleModel(model, share, plan, options.ceilings));
+  }
+  return pooledMeasurement(parts);
 }
 
 /** Tokens one unit of work produces or consumes: batch·seq (encoder), batch·steps (decoder, decoding). */
@@ -252,6 +248,7 @@ export function summarizePoint(c: PointConfig, measured: Measured, decodingSteps
     units_per_sample: measured.units_per_sample,
     discarded: measured.discarded,
     sm_clock_mhz: measured.sm_clock_mhz,
+    instances: measured.instances,
     host_ms_median: measured.host_ms.length > 0 ? median(measured.host_ms) : null,
     tokens_per_s: tokensPerUnit(c, decodingSteps) / seconds,
     tflops,
@@ -299,21 +296,10 @@ export async function runPoint(config: PointConfig, options: RunPointOptions): P
   const startedAt = new Date();
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
-  let model: PointModel | undefined;
+  const live: { model?: PointModel } = {};
   try {
-    const instances = options.measurement.instances ?? 1;
-    const share = instanceShare(options.measurement, instances);
-    model = await loadModel(config, addon, options.peers);
-    const first = await measureModel(model, share, config.mode, options.ceilings);
-    const parts = [first];
-    // Every instance after the first replaces the one before and samples as the first did.
-    for (let i = 1; i < instances; i++) {
-      await model.release();
-      model = undefined;
-      model = await loadModel(config, addon, options.peers);
-      parts.push(await measureModel(model, share, config.mode, options.ceilings, { mode: first.mode, units: first.units_per_sample }));
-    }
-    const measured = pooledMeasurement(parts);
+    const measured = await measureInstances(config, options, addon, live);
+    const model = live.model!;
     const profile = options.profileIterations && !(model instanceof PeerModel)
       ? kernelProfile(model.profile(options.profileIterations), median(measured.samples_ms), stageFlops(config)) : {};
     const outputs = await model.outputs();
@@ -321,8 +307,8 @@ export async function runPoint(config: PointConfig, options: RunPointOptions): P
     const gemms = model.gemms();
     const resources = measureResources(model, tokensPerUnit(config, outputs.stepsRun));
     // Released before the references run, so that they have the device's memory to themselves.
+    live.model = undefined;
     await model.release();
-    model = undefined;
     const references = options.references ?? engineReferences(addon);
     const unchecked = uncheckedReason(config);
     const verdict = unchecked ? { correct: null, max_rel_err: null, checks: [] }
@@ -347,7 +333,7 @@ export async function runPoint(config: PointConfig, options: RunPointOptions): P
     if (code === undefined) throw error;
     return failedPoint(config, code === 'ERR_FTB_OOM' ? 'oom' : 'error', (error as Error).message, startedAt, seconds());
   } finally {
-    await model?.release();
+    await live.model?.release();
   }
 }
 

@@ -74,6 +74,8 @@ export const SummarySchema = z.object({
   /** tflops and gbps as % of the device's measured peaks (env.device peak_*); null when not measured. */
   pct_peak_tflops: finite.nullable().optional(),
   pct_peak_gbps: finite.nullable().optional(),
+  /** Fresh model instances the samples were spread over (src/measure/instances.ts); absent: one. */
+  instances: count.optional(),
 });
 
 /**
