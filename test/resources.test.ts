@@ -66,10 +66,10 @@ describe('memory and energy', () => {
     const measured = okPoint(cpuConfig(), [1], { memory: { peak_bytes: 4096 }, energy });
     const absent = okPoint(cpuConfig({ batch: 2 }), [1], { memory: { reason: 'r' }, energy: { reason: 'r' } });
     const results = parseResults({ schema: SCHEMA_ID, run: runInfo('resources'), env: ENVIRONMENT, points: [measured, absent], dropped: [] }, 'test');
-    // The four columns before the last four (fp8's fp32_rel_err, fp32_ids_equal_fraction, fp16_ids_equal_fraction,
-    // fp16_score_rel_err; the device name before them holds a quoted comma).
-    assert.deepEqual(CSV_HEADER.slice(-8, -4), ['peak_memory_bytes', 'joules_per_unit', 'joules_per_token', 'mean_w']);
-    const rows = renderCsv(results).trimEnd().split('\n').map((line) => line.split(',').slice(-8, -4));
+    // The four columns before the last five (fp8's fp32_rel_err, fp32_ids_equal_fraction, fp16_ids_equal_fraction,
+    // fp16_score_rel_err, then instances; the device name before them holds a quoted comma).
+    assert.deepEqual(CSV_HEADER.slice(-9, -5), ['peak_memory_bytes', 'joules_per_unit', 'joules_per_token', 'mean_w']);
+    const rows = renderCsv(results).trimEnd().split('\n').map((line) => line.split(',').slice(-9, -5));
     assert.deepEqual(rows.slice(1), [['4096', '0.5', '0.25', '300'], ['', '', '', '']]);
   });
 });
