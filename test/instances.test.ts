@@ -2,8 +2,7 @@
 // and how their measurements pool. The runner's use of them is in runner.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { affordableInstances, instanceShare, pooledMeasurement } from '../src/measure/instances.js';
-import type { Measured } from '../src/measure/runner.js';
+import { affordableInstances, instanceShare, pooledMeasurement, type Measured } from '../src/measure/instances.js';
 import type { Measurement } from '../src/sweep/axes.js';
 
 const part = (samples: number[], stop: Measured['stop_reason'], clock: number | null): Measured => ({

@@ -1,12 +1,28 @@
 // A point measured over several fresh model instances (measurement.instances): where a model's
-// buffers land moves a latency-bound point's time by more than its samples' noise (on the H200 up to
-// ≈ 1.5 % between instances whose samples each varied 0.1–0.5 %: native/src/cuda/NOTES.md, decoder
-// version 10), so the point's samples are spread over instances and pooled. The runner
+// buffers land moves a latency-bound point's time by more than its samples' noise (on the H200 five
+// repeats' medians 1.3–1.7 % apart where each repeat's samples varied 0.1–0.5 %: native/src/cuda/NOTES.md,
+// decoder versions 10 and 11), so the point's samples are spread over instances and pooled. The runner
 // (src/measure/runner.ts) builds and samples them; these are its rules for how many, with what
 // budget, and how their measurements combine.
 import type { Measurement } from '../sweep/axes.js';
-import type { Measured } from './runner.js';
-import { STOP_REASONS } from './stop-rule.js';
+import { STOP_REASONS, type StopReason } from './stop-rule.js';
+
+/** What the runner measured of a point: one instance's, or (pooledMeasurement) several pooled. */
+export interface Measured {
+  /** Backend-clock duration per unit of each kept sample, ms, in run order. */
+  samples_ms: number[];
+  /** Host-clock latency per unit of each measured call (launch + sync), ms. */
+  host_ms: number[];
+  stop_reason: StopReason;
+  /** The sampling mode used ('auto' resolved) and units per sample. */
+  mode: 'cold' | 'hot';
+  units_per_sample: number;
+  /** Samples dropped for a throttled SM clock, and the mean SM clock of the kept ones (null: none reported). */
+  discarded: number;
+  sm_clock_mhz: number | null;
+  /** Fresh model instances the samples were spread over. */
+  instances: number;
+}
 
 /**
  * Instances a point is spread over: `asked`, or fewer where the timeout would not let each run

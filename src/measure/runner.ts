@@ -24,7 +24,7 @@ import type { Point, Summary } from '../results/schema.js';
 import { median, summarize } from './sample-stats.js';
 import { measureResources } from './resources.js';
 import { StopRule, type StopReason } from './stop-rule.js';
-import { affordableInstances, instanceShare, pooledMeasurement } from './instances.js';
+import { affordableInstances, instanceShare, pooledMeasurement, type Measured } from './instances.js';
 
 /** Warm-up runs at least this many iterations, however short `warmup_ms` is... */
 export const MIN_WARMUP_ITERATIONS = 3;
@@ -65,21 +65,6 @@ export type PointWork = Pick<RunPointOptions, 'measurement' | 'ceilings' | 'prof
   gemmTable?: NativeGemmTuned[];
 };
 
-export interface Measured {
-  /** Backend-clock duration per unit of each kept sample, ms, in run order. */
-  samples_ms: number[];
-  /** Host-clock latency per unit of each measured call (launch + sync), ms. */
-  host_ms: number[];
-  stop_reason: StopReason;
-  /** The sampling mode used ('auto' resolved) and units per sample. */
-  mode: 'cold' | 'hot';
-  units_per_sample: number;
-  /** Samples dropped for a throttled SM clock, and the mean SM clock of the kept ones (null: none reported). */
-  discarded: number;
-  sm_clock_mhz: number | null;
-  /** Fresh model instances the samples were spread over. */
-  instances: number;
-}
 
 /** An error the engine would have raised itself: recorded as status "error" by runPoint. */
 function engineError(message: string): Error {
