@@ -85,6 +85,22 @@ suiteUnless('CUDA persistent decoder step', skip, () => {
     assert.match(runWith('1', { ...decoder(17), precision: 'bf16' }).notes.decoder_stack ?? '', /^persistent/);
   });
 
+  test('the packed layer GEMM weights are their only copy: no plain weights beside them', (t) => {
+    // h 768, inter 3072, 2 layers: 33 MB of layer GEMM weights, far above what else the stacks allocate differently.
+    const config = { ...decoder(1, 64, 12), precision: 'fp16' as const };
+    const peak = (setting: '0' | undefined) => {
+      const memory = runWith(setting, config).memory;
+      assert.ok('peakBytes' in memory, JSON.stringify(memory));
+      return memory.peakBytes;
+    };
+    const persistent = peak(undefined), perOperation = peak('0');
+    const h = 768, inter = 3072;
+    const layerGemms = 2 * 2 * (6 * h * h + 2 * h * inter);  // 2 layers, 2 bytes: qkv 3h², three h², FFN 2·h·inter
+    t.diagnostic(`peak: persistent ${persistent} B, per-operation ${perOperation} B; layer GEMM weights ${layerGemms} B`);
+    // Plain copies beside the packed ones would put the persistent stack a whole set of weights above.
+    assert.ok(persistent < perOperation + layerGemms / 2, `${persistent} >= ${perOperation} + ${layerGemms} / 2`);
+  });
+
   test('a graph replay computes exactly what eager launches compute', () => {
     const config = { ...decoder(12), precision: 'fp16' as const };
     const graphed = runWith(undefined, { ...config, graph: true });

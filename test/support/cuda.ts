@@ -21,7 +21,7 @@ export function runModel(addon: NativeAddon, backend: string, config: Partial<Na
   const model = new addon.Model(backend, config);
   try {
     model.run();
-    return { outputs: model.outputs(), notes: model.notes(), gemms: model.gemms() };
+    return { outputs: model.outputs(), notes: model.notes(), gemms: model.gemms(), memory: model.memory() };
   } finally {
     model.release();
   }

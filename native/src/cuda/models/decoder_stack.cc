@@ -11,6 +11,7 @@
 #include "cuda/check.h"
 #include "cuda/kernels/decoder_attention.h"
 #include "cuda/kernels/elementwise.h"
+#include "cuda/kernels/fill.h"
 #include "cuda/kernels/layernorm.h"
 #include "cuda/kernels/persistent_decoder.h"
 #include "cuda/models/decoder_stack_base.h"
@@ -23,7 +24,7 @@ namespace {
 class FusedStack final : public StackBase {
  public:
   FusedStack(const ModelConfig& config, CudaContext& context, const int* step, const int* cache_indir)
-      : StackBase(config, context),
+      : StackBase(config, context, use_persistent(config, storage_type(config.precision), config.rows())),
         step_(step),
         cache_indir_(cache_indir),
         relu_epilogue_(dtype_ != DType::F32),
@@ -79,15 +80,25 @@ class FusedStack final : public StackBase {
     }
   }
 
+  // With the persistent kernel each layer GEMM weight is generated into one scratch buffer and packed
+  // from it, in stream order: its plain copies never exist side by side with the packed ones.
   void fill(cudaStream_t s) override {
     StackBase::fill(s);
     if (!persistent_) return;
+    size_t largest = 0;
+    for (const PersistentGemm& gemm : kPersistentGemms) {
+      largest = std::max(largest, static_cast<size_t>(gemm_k(gemm)) * gemm_n(gemm));
+    }
+    const DeviceBuffer plain = buffer(largest, "decoder weight before packing");
     for (int l = 0; l < config_.layers; ++l) {
       for (size_t g = 0; g < kPersistentGemms.size(); ++g) {
         const PersistentGemm& gemm = kPersistentGemms[g];
-        pack_persistent_weight(dtype_, weight(l, gemm.weight), gemm_k(gemm), gemm_n(gemm), packed_[l][g].get(), s);
+        const int k = gemm_k(gemm), n = gemm_n(gemm);
+        fill_tensor(dtype_, plain.get(), static_cast<size_t>(k) * n, config_, gemm.weight, l, s);
+        pack_persistent_weight(dtype_, plain.get(), k, n, packed_[l][g].get(), s);
       }
     }
+    check(cudaStreamSynchronize(s), "packing the decoder weights");  // before the scratch is freed
   }
 
   void step(void* x, int, const FinalNorm* final_norm, cudaStream_t s) override {

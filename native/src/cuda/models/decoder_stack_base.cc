@@ -41,7 +41,7 @@ bool is_gemm_weight(Tensor tensor) {
 
 }  // namespace
 
-StackBase::StackBase(const ModelConfig& config, CudaContext& context)
+StackBase::StackBase(const ModelConfig& config, CudaContext& context, bool packed_gemms)
     : config_(config),
       context_(context),
       dtype_(storage_type(config.precision)),
@@ -62,7 +62,9 @@ StackBase::StackBase(const ModelConfig& config, CudaContext& context)
   weights_.resize(config.layers);
   for (int layer = 0; layer < config.layers; ++layer) {
     for (int slot = 0; slot < kLayerTensors; ++slot) {
-      if (fp8_ && is_gemm_weight(layer_tensor(slot))) continue;  // E4M3 only (fp8_weights_)
+      const Tensor tensor = layer_tensor(slot);
+      if (fp8_ && is_gemm_weight(tensor)) continue;  // E4M3 only (fp8_weights_)
+      if (packed_gemms && is_gemm_weight(tensor) && tensor != Tensor::DecCrossKvW) continue;  // packed only
       weights_[layer][slot] = buffer(layer_tensor_size(layer_tensor(slot), h_, inter_),
                                      "decoder layer " + std::to_string(layer) + " weights");
     }
@@ -73,7 +75,7 @@ StackBase::StackBase(const ModelConfig& config, CudaContext& context)
 void StackBase::fill(cudaStream_t s) {
   for (int layer = 0; layer < config_.layers; ++layer) {
     for (int slot = 0; slot < kLayerTensors; ++slot) {
-      if (weights_[layer][slot].bytes() == 0) continue;  // an fp8 GEMM weight: quantized below
+      if (weights_[layer][slot].bytes() == 0) continue;  // fp8 (quantized below) or packed (FusedStack::fill)
       fill_tensor(dtype_, weights_[layer][slot].get(), weights_[layer][slot].bytes() / dtype_size(dtype_), config_,
                   layer_tensor(slot), layer, s);
     }

@@ -25,7 +25,10 @@ namespace ftb::cuda {
 // Weights, memory, sizes and the layer GEMMs shared by both variants.
 class StackBase : public DecoderStack {
  public:
-  StackBase(const ModelConfig& config, CudaContext& context);
+  // packed_gemms: the persistent kernel holds the layer GEMM weights it runs packed (FusedStack), so
+  // their plain copies are neither allocated nor filled here (the memory K/V weight stays: its GEMM is
+  // cuBLASLt's in both stacks).
+  StackBase(const ModelConfig& config, CudaContext& context, bool packed_gemms = false);
   void fill(cudaStream_t s) override;
 
  protected:
@@ -34,7 +37,7 @@ class StackBase : public DecoderStack {
   static Tensor layer_tensor(int slot) {
     return static_cast<Tensor>(static_cast<int>(Tensor::DecSelfLnGamma) + slot);
   }
-  // A bias, LayerNorm parameter or (not at fp8) GEMM weight of `layer`.
+  // A bias, LayerNorm parameter or (not at fp8, nor packed) GEMM weight of `layer`.
   const void* weight(int layer, Tensor tensor) const {
     return weights_[layer][static_cast<int>(tensor) - static_cast<int>(Tensor::DecSelfLnGamma)].get();
   }
@@ -75,7 +78,8 @@ class StackBase : public DecoderStack {
   DeviceBuffer memory_, memory_lengths_dev_;
 
  private:
-  std::vector<std::array<DeviceBuffer, kLayerTensors>> weights_;  // at fp8 the GEMM weights' are empty
+  // At fp8 the GEMM weights' are empty, and with packed_gemms those of the packed GEMMs.
+  std::vector<std::array<DeviceBuffer, kLayerTensors>> weights_;
   Fp8Weights fp8_weights_;
   Fp8Activations fp8_input_;
 };
