@@ -252,15 +252,19 @@ suiteUnless('CUDA decoding', skip, () => {
     }
   });
 
-  test('few-row GEMMs: the skinny kernel is timed against cuBLASLt on each shape, within tolerance, and runs only where faster', () => {
+  test('few-row GEMMs: the skinny kernel is timed against cuBLASLt on each 16-bit shape, within tolerance, and runs only where faster', () => {
     // fp32 / fp16 / bf16; epilogues none (projections), bias_relu (fused ffn1), bias (logits); 1, 3 and 12 rows.
-    const limits = { f32: 1e-5, f16: 5e-3, bf16: 2e-2 } as const;
+    const limits = { f16: 5e-3, bf16: 2e-2 } as const;
     let timed = 0;
     for (const precision of ['fp32', 'fp16', 'bf16'] as const) {
       for (const [batch, beam] of [[1, 1], [3, 1], [3, 4]] as const) {
         const run = runModel('cuda', { ...decodingBase, batch, beam, variant: 'fused', precision });
-        for (const choice of run.gemms.filter((g) => g.m <= 32 && g.batch_count === 1)) {
+        for (const choice of run.gemms.filter((g) => g.m <= 128 && g.batch_count === 1)) {
           const label = `${precision} b${batch} beam ${beam} ${choice.role}`;
+          if (precision === 'fp32') {
+            assert.doesNotMatch(choice.note ?? '', /skinny/, `${label}: fp32 runs cuBLASLt untimed`);
+            continue;
+          }
           const timing = /^skinny kernel ([0-9.e+-]+) us vs cuBLASLt \((tuned|heuristic)\) ([0-9.e+-]+) us, relative L2 ([0-9.e+-]+)/.exec(choice.note ?? '');
           assert.ok(timing, `${label}: ${choice.note}`);
           const [skinnyUs, cublasUs, error] = [Number(timing[1]), Number(timing[3]), Number(timing[4])];
@@ -274,7 +278,7 @@ suiteUnless('CUDA decoding', skip, () => {
         if (precision === 'fp32') assertSameSearch(run.outputs, cpu, `${precision} b${batch} beam ${beam}`);
       }
     }
-    assert.ok(timed >= 9 * 7, `every few-row shape was timed (${timed})`);
+    assert.ok(timed >= 6 * 7, `every few-row 16-bit shape was timed (${timed})`);
   });
 
   test('notes name the search, the attention kernels and the graph; the GEMMs are listed with their algorithms', () => {

@@ -100,6 +100,29 @@ suiteUnless('CUDA encoder', skip, () => {
     assert.match(shape(unfused, 'q'), /^111x128x128 /);
   });
 
+  test('packed-token GEMMs of ≤ 128 rows time the skinny kernel against cuBLASLt: within tolerance, run only where faster', () => {
+    const limits = { f16: 5e-3, bf16: 2e-2 } as const;
+    let timed = 0;
+    for (const precision of ['fp16', 'bf16'] as const) {
+      for (const shape of SHAPES.slice(0, 2)) {
+        const run = runModel('cuda', encoderConfig(shape, { variant: 'fused', precision }));
+        for (const choice of run.gemms.filter((g) => g.batch_count === 1)) {
+          const label = `${precision} ${shape.name} ${choice.role} (${choice.m} rows)`;
+          const timing = /skinny kernel ([0-9.e+-]+) us vs cuBLASLt \((?:tuned|heuristic)\) ([0-9.e+-]+) us, relative L2 ([0-9.e+-]+)/.exec(choice.note ?? '');
+          if (choice.m > 128) {
+            assert.equal(timing, null, label);
+            continue;
+          }
+          assert.ok(timing, `${label}: ${choice.note}`);
+          assert.ok(Number(timing[3]) <= limits[precision === 'fp16' ? 'f16' : 'bf16'], `${label}: ${choice.note}`);
+          if (choice.source === 'skinny') assert.ok(Number(timing[1]) < 0.97 * Number(timing[2]), `${label}: ${choice.note}`);
+          timed += 1;
+        }
+      }
+    }
+    assert.equal(timed, 16, "every GEMM of both shapes (at most 111 and 128 tokens) was timed");
+  });
+
   test('a graph replay computes exactly what eager launches compute, in both variants', () => {
     const shape = SHAPES[1];
     for (const variant of VARIANTS) {
