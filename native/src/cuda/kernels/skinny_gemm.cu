@@ -10,10 +10,12 @@
 // weights first: they never depend on the previous kernel, so under programmatic dependent launch
 // they are requested before griddepcontrol.wait), then multiplies each step as it lands (mma.sync
 // m16n8k16; 8 warps: 2 over the m tiles × 4 over column groups). A first version pipelined 4 steps
-// and ran at ≈ 1.3 TB/s: too few bytes in flight for the latency. Each block leaves its fp32 tile in
-// its own shared memory; after a cluster barrier each sums a 1/S share of the tile over the S copies
-// (always in rank order, so a result never depends on timing) and runs the epilogue (alpha, bias,
-// GELU/ReLU, rounding).
+// and ran at ≈ 1.3 TB/s: too few bytes in flight for the latency. The split sums meet in the block
+// that owns their rows (rank r sums the ⌈R/S⌉ rows from r · ⌈R/S⌉): every block stores each fragment
+// straight into the owner's inbox (distributed shared memory stores, which nothing waits on; reading
+// the other blocks' tiles instead cost a remote round trip per load), one cluster barrier, then each
+// block sums its rows over the S slots in rank order (so a result never depends on timing) and runs
+// the epilogue (alpha, bias, GELU/ReLU, rounding).
 #include <cooperative_groups.h>
 
 #include <algorithm>
@@ -34,11 +36,18 @@ namespace cg = cooperative_groups;
 constexpr int kThreads = 256;
 constexpr int kStepK = 32;                  // k rows a copy group (and a multiply step) covers
 constexpr int kMaxSplits = 8;               // the portable cluster size
-constexpr size_t kMaxSliceBytes = 200 << 10;  // a block's whole slice of A and B in shared memory
+constexpr size_t kMaxSharedBytes = 220 << 10;  // a block's slice of A and B and its inbox, in shared memory
 
 // Bytes one k step of the slice takes: its A rows (m_tiles · 16 × 64 bytes), then its B rows.
 __host__ __device__ constexpr int step_bytes(int m_tiles, int columns) { return m_tiles * 16 * kStepK * 2 + kStepK * columns * 2; }
-__host__ __device__ constexpr int sum_stride(int columns) { return columns + 4; }  // floats a row of the summed tile takes
+// Floats a row of the inbox takes: ≡ 8 (mod 32), so the 8 rows of one fragment store fill 2 wavefronts.
+__host__ __device__ constexpr int inbox_stride(int columns) { return columns + 8; }
+// Rows of the tile block `rank` sums (the first rows_per rows to rank 0, ...) and its inbox's bytes:
+// a rows_per-row part of the tile from each of the `splits` blocks.
+__host__ __device__ constexpr int rows_per_rank(int m_tiles, int splits) { return (m_tiles * 16 + splits - 1) / splits; }
+__host__ __device__ constexpr size_t inbox_bytes(int m_tiles, int columns, int splits) {
+  return static_cast<size_t>(splits) * rows_per_rank(m_tiles, splits) * inbox_stride(columns) * sizeof(float);
+}
 
 // A step's A rows are 64 bytes (4 chunks of 16): the chunk index is XORed with (row / 2) % 4 so the
 // 8 rows one ldmatrix reads land in 8 distinct bank groups. B rows are 8 or 16 chunks: XOR row % 8.
@@ -58,14 +67,14 @@ __device__ __forceinline__ float activate(float x, Epilogue epilogue) {
 __device__ __forceinline__ int cluster_size() { return static_cast<int>(cg::this_cluster().num_blocks()); }
 __device__ __forceinline__ int cluster_rank() { return static_cast<int>(cg::this_cluster().block_rank()); }
 __device__ __forceinline__ void cluster_sync() { cg::this_cluster().sync(); }
-__device__ __forceinline__ const float* cluster_shared(float* mine, int rank) {
+__device__ __forceinline__ float* cluster_shared(float* mine, int rank) {
   return cg::this_cluster().map_shared_rank(mine, rank);
 }
 #else
 __device__ __forceinline__ int cluster_size() { return 1; }
 __device__ __forceinline__ int cluster_rank() { return 0; }
 __device__ __forceinline__ void cluster_sync() { __syncthreads(); }
-__device__ __forceinline__ const float* cluster_shared(float* mine, int) { return mine; }
+__device__ __forceinline__ float* cluster_shared(float* mine, int) { return mine; }
 #endif
 
 // Waits until at most `pending` of this thread's copy groups are in flight (wait_group takes an
@@ -85,6 +94,7 @@ __device__ __forceinline__ void cp_async_wait_at_most(int pending) {
 
 struct Problem {
   int m, n, k, lda, ldb, ldc;
+  int slice_chunks;  // 16-byte chunks of the largest block's slice: the inbox follows them
   float alpha;
   Epilogue epilogue;
 };
@@ -173,10 +183,16 @@ __global__ void __launch_bounds__(kThreads) skinny_gemm_kernel(const T* __restri
     multiply_step<T, MTiles, Columns>(smem + s * kStepChunks, smem + s * kStepChunks + kAChunks, warp_m, warp_n,
                                       lane, acc);
   }
-  __syncthreads();  // the slice's shared memory becomes this block's fp32 tile
 
-  float* sums = reinterpret_cast<float*>(smem);
-  constexpr int kStride = sum_stride(Columns);
+  // Each fragment goes straight to the inbox of the block that sums its row (distributed shared memory
+  // stores: nothing waits on a remote round trip), in this block's slot.
+  float* inbox = reinterpret_cast<float*>(smem + p.slice_chunks);
+  constexpr int kStride = inbox_stride(Columns);
+  const int rows_per = rows_per_rank(MTiles, splits);
+  const auto deliver = [&](int row, int column, float x, float y) {
+    float* owner = cluster_shared(inbox, row / rows_per);
+    *reinterpret_cast<float2*>(owner + (rank * rows_per + row % rows_per) * kStride + column) = make_float2(x, y);
+  };
 #pragma unroll
   for (int t = 0; t < (MTiles + 1) / 2; ++t) {
     const int m_tile = 2 * t + warp_m;
@@ -185,21 +201,21 @@ __global__ void __launch_bounds__(kThreads) skinny_gemm_kernel(const T* __restri
     for (int n8 = 0; n8 < Columns / 32; ++n8) {
       const int column = warp_n * (Columns / 4) + n8 * 8 + (lane & 3) * 2;
       const int row = m_tile * 16 + (lane >> 2);
-      *reinterpret_cast<float2*>(sums + row * kStride + column) = make_float2(acc[t][n8][0], acc[t][n8][1]);
-      *reinterpret_cast<float2*>(sums + (row + 8) * kStride + column) = make_float2(acc[t][n8][2], acc[t][n8][3]);
+      deliver(row, column, acc[t][n8][0], acc[t][n8][1]);
+      deliver(row + 8, column, acc[t][n8][2], acc[t][n8][3]);
     }
   }
-  cluster_sync();  // every split's tile is complete
+  cluster_sync();  // every split's part of this block's rows has arrived
 
   constexpr int kQuadsPerRow = Columns / 4;
-  constexpr int kQuads = MTiles * 16 * kQuadsPerRow;  // 4-column groups of the tile
-  for (int q = rank * kQuads / splits + threadIdx.x; q < (rank + 1) * kQuads / splits; q += kThreads) {
-    const int row = q / kQuadsPerRow, column = column0 + (q % kQuadsPerRow) * 4;
+  const int row0 = rank * rows_per;
+  for (int q = threadIdx.x; q < rows_per * kQuadsPerRow; q += kThreads) {
+    const int row = row0 + q / kQuadsPerRow, column = column0 + (q % kQuadsPerRow) * 4;
     if (row >= p.m || column >= p.n) continue;  // n is whole 8-column vectors: a quad is in or out
-    const int offset = row * kStride + (q % kQuadsPerRow) * 4;
     float4 total = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    for (int source = 0; source < splits; ++source) {
-      const float4 part = *reinterpret_cast<const float4*>(cluster_shared(sums, source) + offset);
+    for (int source = 0; source < splits; ++source) {  // in rank order
+      const float4 part =
+          *reinterpret_cast<const float4*>(inbox + (source * rows_per + q / kQuadsPerRow) * kStride + (q % kQuadsPerRow) * 4);
       total.x += part.x;
       total.y += part.y;
       total.z += part.z;
@@ -215,7 +231,6 @@ __global__ void __launch_bounds__(kThreads) skinny_gemm_kernel(const T* __restri
     }
     *reinterpret_cast<uint2*>(c + static_cast<size_t>(row) * p.ldc + column) = *reinterpret_cast<const uint2*>(out);
   }
-  cluster_sync();  // no block leaves while another still reads its tile
 }
 
 int device_attribute(cudaDeviceAttr attribute) {
@@ -228,7 +243,7 @@ int device_attribute(cudaDeviceAttr attribute) {
 // How a product is cut: column tiles of 64 or 128, k split over `splits` blocks of a cluster.
 struct Layout {
   int m_tiles = 0, columns = 0, tiles = 0, splits = 0;
-  size_t slice_bytes = 0, smem = 0;  // the largest block's slice of A and B; the shared memory it takes
+  size_t slice_bytes = 0, smem = 0;  // the largest block's slice of A and B; with the inbox, its shared memory
 };
 
 Layout layout_of(const GemmSpec& spec) {
@@ -243,11 +258,11 @@ Layout layout_of(const GemmSpec& spec) {
   const auto slice = [&](int splits) {
     return static_cast<size_t>((steps + splits - 1) / splits) * step_bytes(layout.m_tiles, layout.columns);
   };
+  const auto shared = [&](int splits) { return slice(splits) + inbox_bytes(layout.m_tiles, layout.columns, splits); };
   layout.splits = std::max(1, std::min(most, (sms + layout.tiles - 1) / layout.tiles));  // ≈ a block an SM
-  while (layout.splits < most && slice(layout.splits) > kMaxSliceBytes) ++layout.splits;
+  while (layout.splits < most && shared(layout.splits) > kMaxSharedBytes) ++layout.splits;
   layout.slice_bytes = slice(layout.splits);
-  const size_t sums = static_cast<size_t>(layout.m_tiles) * 16 * sum_stride(layout.columns) * sizeof(float);
-  layout.smem = std::max(layout.slice_bytes, sums);
+  layout.smem = shared(layout.splits);
   return layout;
 }
 
@@ -262,7 +277,8 @@ void launch(const Layout& layout, const GemmSpec& spec, const T* a, const T* b, 
     return true;
   }();
   (void)opted_in;
-  const Problem problem{spec.m, spec.n, spec.k, spec.lda, spec.ldb, spec.ldc, alpha, spec.epilogue};
+  const Problem problem{spec.m,   spec.n, spec.k, spec.lda, spec.ldb, spec.ldc, static_cast<int>(layout.slice_bytes / 16),
+                        alpha, spec.epilogue};
   cudaLaunchAttribute attributes[2]{};
   attributes[0].id = cudaLaunchAttributeClusterDimension;
   attributes[0].val.clusterDim.x = 1;
@@ -304,7 +320,7 @@ bool skinny_gemm_applies(const GemmSpec& spec) {
   const auto whole_vectors = [](int elements) { return elements % 8 == 0; };  // 16 bytes of 16-bit values
   return spec.m >= 1 && spec.m <= kSkinnyMaxRows && whole_vectors(spec.n) && whole_vectors(spec.k) &&
          whole_vectors(spec.lda) && whole_vectors(spec.ldb) && whole_vectors(spec.ldc) && spec.alignment >= 16 &&
-         layout_of(spec).slice_bytes <= kMaxSliceBytes;
+         layout_of(spec).smem <= kMaxSharedBytes;
 }
 
 void skinny_gemm(const GemmSpec& spec, const void* a, const void* b, void* c, const void* bias, float alpha,
