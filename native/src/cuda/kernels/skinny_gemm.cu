@@ -259,7 +259,7 @@ Layout layout_of(const GemmSpec& spec) {
     return static_cast<size_t>((steps + splits - 1) / splits) * step_bytes(layout.m_tiles, layout.columns);
   };
   const auto shared = [&](int splits) { return slice(splits) + inbox_bytes(layout.m_tiles, layout.columns, splits); };
-  layout.splits = std::max(1, std::min(most, (sms + layout.tiles - 1) / layout.tiles));  // ≈ a block an SM
+  layout.splits = std::max(1, std::min(most, sms / layout.tiles));  // at most a block an SM: one wave
   while (layout.splits < most && shared(layout.splits) > kMaxSharedBytes) ++layout.splits;
   layout.slice_bytes = slice(layout.splits);
   layout.smem = shared(layout.splits);
