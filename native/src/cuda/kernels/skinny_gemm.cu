@@ -4,8 +4,8 @@
 // At m ≤ 128 a product's time is its weight bytes over the bandwidth plus the latency of one kernel,
 // and cuBLASLt's tiles leave most SMs idle while each walks all of k (NOTES.md, "Skinny GEMM").
 // Version 1 here gave a block 16 columns and all of k and lost: one block's serial walk over k was
-// the time. So here a block owns every row (⌈m/16⌉ m16 tiles) × 64 or 128 columns × a slice of k, and
-// the S blocks that share a column tile form one cluster (S ≤ 8, enough to put ≈ one block on every
+// the time. So here a block owns every row (⌈m/16⌉ m16 tiles) × 64 columns × a slice of k, and the S
+// blocks that share a column tile form one cluster (S a power of two ≤ 8: about two blocks an
 // SM). A block issues the copies of its whole slice at once (cp.async, one group a 32-deep k step, the
 // weights first: they never depend on the previous kernel, so under programmatic dependent launch
 // they are requested before griddepcontrol.wait), then multiplies each step as it lands (mma.sync
@@ -34,6 +34,7 @@ namespace {
 namespace cg = cooperative_groups;
 
 constexpr int kThreads = 256;
+constexpr int kTileColumns = 64;         // columns a cluster owns: 4 warps × 16
 constexpr int kStepK = 32;                  // k rows a copy group (and a multiply step) covers
 constexpr int kMaxSplits = 8;               // the portable cluster size
 constexpr size_t kMaxSharedBytes = 220 << 10;  // a block's slice of A and B and its inbox, in shared memory
@@ -52,8 +53,7 @@ __host__ __device__ constexpr size_t inbox_bytes(int m_tiles, int columns, int s
 // A step's A rows are 64 bytes (4 chunks of 16): the chunk index is XORed with (row / 2) % 4 so the
 // 8 rows one ldmatrix reads land in 8 distinct bank groups. B rows are 8 or 16 chunks: XOR row % 8.
 __device__ __forceinline__ int a_chunk(int row, int chunk) { return row * 4 + (chunk ^ ((row >> 1) & 3)); }
-template <int Columns>
-__device__ __forceinline__ int b_chunk(int row, int chunk) { return row * (Columns / 8) + (chunk ^ (row & 7)); }
+__device__ __forceinline__ int b_chunk(int row, int chunk) { return row * (kTileColumns / 8) + (chunk ^ (row & 7)); }
 
 __device__ __forceinline__ float activate(float x, Epilogue epilogue) {
   if (epilogue == Epilogue::BiasGelu) return gelu_tanh(x);
@@ -113,23 +113,23 @@ __device__ void load_a(const T* a, const Problem& p, int step, uint4* dst) {
 }
 
 // Copies k step `step` of B's column tile `column0` to `dst`.
-template <typename T, int Columns>
+template <typename T>
 __device__ void load_b(const T* b, const Problem& p, int column0, int step, uint4* dst) {
-  constexpr int kChunks = kStepK * Columns / 8;
+  constexpr int kChunks = kStepK * kTileColumns / 8;
   for (int i = threadIdx.x; i < kChunks; i += kThreads) {
-    const int row = i / (Columns / 8), chunk = i % (Columns / 8);
+    const int row = i / (kTileColumns / 8), chunk = i % (kTileColumns / 8);
     const int kk = step * kStepK + row, column = column0 + chunk * 8;
     const bool valid = kk < p.k && column < p.n;
     const T* src = valid ? b + static_cast<size_t>(kk) * p.ldb + column : b;
-    mma::cp_async_16(dst + b_chunk<Columns>(row, chunk), src, valid);
+    mma::cp_async_16(dst + b_chunk(row, chunk), src, valid);
   }
 }
 
-// One k step of the warp's tiles: (m tiles warp_m, warp_m + 2, ...) × (its Columns / 4 columns).
-template <typename T, int MTiles, int Columns>
+// One k step of the warp's tiles: (m tiles warp_m, warp_m + 2, ...) × (its kTileColumns / 4 columns).
+template <typename T, int MTiles>
 __device__ __forceinline__ void multiply_step(const uint4* a, const uint4* b, int warp_m, int warp_n, int lane,
-                                              float (&acc)[(MTiles + 1) / 2][Columns / 32][4]) {
-  constexpr int kGroups = Columns / 64;  // 16-column groups a warp owns
+                                              float (&acc)[(MTiles + 1) / 2][kTileColumns / 32][4]) {
+  constexpr int kGroups = kTileColumns / 64;  // 16-column groups a warp owns
 #pragma unroll
   for (int k16 = 0; k16 < kStepK / 16; ++k16) {
     uint32_t frag_b[kGroups][4];
@@ -137,7 +137,7 @@ __device__ __forceinline__ void multiply_step(const uint4* a, const uint4* b, in
     const int b_row = k16 * 16 + (matrix & 1) * 8 + (lane & 7);
 #pragma unroll
     for (int g = 0; g < kGroups; ++g) {
-      mma::ldmatrix_x4_trans(frag_b[g], b + b_chunk<Columns>(b_row, (warp_n * kGroups + g) * 2 + (matrix >> 1)));
+      mma::ldmatrix_x4_trans(frag_b[g], b + b_chunk(b_row, (warp_n * kGroups + g) * 2 + (matrix >> 1)));
     }
 #pragma unroll
     for (int t = 0; t < (MTiles + 1) / 2; ++t) {
@@ -154,20 +154,20 @@ __device__ __forceinline__ void multiply_step(const uint4* a, const uint4* b, in
   }
 }
 
-template <typename T, int MTiles, int Columns>
+template <typename T, int MTiles>
 __global__ void __launch_bounds__(kThreads) skinny_gemm_kernel(const T* __restrict__ a, const T* __restrict__ b,
                                                                T* __restrict__ c, const T* __restrict__ bias,
                                                                Problem p) {
   extern __shared__ uint4 smem[];
-  constexpr int kStepChunks = step_bytes(MTiles, Columns) / 16;
+  constexpr int kStepChunks = step_bytes(MTiles, kTileColumns) / 16;
   constexpr int kAChunks = MTiles * 16 * kStepK * 2 / 16;
   const int splits = cluster_size(), rank = cluster_rank();
-  const int column0 = blockIdx.x * Columns;
+  const int column0 = blockIdx.x * kTileColumns;
   const int steps = (p.k + kStepK - 1) / kStepK;
   const int first = rank * steps / splits, count = (rank + 1) * steps / splits - first;
 
   // The whole slice in flight at once: the weights first, then (after the previous kernel) A.
-  for (int s = 0; s < count; ++s) load_b<T, Columns>(b, p, column0, first + s, smem + s * kStepChunks + kAChunks);
+  for (int s = 0; s < count; ++s) load_b<T>(b, p, column0, first + s, smem + s * kStepChunks + kAChunks);
   wait_for_previous_kernel();
   for (int s = 0; s < count; ++s) {
     load_a<T, MTiles>(a, p, first + s, smem + s * kStepChunks);
@@ -176,18 +176,18 @@ __global__ void __launch_bounds__(kThreads) skinny_gemm_kernel(const T* __restri
 
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int warp_m = warp & 1, warp_n = warp >> 1;
-  float acc[(MTiles + 1) / 2][Columns / 32][4] = {};
+  float acc[(MTiles + 1) / 2][kTileColumns / 32][4] = {};
   for (int s = 0; s < count; ++s) {
     cp_async_wait_at_most(count - 1 - s);
     __syncthreads();  // step s landed for every thread
-    multiply_step<T, MTiles, Columns>(smem + s * kStepChunks, smem + s * kStepChunks + kAChunks, warp_m, warp_n,
+    multiply_step<T, MTiles>(smem + s * kStepChunks, smem + s * kStepChunks + kAChunks, warp_m, warp_n,
                                       lane, acc);
   }
 
   // Each fragment goes straight to the inbox of the block that sums its row (distributed shared memory
   // stores: nothing waits on a remote round trip), in this block's slot.
   float* inbox = reinterpret_cast<float*>(smem + p.slice_chunks);
-  constexpr int kStride = inbox_stride(Columns);
+  constexpr int kStride = inbox_stride(kTileColumns);
   const int rows_per = rows_per_rank(MTiles, splits);
   const auto deliver = [&](int row, int column, float x, float y) {
     float* owner = cluster_shared(inbox, row / rows_per);
@@ -198,8 +198,8 @@ __global__ void __launch_bounds__(kThreads) skinny_gemm_kernel(const T* __restri
     const int m_tile = 2 * t + warp_m;
     if (m_tile >= MTiles) break;
 #pragma unroll
-    for (int n8 = 0; n8 < Columns / 32; ++n8) {
-      const int column = warp_n * (Columns / 4) + n8 * 8 + (lane & 3) * 2;
+    for (int n8 = 0; n8 < kTileColumns / 32; ++n8) {
+      const int column = warp_n * (kTileColumns / 4) + n8 * 8 + (lane & 3) * 2;
       const int row = m_tile * 16 + (lane >> 2);
       deliver(row, column, acc[t][n8][0], acc[t][n8][1]);
       deliver(row + 8, column, acc[t][n8][2], acc[t][n8][3]);
@@ -207,7 +207,7 @@ __global__ void __launch_bounds__(kThreads) skinny_gemm_kernel(const T* __restri
   }
   cluster_sync();  // every split's part of this block's rows has arrived
 
-  constexpr int kQuadsPerRow = Columns / 4;
+  constexpr int kQuadsPerRow = kTileColumns / 4;
   const int row0 = rank * rows_per;
   for (int q = threadIdx.x; q < rows_per * kQuadsPerRow; q += kThreads) {
     const int row = row0 + q / kQuadsPerRow, column = column0 + (q % kQuadsPerRow) * 4;
@@ -240,43 +240,66 @@ int device_attribute(cudaDeviceAttr attribute) {
   return value;
 }
 
-// How a product is cut: column tiles of 64 or 128, k split over `splits` blocks of a cluster.
+// How a product is cut: 64-column tiles, k split over `splits` blocks of a cluster.
 struct Layout {
-  int m_tiles = 0, columns = 0, tiles = 0, splits = 0;
+  int m_tiles = 0, tiles = 0, steps = 0, splits = 0;
   size_t slice_bytes = 0, smem = 0;  // the largest block's slice of A and B; with the inbox, its shared memory
 };
 
+Layout with_splits(Layout layout, int splits) {
+  layout.splits = splits;
+  layout.slice_bytes = static_cast<size_t>((layout.steps + splits - 1) / splits) * step_bytes(layout.m_tiles, kTileColumns);
+  layout.smem = layout.slice_bytes + inbox_bytes(layout.m_tiles, kTileColumns, splits);
+  return layout;
+}
+
+// The most splits (a power of two ≤ 8, so clusters pack into the GPCs) that keep the grid within about
+// two blocks an SM; more where the slice would not fit in shared memory.
 Layout layout_of(const GemmSpec& spec) {
   static const int sms = device_attribute(cudaDevAttrMultiProcessorCount);
   Layout layout;
   layout.m_tiles = (spec.m + 15) / 16;
-  const int steps = (spec.k + kStepK - 1) / kStepK;
-  // 128 columns (each block re-reads all of A's slice: half as often) where that still fills the GPU.
-  layout.columns = (spec.n + 127) / 128 * kMaxSplits >= sms ? 128 : 64;
-  layout.tiles = (spec.n + layout.columns - 1) / layout.columns;
-  const int most = std::min(kMaxSplits, steps);
-  const auto slice = [&](int splits) {
-    return static_cast<size_t>((steps + splits - 1) / splits) * step_bytes(layout.m_tiles, layout.columns);
-  };
-  const auto shared = [&](int splits) { return slice(splits) + inbox_bytes(layout.m_tiles, layout.columns, splits); };
-  layout.splits = std::max(1, std::min(most, sms / layout.tiles));  // at most a block an SM: one wave
-  while (layout.splits < most && shared(layout.splits) > kMaxSharedBytes) ++layout.splits;
-  layout.slice_bytes = slice(layout.splits);
-  layout.smem = shared(layout.splits);
-  return layout;
+  layout.tiles = (spec.n + kTileColumns - 1) / kTileColumns;
+  layout.steps = (spec.k + kStepK - 1) / kStepK;
+  int splits = 1;
+  while (splits * 2 <= std::min(kMaxSplits, layout.steps) && layout.tiles * splits * 2 <= 2 * sms) splits *= 2;
+  while (splits * 2 <= std::min(kMaxSplits, layout.steps) && with_splits(layout, splits).smem > kMaxSharedBytes) {
+    splits *= 2;
+  }
+  return with_splits(layout, splits);
 }
 
-template <typename T, int MTiles, int Columns>
-void launch(const Layout& layout, const GemmSpec& spec, const T* a, const T* b, T* c, const T* bias, float alpha,
+template <typename T, int MTiles>
+void launch(const Layout& planned, const GemmSpec& spec, const T* a, const T* b, T* c, const T* bias, float alpha,
             cudaStream_t stream) {
   // Once per instantiation (not a stream operation: legal during graph capture).
   static const bool opted_in = [] {
-    check(cudaFuncSetAttribute(skinny_gemm_kernel<T, MTiles, Columns>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    check(cudaFuncSetAttribute(skinny_gemm_kernel<T, MTiles>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin)),
           "opting the skinny GEMM into shared memory");
     return true;
   }();
   (void)opted_in;
+  // Halve the splits while the clusters would not all be resident at once (a second wave of clusters
+  // doubles the time): cudaOccupancyMaxActiveClusters knows the GPC packing.
+  Layout layout = planned;
+  for (;;) {
+    cudaLaunchAttribute cluster{};
+    cluster.id = cudaLaunchAttributeClusterDimension;
+    cluster.val.clusterDim = {1u, static_cast<unsigned>(layout.splits), 1u};
+    cudaLaunchConfig_t query{};
+    query.gridDim = dim3(static_cast<unsigned>(layout.tiles), static_cast<unsigned>(layout.splits));
+    query.blockDim = dim3(kThreads);
+    query.dynamicSmemBytes = layout.smem;
+    query.attrs = &cluster;
+    query.numAttrs = 1;
+    int resident = 0;
+    check(cudaOccupancyMaxActiveClusters(&resident, skinny_gemm_kernel<T, MTiles>, &query), "sizing the skinny GEMM");
+    if (resident >= layout.tiles || layout.splits == 1) break;
+    const Layout fewer = with_splits(layout, layout.splits / 2);
+    if (fewer.smem > kMaxSharedBytes) break;
+    layout = fewer;
+  }
   const Problem problem{spec.m,   spec.n, spec.k, spec.lda, spec.ldb, spec.ldc, static_cast<int>(layout.slice_bytes / 16),
                         alpha, spec.epilogue};
   cudaLaunchAttribute attributes[2]{};
@@ -293,7 +316,7 @@ void launch(const Layout& layout, const GemmSpec& spec, const T* a, const T* b, 
   config.stream = stream;
   config.attrs = attributes;
   config.numAttrs = 2;
-  check(cudaLaunchKernelEx(&config, skinny_gemm_kernel<T, MTiles, Columns>, a, b, c, bias, problem),
+  check(cudaLaunchKernelEx(&config, skinny_gemm_kernel<T, MTiles>, a, b, c, bias, problem),
         "kernel skinny_gemm");
 }
 
@@ -303,8 +326,7 @@ void launch_for_rows(const Layout& layout, const GemmSpec& spec, const T* a, con
   if constexpr (MTiles < kSkinnyMaxRows / 16) {
     if (layout.m_tiles > MTiles) return launch_for_rows<T, MTiles + 1>(layout, spec, a, b, c, bias, alpha, stream);
   }
-  if (layout.columns == 128) return launch<T, MTiles, 128>(layout, spec, a, b, c, bias, alpha, stream);
-  launch<T, MTiles, 64>(layout, spec, a, b, c, bias, alpha, stream);
+  launch<T, MTiles>(layout, spec, a, b, c, bias, alpha, stream);
 }
 
 }  // namespace
