@@ -39,6 +39,9 @@ const decodingBase: Partial<NativeConfig> = {
   seed: 21,
 };
 
+// The skinny GEMM is opt-in (native/src/cuda/NOTES.md, version 12): offered here so that its timing and
+// numerics against cuBLASLt are checked; read once, at this process's first plan.
+process.env.FTBENCH_SKINNY = '1';
 const { addon, skip } = cudaAvailability();
 
 const runModel = (backend: string, config: Partial<NativeConfig>) => runModelOn(addon!, backend, config);

@@ -35,6 +35,9 @@ function nonZeroPaddedRows(hidden: Float32Array, lengths: Int32Array, seq: numbe
   return rows;
 }
 
+// The skinny GEMM is opt-in (native/src/cuda/NOTES.md, version 12): offered here so that its timing and
+// numerics against cuBLASLt are checked; read once, at this process's first plan.
+process.env.FTBENCH_SKINNY = '1';
 const { addon, skip } = cudaAvailability();
 
 const runModel = (backend: string, config: Partial<NativeConfig>) => runModelOn(addon!, backend, config);

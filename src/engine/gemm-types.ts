@@ -32,7 +32,7 @@ export const GemmChoiceSchema = GemmShapeSchema.extend({
   algo: GemmAlgoSchema,
   /**
    * tuned: from the tuning cache; heuristic: cuBLASLt's first choice (the shape was not in the cache);
-   * skinny: the engine's few-row kernel (m <= 128, fp16 or bf16), timed faster than the cuBLASLt algorithm it replaced.
+   * skinny: the engine's few-row kernel (FTBENCH_SKINNY=1; m <= 128, fp16 or bf16), timed faster than the cuBLASLt algorithm it replaced.
    */
   source: z.enum(['tuned', 'heuristic', 'skinny']),
   /** Why the heuristic ran though the cache had the shape; the skinny kernel's timing against cuBLASLt. */

@@ -11,8 +11,8 @@
 // nothing and can be captured in a CUDA graph) and then run many times. The algorithm comes from the
 // engine's tuning table (the harness's cache file) when it has the shape, else from tuning the shape
 // when tuning is on (gemm_tuner.cc), else from cuBLASLt's heuristic; the Gemm's choice() says which.
-// A few-row product (m ≤ 128, fp16 or bf16, sm_90) runs ftbench's skinny kernel instead where that measures faster on the
-// shape (choice().source "skinny").
+// Under FTBENCH_SKINNY=1 a few-row product (m ≤ 128, fp16 or bf16, sm_90) runs ftbench's skinny kernel
+// instead where that measures faster on the shape (choice().source "skinny").
 // An fp8 GEMM (spec.fp8) reads E4M3 A and B with a scale per row of A and per column of C (per
 // token and per output channel: run_scaled, C[i, j] = a_scales[i] · b_scales[j] · Σ A[i, :]·B[j, :] +
 // bias[j], fp32 accumulation; cuBLASLt's outer-vector scaling) and writes C of spec.dtype (fp16).
