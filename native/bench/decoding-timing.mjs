@@ -3,6 +3,7 @@
 // sample is the mean of a hot batch of whole runs). Device-side development tool:
 //   node native/bench/decoding-timing.mjs [--precisions fp16] [--points b8k4s32,b128k4s128] [--json out.json]
 //     [--rounds N] (also the spread of N medians over fresh instances against one instance: below)
+//     [--mem-len N] (memory positions; default the step count, the profiles' FT_DECODER_WITH_MEMORY 128)
 // A point is b<batch>k<beam>s<steps>, optionally with t<top_k> / p<top_p> (sampling, beam 1) and a
 // leading "dec-" for the decoder path. Prints one row per point: fused and unfused medians
 // (p10-p90), tokens/s (batch × steps / time) and the unfused/fused ratio.
@@ -19,7 +20,8 @@ function option(name, fallback) {
   return index > 0 ? process.argv[index + 1] : fallback;
 }
 
-const FT_DECODING = { layers: 6, heads: 8, head_size: 64, inter_size: 2048, vocab: 31538, max_seq: 128, seed: 1 };
+const FT_DECODING = { layers: 6, heads: 8, head_size: 64, inter_size: 2048, vocab: 31538, max_seq: 128, seed: 1,
+  ...(option('mem-len') !== undefined ? { mem_len: Number(option('mem-len')) } : {}) };
 const precisions = option('precisions', 'fp16').split(',');
 const points = option('points', 'b8k4s32,b1k1s32,b128k4s128,dec-b8k4s32,b128k1s128t4,b128k1s128p0.75').split(',').map((text) => {
   const match = /^(dec-)?b(\d+)k(\d+)s(\d+)(?:t(\d+))?(?:p([\d.]+))?$/.exec(text);
