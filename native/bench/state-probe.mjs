@@ -4,10 +4,14 @@
 // Device-side development tool (native/src/cuda/NOTES.md, versions 12 and 13):
 //   node native/bench/state-probe.mjs e1 d8 g8*5 e1 d8
 // A step is a point name (one fresh instance built, measured, released) or name*N (N fresh instances in
-// turn, each printed). The points are the stability profile's (suites/profiles/stability.ts), fp16 fused:
-//   e1  BERT-base encoder b1 s32        e32  BERT-base encoder b32 s384
-//   d8  FT decoder b8 beam 4, 8 steps   g1   FT decoding b1 greedy, 32 steps   g8  FT decoding b8 beam 4, 32 steps
+// turn, each printed); +name keeps its instances alive to the end; name~ traces 5 runs of a fresh
+// instance (CUPTI) and prints µs a run: the kernels' summed time and the span from the first kernel's
+// start to the last one's end (PROBE_TRACE=file: each kernel's mean time, by name, as JSON lines).
+// The points are the stability profile's (suites/profiles/stability.ts), fp16 fused:
+//   e1  BERT-base encoder b1 s32        e1x  the same without the CUDA graph   e32  BERT-base b32 s384
+//   d8  FT decoder b8 beam 4, 8 steps   g1   FT decoding b1 greedy, 32 steps   g8   FT decoding b8 beam 4, 32 steps
 // The environment picks the variants under test (FTBENCH_ALLOC, FTBENCH_SKINNY, CUDA_MODULE_LOADING, ...).
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,33 +24,54 @@ const bert = { ...common, path: 'encoder', layers: 12, heads: 12, head_size: 64,
 const ft = { ...common, layers: 6, heads: 8, head_size: 64, inter_size: 2048, vocab: 31538, max_seq: 128, mem_len: 128 };
 const POINTS = {
   e1: { ...bert, batch: 1, seq: 32, max_seq: 32 },
+  e1x: { ...bert, batch: 1, seq: 32, max_seq: 32, graph: false },
   e32: { ...bert, batch: 32, seq: 384, max_seq: 384 },
   d8: { ...ft, path: 'decoder', batch: 8, beam: 4, seq: 8 },
   g1: { ...ft, path: 'decoding', batch: 1, beam: 1, seq: 32 },
   g8: { ...ft, path: 'decoding', batch: 8, beam: 4, seq: 32 },
 };
 
-function medianMs(config) {
-  const model = new addon.Model('cuda', config);
+function medianMs(model) {
+  const once = model.measure(3).ms;
+  const iterations = Math.max(1, Math.round(20 / once));
+  const samples = Array.from({ length: 9 }, () => model.measure(iterations).ms).sort((a, b) => a - b);
+  return samples[4].toFixed(4);
+}
+
+function traced(model, label) {
+  model.measure(3);
+  const { records } = model.profile(5);
+  const kernels = records.filter((r) => r.kind === 'kernel');
+  const sum = kernels.reduce((total, r) => total + (r.endNs - r.startNs), 0) / 5 / 1000;
+  const span = (Math.max(...kernels.map((r) => r.endNs)) - Math.min(...kernels.map((r) => r.startNs))) / 5 / 1000;
+  if (process.env.PROBE_TRACE) {
+    const byName = {};
+    for (const r of kernels) byName[r.name] = (byName[r.name] ?? 0) + (r.endNs - r.startNs) / 5 / 1000;
+    fs.appendFileSync(process.env.PROBE_TRACE, JSON.stringify({ label, byName }) + '\n');
+  }
+  return `${kernels.length / 5} kernels ${sum.toFixed(1)}/${span.toFixed(1)} us`;
+}
+
+const kept = [];
+function runStep(name, mode, label) {
+  const model = new addon.Model('cuda', POINTS[name]);
+  if (mode === '+') kept.push(model);
   try {
-    const once = model.measure(3).ms;
-    const iterations = Math.max(1, Math.round(20 / once));
-    const samples = Array.from({ length: 9 }, () => model.measure(iterations).ms).sort((a, b) => a - b);
-    return samples[4].toFixed(4);
+    return mode === '~' ? traced(model, label) : medianMs(model);
   } finally {
-    model.release();
+    if (mode !== '+') model.release();
   }
 }
 
 const steps = process.argv.slice(2);
-if (steps.length === 0) throw new Error('usage: state-probe.mjs step... (e1, d8*5, ...)');
-const settings = ['FTBENCH_ALLOC', 'FTBENCH_SKINNY', 'CUDA_MODULE_LOADING'].map((name) => `${name}=${process.env[name] ?? ''}`);
+if (steps.length === 0) throw new Error('usage: state-probe.mjs step... (e1, d8*5, +g8*3, e1~, ...)');
+const settings = ['FTBENCH_ALLOC', 'FTBENCH_SKINNY', 'CUDA_MODULE_LOADING', 'CUDA_DEVICE_MAX_CONNECTIONS'].map((name) => `${name}=${process.env[name] ?? ''}`);
 const printed = [];
-for (const step of steps) {
-  const [name, count = '1'] = step.split('*');
-  const config = POINTS[name];
-  if (config === undefined) throw new Error(`unknown point ${name}`);
-  const medians = Array.from({ length: Number(count) }, () => medianMs(config));
-  printed.push(`${name} ${medians.join(' ')}`);
+for (const [index, step] of steps.entries()) {
+  const match = /^(\+?)(\w+)(~?)(?:\*(\d+))?$/.exec(step);
+  if (!match || POINTS[match[2]] === undefined) throw new Error(`unknown step ${step}`);
+  const [, keep, name, trace, count = '1'] = match;
+  const values = Array.from({ length: Number(count) }, () => runStep(name, keep || trace, `${index} ${step}`));
+  printed.push(`${step} ${values.join(' ')}`);
 }
 console.log(`${settings.join(' ')}: ${printed.join(' | ')}`);

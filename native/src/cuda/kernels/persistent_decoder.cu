@@ -61,42 +61,6 @@ __device__ __noinline__ void prefetch_tile(const uint4* w, int k, int n, uint4* 
   mma::cp_async_commit();
 }
 
-// sm_90's bulk prefetch: asks L2 for [data, data + bytes) (16-byte aligned, a multiple of 16), no wait.
-__device__ __forceinline__ void ask_l2(const void* data, unsigned int bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(data), "r"(bytes) : "memory");
-#endif
-}
-
-// Thread 0 asks L2 for this block's tiles of a layer's six GEMMs, a layer before it copies them: between
-// steps the logits GEMM's 32 MB push the layer weights out of L2, and the shared-memory copies, issued a
-// stage ahead, then waited on DRAM (≈ 211 µs a step in the decoding against 165 with the weights in L2,
-// NOTES.md version 9; asking for every layer at once competed with the stages' copies: version 13).
-__device__ __noinline__ void prefetch_layer_to_l2(const PersistentLayer& layer, int h, int inter) {
-  if (threadIdx.x != 0) return;
-  const auto ask = [](const void* w, int k, int n) {
-    if (static_cast<int>(blockIdx.x) < n / kTile) ask_l2(static_cast<const char*>(w) + static_cast<size_t>(blockIdx.x) * k * 32, k * 32);
-  };
-  ask(layer.qkv_w, h, 3 * h);
-  ask(layer.self_out_w, h, h);
-  ask(layer.cross_q_w, h, h);
-  ask(layer.cross_out_w, h, h);
-  ask(layer.ffn1_w, h, inter);
-  ask(layer.ffn2_w, inter, h);
-}
-
-// Thread 0 of each block asks L2 for the block's share of [data, data + bytes): what the kernel after
-// this one reads first (the logits weights), during the last layer.
-__device__ __noinline__ void prefetch_range_to_l2(const void* data, size_t bytes) {
-  if (threadIdx.x != 0 || data == nullptr) return;
-  constexpr size_t kPiece = 32768;
-  const size_t share = (bytes / gridDim.x + 15) / 16 * 16;
-  const size_t begin = share * blockIdx.x, end = min(bytes, begin + share);
-  for (size_t at = begin; at < end; at += kPiece) {
-    ask_l2(static_cast<const char*>(data) + at, static_cast<unsigned int>(min(kPiece, end - at)));
-  }
-}
-
 // Starts copying rows [rows, k] of src into the block's input rows (the caller commits).
 template <typename T>
 __device__ __noinline__ void load_rows(const T* src, int rows, int k, T* in) {
@@ -395,11 +359,8 @@ __global__ void __launch_bounds__(kThreads, 1) persistent_decoder_kernel(const _
   };
   record_clock();
   prefetch_tile(static_cast<const uint4*>(a.layer[0].qkv_w), h, 3 * h, tiles[0]);
-  if (a.l2_prefetch >= 1) prefetch_layer_to_l2(a.layer[0], h, a.inter);
   for (int l = 0; l < a.layers; ++l) {
     const PersistentLayer& layer = a.layer[l];
-    if (a.l2_prefetch >= 1 && l + 1 < a.layers) prefetch_layer_to_l2(a.layer[l + 1], h, a.inter);
-    if (a.l2_prefetch >= 2 && l + 1 == a.layers) prefetch_range_to_l2(a.read_next, a.read_next_bytes);
     const GemmOp qkv{layer.qkv_w, h, 3 * h}, self_out{layer.self_out_w, h, h}, cross_q{layer.cross_q_w, h, h},
         cross_out{layer.cross_out_w, h, h}, ffn1{layer.ffn1_w, h, a.inter}, ffn2{layer.ffn2_w, a.inter, h};
     const GemmOp next_qkv = l + 1 < a.layers ? GemmOp{a.layer[l + 1].qkv_w, h, 3 * h} : GemmOp{nullptr, 0, 0};

@@ -66,11 +66,6 @@ struct PersistentDecoderArgs {
   const void* final_gamma;
   const void* final_beta;
   void* final_out;
-  // What the kernel asks L2 for ahead of use: 0 nothing, 1 each layer's weight tiles a layer ahead, 2 those
-  // and read_next (the next kernel's first read, the logits weights) during the last layer.
-  int l2_prefetch;
-  const void* read_next;
-  size_t read_next_bytes;
   // Profiling (native/bench/persistent_decoder_bench.cu), null otherwise: block 0's clock64 at the
   // start, after each grid barrier and at the end (8·layers + 2 values), and in each GEMM stage (6 a
   // layer) once its input and weights have landed, after the LayerNorm and after the GEMM (3 each).

@@ -101,11 +101,6 @@ class FusedStack final : public StackBase {
     check(cudaStreamSynchronize(s), "packing the decoder weights");  // before the scratch is freed
   }
 
-  void read_next(const void* data, size_t bytes) override {
-    persistent_args_.read_next = data;
-    persistent_args_.read_next_bytes = bytes;
-  }
-
   void step(void* x, int, const FinalNorm* final_norm, cudaStream_t s) override {
     if (persistent_) {
       TraceStages stage;
@@ -239,8 +234,6 @@ class FusedStack final : public StackBase {
     a.cache_len = cache_len_;
     a.mem_len = mem_len_;
     a.eps = 1e-6f;  // the stack's LayerNorms' (StackBase::norm)
-    const char* prefetch = std::getenv("FTBENCH_L2_PREFETCH");  // A/B: 0, 1 or 2 (persistent_decoder.h)
-    a.l2_prefetch = prefetch != nullptr ? std::atoi(prefetch) : 2;
     a.step = step_;
     a.cache_indir = cache_indir_;
     a.memory_lengths = memory_lengths_dev_.as<int>();

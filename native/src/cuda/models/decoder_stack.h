@@ -51,9 +51,6 @@ class DecoderStack {
   // unfused variant copies them; the fused one reads the indirection table, so does nothing.
   virtual void reorder(const int* parents, int t, cudaStream_t stream) = 0;
   virtual std::map<std::string, std::string> notes() const = 0;
-  // What the kernel after each step reads first (the decoding's logits weights): a stack may ask L2 for
-  // it during its last layer (the persistent kernel does; the others ignore it).
-  virtual void read_next(const void* /*data*/, size_t /*bytes*/) {}
 
   std::vector<GemmChoice> gemms() const { return gemms_.choices(); }
   const std::vector<int>& memory_lengths() const { return memory_lengths_; }

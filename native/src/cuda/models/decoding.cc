@@ -58,7 +58,6 @@ class CudaDecoding final : public StepModel {
       logits_input_ = Fp8Activations(rows, static_cast<size_t>(rows) * h_);
     } else {
       logits_w_ = buffer(static_cast<size_t>(h_) * vocab_padded_, "logits weights");
-      stack_->read_next(logits_w_.get(), logits_w_.bytes());
     }
     logits_b_ = buffer(vocab_padded_, "logits bias");
     positions_ = DeviceBuffer(static_cast<size_t>(seq) * h_ * sizeof(double), "position encodings");
