@@ -10,6 +10,8 @@
 // The points are the stability profile's (suites/profiles/stability.ts), fp16 fused:
 //   e1  BERT-base encoder b1 s32        e1x  the same without the CUDA graph   e32  BERT-base b32 s384
 //   d8  FT decoder b8 beam 4, 8 steps   g1   FT decoding b1 greedy, 32 steps   g8   FT decoding b8 beam 4, 32 steps
+//   d8x d8 without the CUDA graph       d8s  d8 with 8 memory positions          d1   FT decoder b1 greedy, 8 steps
+// PROBE_PRECISION sets every point's precision (default fp16).
 // The environment picks the variants under test (FTBENCH_ALLOC, FTBENCH_SKINNY, CUDA_MODULE_LOADING, ...).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const addon = createRequire(import.meta.url)(process.env.FTBENCH_ADDON ?? path.join(root, 'native/build/Release/ftbench.node'));
 
-const common = { precision: 'fp16', variant: 'fused', seed: 1 };
+const common = { precision: process.env.PROBE_PRECISION ?? 'fp16', variant: 'fused', seed: 1 };
 const bert = { ...common, path: 'encoder', layers: 12, heads: 12, head_size: 64, inter_size: 3072 };
 const ft = { ...common, layers: 6, heads: 8, head_size: 64, inter_size: 2048, vocab: 31538, max_seq: 128, mem_len: 128 };
 const POINTS = {
@@ -27,6 +29,9 @@ const POINTS = {
   e1x: { ...bert, batch: 1, seq: 32, max_seq: 32, graph: false },
   e32: { ...bert, batch: 32, seq: 384, max_seq: 384 },
   d8: { ...ft, path: 'decoder', batch: 8, beam: 4, seq: 8 },
+  d8x: { ...ft, path: 'decoder', batch: 8, beam: 4, seq: 8, graph: false },
+  d8s: { ...ft, path: 'decoder', batch: 8, beam: 4, seq: 8, mem_len: 8 },
+  d1: { ...ft, path: 'decoder', batch: 1, beam: 1, seq: 8 },
   g1: { ...ft, path: 'decoding', batch: 1, beam: 1, seq: 32 },
   g8: { ...ft, path: 'decoding', batch: 8, beam: 4, seq: 32 },
 };
@@ -65,7 +70,7 @@ function runStep(name, mode, label) {
 
 const steps = process.argv.slice(2);
 if (steps.length === 0) throw new Error('usage: state-probe.mjs step... (e1, d8*5, +g8*3, e1~, ...)');
-const settings = ['FTBENCH_ALLOC', 'FTBENCH_SKINNY', 'CUDA_MODULE_LOADING', 'CUDA_DEVICE_MAX_CONNECTIONS'].map((name) => `${name}=${process.env[name] ?? ''}`);
+const settings = ['PROBE_PRECISION', 'FTBENCH_PERSISTENT', 'FTBENCH_CROSS_ATTENTION', 'FTBENCH_WIDE_ATTENTION', 'CUDA_MODULE_LOADING', 'CUDA_DEVICE_MAX_CONNECTIONS'].map((name) => `${name}=${process.env[name] ?? ''}`);
 const printed = [];
 for (const [index, step] of steps.entries()) {
   const match = /^(\+?)(\w+)(~?)(?:\*(\d+))?$/.exec(step);
