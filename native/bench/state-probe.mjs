@@ -4,7 +4,8 @@
 // Device-side development tool (native/src/cuda/NOTES.md, versions 12 and 13):
 //   node native/bench/state-probe.mjs e1 d8 g8*5 e1 d8
 // A step is a point name (one fresh instance built, measured, released) or name*N (N fresh instances in
-// turn, each printed); +name keeps its instances alive to the end; name~ traces 5 runs of a fresh
+// turn, each printed); +name keeps its instances alive to the end; !name builds and releases them
+// without a run; name~ traces 5 runs of a fresh
 // instance (CUPTI) and prints µs a run: the kernels' summed time and the span from the first kernel's
 // start to the last one's end (PROBE_TRACE=file: each kernel's mean time, by name, as JSON lines).
 // The points are the stability profile's (suites/profiles/stability.ts), fp16 fused:
@@ -62,6 +63,7 @@ function runStep(name, mode, label) {
   const model = new addon.Model('cuda', POINTS[name]);
   if (mode === '+') kept.push(model);
   try {
+    if (mode === '!') return 'built';
     return mode === '~' ? traced(model, label) : medianMs(model);
   } finally {
     if (mode !== '+') model.release();
@@ -70,10 +72,10 @@ function runStep(name, mode, label) {
 
 const steps = process.argv.slice(2);
 if (steps.length === 0) throw new Error('usage: state-probe.mjs step... (e1, d8*5, +g8*3, e1~, ...)');
-const settings = ['PROBE_PRECISION', 'FTBENCH_PERSISTENT', 'FTBENCH_CROSS_ATTENTION', 'FTBENCH_WIDE_ATTENTION', 'CUDA_MODULE_LOADING', 'CUDA_DEVICE_MAX_CONNECTIONS'].map((name) => `${name}=${process.env[name] ?? ''}`);
+const settings = ['PROBE_PRECISION', 'FTBENCH_PERSISTENT', 'FTBENCH_SHARED_LT', 'FTBENCH_SHARED_STREAM'].map((name) => `${name}=${process.env[name] ?? ''}`);
 const printed = [];
 for (const [index, step] of steps.entries()) {
-  const match = /^(\+?)(\w+)(~?)(?:\*(\d+))?$/.exec(step);
+  const match = /^([+!]?)(\w+)(~?)(?:\*(\d+))?$/.exec(step);
   if (!match || POINTS[match[2]] === undefined) throw new Error(`unknown step ${step}`);
   const [, keep, name, trace, count = '1'] = match;
   const values = Array.from({ length: Number(count) }, () => runStep(name, keep || trace, `${index} ${step}`));
