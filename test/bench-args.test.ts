@@ -58,6 +58,7 @@ describe('bench CLI', () => {
     refused(['--path', 'gpt'], 'ftbench: path must be one of encoder, decoder, decoding, got gpt');
     refused(['--backend', 'tpu'], 'ftbench: backend must be one of cpu, cuda, got tpu');
     refused(['--graph', '--no-graph'], 'ftbench: graph: --graph and --no-graph contradict each other');
+    refused(['--fresh-process', '--shared-process'], 'ftbench: fresh_process: --fresh-process and --shared-process contradict each other');
     refused(['--min-samples', '0'], 'ftbench: min_samples must be 1..1000000, got 0');
     refused(['--min-time=-5'], 'ftbench: min_time must be >= 0 (seconds), got -5');
     refused(['--max-noise', '0'], 'ftbench: max_noise must be > 0 (%), got 0');

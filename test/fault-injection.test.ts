@@ -2,7 +2,8 @@
 // is replayed here. In-process: short writes and a full disk (fs.writeSync replaced), the run's lock
 // (live, stale, another host's), a resumed copy. Through the CLI on the cpu backend: a resume while
 // the run goes on, SIGTERM and SIGHUP, a disk that fills during a run (test/support/disk-full.ts),
-// an existing run's files, a worker that dies idle, a worker whose parent is killed.
+// an existing run's files, a worker that dies idle, a worker retired (--fresh-process: a worker a
+// point), a worker whose parent is killed.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -169,6 +170,22 @@ const running = (pid: number) => {
   }
 };
 const childrenOf = (pid: number) => execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/).filter(Boolean).map(Number);
+/** A process's command line, or '' once it has gone. */
+const commandOf = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+};
+/** childrenOf, or none where ps finds none (it exits 1 then). */
+const childrenNow = (pid: number) => {
+  try {
+    return childrenOf(pid);
+  } catch {
+    return [];
+  }
+};
 
 describe('runs through the CLI', { skip }, () => {
   test('a resume while the run goes on is refused; SIGTERM and SIGHUP stop at once with the files written', async () => {
@@ -243,6 +260,43 @@ describe('runs through the CLI', { skip }, () => {
     } finally {
       supervisor.close();
     }
+  });
+
+  test('retire(): the idle worker has exited when it resolves; the next point runs in a new one', async () => {
+    const supervisor = new PointSupervisor({
+      work: { measurement: { min_samples: 3, min_time_ms: 1, max_noise_pct: 50, timeout_ms: 10_000, warmup_ms: 1 } }, timeoutMs: 60_000,
+    });
+    try {
+      const config = cpuConfig({ batch: 1, seq: 16 });
+      assert.equal((await supervisor.run(config)).status, 'ok');
+      const [first] = childrenOf(process.pid);
+      await supervisor.retire();
+      assert.ok(!fs.existsSync(`/proc/${first}`), 'the retired worker is gone (exited and reaped)');
+      await supervisor.retire();  // no worker: resolves at once
+      assert.equal((await supervisor.run(config)).status, 'ok');
+      const [second] = childrenOf(process.pid);
+      assert.ok(second !== undefined && second !== first, `a new worker (${first} -> ${second})`);
+    } finally {
+      supervisor.close();
+    }
+  });
+
+  test('--fresh-process: each point in a worker of its own, recorded in the run options', async () => {
+    const bench = start([...SWEEP, '--path', 'encoder', '--fresh-process', '--out', out, '--run-id', 'fresh']);
+    const workers = new Set<number>();
+    while (bench.exitCode === null) {
+      for (const pid of childrenNow(bench.pid!)) {
+        // The bench's other children (systeminformation's probes) are not workers.
+        if (commandOf(pid).includes('point-worker')) workers.add(pid);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await exited(bench);
+    const results = readResults(path.join(out, 'fresh.json')).results;
+    assert.equal(results.points.length, 2, bench.output());
+    assert.ok(results.points.every((point) => point.status === 'ok'));
+    assert.equal((results.run.options.measurement as { fresh_process?: boolean }).fresh_process, true);
+    assert.equal(workers.size, 2, `workers seen: ${[...workers].join(', ')}`);
   });
 
   test('a worker whose parent is killed exits after its point, quietly', async () => {

@@ -5,15 +5,15 @@
 //   node native/bench/state-probe.mjs e1 d8 g8*5 e1 d8
 // A step is a point name (one fresh instance built, measured, released) or name*N (N fresh instances in
 // turn, each printed); +name keeps its instances alive to the end; !name builds and releases them
-// without a run; name~ traces 5 runs of a fresh
-// instance (CUPTI) and prints µs a run: the kernels' summed time and the span from the first kernel's
+// without a run; name~ traces 5 runs of a fresh instance (CUPTI) and prints µs a run: the kernels' summed time and the span from the first kernel's
 // start to the last one's end (PROBE_TRACE=file: each kernel's mean time, by name, as JSON lines).
 // The points are the stability profile's (suites/profiles/stability.ts), fp16 fused:
 //   e1  BERT-base encoder b1 s32        e1x  the same without the CUDA graph   e32  BERT-base b32 s384
 //   d8  FT decoder b8 beam 4, 8 steps   g1   FT decoding b1 greedy, 32 steps   g8   FT decoding b8 beam 4, 32 steps
 //   d8x d8 without the CUDA graph       d8s  d8 with 8 memory positions          d1   FT decoder b1 greedy, 8 steps
+//   d8u d8 unfused                      d8g  FT decoder b8 greedy                d32  FT decoder b32 greedy
 // PROBE_PRECISION sets every point's precision (default fp16).
-// The environment picks the variants under test (FTBENCH_ALLOC, FTBENCH_SKINNY, CUDA_MODULE_LOADING, ...).
+// The environment picks the variants under test (FTBENCH_SKINNY, FTBENCH_PERSISTENT, CUDA_MODULE_LOADING, ...; the FTBENCH_ ones it prints).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -33,6 +33,9 @@ const POINTS = {
   d8x: { ...ft, path: 'decoder', batch: 8, beam: 4, seq: 8, graph: false },
   d8s: { ...ft, path: 'decoder', batch: 8, beam: 4, seq: 8, mem_len: 8 },
   d1: { ...ft, path: 'decoder', batch: 1, beam: 1, seq: 8 },
+  d8u: { ...ft, path: 'decoder', batch: 8, beam: 4, seq: 8, variant: 'unfused' },
+  d8g: { ...ft, path: 'decoder', batch: 8, beam: 1, seq: 8 },
+  d32: { ...ft, path: 'decoder', batch: 32, beam: 1, seq: 8 },
   g1: { ...ft, path: 'decoding', batch: 1, beam: 1, seq: 32 },
   g8: { ...ft, path: 'decoding', batch: 8, beam: 4, seq: 32 },
 };
@@ -72,7 +75,7 @@ function runStep(name, mode, label) {
 
 const steps = process.argv.slice(2);
 if (steps.length === 0) throw new Error('usage: state-probe.mjs step... (e1, d8*5, +g8*3, e1~, ...)');
-const settings = ['PROBE_PRECISION', 'FTBENCH_PERSISTENT', 'FTBENCH_SHARED_LT', 'FTBENCH_SHARED_STREAM'].map((name) => `${name}=${process.env[name] ?? ''}`);
+const settings = ['PROBE_PRECISION', 'FTBENCH_PERSISTENT', 'FTBENCH_CROSS_ATTENTION', 'FTBENCH_WIDE_ATTENTION'].map((name) => `${name}=${process.env[name] ?? ''}`);
 const printed = [];
 for (const [index, step] of steps.entries()) {
   const match = /^([+!]?)(\w+)(~?)(?:\*(\d+))?$/.exec(step);

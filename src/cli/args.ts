@@ -44,6 +44,8 @@ export const OPTIONS = {
   timeout: { type: 'string' },
   warmup: { type: 'string' },
   instances: { type: 'string' },
+  'fresh-process': { type: 'boolean' },
+  'shared-process': { type: 'boolean' },
   out: { type: 'string' },
   'run-id': { type: 'string' },
   resume: { type: 'string' },
@@ -183,6 +185,10 @@ function measurementOverrides(f: Flags): Partial<Measurement> {
     measurement.instances = single('instances', f.instances);
     requireRange('instances', measurement.instances, 1, 100);
   }
+  if (f['fresh-process'] && f['shared-process']) {
+    throw new ConfigError('fresh_process', 'fresh_process: --fresh-process and --shared-process contradict each other');
+  }
+  if (f['fresh-process'] || f['shared-process']) measurement.fresh_process = f['fresh-process'] === true;
   if (f['max-noise'] !== undefined) {
     measurement.max_noise_pct = single('max_noise', f['max-noise']);
     if (!(measurement.max_noise_pct > 0)) throw new ConfigError('max_noise', `max_noise must be > 0 (%), got ${measurement.max_noise_pct}`);

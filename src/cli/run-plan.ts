@@ -154,6 +154,9 @@ function recordedOptions(options: Record<string, unknown>): RecordedOptions {
   if (!(Number.isInteger(instances) && instances >= 1 && instances <= 100)) {
     throw new ResultsFormatError('run.options.measurement.instances must be an integer 1..100');
   }
+  if (!['undefined', 'boolean'].includes(typeof measurement.fresh_process)) {
+    throw new ResultsFormatError('run.options.measurement.fresh_process must be true or false');
+  }
   const overrides = (options.overrides ?? {}) as SweepOverrides;
   validateOverrides(overrides);
   const pointTimeoutS = options.point_timeout_s ?? DEFAULT_POINT_TIMEOUT_S;

@@ -1,5 +1,5 @@
-// The sweep loop: each point of a plan in the worker process (src/run/supervisor.ts), appended to the
-// run's stream as it finishes, with a progress line and a console row. Ctrl-C stops after the current
+// The sweep loop: each point of a plan in the worker process (src/run/supervisor.ts; a fresh one per
+// point with measurement.fresh_process), appended to the run's stream as it finishes, with a progress line and a console row. Ctrl-C stops after the current
 // point, twice stops at once; SIGTERM and SIGHUP (a job cancelled, a terminal closed) stop at once.
 // Either way the sweep returns, so the run's files are written.
 import { consoleHeader, consoleRow } from '../../reporters/console.js';
@@ -46,6 +46,7 @@ export async function runPoints(plan: SweepPlan): Promise<StopSignal | null> {
       progress.finishedPoint(point.duration_s);
       plan.writer.append(point);
       console.log(consoleRow(point));
+      if (plan.work.measurement.fresh_process === true) await supervisor.retire();
     }
   } finally {
     supervisor.close();

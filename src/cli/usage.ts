@@ -67,10 +67,13 @@ Lists are comma-separated (--batch 1,8,32); a list given here replaces that axis
   --warmup S            backend time run before samples are kept, seconds (GPU default 0.1)
   --instances N         spread each point's samples over N fresh model instances (default: the profile's);
                         the sample, time and warm-up budgets are shared out among them
+  --fresh-process       run each point in a worker process of its own (default: the profile's; decoding
+                        and stability do): no point's figure depends on the points before it
+  --shared-process      one worker process for point after point (faster; default elsewhere)
   --out DIR             where the run's files go (default ${DEFAULT_OUT})
   --run-id ID           the files' name (default <profile>-<yyyymmdd-hhmmss>, UTC)
   --force               replace the files of an existing run of that id (never one still running)
-  --repeat N            run the whole sweep N times in one process (stability runs; points carry repeat)
+  --repeat N            run the whole sweep N times in one run (stability runs; points carry repeat)
   --resume ID           finish run ID in --out: runs its points missing from <ID>.jsonl, with the run's
                         own profile and options (no other sweep or measurement flag)
   --point-timeout S     a point still running after S seconds is stopped and recorded as an error

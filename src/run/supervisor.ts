@@ -4,7 +4,8 @@
 // one-time costs (CUDA context, library handles, CPU references) are paid once. A worker that dies
 // between points is replaced before the next one; a worker that is slow to start (a loaded machine,
 // a CUDA context) does not eat into its point's time: the point's timer starts when the worker says
-// it is ready.
+// it is ready. With measurement.fresh_process each point gets a worker of its own: retire() lets the
+// last one exit (its CUDA context gone) before the next starts.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { PointConfig } from '../engine/config.js';
@@ -13,6 +14,8 @@ import { failedPoint, type PointWork } from '../measure/runner.js';
 import type { Point } from '../results/schema.js';
 
 const WORKER = fileURLToPath(new URL('./point-worker.js', import.meta.url));
+/** How long a retiring worker may take to exit on its own. */
+const RETIRE_TIMEOUT_MS = 10_000;
 
 export interface SupervisorOptions {
   work: PointWork;
@@ -78,6 +81,23 @@ export class PointSupervisor {
   close(): void {
     if (this.worker?.connected) this.worker.disconnect();
     this.worker = undefined;
+  }
+
+  /**
+   * Lets the idle worker exit, as close() does, and resolves once it has (killed after
+   * RETIRE_TIMEOUT_MS), so that the next point's worker never shares the device with it.
+   */
+  retire(): Promise<void> {
+    const worker = this.worker;
+    if (!worker?.connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      const kill = setTimeout(() => worker.kill('SIGKILL'), RETIRE_TIMEOUT_MS);
+      worker.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      this.close();
+    });
   }
 
   /** Kills the worker, if any (the next run() starts a fresh one). */

@@ -61,6 +61,15 @@ export interface Measurement {
    * The sample, time and warm-up budgets are shared out among the instances.
    */
   instances?: number;
+  /**
+   * Each point in a worker process of its own (default false: one worker serves point after point).
+   * On the H200 a process that has built eight FT decoder models at batch 8 runs every later
+   * latency-bound point 6–10 % slower (more time between kernels, not in them), for the rest of its
+   * life (native/src/cuda/NOTES.md, version 13); a fresh process per point keeps a point's figure
+   * from depending on the points run before it. Costs a worker start per point, and a fused point
+   * then computes its unfused reference itself (src/check/references.ts).
+   */
+  fresh_process?: boolean;
 }
 
 export interface Profile {

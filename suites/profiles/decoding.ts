@@ -4,7 +4,9 @@
 // engine in fp8 at the same shapes, beam 1 and 4 (issue 22: greedy ids against fp16's, and tokens/s
 // at batch 128 beam 4 against fp16's). Its latency-bound points move by up to ≈ 1.5 % with where a
 // model's buffers land, so each point's samples are spread over 5 fresh instances (src/measure/instances.ts;
-// the slow unfused points, which the timeout affords one, keep one).
+// the slow unfused points, which the timeout affords one, keep one); and each point runs in a fresh
+// worker process, as a process that has built eight decoder models runs 6–10 % slower from then on
+// (Measurement.fresh_process).
 import type { Profile } from '../../src/sweep/axes.js';
 import { A100_MEASUREMENT, BOTH_VARIANTS, decodingSweeps, FT_DECODER_WITH_MEMORY, fp8DecodingSweep } from './a100.js';
 
@@ -16,7 +18,7 @@ export const decoding: Profile = {
     'FT decoder and decoding, 6 layers 8x64 vocab 31538: batch {1,8,128} x beam {1,4,32}, top-k {4,32}, top-p 0.75, ' +
     '32 steps; batch 128 beam 4 over 128 steps; fp32, fp16, bf16; fused and unfused; fused fp8 at beam {1,4} ' +
     '(compute capability 8.9+)',
-  measurement: { ...A100_MEASUREMENT, instances: 5 },
+  measurement: { ...A100_MEASUREMENT, instances: 5, fresh_process: true },
   sweeps: [
     ...decodingSweeps({ precisions, decodingBatch: [1, 8, 128] }, [32]),
     {

@@ -28,36 +28,18 @@ int selected_device() {
   return static_cast<int>(device);
 }
 
-// A/B (NOTES.md, version 13): FTBENCH_SHARED_STREAM=1 runs every model on one process-wide stream.
-bool shared_stream() {
-  static const bool shared = [] {
-    const char* setting = std::getenv("FTBENCH_SHARED_STREAM");
-    return setting != nullptr && std::string(setting) == "1";
-  }();
-  return shared;
-}
-
 }  // namespace
 
 CudaContext::CudaContext() : device_(selected_device()) {
   activate();
   check(cudaGetDeviceProperties(&properties_, device_), "reading device properties");
-  if (shared_stream()) {
-    static const cudaStream_t process_stream = [] {
-      cudaStream_t s = nullptr;
-      check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "creating the stream");
-      return s;
-    }();
-    stream_ = process_stream;
-  } else {
-    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating the stream");
-  }
+  check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating the stream");
   gemm_ = std::make_unique<GemmEngine>();
 }
 
 CudaContext::~CudaContext() {
   gemm_.reset();
-  if (stream_ != nullptr && !shared_stream()) cudaStreamDestroy(stream_);
+  if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
 
 void CudaContext::activate() const { check(cudaSetDevice(device_), "selecting device " + std::to_string(device_)); }

@@ -3,8 +3,6 @@
 #include "cuda/gemm/gemm_lt.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 #include <sstream>
 #include <utility>
 
@@ -94,34 +92,12 @@ GemmShape shape_of(const GemmSpec& spec) {
   return {spec.m, spec.n, spec.k, spec.batch, spec.trans_a, spec.trans_b, dtype, to_string(spec.epilogue)};
 }
 
-namespace {
-// A/B (NOTES.md, version 13): FTBENCH_SHARED_LT=1 plans every model on one process-wide handle.
-bool shared_lt_handle() {
-  static const bool shared = [] {
-    const char* setting = std::getenv("FTBENCH_SHARED_LT");
-    return setting != nullptr && std::strcmp(setting, "1") == 0;
-  }();
-  return shared;
-}
-}  // namespace
-
 GemmEngine::Impl::Impl() {
-  if (shared_lt_handle()) {
-    static const cublasLtHandle_t process_handle = [] {
-      cublasLtHandle_t h = nullptr;
-      check_cublas(cublasLtCreate(&h), "creating the cuBLASLt handle");
-      return h;
-    }();
-    handle = process_handle;
-  } else {
-    check_cublas(cublasLtCreate(&handle), "creating the cuBLASLt handle");
-  }
+  check_cublas(cublasLtCreate(&handle), "creating the cuBLASLt handle");
   workspace = DeviceBuffer(kWorkspaceBytes, "cuBLASLt workspace");
 }
 
-GemmEngine::Impl::~Impl() {
-  if (!shared_lt_handle()) cublasLtDestroy(handle);
-}
+GemmEngine::Impl::~Impl() { cublasLtDestroy(handle); }
 
 const GemmTuned* GemmEngine::Impl::find(const GemmShape& shape) const {
   const auto found = std::find_if(table.begin(), table.end(), [&](const GemmTuned& entry) { return entry.shape == shape; });
