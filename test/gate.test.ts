@@ -136,6 +136,18 @@ describe('matching, environment, options', () => {
     assert.deepEqual(environmentMismatch(baseline, sameMachine), []);
   });
 
+  test('a worker process a point against one for all is a mismatch; absent is one for all', () => {
+    const withMeasurement = (measurement: object) => {
+      const results = makeResults([]);
+      return { ...results, run: { ...results.run, options: { measurement } } };
+    };
+    const fresh = withMeasurement({ min_samples: 10, fresh_process: true });
+    assert.deepEqual(environmentMismatch(makeResults([]), fresh), ['measurement.fresh_process: false vs true']);
+    assert.deepEqual(environmentMismatch(fresh, withMeasurement({ fresh_process: false })), ['measurement.fresh_process: true vs false']);
+    assert.deepEqual(environmentMismatch(makeResults([]), withMeasurement({ fresh_process: false })), []);
+    assert.deepEqual(environmentMismatch(fresh, fresh), []);
+  });
+
   test('different precision sets and backends are mismatches', () => {
     const random = seededRandom(1001);
     const fp16 = makePoint(pointConfig(), lognormalSamples(random, 30, 1, 0.05));
