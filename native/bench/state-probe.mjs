@@ -12,6 +12,7 @@
 //   d8  FT decoder b8 beam 4, 8 steps   g1   FT decoding b1 greedy, 32 steps   g8   FT decoding b8 beam 4, 32 steps
 //   d8x d8 without the CUDA graph       d8s  d8 with 8 memory positions          d1   FT decoder b1 greedy, 8 steps
 //   d8u d8 unfused                      d8g  FT decoder b8 greedy                d32  FT decoder b32 greedy
+//   d4  FT decoder b4 greedy            d2   FT decoder b2 greedy                d8L1 d8 with one layer
 // PROBE_PRECISION sets every point's precision (default fp16).
 // The environment picks the variants under test (FTBENCH_SKINNY, FTBENCH_PERSISTENT, CUDA_MODULE_LOADING, ...; the FTBENCH_ ones it prints).
 import fs from 'node:fs';
@@ -36,6 +37,9 @@ const POINTS = {
   d8u: { ...ft, path: 'decoder', batch: 8, beam: 4, seq: 8, variant: 'unfused' },
   d8g: { ...ft, path: 'decoder', batch: 8, beam: 1, seq: 8 },
   d32: { ...ft, path: 'decoder', batch: 32, beam: 1, seq: 8 },
+  d4: { ...ft, path: 'decoder', batch: 4, beam: 1, seq: 8 },
+  d2: { ...ft, path: 'decoder', batch: 2, beam: 1, seq: 8 },
+  d8L1: { ...ft, path: 'decoder', batch: 8, beam: 4, seq: 8, layers: 1 },
   g1: { ...ft, path: 'decoding', batch: 1, beam: 1, seq: 32 },
   g8: { ...ft, path: 'decoding', batch: 8, beam: 4, seq: 32 },
 };
