@@ -63,7 +63,7 @@ export interface Measurement {
   instances?: number;
   /**
    * Each point in a worker process of its own (default false: one worker serves point after point).
-   * On the H200 a process that has built eight FT decoder models at batch 8 runs every later
+   * On the H200 a process that has built eight fused FT decoder models (batch 2 or more) runs every later
    * latency-bound point 6–10 % slower (more time between kernels, not in them), for the rest of its
    * life (native/src/cuda/NOTES.md, version 13); a fresh process per point keeps a point's figure
    * from depending on the points run before it. Costs a worker start per point, and a fused point

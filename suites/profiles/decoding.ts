@@ -5,7 +5,7 @@
 // at batch 128 beam 4 against fp16's). Its latency-bound points move by up to ≈ 1.5 % with where a
 // model's buffers land, so each point's samples are spread over 5 fresh instances (src/measure/instances.ts;
 // the slow unfused points, which the timeout affords one, keep one); and each point runs in a fresh
-// worker process, as a process that has built eight decoder models runs 6–10 % slower from then on
+// worker process, as a process that has built eight fused decoder models runs 6–10 % slower from then on
 // (Measurement.fresh_process).
 import type { Profile } from '../../src/sweep/axes.js';
 import { A100_MEASUREMENT, BOTH_VARIANTS, decodingSweeps, FT_DECODER_WITH_MEMORY, fp8DecodingSweep } from './a100.js';
