@@ -135,9 +135,22 @@ suiteUnless('robust sweeps', skip, () => {
     assert.match(resumed.stdout, /6 of 6 points done, 0 to run/);
   });
 
+  test('a stream whose recorded fresh_process was edited to a non-boolean is refused on resume, naming the field', () => {
+    const result = bench('edited', ['--path', 'encoder', '--seq', '16', '--fresh-process']);
+    assert.equal(result.status, 0, result.stderr);
+    const stream = path.join(out, 'edited.jsonl');
+    const text = fs.readFileSync(stream, 'utf8');
+    assert.ok(text.includes('"fresh_process":true'));
+    fs.writeFileSync(stream, text.replace('"fresh_process":true', '"fresh_process":"yes"'));
+    const resumed = spawnSync(process.execPath, [CLI, 'bench', '--resume', 'edited', '--out', out], { encoding: 'utf8' });
+    assert.deepEqual([resumed.status, resumed.stderr], [2, 'ftbench: run.options.measurement.fresh_process must be true or false\n']);
+  });
+
   test('--resume takes the run\'s own options, and names a run that exists', () => {
     const extra = spawnSync(process.execPath, [CLI, 'bench', '--resume', 'killed', '--out', out, '--batch', '8'], { encoding: 'utf8' });
     assert.deepEqual([extra.status, extra.stderr], [2, "ftbench: --resume runs with the run's own options: drop --batch\n"]);
+    const flagged = spawnSync(process.execPath, [CLI, 'bench', '--resume', 'killed', '--out', out, '--fresh-process'], { encoding: 'utf8' });
+    assert.deepEqual([flagged.status, flagged.stderr], [2, "ftbench: --resume runs with the run's own options: drop --fresh-process\n"]);
     const missing = spawnSync(process.execPath, [CLI, 'bench', '--resume', 'nope', '--out', out], { encoding: 'utf8' });
     assert.deepEqual([missing.status, missing.stderr], [2, `ftbench: no run nope to resume: ${path.join(out, 'nope.jsonl')} does not exist\n`]);
   });
