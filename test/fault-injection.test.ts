@@ -187,6 +187,14 @@ const childrenNow = (pid: number) => {
   }
 };
 
+/** A supervisor of quickly measured cpu points, and a point for it. */
+const quickSupervisor = () => ({
+  supervisor: new PointSupervisor({
+    work: { measurement: { min_samples: 3, min_time_ms: 1, max_noise_pct: 50, timeout_ms: 10_000, warmup_ms: 1 } }, timeoutMs: 60_000,
+  }),
+  config: cpuConfig({ batch: 1, seq: 16 }),
+});
+
 describe('runs through the CLI', { skip }, () => {
   test('a resume while the run goes on is refused; SIGTERM and SIGHUP stop at once with the files written', async () => {
     // Decoding hangs: the run stops there with the two encoder points streamed.
@@ -245,11 +253,8 @@ describe('runs through the CLI', { skip }, () => {
   });
 
   test('a worker that dies while idle is replaced; the next point runs', async () => {
-    const supervisor = new PointSupervisor({
-      work: { measurement: { min_samples: 3, min_time_ms: 1, max_noise_pct: 50, timeout_ms: 10_000, warmup_ms: 1 } }, timeoutMs: 60_000,
-    });
+    const { supervisor, config } = quickSupervisor();
     try {
-      const config = cpuConfig({ batch: 1, seq: 16 });
       assert.equal((await supervisor.run(config)).status, 'ok');
       const [worker] = childrenOf(process.pid);
       process.kill(worker, 'SIGKILL');
@@ -263,11 +268,8 @@ describe('runs through the CLI', { skip }, () => {
   });
 
   test('retire(): the idle worker has exited when it resolves; the next point runs in a new one', async () => {
-    const supervisor = new PointSupervisor({
-      work: { measurement: { min_samples: 3, min_time_ms: 1, max_noise_pct: 50, timeout_ms: 10_000, warmup_ms: 1 } }, timeoutMs: 60_000,
-    });
+    const { supervisor, config } = quickSupervisor();
     try {
-      const config = cpuConfig({ batch: 1, seq: 16 });
       assert.equal((await supervisor.run(config)).status, 'ok');
       const [first] = childrenOf(process.pid);
       await supervisor.retire();

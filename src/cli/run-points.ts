@@ -1,7 +1,8 @@
 // The sweep loop: each point of a plan in the worker process (src/run/supervisor.ts; a fresh one per
-// point with measurement.fresh_process), appended to the run's stream as it finishes, with a progress line and a console row. Ctrl-C stops after the current
-// point, twice stops at once; SIGTERM and SIGHUP (a job cancelled, a terminal closed) stop at once.
-// Either way the sweep returns, so the run's files are written.
+// point with measurement.fresh_process), appended to the run's stream as it finishes, with a progress
+// line and a console row. Ctrl-C stops after the current point, twice stops at once; SIGTERM and
+// SIGHUP (a job cancelled, a terminal closed) stop at once. Either way the sweep returns, so the run's
+// files are written.
 import { consoleHeader, consoleRow } from '../../reporters/console.js';
 import { Progress } from '../run/progress.js';
 import { PointSupervisor } from '../run/supervisor.js';

@@ -23,8 +23,7 @@ export function environmentMismatch(baseline: Results, candidate: Results): stri
   const precisionsBefore = precisionSet(baseline);
   const precisionsAfter = precisionSet(candidate);
   if (precisionsBefore !== precisionsAfter) mismatches.push(`precisions: ${precisionsBefore} vs ${precisionsAfter}`);
-  if (freshProcess(baseline) !== freshProcess(candidate)) {
-    mismatches.push(`measurement.fresh_process: ${freshProcess(baseline)} vs ${freshProcess(candidate)}`);
-  }
+  const [freshBefore, freshAfter] = [freshProcess(baseline), freshProcess(candidate)];
+  if (freshBefore !== freshAfter) mismatches.push(`measurement.fresh_process: ${freshBefore} vs ${freshAfter}`);
   return mismatches;
 }
