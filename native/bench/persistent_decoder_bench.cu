@@ -1,7 +1,7 @@
 // Where the persistent decoder step kernel's time goes (kernels/persistent_decoder.h), runnable on a
 // GPU machine without Node or cuBLAS: FasterTransformer's decoding layers (6 × 8 heads × 64, inter
 // 2048), fp16, random non-zero weights, caches, memory and a random cache indirection table, at 1, 8
-// and 32 rows and step 31 of 32 (memory 32). Prints µs a step (CUDA events, 20 back-to-back launches,
+// and 32 rows and step 31 of 32 (memory 32, or the second argument). Prints µs a step (CUDA events, 20 back-to-back launches,
 // median of 30: hot L2, as in a decoding) and block 0's clock64 between grid barriers, averaged over
 // the layers: each stage's span, barrier included. Correctness is the GPU tests' (test/gpu-persistent).
 //   nvcc -std=c++17 -O3 -arch=sm_90 -Inative/src -o /tmp/persistent_bench native/bench/persistent_decoder_bench.cu \
@@ -58,16 +58,16 @@ struct Buffers {
   }
 };
 
-void run(int batch, int beam) {
+void run(int batch, int beam, int mem) {
   const int rows = batch * beam, h = kHidden;
   Buffers b;
   PersistentDecoderArgs a{};
   a.layers = kLayers, a.rows = rows, a.beam = beam, a.heads = kHeads, a.head_size = kHead, a.hidden = h;
-  a.inter = kInter, a.cache_len = kSteps, a.mem_len = kSteps, a.eps = 1e-6f;
+  a.inter = kInter, a.cache_len = kSteps, a.mem_len = mem, a.eps = 1e-6f;
   a.step = b.upload(std::vector<int>{kSteps - 1});
   std::vector<int> indir(2 * static_cast<size_t>(rows) * kSteps), lengths(batch);
   for (size_t i = 0; i < indir.size(); ++i) indir[i] = static_cast<int>(i * 7 % beam);
-  for (int s = 0; s < batch; ++s) lengths[s] = kSteps / 2 + s % (kSteps / 2);
+  for (int s = 0; s < batch; ++s) lengths[s] = mem / 2 + s % (mem / 2);
   a.cache_indir = beam > 1 ? b.upload(indir) : nullptr;
   a.memory_lengths = b.upload(lengths);
   a.x = b.make(static_cast<size_t>(rows) * h, 1.0f);
@@ -95,10 +95,10 @@ void run(int batch, int beam) {
     for (int n = 0; n < 3; ++n) layer.ln_gamma[n] = b.make(h, 1.0f), layer.ln_beta[n] = b.make(h, 0.1f);
     layer.k_cache = b.make(static_cast<size_t>(rows) * h * kSteps, 1.0f);
     layer.v_cache = b.make(static_cast<size_t>(rows) * h * kSteps, 1.0f);
-    layer.memory_kv = b.make(static_cast<size_t>(batch) * kSteps * 2 * h, 1.0f);
+    layer.memory_kv = b.make(static_cast<size_t>(batch) * mem * 2 * h, 1.0f);
   }
   cuda_ok(cudaDeviceSynchronize(), "setup");
-  if (!persistent_decoder_supported(DType::F16, kLayers, rows, kHeads, kHead, h, kInter, kSteps, kSteps)) {
+  if (!persistent_decoder_supported(DType::F16, kLayers, rows, kHeads, kHead, h, kInter, kSteps, mem)) {
     std::printf("rows %d: not supported\n", rows);
     return;
   }
@@ -113,8 +113,8 @@ void run(int batch, int beam) {
   int rate_khz = 0;
   cuda_ok(cudaDeviceGetAttribute(&rate_khz, cudaDevAttrClockRate, 0), "clock rate");
   const double us_per_clock = 1e3 / rate_khz;
-  std::printf("rows %2d (batch %d, beam %d): %.1f us a step; stage spans (block 0, mean of %d layers, us):", rows,
-              batch, beam, step_us, kLayers);
+  std::printf("rows %2d (batch %d, beam %d, memory %d): %.1f us a step; stage spans (block 0, mean of %d layers, us):",
+              rows, batch, beam, mem, step_us, kLayers);
   for (int s = 0; s < 8; ++s) {
     double sum = 0;
     for (int l = 0; l < kLayers; ++l) sum += c[1 + l * 8 + s] - c[l * 8 + s];
@@ -141,11 +141,13 @@ void run(int batch, int beam) {
 
 }  // namespace
 
-// Optional argument: only the shape of that many rows (1, 8 or 32), e.g. under ncu.
+// Optional arguments: only the shape of that many rows (1, 8 or 32; 0 all), e.g. under ncu; memory positions
+// (default 32; the profiles' FT_DECODER_WITH_MEMORY has 128).
 int main(int argc, char** argv) {
   const int only = argc > 1 ? std::atoi(argv[1]) : 0;
+  const int mem = argc > 2 ? std::atoi(argv[2]) : kSteps;
   for (const auto& [batch, beam] : {std::pair{1, 1}, std::pair{2, 4}, std::pair{8, 4}}) {
-    if (only == 0 || only == batch * beam) run(batch, beam);
+    if (only == 0 || only == batch * beam) run(batch, beam, mem);
   }
   return 0;
 }

@@ -5,14 +5,18 @@
 //   node native/bench/state-probe.mjs e1 d8 g8*5 e1 d8
 // A step is a point name (one fresh instance built, measured, released) or name*N (N fresh instances in
 // turn, each printed); +name keeps its instances alive to the end; !name builds and releases them
-// without a run; name~ traces 5 runs of a fresh instance (CUPTI) and prints µs a run: the kernels' summed time and the span from the first kernel's
-// start to the last one's end (PROBE_TRACE=file: each kernel's mean time, by name, as JSON lines).
+// without a run; name? prints the instance's memory K/V GEMM choice (role cross_kv) and notes; name~
+// traces 5 runs of a fresh instance (CUPTI) and prints µs a run: the kernels' summed time and the span
+// from the first kernel's start to the last one's end (PROBE_TRACE=file: each kernel's mean time, by
+// name, as JSON lines).
 // The points are the stability profile's (suites/profiles/stability.ts), fp16 fused:
 //   e1  BERT-base encoder b1 s32        e1x  the same without the CUDA graph   e32  BERT-base b32 s384
 //   d8  FT decoder b8 beam 4, 8 steps   g1   FT decoding b1 greedy, 32 steps   g8   FT decoding b8 beam 4, 32 steps
 //   d8x d8 without the CUDA graph       d8s  d8 with 8 memory positions          d1   FT decoder b1 greedy, 8 steps
 //   d8u d8 unfused                      d8g  FT decoder b8 greedy                d32  FT decoder b32 greedy
 //   d4  FT decoder b4 greedy            d2   FT decoder b2 greedy                d8L1 d8 with one layer
+//   d2m64 d2 with 64 memory positions   d1m64 d1 with 64                        d1m256 d1 with 256 (memory K/V
+//         GEMM rows: 128, 64, 256 against d1's 128 and d2's 256)
 // PROBE_PRECISION sets every point's precision (default fp16).
 // The environment picks the variants under test (FTBENCH_SKINNY, FTBENCH_PERSISTENT, CUDA_MODULE_LOADING, ...; the FTBENCH_ ones it prints).
 import fs from 'node:fs';
@@ -40,6 +44,9 @@ const POINTS = {
   d4: { ...ft, path: 'decoder', batch: 4, beam: 1, seq: 8 },
   d2: { ...ft, path: 'decoder', batch: 2, beam: 1, seq: 8 },
   d8L1: { ...ft, path: 'decoder', batch: 8, beam: 4, seq: 8, layers: 1 },
+  d2m64: { ...ft, path: 'decoder', batch: 2, beam: 1, seq: 8, mem_len: 64 },
+  d1m64: { ...ft, path: 'decoder', batch: 1, beam: 1, seq: 8, mem_len: 64 },
+  d1m256: { ...ft, path: 'decoder', batch: 1, beam: 1, seq: 8, mem_len: 256, max_seq: 256 },
   g1: { ...ft, path: 'decoding', batch: 1, beam: 1, seq: 32 },
   g8: { ...ft, path: 'decoding', batch: 8, beam: 4, seq: 32 },
 };
@@ -71,6 +78,10 @@ function runStep(name, mode, label) {
   if (mode === '+') kept.push(model);
   try {
     if (mode === '!') return 'built';
+    if (mode === '?') {
+      const kv = model.gemms().find((g) => g.role === 'cross_kv');
+      return JSON.stringify({ cross_kv: kv && { m: kv.m, algo: kv.algo }, notes: model.notes() });
+    }
     return mode === '~' ? traced(model, label) : medianMs(model);
   } finally {
     if (mode !== '+') model.release();
@@ -82,7 +93,7 @@ if (steps.length === 0) throw new Error('usage: state-probe.mjs step... (e1, d8*
 const settings = ['PROBE_PRECISION', 'FTBENCH_PERSISTENT', 'FTBENCH_CROSS_ATTENTION', 'FTBENCH_WIDE_ATTENTION'].map((name) => `${name}=${process.env[name] ?? ''}`);
 const printed = [];
 for (const [index, step] of steps.entries()) {
-  const match = /^([+!]?)(\w+)(~?)(?:\*(\d+))?$/.exec(step);
+  const match = /^([+!]?)(\w+)([~?]?)(?:\*(\d+))?$/.exec(step);
   if (!match || POINTS[match[2]] === undefined) throw new Error(`unknown step ${step}`);
   const [, keep, name, trace, count = '1'] = match;
   const values = Array.from({ length: Number(count) }, () => runStep(name, keep || trace, `${index} ${step}`));
