@@ -28,6 +28,12 @@ constexpr int kTile = 16;         // output columns of a block's tile; the k dep
 constexpr int kPad = 8;           // elements past each input row in shared memory
 constexpr int kMaxLaneVecs = 4;   // LayerNorm rows of at most 32·4 16-byte vectors (h ≤ 1024 at fp16)
 
+// Floats of the cross-attention stage's shared memory (cross_attention_stage): q [D], p [keys], the
+// warps' max and Σp [2 kWarps], their p·V [kWarps][D].
+__host__ __device__ inline size_t block_attention_floats(int head_size, int keys) {
+  return static_cast<size_t>(head_size) * (kWarps + 1) + padded_keys(keys) + 2 * kWarps;
+}
+
 // Byte offsets of the shared-memory regions (host and device agree on them).
 struct Layout {
   size_t big, input, reduce, total;  // the small weight buffer at 0
@@ -44,7 +50,9 @@ __host__ __device__ inline Layout smem_layout(int hidden, int inter, int head_si
   const size_t gemm_rows = static_cast<size_t>(8 * n_tiles) * (max_k + kPad);
   const size_t norm_rows = static_cast<size_t>(8 * n_tiles) * (hidden + kPad) + staging_elements(8 * n_tiles, hidden);
   const size_t rows_bytes = (gemm_rows > norm_rows ? gemm_rows : norm_rows) * elem_bytes;
-  const size_t slices = static_cast<size_t>(kWarps) * warp_floats(head_size, max_keys, true) * sizeof(float);
+  const size_t warp_slices = static_cast<size_t>(kWarps) * warp_floats(head_size, max_keys, true);
+  const size_t block_slices = block_attention_floats(head_size, max_keys);
+  const size_t slices = (warp_slices > block_slices ? warp_slices : block_slices) * sizeof(float);
   const size_t input = rows_bytes > slices ? rows_bytes : slices;
   const size_t reduce = static_cast<size_t>(kWarps) * n_tiles * 32 * sizeof(float4);
   return {small, weights, weights + input, weights + input + reduce};
@@ -274,19 +282,87 @@ __device__ __noinline__ void self_attention_stage(const PersistentDecoderArgs& a
   }
 }
 
+// Cross-attention, a block per (row, head) (pairs past the grid in turn). A warp per pair, as the
+// self-attention stage, walks 128 memory keys in four rounds of L2 loads for q·K and four more for p·V,
+// while the block's other warps idle (decoder version 14); here warp w takes keys [w·c, (w + 1)·c),
+// c = ⌈n / kWarps⌉: one round each. Scores, their max and p = exp(score − max) are the warp routine's;
+// Σp and p·V are summed per warp (warp_values' order within its keys), then over the warps in order.
+// Shared memory: block_attention_floats (above).
 template <typename T, int D>
-__device__ __noinline__ void cross_attention_stage(const PersistentDecoderArgs& a, const PersistentLayer& layer, float4* slices) {
-  const int warp = threadIdx.x / 32, hidden = a.hidden;
-  const WarpShared sh(slices, warp, D, a.mem_len, false);
-  for (int p = blockIdx.x + gridDim.x * warp; p < a.rows * a.heads; p += gridDim.x * kWarps) {
-    const int row = p / a.heads, head = p % a.heads, sentence = row / a.beam;
+__device__ __noinline__ void cross_attention_stage(const PersistentDecoderArgs& a, const PersistentLayer& layer, float4* smem) {
+  constexpr int X = kVec<T>, kChunks = D / X, kGroups = 32 / kChunks, kKeys = 8;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x & 31, group = lane / kChunks, chunk = lane % kChunks;
+  float* const q = reinterpret_cast<float*>(smem);
+  float* const p = q + D;
+  float* const warp_max_of = p + padded_keys(a.mem_len);
+  float* const warp_sum_of = warp_max_of + kWarps;
+  float* const warp_values_of = warp_sum_of + kWarps;
+  for (int pair = blockIdx.x; pair < a.rows * a.heads; pair += gridDim.x) {
+    const int row = pair / a.heads, head = pair % a.heads, sentence = row / a.beam;
     const MemoryKeys<T> keys{static_cast<const T*>(layer.memory_kv), sentence, head, a.heads, D, a.mem_len};
-    load_query<T, D>(static_cast<const T*>(a.query) + static_cast<size_t>(row) * hidden + head * D,
-                     static_cast<const T*>(layer.cross_q_b) + head * D, sh.q);
-    __syncwarp();
-    warp_attend<T, D>(keys, memory_length(a.memory_lengths, sentence, a.mem_len), sh,
-                      static_cast<T*>(a.ctx) + static_cast<size_t>(row) * hidden + head * D);
-    __syncwarp();
+    const int n = memory_length(a.memory_lengths, sentence, a.mem_len);
+    const int per_warp = (n + kWarps - 1) / kWarps, begin = warp * per_warp, end = min(n, begin + per_warp);
+    if (warp == 0) {
+      load_query<T, D>(static_cast<const T*>(a.query) + static_cast<size_t>(row) * a.hidden + head * D,
+                       static_cast<const T*>(layer.cross_q_b) + head * D, q);
+    }
+    __syncthreads();
+    float local_max = -INFINITY;
+    for (int s = begin + lane; s < end; s += 32) {
+      const float dot = key_dot<T, D>(keys, 0, s, q);
+      p[s] = dot;
+      local_max = fmaxf(local_max, dot);
+    }
+    local_max = warp_max(local_max);
+    if (lane == 0) warp_max_of[warp] = local_max;
+    __syncthreads();
+    float row_max = warp_max_of[0];
+    for (int w = 1; w < kWarps; ++w) row_max = fmaxf(row_max, warp_max_of[w]);
+    float sum = 0.0f;
+    for (int s = begin + lane; s < end; s += 32) sum += p[s] = expf(p[s] - row_max);
+    sum = warp_sum(sum);
+    __syncwarp();  // the warp's p visible to all its lanes
+    float acc[X] = {};
+    for (int base = begin + group; base < end; base += kGroups * kKeys) {
+      uint4 raw[kKeys];
+#pragma unroll
+      for (int u = 0; u < kKeys; ++u) {
+        if (base + u * kGroups < end) raw[u] = *reinterpret_cast<const uint4*>(keys.value(0, base + u * kGroups) + chunk * X);
+      }
+#pragma unroll
+      for (int u = 0; u < kKeys; ++u) {
+        if (base + u * kGroups < end) {
+          float v[X];
+          widen_vec<T>(raw[u], v);
+#pragma unroll
+          for (int j = 0; j < X; ++j) acc[j] += p[base + u * kGroups] * v[j];
+        }
+      }
+    }
+#pragma unroll
+    for (int offset = kChunks; offset < 32; offset <<= 1) {
+#pragma unroll
+      for (int j = 0; j < X; ++j) acc[j] += __shfl_xor_sync(0xffffffffu, acc[j], offset);
+    }
+    if (group == 0) {
+#pragma unroll
+      for (int j = 0; j < X; ++j) warp_values_of[warp * D + chunk * X + j] = acc[j];
+    }
+    if (lane == 0) warp_sum_of[warp] = sum;
+    __syncthreads();
+    if (threadIdx.x < kChunks) {
+      float total = 0.0f, out[X] = {};
+      for (int w = 0; w < kWarps; ++w) {
+        total += warp_sum_of[w];
+#pragma unroll
+        for (int j = 0; j < X; ++j) out[j] += warp_values_of[w * D + threadIdx.x * X + j];
+      }
+      const float inv = 1.0f / total;
+#pragma unroll
+      for (int j = 0; j < X; ++j) out[j] *= inv;
+      store_vec(static_cast<T*>(a.ctx) + static_cast<size_t>(row) * a.hidden + head * D + threadIdx.x * X, out);
+    }
+    __syncthreads();  // q, p and the sums are free for the block's next pair
   }
 }
 
