@@ -100,34 +100,35 @@ __device__ float warp_scores(const Keys& keys, int n, const WarpShared& sh) {
   return sum;
 }
 
-// p·V over the p of warp_scores, divided by their sum: lane (group, chunk) sums the 16-byte column
-// chunk of keys group, group + groups, ... (kValueKeys of them in flight), then the groups are summed
-// by shuffles.
+// Σ p[s]·v[s] over keys [begin, end): lane (group, chunk) sums the 16-byte column chunk of keys
+// begin + group, + groups, ... (kValueKeys of them in flight), then the groups are summed by shuffles,
+// so that the lanes of group 0 (lane = chunk) hold the chunk's sums. `sources`: each key's cache slot
+// (self-attention), else unused.
 template <typename T, int D, typename Keys>
-__device__ void warp_values(const Keys& keys, int n, const WarpShared& sh, float sum, T* out) {
+__device__ void warp_value_sums(const Keys& keys, int begin, int end, const float* p, const int* sources,
+                                float (&acc)[kVec<T>]) {
   constexpr int X = kVec<T>, kChunks = D / X, kGroups = 32 / kChunks;
   const int lane = threadIdx.x & 31;
   const int group = lane / kChunks, chunk = lane % kChunks;
-  float acc[X] = {};
-  for (int base = group; base < n; base += kGroups * kValueKeys<Keys>) {
+  for (int base = begin + group; base < end; base += kGroups * kValueKeys<Keys>) {
     uint4 raw[kValueKeys<Keys>];
 #pragma unroll
     for (int u = 0; u < kValueKeys<Keys>; ++u) {
       const int s = base + u * kGroups;
-      if (s < n) {
-        const int source = Keys::kIndirect ? sh.sources[s] : 0;
+      if (s < end) {
+        const int source = Keys::kIndirect ? sources[s] : 0;
         raw[u] = *reinterpret_cast<const uint4*>(keys.value(source, s) + chunk * X);
       }
     }
 #pragma unroll
     for (int u = 0; u < kValueKeys<Keys>; ++u) {
       const int s = base + u * kGroups;
-      if (s < n) {
+      if (s < end) {
         float v[X];
         widen_vec<T>(raw[u], v);
-        const float p = sh.scores[s];
+        const float weight = p[s];
 #pragma unroll
-        for (int j = 0; j < X; ++j) acc[j] += p * v[j];
+        for (int j = 0; j < X; ++j) acc[j] += weight * v[j];
       }
     }
   }
@@ -136,11 +137,20 @@ __device__ void warp_values(const Keys& keys, int n, const WarpShared& sh, float
 #pragma unroll
     for (int j = 0; j < X; ++j) acc[j] += __shfl_xor_sync(0xffffffffu, acc[j], offset);
   }
-  if (group == 0) {
+}
+
+// p·V over the p of warp_scores, divided by their sum.
+template <typename T, int D, typename Keys>
+__device__ void warp_values(const Keys& keys, int n, const WarpShared& sh, float sum, T* out) {
+  constexpr int X = kVec<T>, kChunks = D / X;
+  const int lane = threadIdx.x & 31;
+  float acc[X] = {};
+  warp_value_sums<T, D>(keys, 0, n, sh.scores, sh.sources, acc);
+  if (lane < kChunks) {
     const float inv = 1.0f / sum;
 #pragma unroll
     for (int j = 0; j < X; ++j) acc[j] *= inv;
-    store_vec(out + chunk * X, acc);
+    store_vec(out + lane * X, acc);
   }
 }
 

@@ -290,8 +290,8 @@ __device__ __noinline__ void self_attention_stage(const PersistentDecoderArgs& a
 // Shared memory: block_attention_floats (above).
 template <typename T, int D>
 __device__ __noinline__ void cross_attention_stage(const PersistentDecoderArgs& a, const PersistentLayer& layer, float4* smem) {
-  constexpr int X = kVec<T>, kChunks = D / X, kGroups = 32 / kChunks, kKeys = 8;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x & 31, group = lane / kChunks, chunk = lane % kChunks;
+  constexpr int X = kVec<T>, kChunks = D / X;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
   float* const q = reinterpret_cast<float*>(smem);
   float* const p = q + D;
   float* const warp_max_of = p + padded_keys(a.mem_len);
@@ -323,30 +323,10 @@ __device__ __noinline__ void cross_attention_stage(const PersistentDecoderArgs& 
     sum = warp_sum(sum);
     __syncwarp();  // the warp's p visible to all its lanes
     float acc[X] = {};
-    for (int base = begin + group; base < end; base += kGroups * kKeys) {
-      uint4 raw[kKeys];
+    warp_value_sums<T, D>(keys, begin, end, p, nullptr, acc);
+    if (lane < kChunks) {
 #pragma unroll
-      for (int u = 0; u < kKeys; ++u) {
-        if (base + u * kGroups < end) raw[u] = *reinterpret_cast<const uint4*>(keys.value(0, base + u * kGroups) + chunk * X);
-      }
-#pragma unroll
-      for (int u = 0; u < kKeys; ++u) {
-        if (base + u * kGroups < end) {
-          float v[X];
-          widen_vec<T>(raw[u], v);
-#pragma unroll
-          for (int j = 0; j < X; ++j) acc[j] += p[base + u * kGroups] * v[j];
-        }
-      }
-    }
-#pragma unroll
-    for (int offset = kChunks; offset < 32; offset <<= 1) {
-#pragma unroll
-      for (int j = 0; j < X; ++j) acc[j] += __shfl_xor_sync(0xffffffffu, acc[j], offset);
-    }
-    if (group == 0) {
-#pragma unroll
-      for (int j = 0; j < X; ++j) warp_values_of[warp * D + chunk * X + j] = acc[j];
+      for (int j = 0; j < X; ++j) warp_values_of[warp * D + lane * X + j] = acc[j];
     }
     if (lane == 0) warp_sum_of[warp] = sum;
     __syncthreads();
