@@ -10,9 +10,10 @@
 // current stage runs, so the weight latency overlaps a stage and a barrier. The LayerNorms ride in the
 // GEMM prologues: every block normalises the few rows itself (a warp a row, the layernorm kernel's
 // lane assignment and order), and block 0 stores the residual sum (into the other of two x buffers:
-// the others still read the old one). The attention stages are the warp-per-(row, head) routines of
-// the wide kernels (decoder_attention_warp.cuh). What is computed is the fused stack's
-// (native/MODEL.md, "Decoder"); only the order of the GEMMs' fp32 sums over k differs.
+// the others still read the old one). Self-attention is the warp-per-(row, head) routine of the wide
+// kernels (decoder_attention_warp.cuh); cross-attention takes a block per (row, head), its warps
+// splitting the memory keys. What is computed is the fused stack's (native/MODEL.md, "Decoder"); only
+// the order of the GEMMs' fp32 sums over k and of cross-attention's Σp and p·V over the keys differs.
 #pragma once
 #include <cuda_runtime.h>
 

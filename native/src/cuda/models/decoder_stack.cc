@@ -170,7 +170,7 @@ class FusedStack final : public StackBase {
               {"layer_gemms", "in the persistent kernel: mma.sync m16n8k16, weights pre-packed as A fragments, "
                               "a block per 16 output columns, the next GEMM's tile copied (cp.async) while the current stage runs"},
               {"self_attention", "in the persistent kernel: a warp per (row, head), cache indirection"},
-              {"cross_attention", "in the persistent kernel: a warp per (row, head)"},
+              {"cross_attention", "in the persistent kernel: a block per (row, head), its warps splitting the memory keys"},
               {"layernorm", "in the persistent kernel: each GEMM prologue normalises its rows"}};
     }
     return {{"self_attention", std::string("masked_multihead_attention (") +
