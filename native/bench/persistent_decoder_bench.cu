@@ -1,9 +1,10 @@
 // Where the persistent decoder step kernel's time goes (kernels/persistent_decoder.h), runnable on a
 // GPU machine without Node or cuBLAS: FasterTransformer's decoding layers (6 × 8 heads × 64, inter
 // 2048), fp16, random non-zero weights, caches, memory and a random cache indirection table, at 1, 8
-// and 32 rows and step 31 of 32 (memory 32, or the second argument). Prints µs a step (CUDA events, 20 back-to-back launches,
-// median of 30: hot L2, as in a decoding) and block 0's clock64 between grid barriers, averaged over
-// the layers: each stage's span, barrier included. Correctness is the GPU tests' (test/gpu-persistent).
+// and 32 rows and step 31 of 32 (memory 32, or the second argument). Prints µs a step (CUDA events, 20
+// back-to-back launches, median of 30: hot L2, as in a decoding) and block 0's clock64 between grid
+// barriers, averaged over the layers: each stage's span, barrier included. Correctness is the GPU
+// tests' (test/gpu-persistent).
 //   nvcc -std=c++17 -O3 -arch=sm_90 -Inative/src -o /tmp/persistent_bench native/bench/persistent_decoder_bench.cu \
 //     native/src/cuda/kernels/persistent_decoder.cu native/src/cuda/check.cc && /tmp/persistent_bench
 #include <cuda_fp16.h>
@@ -141,8 +142,8 @@ void run(int batch, int beam, int mem) {
 
 }  // namespace
 
-// Optional arguments: only the shape of that many rows (1, 8 or 32; 0 all), e.g. under ncu; memory positions
-// (default 32; the profiles' FT_DECODER_WITH_MEMORY has 128).
+// Optional arguments: only the shape of that many rows (1, 8 or 32; 0 all), e.g. under ncu; memory
+// positions (default 32; the profiles' FT_DECODER_WITH_MEMORY has 128).
 int main(int argc, char** argv) {
   const int only = argc > 1 ? std::atoi(argv[1]) : 0;
   const int mem = argc > 2 ? std::atoi(argv[2]) : kSteps;
