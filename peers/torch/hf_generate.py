@@ -8,9 +8,9 @@ user's run would. The memory's padding mask reaches the decoder's cross-attentio
 pre-hook rather than generate()'s attention_mask argument: on the H200 (torch 2.11, transformers 5.17),
 beam search over precomputed encoder outputs with a padded memory made the mask builder index past the
 mask's rows (CUDA "index out of bounds" in masking_utils' padding mask, from M2M100's cross-attention
-mask), while full-length memory and beam 1 ran; the hook sizes the same mask to the rows the decoder is
-given. Its outputs are not compared with the engine's (different weights and semantics): only
-output_ids and lengths.
+mask), while full-length memory and beam 1 ran; the hook hands the decoder the same mask, its rows
+repeated for the beams. Its outputs are not compared with the engine's (different weights and
+semantics): only output_ids and lengths, whose row count is checked.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from checkpoint import PointConfig, config_error, load_tensors, require
 from environment import compute_dtype
+from errors import ENGINE, PeerError
 
 
 def pad_token(config: PointConfig) -> int:
@@ -42,8 +43,10 @@ class HfGenerateUnit:
         memory_len = config.mem_len if config.mem_len > 0 else config.seq
         memory = require(inputs, "memory", (config.batch, memory_len, config.hidden), source).to(dtype)
         lengths = require(inputs, "memory_lengths", (config.batch,), source)
-        self._memory_mask = torch.arange(memory_len, device="cuda")[None, :] < lengths[:, None]
-        self._masks_by_rows: dict[int, Any] = {}
+        self._memory = memory
+        # generate() lays out a batch's beams consecutively: each memory row repeated beam times.
+        memory_mask = torch.arange(memory_len, device="cuda")[None, :] < lengths[:, None]
+        self._decoder_memory_mask = memory_mask.repeat_interleave(config.beam, dim=0).long()
         model_config = M2M100Config(
             vocab_size=config.vocab, d_model=config.hidden, encoder_layers=1, decoder_layers=config.layers,
             encoder_attention_heads=config.heads, decoder_attention_heads=config.heads,
@@ -57,7 +60,7 @@ class HfGenerateUnit:
         model = AutoModelForSeq2SeqLM.from_config(model_config, attn_implementation="sdpa", dtype=dtype)
         self.model = model.to("cuda").eval()
         self.model.get_decoder().register_forward_pre_hook(self._cross_attention_mask, with_kwargs=True)
-        self.encoder_outputs = BaseModelOutput(last_hidden_state=memory)
+        self._encoder_output_type = BaseModelOutput
         self.generate_options: dict[str, Any] = {
             "max_new_tokens": config.seq, "min_new_tokens": config.seq, "num_beams": config.beam,
             "num_return_sequences": config.beam, "do_sample": config.sampling, "use_cache": True,
@@ -74,27 +77,28 @@ class HfGenerateUnit:
         self._last: Any = None
 
     def _cross_attention_mask(self, _module: Any, args: tuple, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
-        """The memory mask, its rows repeated for the beams (generate() lays out a batch's beams
-        consecutively), for each decoder call; built once per row count."""
+        """The memory mask for each decoder call, which must see batch × beam memory rows."""
         memory = kwargs.get("encoder_hidden_states")
         if memory is not None:
             rows = memory.shape[0]
-            if rows not in self._masks_by_rows:
-                repeats, rest = divmod(rows, self._memory_mask.shape[0])
-                if rest != 0 or repeats == 0:
-                    raise config_error(f"hf-generate: the decoder got {rows} memory rows for batch {self._memory_mask.shape[0]}")
-                self._masks_by_rows[rows] = self._memory_mask.repeat_interleave(repeats, dim=0).long()
-            kwargs["encoder_attention_mask"] = self._masks_by_rows[rows]
+            if rows != self._config.rows:
+                raise PeerError(ENGINE, f"hf-generate: the decoder got {rows} memory rows, not batch × beam = {self._config.rows}")
+            kwargs["encoder_attention_mask"] = self._decoder_memory_mask
         return args, kwargs
 
     def run(self) -> None:
         self._torch.manual_seed(self._config.seed)  # sampling draws repeat from unit to unit
-        self._last = self.model.generate(encoder_outputs=self.encoder_outputs, **self.generate_options)
+        # A fresh wrapper each unit: generate() expands encoder_outputs in place by the beam count, so
+        # one object passed again would grow beam-fold each unit (3 × 4^8 rows by the eighth at beam 4).
+        encoder_outputs = self._encoder_output_type(last_hidden_state=self._memory)
+        self._last = self.model.generate(encoder_outputs=encoder_outputs, **self.generate_options)
 
     def outputs(self) -> tuple[dict[str, np.ndarray], int]:
         if self._last is None:
             raise config_error("outputs requested before a run")
         ids = self._last[:, 1:].cpu().numpy().astype(np.int32)  # column 0 is the decoder start token
+        if ids.shape[0] != self._config.rows:
+            raise PeerError(ENGINE, f"hf-generate returned {ids.shape[0]} sequences, not batch × beam = {self._config.rows}")
         steps = ids.shape[1]
         ended = ids == self._config.end_id
         lengths = np.where(ended.any(axis=1), ended.argmax(axis=1) + 1, steps).astype(np.int32)

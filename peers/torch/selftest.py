@@ -72,14 +72,15 @@ class SelfTest:
         self.values = Values(2024)
         self.runs = 0
 
-    def point(self, peer: str, checkpoint: str, config: dict[str, Any]) -> tuple[dict[str, np.ndarray], int]:
-        """load, run, outputs; raises with the worker's reply on any failure."""
+    def point(self, peer: str, checkpoint: str, config: dict[str, Any], units: int = 1) -> tuple[dict[str, np.ndarray], int]:
+        """load, `units` runs, outputs (the last unit's); raises with the worker's reply on any failure."""
         reply = self.client.request("load", peer=peer, checkpoint=checkpoint, config={**config, "variant": peer})
         if not reply["ok"]:
             raise RuntimeError(f"load {peer}: {reply}")
-        reply = self.client.request("run")
-        if not reply["ok"]:
-            raise RuntimeError(f"run {peer}: {reply}")
+        for _ in range(units):
+            reply = self.client.request("run")
+            if not reply["ok"]:
+                raise RuntimeError(f"run {peer}: {reply}")
         self.runs += 1
         out_dir = os.path.join(self.workdir, f"out-{self.runs}")
         reply = self.client.request("outputs", dir=out_dir)
@@ -254,10 +255,11 @@ class SelfTest:
         directory = os.path.join(self.workdir, "decoding-seq8")
         for name, case in (("beam 4", dict(beam=4)), ("top_k 5", dict(beam=1, top_k=5))):
             c = native_config(**{**DECODING, **case})
-            out, steps = self.point("hf-generate", directory, {**c, "precision": "fp16"})
+            # Three units: a unit that changed what the next one runs (once, each grew the batch) shows.
+            out, steps = self.point("hf-generate", directory, {**c, "precision": "fp16"}, units=3)
             rows = c["batch"] * c["beam"]
             ok = out["output_ids"].shape == (rows, c["seq"]) and out["lengths"].shape == (rows,) and steps == c["seq"]
-            self.checks.check(f"(e) hf-generate {name} fp16 output shape", ok, f"output_ids {list(out['output_ids'].shape)}")
+            self.checks.check(f"(e) hf-generate {name} fp16 output shape after 3 units", ok, f"output_ids {list(out['output_ids'].shape)}")
 
     # (f) ---------------------------------------------------------------------------------------
     def timings(self) -> None:
