@@ -83,19 +83,32 @@ __device__ float key_dot(const Keys& keys, int source, int s, const float* q) {
 // below; the sentence kernel's one-tile form runs them apart, its V arriving in between). q is in sh.q (and, for
 // self-attention, every key's source in sh.sources), published by a __syncwarp.
 // Scores: lane per key, p = exp(score - max) left in sh.scores (published by a __syncwarp); returns Σp.
+// Its two halves (key_dots, exp_sums) take a key range, so that a block's warps can split one pair's
+// keys (the persistent kernel's cross-attention) with the same per-lane order.
+
+// scores[s] = q·k over keys [begin, end), a lane per key; returns their max over the warp.
 template <typename T, int D, typename Keys>
-__device__ float warp_scores(const Keys& keys, int n, const WarpShared& sh) {
-  const int lane = threadIdx.x & 31;
+__device__ float key_dots(const Keys& keys, int begin, int end, const float* q, const int* sources, float* scores) {
   float local_max = -INFINITY;
-  for (int s = lane; s < n; s += 32) {
-    const float dot = key_dot<T, D>(keys, Keys::kIndirect ? sh.sources[s] : 0, s, sh.q);
-    sh.scores[s] = dot;
+  for (int s = begin + (threadIdx.x & 31); s < end; s += 32) {
+    const float dot = key_dot<T, D>(keys, Keys::kIndirect ? sources[s] : 0, s, q);
+    scores[s] = dot;
     local_max = fmaxf(local_max, dot);
   }
-  const float row_max = warp_max(local_max);
+  return warp_max(local_max);
+}
+
+// scores[s] = exp(scores[s] - row_max) over keys [begin, end), a lane per key; returns their sum over the warp.
+__device__ inline float exp_sums(int begin, int end, float row_max, float* scores) {
   float sum = 0.0f;
-  for (int s = lane; s < n; s += 32) sum += sh.scores[s] = expf(sh.scores[s] - row_max);
-  sum = warp_sum(sum);
+  for (int s = begin + (threadIdx.x & 31); s < end; s += 32) sum += scores[s] = expf(scores[s] - row_max);
+  return warp_sum(sum);
+}
+
+template <typename T, int D, typename Keys>
+__device__ float warp_scores(const Keys& keys, int n, const WarpShared& sh) {
+  const float row_max = key_dots<T, D>(keys, 0, n, sh.q, sh.sources, sh.scores);
+  const float sum = exp_sums(0, n, row_max, sh.scores);
   __syncwarp();  // every lane's p (and sources) visible to the whole warp
   return sum;
 }

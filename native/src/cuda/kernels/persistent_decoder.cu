@@ -285,8 +285,9 @@ __device__ __noinline__ void self_attention_stage(const PersistentDecoderArgs& a
 // Cross-attention, a block per (row, head) (pairs past the grid in turn). A warp per pair, as the
 // self-attention stage, walks 128 memory keys in four rounds of L2 loads for q·K and four more for p·V,
 // while the block's other warps idle (decoder version 14); here warp w takes keys [w·c, (w + 1)·c),
-// c = ⌈n / kWarps⌉: one round each. Scores, their max and p = exp(score − max) are the warp routine's;
-// Σp and p·V are summed per warp (warp_values' order within its keys), then over the warps in order.
+// c = ⌈n / kWarps⌉: one round each. Scores and p = exp(score − max) are the warp routine's two halves
+// (key_dots, exp_sums) over the warp's keys, the max taken over the warps between them; Σp and p·V are
+// summed per warp (warp_values' order within its keys), then over the warps in order.
 // Shared memory: block_attention_floats (above).
 template <typename T, int D>
 __device__ __noinline__ void cross_attention_stage(const PersistentDecoderArgs& a, const PersistentLayer& layer, float4* smem) {
@@ -307,20 +308,12 @@ __device__ __noinline__ void cross_attention_stage(const PersistentDecoderArgs& 
                        static_cast<const T*>(layer.cross_q_b) + head * D, q);
     }
     __syncthreads();
-    float local_max = -INFINITY;
-    for (int s = begin + lane; s < end; s += 32) {
-      const float dot = key_dot<T, D>(keys, 0, s, q);
-      p[s] = dot;
-      local_max = fmaxf(local_max, dot);
-    }
-    local_max = warp_max(local_max);
+    const float local_max = key_dots<T, D>(keys, begin, end, q, nullptr, p);
     if (lane == 0) warp_max_of[warp] = local_max;
     __syncthreads();
     float row_max = warp_max_of[0];
     for (int w = 1; w < kWarps; ++w) row_max = fmaxf(row_max, warp_max_of[w]);
-    float sum = 0.0f;
-    for (int s = begin + lane; s < end; s += 32) sum += p[s] = expf(p[s] - row_max);
-    sum = warp_sum(sum);
+    const float sum = exp_sums(begin, end, row_max, p);
     __syncwarp();  // the warp's p visible to all its lanes
     float acc[X] = {};
     warp_value_sums<T, D>(keys, begin, end, p, nullptr, acc);
